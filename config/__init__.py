@@ -1,0 +1,1 @@
+"""Typed configuration and the operator-editable files beside it."""

@@ -1,0 +1,165 @@
+"""One typed settings object: config/settings.toml overridden by CRISIS_* variables.
+
+It is the only module that reads os.environ for the project. Unknown keys (in the TOML
+file or the environment) and bad values stop the program with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = CONFIG_DIR.parent
+ENV_PREFIX = "CRISIS_"
+
+
+class SettingsError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnalysisSettings(_Section):
+    negative_below: float = Field(0.4, ge=0.0, le=1.0)
+
+
+class TriageSettings(_Section):
+    window_minutes: int = Field(60, gt=0)
+    min_negative: int = Field(8, gt=0)
+    dedup_hours: int = Field(48, gt=0)
+
+
+class RecoverySettings(_Section):
+    window_hours: int = Field(24, gt=0)
+    baseline_hours: int = Field(72, gt=0)
+    tolerance: float = Field(0.10, ge=0.0, le=1.0)
+
+
+class EmailSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8025, gt=0, lt=65536)
+    user: str = "crisis-bot@shop.example"
+    password: SecretStr | None = None
+    password_block: str = ""
+    ssl: bool = False
+    starttls: bool = False
+    sender_name: str = "舆情危机响应系统"
+    timeout_seconds: float = Field(20, gt=0)
+
+
+class CompensationSettings(_Section):
+    chunk_size: int = Field(5000, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything the flows and the CLI may be told from outside."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        toml_file=CONFIG_DIR / "settings.toml",
+    )
+
+    database_url: str = ""
+    orders_database_url: str = ""
+    var_dir: Path = Path("var")
+    config_dir: Path = CONFIG_DIR
+    timezone: str = "Asia/Shanghai"
+    env: Literal["dev", "test", "prod"] = "dev"
+    analysis: AnalysisSettings = AnalysisSettings()
+    triage: TriageSettings = TriageSettings()
+    recovery: RecoverySettings = RecoverySettings()
+    email: EmailSettings = EmailSettings()
+    compensation: CompensationSettings = CompensationSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def var_path(self) -> Path:
+        path = self.var_dir if self.var_dir.is_absolute() else PROJECT_DIR / self.var_dir
+        return path
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_path / 'crisis.db'}"
+
+
+def _unknown_env_keys(environ: dict[str, str]) -> list[str]:
+    """Name CRISIS_* variables that match no setting (pydantic would silently ignore them)."""
+    unknown = []
+    for name in environ:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        model: type[BaseModel] = Settings
+        for part in parts:
+            field = model.model_fields.get(part)
+            if field is None:
+                unknown.append(name)
+                break
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+            elif part != parts[-1]:
+                unknown.append(name)
+                break
+    return unknown
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        env_name = ENV_PREFIX + "__".join(str(p) for p in item["loc"]).upper()
+        lines.append(f"  {key} (settings.toml or {env_name}): {item['msg']}")
+    return "invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings, raising SettingsError that names each bad key."""
+    unknown = _unknown_env_keys(dict(os.environ))
+    if unknown:
+        raise SettingsError("unknown settings in the environment: " + ", ".join(sorted(unknown)))
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config/settings.toml is not valid TOML: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; tests call get_settings.cache_clear())."""
+    return load_settings()
+
+
+def read_environment(name: str) -> str | None:
+    """Read one non-CRISIS variable (the few that belong to other tools, e.g. PREFECT_API_URL)."""
+    return os.environ.get(name)

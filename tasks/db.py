@@ -1,0 +1,103 @@
+"""The only place that creates the engine and sessions (lazily, cached, resettable in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import get_settings
+
+_engine: Engine | None = None
+_sessions: sessionmaker[Session] | None = None
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine() -> Engine:
+    """Return the process-wide engine for the configured database, creating it on first use."""
+    global _engine
+    if _engine is None:
+        url = get_settings().sqlalchemy_url
+        if url.startswith("sqlite"):
+            path = url.split("sqlite:///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _engine = create_engine(url, connect_args={"timeout": 30})
+            _tune_sqlite(_engine)
+        else:
+            _engine = create_engine(url, pool_pre_ping=True)
+    return _engine
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    """Return the cached session factory bound to the engine."""
+    global _sessions
+    if _sessions is None:
+        _sessions = sessionmaker(get_engine(), expire_on_commit=False)
+    return _sessions
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """Open one unit of work: commit on success, roll back on any error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgresql() -> bool:
+    """Tell whether the app data lives on PostgreSQL."""
+    return get_engine().dialect.name == "postgresql"
+
+
+def reset_engine() -> None:
+    """Dispose of the engine so the next use reads the settings again (tests, forks)."""
+    global _engine, _sessions
+    if _engine is not None:
+        _engine.dispose()
+    _engine, _sessions = None, None
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    """Return an Alembic config for the migrations shipped in tasks/migrations."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
+    return config
+
+
+def upgrade_database(revision: str = "head") -> None:
+    """Apply migrations up to `revision` on the configured database (safe to re-run)."""
+    from alembic import command
+
+    config = alembic_config()
+    with get_engine().begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

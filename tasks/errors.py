@@ -1,0 +1,32 @@
+"""Named domain errors: each says what is wrong and where."""
+
+
+class CrisisError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class NotFound(CrisisError):
+    """A key (incident, policy, file) names nothing that exists."""
+
+
+class InvalidTransition(CrisisError):
+    """An incident was asked to move to a state its current state does not allow."""
+
+
+class SourceFileInvalid(CrisisError):
+    """A mention file cannot be read; the message names the file, row and field."""
+
+
+class OrdersFileInvalid(CrisisError):
+    """An orders file has bad rows; nothing from it was applied."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{path}: {len(problems)} bad row(s), nothing applied:\n{shown}{more}")
+
+
+class AuditChainBroken(CrisisError):
+    """The audit log's hash chain does not verify."""
