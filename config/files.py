@@ -142,5 +142,19 @@ def load_sources() -> Sources:
 def clear_caches() -> None:
     """Forget every loaded file and the settings (tests and config reloads)."""
     get_settings.cache_clear()
-    for loader in (load_lexicon, load_severity, load_roster, load_policies, load_sources):
+    for loader in (load_lexicon, load_severity, load_roster, load_policies, load_sources, load_playbooks):
         loader.cache_clear()
+
+
+class Playbooks(_Strict):
+    steps: dict[str, list[str]]
+
+    def for_category(self, category: str) -> list[str]:
+        """Return the category's steps, or the default ones."""
+        return self.steps.get(category) or self.steps.get("default", [])
+
+
+@lru_cache(maxsize=1)
+def load_playbooks() -> Playbooks:
+    """Return the playbook steps from playbooks.toml."""
+    return _load("playbooks.toml", Playbooks)

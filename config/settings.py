@@ -65,6 +65,14 @@ class CompensationSettings(_Section):
     chunk_size: int = Field(5000, gt=0)
 
 
+class StackSettings(_Section):
+    """The embedded local stack (`make up`, `make demo`): everything on loopback by default."""
+
+    host: str = "127.0.0.1"
+    prefect_port: int = Field(4200, gt=0, lt=65536)
+    work_pool: str = "crisis"
+
+
 class Settings(BaseSettings):
     """Everything the flows and the CLI may be told from outside."""
 
@@ -78,6 +86,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     orders_database_url: str = ""
     var_dir: Path = Path("var")
+    # Where workers run the flows from (prefect.yaml's pull step reads CRISIS_PROJECT_DIR).
+    project_dir: Path = PROJECT_DIR
     config_dir: Path = CONFIG_DIR
     timezone: str = "Asia/Shanghai"
     env: Literal["dev", "test", "prod"] = "dev"
@@ -86,6 +96,7 @@ class Settings(BaseSettings):
     recovery: RecoverySettings = RecoverySettings()
     email: EmailSettings = EmailSettings()
     compensation: CompensationSettings = CompensationSettings()
+    stack: StackSettings = StackSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -163,3 +174,8 @@ def get_settings() -> Settings:
 def read_environment(name: str) -> str | None:
     """Read one non-CRISIS variable (the few that belong to other tools, e.g. PREFECT_API_URL)."""
     return os.environ.get(name)
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """Return this process's environment with overrides, for the services the stack starts."""
+    return {**os.environ, **overrides}

@@ -101,3 +101,14 @@ def upgrade_database(revision: str = "head") -> None:
     with get_engine().begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def insert_ignoring_duplicates(table):  # type: ignore[no-untyped-def]
+    """Return an INSERT for `table` that skips rows hitting a unique constraint (both dialects)."""
+    if get_engine().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

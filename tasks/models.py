@@ -97,7 +97,8 @@ class Incident(Base):
     owner: Mapped[str | None] = mapped_column(String(128))
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_event_id: Mapped[str | None] = mapped_column(String(36))
-    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opened_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    announced_level: Mapped[str | None] = mapped_column(String(4))
 
     def stamps(self) -> dict[str, datetime | None]:
         """Return the lifecycle timestamps by name."""
@@ -144,6 +145,7 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

@@ -56,7 +56,8 @@ def upgrade() -> None:
     sa.Column('owner', sa.String(length=128), nullable=True),
     sa.Column('is_drill', sa.Boolean(), nullable=False),
     sa.Column('opened_event_id', sa.String(length=36), nullable=True),
-    sa.Column('announced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('opened_event_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('announced_level', sa.String(length=4), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -141,6 +142,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('message_id', sa.String(length=256), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,51 @@
+# The README's two commands: `make demo` and `make test`. Everything else is for operators.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PREFECT_PORT ?= 4200
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME ?= $(CURDIR)/var/prefect
+export CRISIS_PROJECT_DIR := $(CURDIR)
+
+.PHONY: venv demo test test-fast bench eval lint up down deploy clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv  ## generate a scenario and run the whole lifecycle through the deployments
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis demo
+
+test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: venv  ## pure and task tests only
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/tasks
+
+bench: venv  ## throughput benchmarks as ratios against baselines (var/bench/latest.json)
+	$(PY) -m benchmarks
+
+eval: venv  ## quality figures on ../shared/data (var/eval/latest.json)
+	$(PY) -m benchmarks.evaluate
+
+lint: venv
+	$(VENV)/bin/ruff check flows tasks config tests benchmarks
+
+up: venv  ## start Prefect server, SMTP sink, deployments and a worker in the background
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis up
+
+down: venv  ## stop only what `make up` / `make demo` started
+	$(VENV)/bin/crisis down
+
+deploy: venv  ## apply prefect.yaml to the server at PREFECT_API_URL
+	$(VENV)/bin/prefect work-pool create crisis --type process || true
+	$(VENV)/bin/prefect --no-prompt deploy --all
+
+clean: down
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Prefect flow entrypoints: one runbook per file."""

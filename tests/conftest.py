@@ -1,0 +1,108 @@
+"""Shared fixtures: a fresh app database per test, on SQLite and (where asked) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from config.files import clear_caches
+from tasks.db import reset_engine, upgrade_database
+
+PG_ADMIN_URL = os.environ.get("CRISIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """Return the admin URL of the PostgreSQL server; on CI its absence fails the test."""
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required on CI and does not answer at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not running (on CI this fails)")
+    return PG_ADMIN_URL
+
+
+def create_pg_database(admin_url: str) -> tuple[str, str]:
+    """Create a throwaway database; return (its URL, its name)."""
+    name = f"crisis_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at a temporary var/ and forget cached settings."""
+    monkeypatch.setenv("CRISIS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CRISIS_ENV", "test")
+    monkeypatch.delenv("CRISIS_DATABASE_URL", raising=False)
+    clear_caches()
+    reset_engine()
+    yield tmp_path / "var"
+    reset_engine()
+    clear_caches()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated, empty app database: the same test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        upgrade_database()
+        yield "sqlite"
+        return
+    admin = request.getfixturevalue("pg_server")
+    url, name = create_pg_database(admin)
+    monkeypatch.setenv("CRISIS_DATABASE_URL", url)
+    clear_caches()
+    reset_engine()
+    upgrade_database()
+    yield "postgresql"
+    reset_engine()
+    drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def sqlite_db(var_dir: Path) -> str:
+    """A migrated, empty SQLite app database (for tests that do not depend on the engine)."""
+    upgrade_database()
+    return "sqlite"
+
+
+@pytest.fixture
+def smtp_sink(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; yields the folder it stores mail in."""
+    from tasks.notify.sink import start_sink
+    from tests.helpers import free_port
+
+    port = free_port()
+    folder = var_dir / "mail"
+    controller = start_sink(folder, "127.0.0.1", port)
+    monkeypatch.setenv("CRISIS_EMAIL__PORT", str(port))
+    clear_caches()
+    yield folder
+    controller.stop()
