@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: venv  ## generate a scenario and run the whole lifecycle through the deployments
+	mkdir -p var/prefect
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis demo
 
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
@@ -38,6 +39,7 @@ lint: venv
 	$(VENV)/bin/ruff check flows tasks config tests benchmarks
 
 up: venv  ## start Prefect server, SMTP sink, deployments and a worker in the background
+	mkdir -p var/prefect
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis up
 
 down: venv  ## stop only what `make up` / `make demo` started

@@ -57,11 +57,17 @@ def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
-def _incident_for(scenario: Scenario) -> Incident | None:
+def _last_incident_id() -> int:
+    with session_scope() as session:
+        return int(session.scalar(select(func.max(Incident.id))) or 0)
+
+
+def _incident_for(scenario: Scenario, after_id: int) -> Incident | None:
+    """Return the incident this run's crisis opened (earlier demo runs left theirs behind)."""
     with session_scope() as session:
         return session.scalars(
-            select(Incident).where(Incident.brand == scenario.brand, Incident.detected_at >= scenario.crisis_start)
-            .order_by(Incident.id.desc()).limit(1)
+            select(Incident).where(Incident.brand == scenario.brand, Incident.id > after_id)
+            .order_by(Incident.id).limit(1)
         ).first()
 
 
@@ -73,11 +79,12 @@ def _sent(key: str) -> int:
 
 
 def _scan_until_incident(scenario: Scenario, mentions: Path, notes: list[str]) -> Incident:
+    known = _last_incident_id()
     for offset in (timedelta(hours=-1), timedelta(minutes=30), timedelta(minutes=60), timedelta(minutes=90),
                    timedelta(minutes=120)):
         at = scenario.crisis_start + offset
         _run("scan/scan", {"now": at.isoformat(), "extra_file": str(mentions)})
-        incident = _incident_for(scenario)
+        incident = _incident_for(scenario, known)
         if incident:
             notes.append(f"scan at crisis start {offset} opened {incident.key}")
             return incident

@@ -77,6 +77,7 @@ OPENERS = ("", "", "朋友推荐的", "双十一囤的", "618入手的", "刚到
            "直播间抢的", "用了一个月，", "对比了好几家选的")
 FILLERS = ("", "", "", "", "说实话，", "姐妹们，", "家人们，", "真心说，", "哈哈哈 ", "分享一下：",
            "宝子们，")
+CRISIS_FILLERS = ("", "", "", "家人们，", "姐妹们，", "说实话，", "真的服了，", "无语，", "曝光一下：")
 ENDINGS = ("", "。", "！", "~", "！！", "。。", "…", "~~")
 
 # Everyday complaints: mild, one crisis-category term each. Safety complaints are left out on purpose.
@@ -134,7 +135,7 @@ CRISIS_FORMS = (
 CRISIS_INTROS = ("上周", "618", "双11", "刚在直播间", "三天前", "前天", "大促时", "月初")
 CLOSERS = ("太失望了", "大家避雷！", "再也不买了", "千万别买", "差评！", "气死我了", "有一样遭遇的吗？",
            "必须曝光一下", "这就是大牌？", "建议大家慎重", "无语了", "给{brand}长点心吧")
-KOL_FORM = ("【避雷】最近后台收到大量粉丝反馈：{product}{a}，{b}。我们自己买了一台实测，{c}。"
+KOL_FORM = ("【避雷】最近后台收到大量粉丝反馈：{product}{a}，{b}。我们自己下单实测了一下，{c}。"
             "{brand}官方请给个说法！")
 REPOST_COMMENTS = ("转发微博", "转发微博", "转发微博", "扩散", "避雷", "太离谱了", "同款遭遇",
                    "已拉黑这个牌子")
@@ -168,6 +169,8 @@ class Scenario:
 
 @dataclass(frozen=True)
 class _Post:
+    """One post before it gets its id, in UTC."""
+
     at: datetime
     text: str
     author: str
@@ -312,9 +315,9 @@ def _reach(rng: random.Random, kol_max: int = 800_000) -> int:
     return int(math.exp(rng.uniform(math.log(50), math.log(5000))))
 
 
-def _decorate(rng: random.Random, text: str) -> str:
+def _decorate(rng: random.Random, text: str, fillers: Sequence[str] = FILLERS) -> str:
     """Return the text with an optional conversational filler in front."""
-    return rng.choice(FILLERS) + text
+    return rng.choice(fillers) + text
 
 
 def _everyday_text(rng: random.Random, brand: str) -> str:
@@ -416,7 +419,7 @@ def _crisis_values(
 def _crisis_text(rng: random.Random, brand: str, product: str, category: str) -> str:
     """Return one clearly negative post about the product in the crisis category."""
     values = _crisis_values(rng, brand, product, category, 2)
-    return _decorate(rng, rng.choice(CRISIS_FORMS).format(**values))
+    return _decorate(rng, rng.choice(CRISIS_FORMS).format(**values), CRISIS_FILLERS)
 
 
 def _kol_post(rng: random.Random, brand: str, product: str, category: str, at: datetime) -> _Post:

@@ -83,7 +83,8 @@ def _review_data(session, incident: Incident) -> ReviewData:  # type: ignore[no-
         trigger_reason=escape_markdown(incident.trigger_reason),
         stamps={name: show_time(value) for name, value in incident.stamps().items()},
         durations=durations(incident.stamps()),
-        timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e)) for e in entries],
+        timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e))
+                  for e in sorted(entries, key=lambda e: (e.at, e.seq))],
         compensation=incident_totals(session, incident.id),
         top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
                    for p in top_posts(session, incident.id)],

@@ -58,4 +58,4 @@ def render_mail(kind: str, context: dict[str, Any], templates_dir: Path) -> Rend
 def escape_markdown(text: str) -> str:
     """Escape untrusted text for a markdown artifact (no links, images, HTML or tables)."""
     flat = _CONTROL.sub(" ", text)
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", flat)
+    return re.sub(r"([\\`*_\[\]#|<>~])", r"\\\1", flat)
