@@ -1,0 +1,25 @@
+"""Integration fixtures: a real `prefect server start` on loopback with its own home and port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.files import clear_caches
+from config.settings import get_settings
+from tasks.stack import Stack, stop_stack
+from tests.helpers import free_port
+
+
+@pytest.fixture
+def local_stack(var_dir: Path, smtp_sink: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A Stack on free loopback ports; whatever it starts is stopped afterwards."""
+    monkeypatch.setenv("PREFECT_HOME", str(var_dir / "prefect"))
+    monkeypatch.setenv("CRISIS_STACK__PREFECT_PORT", str(free_port()))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    clear_caches()
+    stack = Stack(get_settings())
+    yield stack
+    stop_stack(stack)

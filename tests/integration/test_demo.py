@@ -1,0 +1,37 @@
+"""The demo's lifecycle against a real Prefect server, a process worker and a real SMTP server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.files import load_roster
+from tasks.demo import run_demo
+from tasks.stack import Stack
+from tests.helpers import read_mail, text_part
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_the_lifecycle_through_deployments_and_triggers(
+    local_stack: Stack, smtp_sink: Path, sqlite_db: str
+) -> None:
+    result = run_demo(local_stack, seed=11, say=lambda line: None)
+
+    assert not [n for n in result.notes if "did not" in n], result.notes  # the event triggers did the work
+    mail = [m for m in read_mail(smtp_sink) if result.incident_key in m["Subject"]]
+    assert len(mail) == result.mails_delivered > 0
+    roster = load_roster()
+    wanted_roles = set(getattr(roster.notify, result.level)) | set(roster.notify.by_category.get("产品质量", []))
+    expected = {p.email for p in roster.people if wanted_roles & set(p.roles)}
+    assert {m["X-Envelope-To"] for m in mail} == expected
+    for message in mail:
+        assert message["Subject"].startswith(f"【{result.level}级")
+        assert "澄星" in message["Subject"] and "产品质量" in message["Subject"]
+        body = text_part(message, "plain")
+        assert "舆情危机预警" in body and "触发原因" in body and "澄星空气炸锅" in body
+        assert "<h2" in text_part(message, "html")
+    assert result.orders_compensated > 100 and result.amount_fen == 2000 * result.orders_compensated
+    review = Path(result.review_path).read_text(encoding="utf-8")
+    assert result.incident_key in review and "TTR" in review and "补偿批次完成" in review

@@ -1,0 +1,92 @@
+"""The file source and ingest: canonical JSONL/CSV, bad rows named, a rescan adds nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from prefect.logging import disable_run_logger
+from sqlalchemy import func, select
+
+from tasks.db import session_scope
+from tasks.errors import SourceFileInvalid
+from tasks.models import Mention
+from tasks.monitoring.sources import read_canonical_file
+from tasks.monitoring.tasks import analyse_mentions, store_mentions
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_reads_jsonl_with_naive_times_in_shanghai(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "m.jsonl", [
+        {"id": "1", "text": "澄星空气炸锅坏了", "published_at": "2026-11-27T11:30:00", "reach": "1200",
+         "platform": "微博", "author": "小王", "url": "https://example.com/1"},
+        {"id": "2", "text": "青禾牛奶不错", "published_at": "2026-11-27T03:00:00Z"},
+    ])
+    report = read_canonical_file(path, "inbox", NOW, SHANGHAI)
+    first, second = report.mentions
+    assert first.published_at == datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
+    assert (first.source, first.reach, first.author) == ("微博", 1200, "小王")
+    assert second.source == "inbox" and second.published_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+
+
+def test_rows_published_after_now_wait_for_a_later_scan(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "m.jsonl", [{"id": "1", "text": "明天的帖子", "published_at": "2026-11-28T09:00:00"}])
+    report = read_canonical_file(path, "inbox", NOW, SHANGHAI)
+    assert report.mentions == [] and report.not_yet_published == 1
+
+
+def test_bad_rows_are_named_and_good_rows_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "id,text,reach,published_at\n"
+        "a,好评,10,2026-11-27T09:00:00\n"
+        ",没有编号,1,2026-11-27T09:00:00\n"
+        "c,,1,2026-11-27T09:00:00\n"
+        "d,数字不对,很多,2026-11-27T09:00:00\n"
+        "e,时间不对,1,昨天\n",
+        encoding="utf-8-sig",
+    )
+    report = read_canonical_file(path, "inbox", NOW, SHANGHAI)
+    assert [m.external_id for m in report.mentions] == ["a"]
+    assert report.problems == [
+        f"{path}:3: id: missing",
+        f"{path}:4: text: missing or empty",
+        f"{path}:5: reach: not a number ('很多')",
+        f"{path}:6: published_at: not ISO 8601 ('昨天')",
+    ]
+
+
+def test_unreadable_files_raise_a_named_error(tmp_path: Path) -> None:
+    gbk = tmp_path / "gbk.jsonl"
+    gbk.write_bytes('{"id": "1", "text": "澄星质量差"}\n'.encode("gbk"))
+    with pytest.raises(SourceFileInvalid, match="gbk.jsonl: not UTF-8"):
+        read_canonical_file(gbk, "inbox", NOW, SHANGHAI)
+    with pytest.raises(SourceFileInvalid, match="header must name"):
+        (tmp_path / "h.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
+        read_canonical_file(tmp_path / "h.csv", "inbox", NOW, SHANGHAI)
+
+
+def test_storing_the_same_file_twice_adds_nothing(database: str, tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "m.jsonl", [
+        {"id": str(i), "text": f"澄星空气炸锅用了两天就坏了 {i}", "published_at": "2026-11-27T10:00:00"}
+        for i in range(50)
+    ])
+    with disable_run_logger():
+        for expected in (50, 0):
+            mentions = read_canonical_file(path, "inbox", NOW, SHANGHAI).mentions
+            assert store_mentions.fn(analyse_mentions.fn(mentions, NOW)) == expected
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Mention.id))) == 50
+        stored = session.scalars(select(Mention).limit(1)).one()
+        assert stored.brand == "澄星" and stored.negative and stored.category == "产品质量"
+        assert stored.published_at.tzinfo is not None
