@@ -52,7 +52,7 @@ class Person(_Strict):
 
 
 class NotifyMatrix(_Strict):
-    I: list[str]
+    I: list[str]  # noqa: E741 - the plan names the top level "I"
     II: list[str]
     III: list[str]
     IV: list[str]

@@ -125,11 +125,11 @@ def _unknown_env_keys(environ: dict[str, str]) -> list[str]:
     """Name CRISIS_* variables that match no setting (pydantic would silently ignore them)."""
     unknown = []
     for name in environ:
-        if not name.startswith(ENV_PREFIX):
+        if not name.upper().startswith(ENV_PREFIX):
             continue
         parts = name[len(ENV_PREFIX):].lower().split("__")
         model: type[BaseModel] = Settings
-        for part in parts:
+        for position, part in enumerate(parts):
             field = model.model_fields.get(part)
             if field is None:
                 unknown.append(name)
@@ -137,7 +137,7 @@ def _unknown_env_keys(environ: dict[str, str]) -> list[str]:
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 model = annotation
-            elif part != parts[-1]:
+            elif position != len(parts) - 1:
                 unknown.append(name)
                 break
     return unknown

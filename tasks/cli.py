@@ -61,7 +61,9 @@ def _time(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"not an ISO 8601 time: {value!r} (e.g. 2026-11-27T10:00)") from None
 
 
-NowOption = Annotated[str | None, typer.Option("--now", help="The moment to act as (ISO 8601; naive = Asia/Shanghai).")]
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="The moment to act as (ISO 8601; naive = Asia/Shanghai).")
+]
 
 
 @db_app.command("upgrade")

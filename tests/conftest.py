@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from config.files import clear_caches
 from tasks.db import reset_engine, upgrade_database
 
-PG_ADMIN_URL = os.environ.get("CRISIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

@@ -103,9 +103,15 @@ def _mention(row: dict[str, object], source: str, fallback_time: datetime, timez
         published_at=published,
         author=str(row.get("author") or "").strip() or None,
         reach=reach,
-        url=str(row.get("url") or "").strip() or None,
+        url=_safe_url(row.get("url")),
         platform=platform,
     )
+
+
+def _safe_url(value: object) -> str | None:
+    """Keep only http(s) links: a `javascript:` or `data:` URL must never become a live link."""
+    url = str(value or "").strip()
+    return url if url.lower().startswith(("http://", "https://")) else None
 
 
 def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneInfo) -> ReadReport:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import smtplib
 import socket
-from enum import StrEnum
-
+import ssl
 from datetime import timedelta
+from enum import StrEnum
 
 # A message still undelivered this long after it was queued is given up and reported.
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -20,10 +20,17 @@ class DeliveryStatus(StrEnum):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Tell whether an SMTP failure may pass (server down, 4xx) rather than never (5xx, bad address)."""
+    """Tell whether an SMTP failure may pass (server down, 4xx) rather than never (5xx, bad address,
+    TLS or a feature the server lacks)."""
+    if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLError | smtplib.SMTPAuthenticationError):
+        return False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
-    return isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError | ConnectionError |
-                      socket.timeout | TimeoutError | OSError)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, smtplib.SMTPException):
+        return False
+    return isinstance(exc, ConnectionError | TimeoutError | socket.timeout | socket.gaierror | OSError)

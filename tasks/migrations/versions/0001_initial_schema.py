@@ -7,9 +7,8 @@ Create Date: 2026-11-27
 The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE
 (and TRUNCATE on PostgreSQL).
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

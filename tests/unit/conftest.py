@@ -1,0 +1,32 @@
+"""Fixtures of the unit tests: the real config files read as plain data, and clean settings caches."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.files import clear_caches
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config"
+
+
+def read_toml(name: str) -> dict[str, Any]:
+    """Return one of the shipped config files as plain data."""
+    return tomllib.loads((CONFIG / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Remove every CRISIS_* variable and forget cached settings, before and after the test."""
+    for name in list(os.environ):
+        if name.upper().startswith("CRISIS_"):
+            monkeypatch.delenv(name)
+    clear_caches()
+    yield monkeypatch
+    clear_caches()

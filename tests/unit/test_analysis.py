@@ -1,0 +1,145 @@
+"""Chinese text analysis (tasks/monitoring/analysis.py) on fixed sentences: orderings and thresholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.monitoring.analysis import LexiconData, analyse, analyse_many, categorise, hamming, match_brand
+from tests.unit.conftest import read_toml
+
+NEGATIVE_BELOW = 0.4
+COMPLAINT = "澄星空气炸锅用了两天就坏了，客服不理人，太差劲了，再也不买了，垃圾！"
+NEUTRAL = "我今天买了一个东西"
+PRAISE = "青禾牛奶味道很好，非常满意，物美价廉，强烈推荐，好评！"
+POST = (
+    "澄星空气炸锅用了两天就坏了，按键失灵还有一股焦糊味，联系客服三天都没人理，"
+    "申请退货也被推诿，大家千万别买，真的踩雷了。"
+)
+UNRELATED = [
+    "木棉四件套洗了一次就掉色起球，做工粗糙，线头很多，和宣传图片完全不一样，感觉被骗了。",
+    "双十一抢的青禾牛奶到现在还没发货，问客服只会复制粘贴，物流信息一直不更新",
+    "刚在拼多多下单了澄星电水壶，烧水很快，颜值也高，性价比不错",
+    "我的手机号和地址被泄露了，每天接到好几个骚扰电话，怀疑是买了木棉羽绒被以后信息被卖",
+]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> LexiconData:
+    """Return config/lexicon.toml as LexiconData, its words loaded into jieba's dictionary."""
+    raw = read_toml("lexicon.toml")
+    data = LexiconData(
+        brands={name: b["aliases"] for name, b in raw["brands"].items()},
+        products={name: b.get("products", []) for name, b in raw["brands"].items()},
+        categories={name: (c["any"], c.get("exclude", [])) for name, c in raw["categories"].items()},
+        critical=raw.get("critical", []),
+        slang=raw.get("slang", []),
+    )
+    analyse_many([], data, NEGATIVE_BELOW)  # loads the user dictionary
+    return data
+
+
+def small_lexicon(categories: dict[str, tuple[list[str], list[str]]]) -> LexiconData:
+    return LexiconData(brands={}, products={}, categories=categories)
+
+
+@pytest.mark.parametrize("word", ["澄星空气炸锅", "拼多多", "青禾坚果礼盒", "木棉四件套"])
+def test_user_dictionary_keeps_brand_and_product_names_whole(lexicon: LexiconData, word: str) -> None:
+    text = f"昨天在网上买了{word}，今天就到了"
+    assert word in analyse(text, lexicon, NEGATIVE_BELOW).tokens
+
+
+def test_sentiment_orders_complaint_below_neutral_below_praise(lexicon: LexiconData) -> None:
+    complaint, neutral, praise = (
+        analyse(t, lexicon, NEGATIVE_BELOW).positive for t in (COMPLAINT, NEUTRAL, PRAISE)
+    )
+    assert complaint < neutral < praise
+    assert complaint < 0.2
+    assert praise > 0.7
+
+
+def test_only_the_complaint_is_flagged_negative(lexicon: LexiconData) -> None:
+    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW).negative
+    assert not analyse(NEUTRAL, lexicon, NEGATIVE_BELOW).negative
+    assert not analyse(PRAISE, lexicon, NEGATIVE_BELOW).negative
+
+
+def test_negative_flag_follows_the_threshold(lexicon: LexiconData) -> None:
+    positive = analyse(NEUTRAL, lexicon, NEGATIVE_BELOW).positive
+    assert analyse(NEUTRAL, lexicon, positive + 0.05).negative
+    assert not analyse(NEUTRAL, lexicon, positive - 0.05).negative
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n", "。。。"])
+def test_text_without_words_is_neither_positive_nor_negative(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW)
+    assert result.positive == 0.5
+    assert not result.negative
+    assert result.brand is None and result.category is None
+
+
+def test_product_names_its_brand(lexicon: LexiconData) -> None:
+    assert match_brand("青禾燕麦片里吃出了异物", lexicon) == ("青禾", "青禾燕麦片")
+
+
+def test_alias_names_the_brand_without_a_product(lexicon: LexiconData) -> None:
+    assert match_brand("木棉优选的客服太慢了", lexicon) == ("木棉优选", None)
+
+
+def test_text_without_a_brand_names_none(lexicon: LexiconData) -> None:
+    assert match_brand("今天天气不错", lexicon) == (None, None)
+
+
+def test_category_with_most_hits_wins(lexicon: LexiconData) -> None:
+    # 售后服务 has 客服 / 退货 / 推诿; 产品质量 has 用了两天 / 坏了.
+    assert categorise(POST, lexicon) == "售后服务"
+    assert categorise("澄星电水壶质量太差，用了两天就坏了，客服说不能退", lexicon) == "产品质量"
+
+
+def test_category_is_none_without_hits(lexicon: LexiconData) -> None:
+    assert categorise("今天天气不错", lexicon) is None
+    assert analyse(PRAISE, lexicon, NEGATIVE_BELOW).category is None
+
+
+def test_an_excluded_term_vetoes_the_category() -> None:
+    rules = {"物流配送": (["快递", "没收到"], ["驿站"]), "售后服务": (["客服"], [])}
+    assert categorise("快递没收到，客服不理", small_lexicon(rules)) == "物流配送"
+    assert categorise("快递没收到，在驿站找到了，客服不理", small_lexicon(rules)) == "售后服务"
+
+
+def test_earlier_category_wins_a_tie() -> None:
+    rules = {"A": (["甲"], []), "B": (["乙"], [])}
+    assert categorise("乙甲", small_lexicon(rules)) == "A"
+
+
+def test_critical_terms_are_flagged(lexicon: LexiconData) -> None:
+    result = analyse("澄星电水壶漏电，还差点起火", lexicon, NEGATIVE_BELOW)
+    assert set(result.critical_terms) == {"漏电", "起火"}
+    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW).critical_terms == []
+
+
+def test_identical_text_has_identical_hashes(lexicon: LexiconData) -> None:
+    a, b = analyse(POST, lexicon, NEGATIVE_BELOW), analyse(POST, lexicon, NEGATIVE_BELOW)
+    assert (a.simhash, a.content_hash) == (b.simhash, b.content_hash)
+
+
+def test_repost_with_other_whitespace_has_the_same_content_hash(lexicon: LexiconData) -> None:
+    spaced = "澄星 空气炸锅 坏了"
+    a = analyse(spaced, lexicon, NEGATIVE_BELOW)
+    b = analyse("\n  澄星\t空气炸锅   坏了 ", lexicon, NEGATIVE_BELOW)
+    assert a.content_hash == b.content_hash
+    assert a.content_hash != analyse("澄星空气炸锅坏了", lexicon, NEGATIVE_BELOW).content_hash
+
+
+def test_added_spaces_leave_the_simhash_unchanged(lexicon: LexiconData) -> None:
+    a = analyse(POST, lexicon, NEGATIVE_BELOW)
+    b = analyse(POST.replace("，", " ， "), lexicon, NEGATIVE_BELOW)
+    assert hamming(a.simhash, b.simhash) == 0
+
+
+@pytest.mark.parametrize("variant", ["转发：" + POST, POST.replace("三天", "四天")])
+def test_near_duplicate_is_close_and_unrelated_posts_are_far(lexicon: LexiconData, variant: str) -> None:
+    base = analyse(POST, lexicon, NEGATIVE_BELOW).simhash
+    near = analyse(variant, lexicon, NEGATIVE_BELOW).simhash
+    assert hamming(base, near) < 10
+    for other in UNRELATED:
+        assert hamming(base, analyse(other, lexicon, NEGATIVE_BELOW).simhash) > 15
