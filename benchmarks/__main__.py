@@ -1,0 +1,337 @@
+"""`make bench`: throughput as ratios against baselines measured in the same run.
+
+Each benchmark is one function returning a dict; register it in BENCHMARKS. A dict may carry
+"comparisons" (figure, value, baseline, ratio, goal) which the table shows. `--only NAME` runs one.
+The machine is small and noisy: figures are reported, never asserted. Results: <var>/bench/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.data import (
+    SNOWNLP_OVERLAP_CATEGORIES,
+    load_sentiment_set,
+    now_iso,
+    require_data,
+    stratified_sample,
+    write_latest,
+)
+from benchmarks.metrics import ratio
+
+SEED = 20251120
+REVIEW_SETS = ("online_shopping_10_cats", "waimai_10k")
+REVIEW_TEXTS = 3000
+SNOWNLP_TEXTS = 300
+REPEATS = 5
+SCAN_MENTIONS = 20_000
+SCAN_END = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    run: Callable[[], dict[str, object]]
+    description: str
+
+
+def comparison(
+    figure: str, value: float, unit: str, baseline: str, baseline_value: float,
+    goal: float | None = None, paired: Sequence[float] = (),
+) -> dict[str, object]:
+    """One row of the table: a figure, its baseline and their ratio, with the project's goal if any.
+
+    `paired` are the ratios of the rounds in which both were timed back to back. When given, the
+    ratio is their median (sturdier on a busy machine than a ratio of two independent figures) and
+    their range shows how noisy the machine was.
+    """
+    r = statistics.median(paired) if paired else ratio(value, baseline_value)
+    return {
+        "figure": figure,
+        "value": round(value, 1),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": round(baseline_value, 1),
+        "ratio": round(r, 3),
+        "paired_ratios": [round(p, 3) for p in paired],
+        "goal_ratio": goal,
+        "meets_goal": None if goal is None else r >= goal,
+    }
+
+
+def _summary(count: int, seconds: Sequence[float]) -> dict[str, object]:
+    return {
+        "items": count,
+        "best_per_s": round(count / min(seconds), 1),
+        "median_per_s": round(count / statistics.median(seconds), 1),
+        "per_round_per_s": [round(count / s, 1) for s in seconds],
+        "seconds": [round(s, 3) for s in seconds],
+    }
+
+
+Job = tuple[Callable[[], object], int]  # (run once, items it handles)
+
+
+def _interleaved(jobs: dict[str, Job], rounds: int) -> dict[str, dict[str, object]]:
+    """Time every job once per round, round after round, so drift on a noisy machine hits all alike.
+
+    Return per job: best and median items/s, the rate of each round and the seconds.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(rounds):
+        for name, (run, _count) in jobs.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: _summary(count, seconds[name]) for name, (_run, count) in jobs.items()}
+
+
+def _paired(values: dict[str, object], baseline: dict[str, object]) -> list[float]:
+    return [ratio(v, b) for v, b in zip(values["per_round_per_s"], baseline["per_round_per_s"], strict=True)]
+
+
+@lru_cache(maxsize=1)
+def review_texts() -> tuple[str, ...]:
+    """The same REVIEW_TEXTS real reviews every run: half online_shopping (7 categories), half waimai,
+    shuffled with a fixed seed so that the first SNOWNLP_TEXTS are a fair sample of the whole."""
+    per_set = REVIEW_TEXTS // len(REVIEW_SETS)
+    texts: list[str] = []
+    for name in REVIEW_SETS:
+        exclude = SNOWNLP_OVERLAP_CATEGORIES if name == "online_shopping_10_cats" else ()
+        texts.extend(stratified_sample(load_sentiment_set(name, exclude), per_set, SEED)["text"])
+    random.Random(SEED).shuffle(texts)
+    return tuple(texts)
+
+
+@lru_cache(maxsize=1)
+def _analysis_setup():  # type: ignore[no-untyped-def]
+    """Return (lexicon, negative_below) and warm up jieba (dictionary, user words) outside any timing."""
+    from config.settings import get_settings
+    from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.tasks import lexicon_data
+
+    lexicon = lexicon_data()
+    negative_below = get_settings().analysis.negative_below
+    analyse_many(review_texts()[:50], lexicon, negative_below)
+    return lexicon, negative_below
+
+
+def _jieba_job(texts: Sequence[str]) -> Job:
+    import jieba
+
+    return (lambda: [jieba.lcut(t) for t in texts]), len(texts)
+
+
+# Baselines measured earlier in this run, for later benchmarks (e.g. scan reuses jieba.lcut's rate).
+_baselines: dict[str, dict[str, object]] = {}
+
+
+def jieba_rate() -> dict[str, object]:
+    """Baseline: jieba.lcut alone over the review texts (same dictionary as our analysis)."""
+    if "jieba" not in _baselines:
+        _analysis_setup()
+        _baselines["jieba"] = _interleaved({"jieba": _jieba_job(review_texts())}, REPEATS)["jieba"]
+    return _baselines["jieba"]
+
+
+def bench_analysis() -> dict[str, object]:
+    """Our analyse_many vs jieba.lcut alone and SnowNLP(text).sentiments on the same real reviews."""
+    from snownlp import SnowNLP
+
+    from tasks.monitoring.analysis import analyse_many
+
+    lexicon, negative_below = _analysis_setup()
+    texts = review_texts()
+    few = list(texts[:SNOWNLP_TEXTS])
+    _ = SnowNLP("好评").sentiments  # load snownlp's models outside the timing
+    rates = _interleaved(
+        {
+            "ours": ((lambda: analyse_many(texts, lexicon, negative_below)), len(texts)),
+            "jieba": _jieba_job(texts),
+            "snownlp": ((lambda: [SnowNLP(t).sentiments for t in few if t]), len(few)),
+        },
+        REPEATS,
+    )
+    ours, jieba, snow = rates["ours"], rates["jieba"], rates["snownlp"]
+    _baselines["jieba"] = jieba
+    return {
+        "texts": len(texts),
+        "snownlp_texts": len(few),
+        "rounds": REPEATS,
+        "ours_texts_per_s": ours,
+        "jieba_lcut_texts_per_s": jieba,
+        "snownlp_texts_per_s": snow,
+        "comparisons": [
+            comparison("analyse_many", ours["median_per_s"], "texts/s",
+                       "jieba.lcut", jieba["median_per_s"], 0.6, _paired(ours, jieba)),
+            comparison("analyse_many", ours["median_per_s"], "texts/s",
+                       "SnowNLP.sentiments", snow["median_per_s"], 20, _paired(ours, snow)),
+        ],
+    }
+
+
+def _scan_file(folder: Path) -> Path:
+    """Write SCAN_MENTIONS generated mentions (seeds 1, 2, … until enough) as one canonical JSONL file."""
+    from tasks.scenario import generate_scenario
+
+    rows: list[dict[str, object]] = []
+    seed = 0
+    while len(rows) < SCAN_MENTIONS:
+        seed += 1
+        rows.extend(generate_scenario(seed, SCAN_END, days=7).mentions)
+    path = folder / "mentions.jsonl"
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for row in rows[:SCAN_MENTIONS]:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def bench_scan() -> dict[str, object]:
+    """Ingest through the real code path (read file, analyse, store in a fresh SQLite db) without Prefect."""
+    from prefect.logging import disable_run_logger
+
+    from config.files import clear_caches
+    from tasks.common import local_zone
+    from tasks.db import reset_engine, upgrade_database
+    from tasks.monitoring.sources import read_canonical_file
+    from tasks.monitoring.tasks import analyse_mentions, store_mentions
+
+    baseline = jieba_rate()  # measured before the environment points at the temporary database
+    previous = os.environ.get("CRISIS_VAR_DIR")
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-") as tmp:
+        try:
+            os.environ["CRISIS_VAR_DIR"] = tmp
+            clear_caches()
+            reset_engine()
+            upgrade_database()
+            path = _scan_file(Path(tmp))
+            now = SCAN_END
+            with disable_run_logger():
+                start = time.perf_counter()
+                report = read_canonical_file(path, "bench", now, local_zone())
+                read_done = time.perf_counter()
+                rows = analyse_mentions.fn(report.mentions, now)
+                analysed = time.perf_counter()
+                inserted = store_mentions.fn(rows)
+                stored = time.perf_counter()
+        finally:
+            reset_engine()
+            if previous is None:
+                os.environ.pop("CRISIS_VAR_DIR", None)
+            else:
+                os.environ["CRISIS_VAR_DIR"] = previous
+            clear_caches()
+    jieba_mentions = _interleaved({"jieba": _jieba_job([m.text for m in report.mentions])}, 1)["jieba"]
+    total = stored - start
+    rate = len(report.mentions) / total
+    return {
+        "mentions": len(report.mentions),
+        "inserted": inserted,
+        "problems": len(report.problems),
+        "seconds": {
+            "read": round(read_done - start, 3),
+            "analyse": round(analysed - read_done, 3),
+            "store": round(stored - analysed, 3),
+            "total": round(total, 3),
+        },
+        "mentions_per_s": round(rate, 1),
+        "jieba_lcut_on_mention_texts_per_s": jieba_mentions,
+        "comparisons": [
+            comparison("scan ingest", rate, "mentions/s", "jieba.lcut (reviews)", baseline["median_per_s"]),
+            comparison("scan ingest", rate, "mentions/s", "jieba.lcut (same mentions)",
+                       jieba_mentions["median_per_s"]),
+        ],
+    }
+
+
+BENCHMARKS: list[Benchmark] = [
+    Benchmark("analysis", bench_analysis, f"analyse_many on {REVIEW_TEXTS:,} real reviews"),
+    Benchmark("scan", bench_scan, f"read + analyse + store {SCAN_MENTIONS:,} generated mentions (SQLite)"),
+]
+
+
+def _spread(paired: Sequence[float]) -> str:
+    return f"{min(paired):.2f}–{max(paired):.2f}×" if len(paired) > 1 else "–"
+
+
+def render(results: dict[str, dict[str, object]], console: Console) -> None:
+    """Print every comparison: the figure, its baseline, the ratio and the goal."""
+    table = Table(
+        title=f"Throughput as ratios to baselines measured in this run ({os.cpu_count()} CPUs). Rates are "
+        f"medians of {REPEATS} interleaved rounds; ratio = median of the per-round ratios",
+        title_justify="left",
+    )
+    columns = (
+        ("benchmark", "left"), ("figure", "left"), ("value", "right"), ("baseline", "left"),
+        ("baseline value", "right"), ("ratio", "right"), ("per round", "right"), ("goal", "right"),
+        ("", "left"),
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, result in results.items():
+        for row in result.get("comparisons", []):  # type: ignore[union-attr]
+            goal = row["goal_ratio"]
+            met = row["meets_goal"]
+            mark = "" if met is None else ("[green]met[/]" if met else "[red]below[/]")
+            table.add_row(
+                name, row["figure"], f"{row['value']:,.0f} {row['unit']}", row["baseline"],
+                f"{row['baseline_value']:,.0f}", f"{row['ratio']:.2f}×", _spread(row["paired_ratios"]),
+                "reported" if goal is None else f"≥ {goal:g}×", mark,
+            )
+    console.print(table)
+    scan = results.get("scan")
+    if scan:
+        s = scan["seconds"]
+        console.print(
+            f"scan: {scan['mentions']:,} mentions, {scan['inserted']:,} inserted; "
+            f"read {s['read']} s, analyse {s['analyse']} s, store {s['store']} s"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=[b.name for b in BENCHMARKS], help="run one benchmark")
+    args = parser.parse_args(argv)
+    require_data(*(f"sentiment/{name}.csv" for name in REVIEW_SETS))
+
+    from config.settings import get_settings
+
+    var_path = get_settings().var_path  # the real var dir, read before any benchmark changes the environment
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)
+    started = time.perf_counter()
+    results: dict[str, dict[str, object]] = {}
+    for bench in BENCHMARKS:
+        if args.only and bench.name != args.only:
+            continue
+        with console.status(f"{bench.name}: {bench.description}…"):
+            results[bench.name] = bench.run()
+    render(results, console)
+    payload: dict[str, object] = {
+        "generated_at": now_iso(),
+        "machine": {"cpus": os.cpu_count()},
+        **results,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    path = write_latest(var_path, "bench", payload)
+    console.print(f"wrote {path} in {payload['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
