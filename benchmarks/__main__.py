@@ -119,15 +119,17 @@ def review_texts() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _analysis_setup():  # type: ignore[no-untyped-def]
-    """Return (lexicon, negative_below) and warm up jieba (dictionary, user words) outside any timing."""
+    """Return (lexicon, negative_below, model) and warm up jieba and the model outside any timing."""
     from config.settings import get_settings
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.sentiment_model import get_model
     from tasks.monitoring.tasks import lexicon_data
 
     lexicon = lexicon_data()
     negative_below = get_settings().analysis.negative_below
-    analyse_many(review_texts()[:50], lexicon, negative_below)
-    return lexicon, negative_below
+    model = get_model()
+    analyse_many(review_texts()[:50], lexicon, negative_below, model)
+    return lexicon, negative_below, model
 
 
 def _jieba_job(texts: Sequence[str]) -> Job:
@@ -154,13 +156,13 @@ def bench_analysis() -> dict[str, object]:
 
     from tasks.monitoring.analysis import analyse_many
 
-    lexicon, negative_below = _analysis_setup()
+    lexicon, negative_below, model = _analysis_setup()
     texts = review_texts()
     few = list(texts[:SNOWNLP_TEXTS])
     _ = SnowNLP("好评").sentiments  # load snownlp's models outside the timing
     rates = _interleaved(
         {
-            "ours": ((lambda: analyse_many(texts, lexicon, negative_below)), len(texts)),
+            "ours": ((lambda: analyse_many(texts, lexicon, negative_below, model)), len(texts)),
             "jieba": _jieba_job(texts),
             "snownlp": ((lambda: [SnowNLP(t).sentiments for t in few if t]), len(few)),
         },

@@ -59,13 +59,15 @@ def ours_predictor() -> Callable[[Sequence[str]], list[bool]]:
     """Return texts -> negative? with our analysis, the configured lexicon and threshold."""
     from config.settings import get_settings
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.sentiment_model import get_model
     from tasks.monitoring.tasks import lexicon_data
 
     lexicon = lexicon_data()
     negative_below = get_settings().analysis.negative_below
+    model = get_model()
 
     def predict(texts: Sequence[str]) -> list[bool]:
-        return [a.negative for a in analyse_many(texts, lexicon, negative_below)]
+        return [a.negative for a in analyse_many(texts, lexicon, negative_below, model)]
 
     return predict
 

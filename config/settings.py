@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +35,9 @@ class _Section(BaseModel):
 
 class AnalysisSettings(_Section):
     negative_below: float = Field(0.4, ge=0.0, le=1.0)
+    model_path: str = ""
+    workers: int = Field(0, ge=0)
+    parallel_from: int = Field(20000, gt=0)
 
 
 class TriageSettings(_Section):
@@ -59,6 +62,23 @@ class EmailSettings(_Section):
     starttls: bool = False
     sender_name: str = "舆情危机响应系统"
     timeout_seconds: float = Field(20, gt=0)
+
+
+class NotifySettings(_Section):
+    """How long an incident may wait for an acknowledgement, and how often its status is reported."""
+
+    ack_minutes: dict[Literal["I", "II", "III", "IV"], float] = {"I": 10, "II": 30, "III": 120, "IV": 480}
+    status_minutes: dict[Literal["I", "II", "III", "IV"], float] = {"I": 60, "II": 120, "III": 240, "IV": 1440}
+
+    @field_validator("ack_minutes", "status_minutes")
+    @classmethod
+    def _every_level_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        missing = {"I", "II", "III", "IV"} - set(value)
+        if missing:
+            raise ValueError(f"missing level(s) {sorted(missing)}")
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("every level needs a positive number of minutes")
+        return value
 
 
 class CompensationSettings(_Section):
@@ -95,6 +115,7 @@ class Settings(BaseSettings):
     triage: TriageSettings = TriageSettings()
     recovery: RecoverySettings = RecoverySettings()
     email: EmailSettings = EmailSettings()
+    notify: NotifySettings = NotifySettings()
     compensation: CompensationSettings = CompensationSettings()
     stack: StackSettings = StackSettings()
 

@@ -22,7 +22,7 @@ audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -219,6 +219,17 @@ def demo(seed: int | None = None) -> None:
         table.add_row("note", note)
     console.print(table)
 
+
+def _register_stage_commands() -> None:
+    from tasks.monitoring.cli import analyze, sentiment_app
+
+    app.command()(_fails_cleanly(analyze))
+    for command in sentiment_app.registered_commands:
+        command.callback = _fails_cleanly(command.callback)
+    app.add_typer(sentiment_app, name="sentiment")
+
+
+_register_stage_commands()
 
 if __name__ == "__main__":
     app()

@@ -1,4 +1,4 @@
-"""Chinese text analysis: jieba tokens, snownlp sentiment, brand, crisis category, SimHash. Pure.
+"""Chinese text analysis: jieba tokens, sentiment, brand, crisis category, SimHash. Pure.
 
 Takes plain data (lists and dicts from the lexicon), never reads config or the network.
 """
@@ -6,12 +6,17 @@ Takes plain data (lists and dicts from the lexicon), never reads config or the n
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import jieba
+import numpy as np
+
+from tasks.monitoring.sentiment import SentimentModel
 
 jieba.setLogLevel(60)
 _dictionary_lock = threading.Lock()
@@ -75,25 +80,38 @@ def tokenize(text: str) -> list[str]:
     return [t for t in jieba.lcut(text) if t.strip()]
 
 
-def positive_probability(tokens: Sequence[str]) -> float:
-    """Return snownlp's naive-Bayes P(positive) for jieba tokens; 0.5 for no usable token."""
-    from snownlp import normal, sentiment
-
-    words = normal.filter_stop(list(tokens))
-    if not words:
-        return 0.5
-    label, prob = sentiment.classifier.classifier.classify(words)
-    return prob if label == "pos" else 1 - prob
-
-
 def simhash(tokens: Sequence[str]) -> int:
     """Return the 64-bit SimHash of the tokens (near-duplicates differ in few bits)."""
     weights = [0] * 64
     for token in tokens:
-        h = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+        h = _token_hash(token)
         for bit in range(64):
             weights[bit] += 1 if h >> bit & 1 else -1
     return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+def _token_hash(token: str, cache: dict[str, int] = {}) -> int:  # noqa: B006 - a deliberate memo
+    value = cache.get(token)
+    if value is None:
+        value = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+        if len(cache) < 500_000:
+            cache[token] = value
+    return value
+
+
+def simhash_many(token_lists: Sequence[Sequence[str]]) -> list[int]:
+    """Return the SimHash of each token list (the same as simhash(), vectorised for a batch)."""
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    if not lengths.sum():
+        return [0] * len(token_lists)
+    hashes = np.fromiter((_token_hash(t) for ts in token_lists for t in ts), dtype="<u8", count=int(lengths.sum()))
+    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little").astype(np.int32) * 2 - 1
+    sums = np.zeros((len(token_lists), 64), dtype=np.int32)
+    nonempty = lengths > 0
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+    sums[nonempty] = np.add.reduceat(bits, starts, axis=0)
+    packed = np.packbits(sums > 0, axis=1, bitorder="little").view("<u8").ravel()
+    return [int(v) for v in packed]
 
 
 def hamming(a: int, b: int) -> int:
@@ -125,26 +143,62 @@ def categorise(text: str, lexicon: LexiconData) -> str | None:
     return best
 
 
-def analyse(text: str, lexicon: LexiconData, negative_below: float) -> Analysis:
-    """Analyse one post: tokens, sentiment, brand, category, critical terms and hashes."""
-    clean = normalise(text)
-    tokens = tokenize(clean) if clean else []
-    positive = positive_probability(tokens) if tokens else 0.5
-    brand, product = match_brand(clean, lexicon)
-    return Analysis(
-        tokens=tokens,
-        positive=round(positive, 4),
-        negative=positive < negative_below,
-        brand=brand,
-        product=product,
-        category=categorise(clean, lexicon),
-        critical_terms=[t for t in lexicon.critical if t in clean],
-        content_hash=hashlib.sha256(clean.encode("utf-8")).hexdigest(),
-        simhash=simhash(tokens),
-    )
+def analyse_many(
+    texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel,
+    workers: int = 1, parallel_from: int = 20000,
+) -> list[Analysis]:
+    """Analyse a batch: tokens, sentiment, brand, category, critical terms and hashes.
 
-
-def analyse_many(texts: Iterable[str], lexicon: LexiconData, negative_below: float) -> list[Analysis]:
-    """Analyse a batch of posts with the user dictionary loaded."""
+    Batches of at least `parallel_from` texts are split over `workers` processes.
+    """
+    if workers > 1 and len(texts) >= parallel_from:
+        return _analyse_in_processes(texts, lexicon, negative_below, model, workers)
     load_user_dictionary(lexicon.dictionary_words())
-    return [analyse(t, lexicon, negative_below) for t in texts]
+    cleaned = [normalise(t) for t in texts]
+    token_lists = [tokenize(t) if t else [] for t in cleaned]
+    hashes = simhash_many(token_lists)
+    results = []
+    for clean, tokens, simhash_value in zip(cleaned, token_lists, hashes, strict=True):
+        positive = model.probability(tokens) if tokens else 0.5
+        brand, product = match_brand(clean, lexicon)
+        results.append(Analysis(
+            tokens=tokens,
+            positive=round(positive, 4),
+            negative=positive < negative_below,
+            brand=brand,
+            product=product,
+            category=categorise(clean, lexicon),
+            critical_terms=[t for t in lexicon.critical if t in clean],
+            content_hash=hashlib.sha256(clean.encode("utf-8")).hexdigest(),
+            simhash=simhash_value,
+        ))
+    return results
+
+
+def analyse(text: str, lexicon: LexiconData, negative_below: float, model: SentimentModel) -> Analysis:
+    """Analyse one post (see analyse_many)."""
+    return analyse_many([text], lexicon, negative_below, model)[0]
+
+
+_worker_state: dict[str, object] = {}
+
+
+def _init_worker(lexicon: LexiconData, negative_below: float, model: SentimentModel) -> None:
+    _worker_state.update(lexicon=lexicon, negative_below=negative_below, model=model)
+    load_user_dictionary(lexicon.dictionary_words())
+
+
+def _analyse_chunk(texts: Sequence[str]) -> list[Analysis]:
+    return analyse_many(texts, _worker_state["lexicon"], _worker_state["negative_below"],  # type: ignore[arg-type]
+                        _worker_state["model"])  # type: ignore[arg-type]
+
+
+def _analyse_in_processes(
+    texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, workers: int
+) -> list[Analysis]:
+    size = max(1000, len(texts) // (workers * 4) + 1)
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(lexicon, negative_below, model)) as pool:
+        return [a for part in pool.map(_analyse_chunk, chunks) for a in part]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tasks.common import local_zone, retry_transient_db
 from tasks.db import insert_ignoring_duplicates, session_scope
 from tasks.models import Mention
 from tasks.monitoring.analysis import LexiconData, analyse_many
+from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.sources import RawMention, ReadReport, read_canonical_file
 
 
@@ -61,8 +63,10 @@ def read_source_file(path: str, source: str, now: datetime) -> ReadReport:
 @task
 def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[dict[str, object]]:
     """Analyse a batch (jieba tokens, sentiment, brand, category, hashes) into mention rows."""
-    negative_below = get_settings().analysis.negative_below
-    results = analyse_many([m.text for m in mentions], lexicon_data(), negative_below)
+    cfg = get_settings().analysis
+    workers = cfg.workers or os.cpu_count() or 1
+    results = analyse_many([m.text for m in mentions], lexicon_data(), cfg.negative_below, get_model(),
+                           workers=workers, parallel_from=cfg.parallel_from)
     return [
         {
             "source": m.source,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from tasks.monitoring.analysis import LexiconData, analyse, analyse_many, categorise, hamming, match_brand
+from tasks.monitoring.sentiment import SentimentModel
 from tests.unit.conftest import read_toml
 
 NEGATIVE_BELOW = 0.4
+
+
+@functools.cache
+def model() -> SentimentModel:
+    """The default model the scans use (built from its recipe on first use)."""
+    from tasks.monitoring.sentiment_model import get_model
+
+    return get_model()
+
 COMPLAINT = "澄星空气炸锅用了两天就坏了，客服不理人，太差劲了，再也不买了，垃圾！"
 NEUTRAL = "我今天买了一个东西"
 PRAISE = "青禾牛奶味道很好，非常满意，物美价廉，强烈推荐，好评！"
@@ -34,7 +46,7 @@ def lexicon() -> LexiconData:
         critical=raw.get("critical", []),
         slang=raw.get("slang", []),
     )
-    analyse_many([], data, NEGATIVE_BELOW)  # loads the user dictionary
+    analyse_many([], data, NEGATIVE_BELOW, model())  # loads the user dictionary
     return data
 
 
@@ -45,12 +57,12 @@ def small_lexicon(categories: dict[str, tuple[list[str], list[str]]]) -> Lexicon
 @pytest.mark.parametrize("word", ["澄星空气炸锅", "拼多多", "青禾坚果礼盒", "木棉四件套"])
 def test_user_dictionary_keeps_brand_and_product_names_whole(lexicon: LexiconData, word: str) -> None:
     text = f"昨天在网上买了{word}，今天就到了"
-    assert word in analyse(text, lexicon, NEGATIVE_BELOW).tokens
+    assert word in analyse(text, lexicon, NEGATIVE_BELOW, model()).tokens
 
 
 def test_sentiment_orders_complaint_below_neutral_below_praise(lexicon: LexiconData) -> None:
     complaint, neutral, praise = (
-        analyse(t, lexicon, NEGATIVE_BELOW).positive for t in (COMPLAINT, NEUTRAL, PRAISE)
+        analyse(t, lexicon, NEGATIVE_BELOW, model()).positive for t in (COMPLAINT, NEUTRAL, PRAISE)
     )
     assert complaint < neutral < praise
     assert complaint < 0.2
@@ -58,20 +70,19 @@ def test_sentiment_orders_complaint_below_neutral_below_praise(lexicon: LexiconD
 
 
 def test_only_the_complaint_is_flagged_negative(lexicon: LexiconData) -> None:
-    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW).negative
-    assert not analyse(NEUTRAL, lexicon, NEGATIVE_BELOW).negative
-    assert not analyse(PRAISE, lexicon, NEGATIVE_BELOW).negative
+    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW, model()).negative
+    assert not analyse(PRAISE, lexicon, NEGATIVE_BELOW, model()).negative
 
 
 def test_negative_flag_follows_the_threshold(lexicon: LexiconData) -> None:
-    positive = analyse(NEUTRAL, lexicon, NEGATIVE_BELOW).positive
-    assert analyse(NEUTRAL, lexicon, positive + 0.05).negative
-    assert not analyse(NEUTRAL, lexicon, positive - 0.05).negative
+    positive = analyse(NEUTRAL, lexicon, NEGATIVE_BELOW, model()).positive
+    assert analyse(NEUTRAL, lexicon, positive + 0.05, model()).negative
+    assert not analyse(NEUTRAL, lexicon, positive - 0.05, model()).negative
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n", "。。。"])
 def test_text_without_words_is_neither_positive_nor_negative(lexicon: LexiconData, text: str) -> None:
-    result = analyse(text, lexicon, NEGATIVE_BELOW)
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
     assert result.positive == 0.5
     assert not result.negative
     assert result.brand is None and result.category is None
@@ -97,7 +108,7 @@ def test_category_with_most_hits_wins(lexicon: LexiconData) -> None:
 
 def test_category_is_none_without_hits(lexicon: LexiconData) -> None:
     assert categorise("今天天气不错", lexicon) is None
-    assert analyse(PRAISE, lexicon, NEGATIVE_BELOW).category is None
+    assert analyse(PRAISE, lexicon, NEGATIVE_BELOW, model()).category is None
 
 
 def test_an_excluded_term_vetoes_the_category() -> None:
@@ -112,34 +123,34 @@ def test_earlier_category_wins_a_tie() -> None:
 
 
 def test_critical_terms_are_flagged(lexicon: LexiconData) -> None:
-    result = analyse("澄星电水壶漏电，还差点起火", lexicon, NEGATIVE_BELOW)
+    result = analyse("澄星电水壶漏电，还差点起火", lexicon, NEGATIVE_BELOW, model())
     assert set(result.critical_terms) == {"漏电", "起火"}
-    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW).critical_terms == []
+    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW, model()).critical_terms == []
 
 
 def test_identical_text_has_identical_hashes(lexicon: LexiconData) -> None:
-    a, b = analyse(POST, lexicon, NEGATIVE_BELOW), analyse(POST, lexicon, NEGATIVE_BELOW)
+    a, b = analyse(POST, lexicon, NEGATIVE_BELOW, model()), analyse(POST, lexicon, NEGATIVE_BELOW, model())
     assert (a.simhash, a.content_hash) == (b.simhash, b.content_hash)
 
 
 def test_repost_with_other_whitespace_has_the_same_content_hash(lexicon: LexiconData) -> None:
     spaced = "澄星 空气炸锅 坏了"
-    a = analyse(spaced, lexicon, NEGATIVE_BELOW)
-    b = analyse("\n  澄星\t空气炸锅   坏了 ", lexicon, NEGATIVE_BELOW)
+    a = analyse(spaced, lexicon, NEGATIVE_BELOW, model())
+    b = analyse("\n  澄星\t空气炸锅   坏了 ", lexicon, NEGATIVE_BELOW, model())
     assert a.content_hash == b.content_hash
-    assert a.content_hash != analyse("澄星空气炸锅坏了", lexicon, NEGATIVE_BELOW).content_hash
+    assert a.content_hash != analyse("澄星空气炸锅坏了", lexicon, NEGATIVE_BELOW, model()).content_hash
 
 
 def test_added_spaces_leave_the_simhash_unchanged(lexicon: LexiconData) -> None:
-    a = analyse(POST, lexicon, NEGATIVE_BELOW)
-    b = analyse(POST.replace("，", " ， "), lexicon, NEGATIVE_BELOW)
+    a = analyse(POST, lexicon, NEGATIVE_BELOW, model())
+    b = analyse(POST.replace("，", " ， "), lexicon, NEGATIVE_BELOW, model())
     assert hamming(a.simhash, b.simhash) == 0
 
 
 @pytest.mark.parametrize("variant", ["转发：" + POST, POST.replace("三天", "四天")])
 def test_near_duplicate_is_close_and_unrelated_posts_are_far(lexicon: LexiconData, variant: str) -> None:
-    base = analyse(POST, lexicon, NEGATIVE_BELOW).simhash
-    near = analyse(variant, lexicon, NEGATIVE_BELOW).simhash
+    base = analyse(POST, lexicon, NEGATIVE_BELOW, model()).simhash
+    near = analyse(variant, lexicon, NEGATIVE_BELOW, model()).simhash
     assert hamming(base, near) < 10
     for other in UNRELATED:
-        assert hamming(base, analyse(other, lexicon, NEGATIVE_BELOW).simhash) > 15
+        assert hamming(base, analyse(other, lexicon, NEGATIVE_BELOW, model()).simhash) > 15

@@ -1,0 +1,98 @@
+"""Naive-Bayes sentiment over jieba tokens, with negation scope and word bigrams. Pure.
+
+Features of a text: its tokens; a token inside a negation's clause (after 不/没/别/无… up to the
+next punctuation) becomes `不_<token>`; plus adjacent-token bigrams `a|b`. Each feature counts once
+per text (binarised NB). P(positive) = sigmoid(prior + Σ log-ratio of the features).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+NEGATIONS = frozenset("不 没 没有 别 无 非 未 毫无 并不 不太 不是 不会 不能 没什么 不够 不算".split())
+BOUNDARY = frozenset("，。！？!?,.;；~～…、 \n\t")
+MIN_COUNT = 2
+FORMAT = "crisis-nb/1"
+
+
+def features(tokens: Sequence[str]) -> set[str]:
+    """Return the binarised features of one tokenised text."""
+    out: set[str] = set()
+    negate = False
+    previous: str | None = None
+    for token in tokens:
+        if not token.strip() or token in BOUNDARY or all(ch in BOUNDARY for ch in token):
+            negate, previous = False, None
+            continue
+        if token in NEGATIONS:
+            negate = True
+            out.add(token)
+        else:
+            out.add("不_" + token if negate else token)
+        if previous is not None:
+            out.add(previous + "|" + token)
+        previous = token
+    return out
+
+
+@dataclass(frozen=True)
+class SentimentModel:
+    """Log-ratios log P(f|pos) - log P(f|neg) per feature, and the class prior."""
+
+    weights: dict[str, float]
+    prior: float
+    source: str = ""
+
+    def probability(self, tokens: Sequence[str]) -> float:
+        """Return P(positive) for a tokenised text; 0.5 when it has no known feature."""
+        weights = self.weights
+        known = [weights[f] for f in features(tokens) if f in weights]
+        if not known:
+            return 0.5
+        score = max(-30.0, min(30.0, self.prior + sum(known)))
+        return 1.0 / (1.0 + math.exp(-score))
+
+    def save(self, path: Path) -> None:
+        """Write the model as gzipped JSON (atomically: a half-written model is never read)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        payload = {"format": FORMAT, "prior": self.prior, "source": self.source, "weights": self.weights}
+        with gzip.open(partial, "wt", encoding="utf-8") as handle:
+            json.dump(payload, handle, ensure_ascii=False)
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> SentimentModel:
+        """Read a model written by save(); ValueError when the file is not one."""
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            payload = json.load(handle)
+        if payload.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a sentiment model ({FORMAT})")
+        return cls(weights=payload["weights"], prior=float(payload["prior"]), source=payload.get("source", ""))
+
+
+def train(negative: Iterable[Sequence[str]], positive: Iterable[Sequence[str]], source: str = "") -> SentimentModel:
+    """Train from tokenised negative and positive texts (add-one smoothing, rare features dropped)."""
+    counts = {"neg": Counter[str](), "pos": Counter[str]()}
+    docs = {"neg": 0, "pos": 0}
+    for label, texts in (("neg", negative), ("pos", positive)):
+        for tokens in texts:
+            counts[label].update(features(tokens))
+            docs[label] += 1
+    if not docs["neg"] or not docs["pos"]:
+        raise ValueError("training needs both negative and positive texts")
+    vocabulary = set(counts["neg"]) | set(counts["pos"])
+    size = len(vocabulary)
+    total_neg, total_pos = sum(counts["neg"].values()), sum(counts["pos"].values())
+    weights = {
+        f: math.log((counts["pos"][f] + 1) / (total_pos + size)) - math.log((counts["neg"][f] + 1) / (total_neg + size))
+        for f in vocabulary
+        if counts["neg"][f] + counts["pos"][f] >= MIN_COUNT
+    }
+    return SentimentModel(weights=weights, prior=math.log(docs["pos"] / docs["neg"]), source=source)

@@ -1,0 +1,129 @@
+"""The sentiment model the scans use: the default one built from a recipe, or a retrained one.
+
+Recipe of the default model: snownlp's bundled review corpus (neg.txt / pos.txt in its package),
+tokenised by jieba with our user dictionary, plus the seed words of config/sentiment.toml, trained
+by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`) and cached under
+var/models/ with a fingerprint of its inputs, so editing the recipe's inputs retrains it.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import tomllib
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+import snownlp
+
+from config.settings import PROJECT_DIR, get_settings
+from tasks.errors import CrisisError
+from tasks.monitoring.analysis import load_user_dictionary, tokenize
+from tasks.monitoring.sentiment import FORMAT, SentimentModel, train
+
+CORPUS_DIR = Path(snownlp.__file__).parent / "sentiment"
+
+
+class TrainingDataInvalid(CrisisError):
+    """A training file cannot be used; the message names the file and why."""
+
+
+def _recipe_inputs() -> list[Path]:
+    config = get_settings().config_dir
+    return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", config / "sentiment.toml", config / "lexicon.toml"]
+
+
+def default_model_path() -> Path:
+    """Return where the default model for the current recipe lives (fingerprinted)."""
+    digest = hashlib.sha256(FORMAT.encode() + jieba.__version__.encode())
+    for path in _recipe_inputs():
+        digest.update(path.read_bytes())
+    return PROJECT_DIR / "var" / "models" / f"sentiment-default-{digest.hexdigest()[:12]}.json.gz"
+
+
+def _dictionary() -> None:
+    from tasks.monitoring.tasks import lexicon_data
+
+    load_user_dictionary(lexicon_data().dictionary_words())
+
+
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_default_model(path: Path) -> SentimentModel:
+    """Train the default model from its recipe and save it to `path` (one builder at a time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return SentimentModel.load(path)
+        _dictionary()
+        seeds = tomllib.loads((get_settings().config_dir / "sentiment.toml").read_text(encoding="utf-8"))
+        repeat = int(seeds.get("weight", 1))
+        negative = [tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [[w] for w in seeds["negative"]] * repeat
+        positive = [tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [[w] for w in seeds["positive"]] * repeat
+        model = train(negative, positive, source=f"default recipe ({path.name})")
+        model.save(path)
+        return model
+
+
+@lru_cache(maxsize=1)
+def get_model() -> SentimentModel:
+    """Return the model the scans use: analysis.model_path if set, else the default (built if missing)."""
+    configured = get_settings().analysis.model_path
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise TrainingDataInvalid(f"analysis.model_path {path}: no such model file")
+        return SentimentModel.load(path)
+    path = default_model_path()
+    return SentimentModel.load(path) if path.exists() else build_default_model(path)
+
+
+def _tokenised(texts: Iterable[str]) -> list[list[str]]:
+    _dictionary()
+    return [tokenize(t) for t in texts if t.strip()]
+
+
+def train_from_files(positive: Path, negative: Path, out: Path) -> tuple[int, int]:
+    """Train from one-text-per-line files; write the model to `out`; return (neg, pos) counts."""
+    for path in (positive, negative):
+        if not path.is_file():
+            raise TrainingDataInvalid(f"{path}: no such file")
+    neg, pos = _tokenised(_lines(negative)), _tokenised(_lines(positive))
+    train(neg, pos, source=f"{positive.name} + {negative.name}").save(out)
+    return len(neg), len(pos)
+
+
+def train_from_csv(path: Path, text_column: str, label_column: str, out: Path) -> tuple[int, int]:
+    """Train from a labelled CSV (label 1/pos = positive, 0/neg = negative); bad labels are named."""
+    if not path.is_file():
+        raise TrainingDataInvalid(f"{path}: no such file")
+    negative, positive, problems = [], [], []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {text_column, label_column} - set(reader.fieldnames or [])
+        if missing:
+            raise TrainingDataInvalid(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        for number, row in enumerate(reader, start=2):
+            label = (row[label_column] or "").strip().lower()
+            if label in ("1", "pos", "positive"):
+                positive.append(row[text_column] or "")
+            elif label in ("0", "neg", "negative"):
+                negative.append(row[text_column] or "")
+            else:
+                problems.append(f"{path}:{number}: {label_column}: not 0/1 ({row[label_column]!r})")
+    if problems:
+        raise TrainingDataInvalid("\n".join(problems[:20]))
+    neg, pos = _tokenised(negative), _tokenised(positive)
+    train(neg, pos, source=path.name).save(out)
+    return len(neg), len(pos)
+
+
+if __name__ == "__main__":
+    print(f"default sentiment model: {default_model_path()}")
+    get_model()

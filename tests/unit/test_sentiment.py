@@ -1,0 +1,56 @@
+"""The naive-Bayes sentiment model: negation scope, training, saving, and the batch SimHash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.monitoring.analysis import simhash, simhash_many, tokenize
+from tasks.monitoring.sentiment import SentimentModel, features, train
+
+NEG = [["质量", "差"], ["不", "好用"], ["太", "差", "了"], ["不", "喜欢"], ["差", "评"]] * 3
+POS = [["质量", "好"], ["好用"], ["很", "喜欢"], ["好", "评"], ["推荐"]] * 3
+
+
+def test_negation_marks_the_rest_of_its_clause_only() -> None:
+    feats = features(["不", "好用", "，", "好用"])
+    assert "不_好用" in feats and "好用" in feats
+    assert "不|好用" in feats, "bigrams link adjacent tokens"
+    assert not any("，" in f for f in feats)
+
+
+def test_a_trained_model_separates_the_classes_and_reads_negation() -> None:
+    model = train(NEG, POS)
+    assert model.probability(["很", "喜欢"]) > 0.5 > model.probability(["不", "喜欢"])
+    assert model.probability(["推荐"]) > model.probability(["质量", "差"])
+    assert model.probability(["从来", "没见过"]) == 0.5, "no known feature: undecided"
+
+
+def test_training_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="both"):
+        train(NEG, [])
+
+
+def test_a_saved_model_scores_the_same_after_loading(tmp_path: Path) -> None:
+    model = train(NEG, POS, source="tiny")
+    model.save(tmp_path / "m.json.gz")
+    loaded = SentimentModel.load(tmp_path / "m.json.gz")
+    assert loaded.source == "tiny"
+    assert loaded.probability(["不", "好用"]) == pytest.approx(model.probability(["不", "好用"]))
+
+
+def test_loading_something_else_is_refused(tmp_path: Path) -> None:
+    import gzip
+
+    with gzip.open(tmp_path / "x.json.gz", "wt") as handle:
+        handle.write('{"format": "other"}')
+    with pytest.raises(ValueError, match="not a sentiment model"):
+        SentimentModel.load(tmp_path / "x.json.gz")
+
+
+def test_batch_simhash_equals_the_one_at_a_time_simhash() -> None:
+    texts = ["澄星空气炸锅用了两天就坏了", "", "青禾牛奶很好喝，物流很快", "好"]
+    token_lists = [tokenize(t) for t in texts]
+    assert simhash_many(token_lists) == [simhash(t) for t in token_lists]
+    assert simhash_many([]) == []
