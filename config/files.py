@@ -43,6 +43,7 @@ class Severity(_Strict):
     heat: dict[Literal["I", "II", "III"], float]
     category_floor: dict[str, Level] = {}
     affected_orders: dict[Literal["I", "II", "III"], int] = {}
+    level_steps: dict[Level, list[str]] = {}
 
 
 class Person(_Strict):
@@ -141,6 +142,9 @@ def load_sources() -> Sources:
 
 def clear_caches() -> None:
     """Forget every loaded file and the settings (tests and config reloads)."""
+    from config.detection import load_detection
+
+    load_detection.cache_clear()
     get_settings.cache_clear()
     for loader in (load_lexicon, load_severity, load_roster, load_policies, load_sources, load_playbooks):
         loader.cache_clear()

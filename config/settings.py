@@ -40,12 +40,6 @@ class AnalysisSettings(_Section):
     parallel_from: int = Field(20000, gt=0)
 
 
-class TriageSettings(_Section):
-    window_minutes: int = Field(60, gt=0)
-    min_negative: int = Field(8, gt=0)
-    dedup_hours: int = Field(48, gt=0)
-
-
 class RecoverySettings(_Section):
     window_hours: int = Field(24, gt=0)
     baseline_hours: int = Field(72, gt=0)
@@ -112,7 +106,6 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     env: Literal["dev", "test", "prod"] = "dev"
     analysis: AnalysisSettings = AnalysisSettings()
-    triage: TriageSettings = TriageSettings()
     recovery: RecoverySettings = RecoverySettings()
     email: EmailSettings = EmailSettings()
     notify: NotifySettings = NotifySettings()

@@ -8,18 +8,22 @@ from prefect import flow
 
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
-from tasks.triage.tasks import announce_incidents, change_dicts, publish_incident_board, update_incidents
+from tasks.triage.board import publish_briefs, publish_incident_board
+from tasks.triage.tasks import announce_incidents, change_dicts, update_incidents
 
 
 @flow(name="triage-mentions", log_prints=True)
-def triage_mentions(window_end: datetime | None = None) -> list[dict[str, object]]:
+def triage_mentions(window_end: datetime | None = None,
+                    source_health: list[dict[str, object]] | None = None) -> list[dict[str, object]]:
     """Grade the stored mentions into incidents.
 
-    1) aggregate the window's mentions per brand, open incidents over the threshold and update or
-    escalate active ones; 2) announce every unannounced change as an event; 3) refresh the board.
+    1) evaluate every brand x category against its baselines (spikes, critical terms, influencers),
+    open incidents or update and escalate active ones, record each rule that fired and why;
+    2) announce every unannounced change as an event; 3) refresh the board and the briefs.
     """
     end = resolve_now(window_end)
     changes = update_incidents(end, flow_actor())
     announce_incidents()
-    publish_incident_board()
+    publish_incident_board(end, source_health)
+    publish_briefs(end)
     return change_dicts(changes)

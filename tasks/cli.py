@@ -163,6 +163,24 @@ def compensate(key: str, orders: Annotated[Path, typer.Option("--orders", help="
                   f"skipped {json.dumps(result['skipped'], ensure_ascii=False)}; report {result['report_path']}")
 
 
+@app.command()
+@_fails_cleanly
+def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or IV.")],
+          reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+          by: Annotated[str, typer.Option("--by", help="Who decides.")], now: NowOption = None) -> None:
+    """Override an incident's level by hand (人工定级), with a reason; audited, announced if higher."""
+    from tasks.common import resolve_now
+    from tasks.db import session_scope
+    from tasks.incidents import override_level
+    from tasks.triage.repository import get_incident
+
+    with session_scope() as session:
+        incident = get_incident(session, key)
+        previous = incident.level
+        override_level(session, incident, to.upper(), reason=reason, actor=by, at=resolve_now(_time(now)))
+    console.print(f"{key}: level {previous} → {to.upper()} ({reason})")
+
+
 @audit_app.command("verify")
 @_fails_cleanly
 def audit_verify() -> None:

@@ -60,3 +60,17 @@ def transition(
         session, actor=actor, action=f"incident.{target.value}", entity_type="incident",
         entity_id=incident.key, at=at, before=before, after=after,
     )
+
+
+def override_level(session: Session, incident: Incident, level: str, *, reason: str, actor: str, at: datetime) -> None:
+    """Set the level by hand (人工定级), with a reason, audited. Later escalation only happens when
+    the metrics call for a level above both this one and the last automatic one."""
+    if level not in ("I", "II", "III", "IV"):
+        raise InvalidTransition(f"{incident.key}: unknown level {level!r} (I, II, III or IV)")
+    if not reason.strip():
+        raise InvalidTransition(f"{incident.key}: a level override needs a reason")
+    before = snapshot(incident)
+    incident.level = level
+    session.flush()
+    audit.record(session, actor=actor, action="incident.level_overridden", entity_type="incident",
+                 entity_id=incident.key, at=at, before=before, after={**snapshot(incident), "reason": reason})

@@ -96,6 +96,10 @@ class Incident(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     owner: Mapped[str | None] = mapped_column(String(128))
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The level the metrics last called for; a manual override does not move it, so escalation
+    # happens only when the metrics cross a level above both.
+    auto_level: Mapped[str | None] = mapped_column(String(4))
+    affected_orders: Mapped[int | None] = mapped_column(Integer)
     opened_event_id: Mapped[str | None] = mapped_column(String(36))
     opened_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     announced_level: Mapped[str | None] = mapped_column(String(4))
@@ -125,6 +129,25 @@ class IncidentMetric(Base):
     negative_share: Mapped[float] = mapped_column(Float)
     reach: Mapped[int] = mapped_column(BigInteger)
     heat: Mapped[float] = mapped_column(Float)
+    velocity: Mapped[float | None] = mapped_column(Float)
+
+
+class DetectionHit(Base):
+    """A rule that fired at a scan: enforced (opened or fed an incident), monitored or snoozed."""
+
+    __tablename__ = "detection_hits"
+    __table_args__ = (
+        UniqueConstraint("rule", "brand", "category", "window_end", name="uq_detection_hits_rule_window"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
 
 class Notification(Base):

@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import func, select
 
+from config.detection import load_detection
 from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.recovery import RecoveryCheck, check_recovery
@@ -39,10 +40,11 @@ def _check(session, incident: Incident, now: datetime) -> RecoveryCheck:  # type
     base_end = incident.started_at
     baseline = window_stats(session, base_end - timedelta(hours=cfg.recovery.baseline_hours), base_end)
     current = window_stats(session, now - timedelta(hours=cfg.recovery.window_hours), now)
-    recent = window_stats(session, now - timedelta(minutes=cfg.triage.window_minutes), now)
+    det = load_detection()
+    recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now)
     b, c, r = baseline.get(incident.brand), current.get(incident.brand), recent.get(incident.brand)
     return check_recovery(b.negative_share if b else 0.0, c.negative_share if c else 0.0,
-                          cfg.recovery.tolerance, r.negative if r else 0, cfg.triage.min_negative)
+                          cfg.recovery.tolerance, r.negative if r else 0, det.min_volume)
 
 
 @task(task_run_name="recovery-{incident_key}")

@@ -1,39 +1,163 @@
-"""Decide from a brand's window statistics whether to open an incident, and say why. Pure."""
+"""Spike detection that says why. Pure: counts in, rule hits with their numbers out.
+
+For one brand x crisis category at the end of a scan window:
+- short_spike: the window's negative count x against the previous `short_baseline_hours` hours:
+  rate λ per window (at least `rate_floor`·window), σ = max(sample σ, √λ); fires when
+  x ≥ min_volume, x ≥ λ + k·σ, the exact Poisson tail P(X ≥ x | λ) < alpha, and the brand's negative
+  share rose by at least `min_share_rise` over its baseline share (volume alone is no crisis);
+- long_spike: the last 24 h against the same 24 h of each of the previous `long_baseline_days`
+  days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
+- critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
+- influencer: one negative mention in the window reaches at least `influencer_reach` people.
+"""
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    window_minutes: int = 60
+    short_baseline_hours: int = 12
+    k_sigma: float = 3.0
+    min_volume: int = 8
+    alpha: float = 0.001
+    rate_floor: float = 0.5
+    min_share_rise: float = 0.15
+    critical_min: int = 2
+    influencer_reach: int = 300_000
+
+
 @dataclass
-class WindowStats:
-    """One brand's mentions inside the scan window."""
+class GroupWindow:
+    """What detection knows about one brand x category at the end of a window."""
 
     brand: str
-    volume: int = 0
-    negative: int = 0
+    category: str
+    negative: int = 0  # negatives of this group in the window
     negative_reach: int = 0
+    brand_volume: int = 0  # every mention of the brand in the window (share denominator)
+    brand_negative: int = 0
+    baseline_counts: list[int] = field(default_factory=list)  # group negatives per window, previous hours
+    baseline_share: float = 0.0  # brand's negative share over the short baseline
+    day_negative: int = 0  # group negatives in the last 24 h
+    day_baseline: list[int] = field(default_factory=list)  # the same 24 h on each previous day
+    day_share: float = 0.0
+    day_baseline_share: float = 0.0
+    critical: Counter[str] = field(default_factory=Counter)  # critical term -> negative mentions
+    critical_mentions: int = 0
+    top_reach: int = 0
     first_negative_at: datetime | None = None
-    categories: Counter[str] = field(default_factory=Counter)
-    critical_terms: Counter[str] = field(default_factory=Counter)
 
     @property
-    def negative_share(self) -> float:
-        return self.negative / self.volume if self.volume else 0.0
-
-    def main_category(self, fallback: str) -> str:
-        """Return the commonest category among negative mentions (fallback when none matched)."""
-        return self.categories.most_common(1)[0][0] if self.categories else fallback
+    def share(self) -> float:
+        return self.brand_negative / self.brand_volume if self.brand_volume else 0.0
 
 
-def threshold_reason(stats: WindowStats, window_minutes: int, min_negative: int, heat: float) -> str | None:
-    """Return the trigger reason when negative volume reaches the threshold, else None."""
-    if stats.negative < min_negative:
+@dataclass(frozen=True)
+class RuleHit:
+    rule: str
+    brand: str
+    category: str
+    reason: str
+
+
+def poisson_tail(x: int, lam: float) -> float:
+    """Return P(X ≥ x) for X ~ Poisson(lam), exactly (summing the lower terms in log space)."""
+    if x <= 0:
+        return 1.0
+    if lam <= 0:
+        return 0.0
+    log_term, below = -lam, 0.0
+    for k in range(x):
+        below += math.exp(log_term)
+        log_term += math.log(lam) - math.log(k + 1)
+    return max(0.0, 1.0 - below) if below < 0.999999 else _upper_sum(x, lam)
+
+
+def _upper_sum(x: int, lam: float) -> float:
+    log_term = -lam + x * math.log(lam) - math.lgamma(x + 1)
+    total, k = 0.0, x
+    while True:
+        term = math.exp(log_term)
+        total += term
+        if term < total * 1e-12 or k > x + 10_000:
+            return total
+        k += 1
+        log_term += math.log(lam) - math.log(k)
+
+
+def _spread(values: Sequence[int], mean: float) -> float:
+    sample = statistics.pstdev(values) if len(values) > 1 else 0.0
+    return max(sample, math.sqrt(mean))
+
+
+def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tuple[bool, float, float, float]:
+    """Return (fires, mean, sigma, p) for a count against baseline counts of the same span."""
+    mean = max(statistics.fmean(baseline) if baseline else 0.0, floor)
+    sigma = _spread(baseline, mean)
+    p = poisson_tail(x, mean)
+    return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
+
+
+def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire on a jump of the window's count over the previous hours, with the share risen."""
+    floor = t.rate_floor * t.window_minutes / 60
+    fires, mean, sigma, p = _spike(g.negative, g.baseline_counts, floor, t)
+    risen = g.share >= g.baseline_share + t.min_share_rise
+    if not (fires and risen):
         return None
-    return (
-        f"负面声量阈值：最近 {window_minutes} 分钟「{stats.brand}」负面提及 {stats.negative} 条"
-        f"（≥ {min_negative}），占全部 {stats.volume} 条的 {stats.negative_share:.0%}；"
-        f"负面触达 {stats.negative_reach:,} 人；热度 {heat:.1f}"
-    )
+    return RuleHit("short_spike", g.brand, g.category, (
+        f"短期突增：最近 {t.window_minutes} 分钟「{g.brand}·{g.category}」负面 {g.negative} 条，"
+        f"前 {t.short_baseline_hours} 小时同长窗口均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，"
+        f"Poisson p={p:.1e}；品牌负面占比 {g.share:.0%}（基线 {g.baseline_share:.0%}）"
+    ))
+
+
+def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire when the last day stands out against the same hours of the previous days."""
+    if not g.day_baseline:
+        return None
+    fires, mean, sigma, p = _spike(g.day_negative, g.day_baseline, t.rate_floor * 24, t)
+    risen = g.day_share >= g.day_baseline_share + t.min_share_rise / 2
+    if not (fires and risen):
+        return None
+    return RuleHit("long_spike", g.brand, g.category, (
+        f"日度异常：最近 24 小时「{g.brand}·{g.category}」负面 {g.day_negative} 条，"
+        f"前 {len(g.day_baseline)} 天同时段均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，Poisson p={p:.1e}"
+    ))
+
+
+def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …)."""
+    if g.critical_mentions < t.critical_min:
+        return None
+    terms = "、".join(f"{term}×{n}" for term, n in g.critical.most_common(5))
+    return RuleHit("critical_terms", g.brand, g.category, (
+        f"关键风险词：最近 {t.window_minutes} 分钟「{g.brand}」{g.critical_mentions} 条负面提及含 {terms}"
+        f"（≥ {t.critical_min}）"
+    ))
+
+
+def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire at once on one negative post with very high reach (a news outlet, an influencer)."""
+    if g.top_reach < t.influencer_reach:
+        return None
+    return RuleHit("influencer", g.brand, g.category, (
+        f"高影响力帖子：「{g.brand}·{g.category}」一条负面帖子触达 {g.top_reach:,} 人（≥ {t.influencer_reach:,}）"
+    ))
+
+
+RULES = {"short_spike": short_spike, "long_spike": long_spike, "critical_terms": critical_terms,
+         "influencer": influencer}
+
+
+def evaluate(g: GroupWindow, t: Thresholds) -> list[RuleHit]:
+    """Return every rule that fires for the group (in RULES order)."""
+    return [hit for rule in RULES.values() if (hit := rule(g, t)) is not None]

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.errors import NotFound
 from tasks.models import Incident, Mention
-from tasks.triage.detection import WindowStats
+from tasks.triage.detection import GroupWindow
 from tasks.triage.lifecycle import ACTIVE_STATES
+
+OTHER_CATEGORY = "其他"
+
+
+@dataclass
+class WindowStats:
+    """One brand's mentions inside a window (recovery compares these with a baseline)."""
+
+    brand: str
+    volume: int = 0
+    negative: int = 0
+    negative_reach: int = 0
+    first_negative_at: datetime | None = None
+    categories: Counter[str] = field(default_factory=Counter)
+    critical_terms: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.volume if self.volume else 0.0
 
 
 def window_stats(session: Session, start: datetime, end: datetime) -> dict[str, WindowStats]:
@@ -38,14 +60,22 @@ def window_stats(session: Session, start: datetime, end: datetime) -> dict[str, 
     return stats
 
 
-def active_incident(session: Session, brand: str) -> Incident | None:
-    """Return the brand's incident that is still being handled, if any."""
+def active_incident(session: Session, brand: str, category: str) -> Incident | None:
+    """Return the brand and category's incident that is still being handled, if any."""
     return session.scalars(
         select(Incident)
-        .where(Incident.brand == brand, Incident.state.in_([s.value for s in ACTIVE_STATES]))
+        .where(Incident.brand == brand, Incident.category == category,
+               Incident.state.in_([s.value for s in ACTIVE_STATES]))
         .order_by(Incident.id.desc())
         .limit(1)
     ).first()
+
+
+def active_incidents(session: Session) -> list[Incident]:
+    """Return every incident still being handled."""
+    return list(session.scalars(
+        select(Incident).where(Incident.state.in_([s.value for s in ACTIVE_STATES])).order_by(Incident.id)
+    ))
 
 
 def next_incident_key(session: Session, day: str) -> str:
@@ -57,11 +87,14 @@ def next_incident_key(session: Session, day: str) -> str:
 
 
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
-    """Link the brand's unlinked negative mentions published in [since, until] to the incident."""
+    """Link the brand and category's unlinked negative mentions published in [since, until] to the incident."""
+    category = Mention.category.is_(None) if incident.category == OTHER_CATEGORY else (
+        Mention.category == incident.category)
     result = session.execute(
         update(Mention)
         .where(
             Mention.brand == incident.brand,
+            category,
             Mention.negative.is_(True),
             Mention.incident_id.is_(None),
             Mention.published_at >= since,
@@ -70,6 +103,12 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
         .values(incident_id=incident.id)
     )
     return result.rowcount or 0
+
+
+def last_activity(session: Session, incident: Incident) -> datetime:
+    """Return when the incident last gained a mention (or was detected)."""
+    latest = session.scalar(select(func.max(Mention.published_at)).where(Mention.incident_id == incident.id))
+    return max(latest, incident.detected_at) if latest else incident.detected_at
 
 
 def get_incident(session: Session, key: str) -> Incident:
@@ -99,3 +138,71 @@ def unannounced(session: Session) -> list[Incident]:
 def lookback(end: datetime, minutes: int) -> datetime:
     """Return the start of a window of `minutes` ending at `end`."""
     return end - timedelta(minutes=minutes)
+
+
+def _seconds(values: list[datetime]) -> np.ndarray:
+    return np.array([v.timestamp() for v in values], dtype=np.float64)
+
+
+def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
+                  influencer_reach: int) -> dict[tuple[str, str], GroupWindow]:
+    """Return what detection needs per brand x category at `end` (one query over the long baseline)."""
+    start = end - timedelta(days=long_days + 1)
+    rows = session.execute(
+        select(Mention.brand, Mention.category, Mention.negative, Mention.reach, Mention.published_at,
+               Mention.critical_terms)
+        .where(Mention.brand.is_not(None), Mention.published_at > start, Mention.published_at <= end)
+    ).all()
+    if not rows:
+        return {}
+    age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
+    window = window_minutes * 60
+    brands = np.array([r.brand for r in rows], dtype=object)
+    negative = np.array([bool(r.negative) for r in rows])
+    groups: dict[tuple[str, str], GroupWindow] = {}
+    for brand in sorted(set(brands)):
+        mine = brands == brand
+        _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, long_days, influencer_reach)
+    return groups
+
+
+def _share(mask_all: np.ndarray, mask_negative: np.ndarray) -> float:
+    total = int(mask_all.sum())
+    return float(mask_negative.sum()) / total if total else 0.0
+
+
+def _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, long_days,  # type: ignore[no-untyped-def]
+                influencer_reach) -> None:
+    day = 86400
+    in_window, in_short = mine & (age < window), mine & (age >= window) & (age < window + short_hours * 3600)
+    in_day = mine & (age < day)
+    in_days = mine & (age >= day) & (age < day * (long_days + 1))
+    shares = (_share(in_window, in_window & negative), _share(in_short, in_short & negative),
+              _share(in_day, in_day & negative), _share(in_days, in_days & negative))
+    categories = np.array([r.category or OTHER_CATEGORY for r in rows], dtype=object)
+    for category in sorted(set(categories[mine & negative])):
+        own = mine & negative & (categories == category)
+        g = GroupWindow(brand=brand, category=category, brand_volume=int(in_window.sum()),
+                        brand_negative=int((in_window & negative).sum()), baseline_share=shares[1],
+                        day_share=shares[2], day_baseline_share=shares[3])
+        bins = ((age[own & in_short] - window) // window).astype(int)
+        g.baseline_counts = np.bincount(bins, minlength=short_hours * 3600 // window)[: short_hours * 3600 // window].tolist()
+        g.day_negative = int((own & in_day).sum())
+        days = (age[own & in_days] // day).astype(int) - 1
+        counts = np.bincount(days, minlength=long_days)[:long_days]
+        observed = sorted(set(((age[in_days] // day).astype(int) - 1).tolist()))  # days the brand was watched
+        g.day_baseline = [int(counts[d]) for d in observed if d < long_days] if len(observed) >= 3 else []
+        _window_details(g, [rows[i] for i in np.flatnonzero(own & in_window)], influencer_reach)
+        if g.negative or g.day_negative:
+            groups[(brand, category)] = g
+
+
+def _window_details(g: GroupWindow, rows: list, influencer_reach: int) -> None:  # type: ignore[type-arg]
+    g.negative = len(rows)
+    g.negative_reach = sum(r.reach * (2 if r.reach >= influencer_reach else 1) for r in rows)
+    g.top_reach = max((r.reach for r in rows), default=0)
+    g.first_negative_at = min((r.published_at for r in rows), default=None)
+    for r in rows:
+        terms = [t for t in r.critical_terms.split(",") if t]
+        g.critical.update(terms)
+        g.critical_mentions += bool(terms)

@@ -1,27 +1,25 @@
-"""Prefect tasks of triage (确定危机事件的性质和范围): open or update incidents, announce them."""
+"""Prefect tasks of triage (确定危机事件的性质和范围): detect, open or update incidents, announce them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from sqlalchemy.orm import Session
 
+from config.detection import Detection, load_detection
 from config.files import load_severity
-from config.settings import get_settings
 from tasks import audit
-from tasks.common import local_zone, retry_transient_db, show_time
-from tasks.db import session_scope
+from tasks.common import local_zone, retry_transient_db
+from tasks.db import insert_ignoring_duplicates, session_scope
 from tasks.events import INCIDENT_ESCALATED, INCIDENT_OPENED, emit_incident_event
 from tasks.incidents import snapshot
-from tasks.models import Incident, IncidentMetric
+from tasks.models import DetectionHit, Incident, IncidentMetric
 from tasks.triage import repository
-from tasks.triage.detection import WindowStats, threshold_reason
+from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
 from tasks.triage.lifecycle import IncidentState
-from tasks.triage.severity import LEVEL_NAMES, Level, grade, heat_index, is_higher
-
-FALLBACK_CATEGORY = "产品质量"
+from tasks.triage.severity import Level, grade, heat_index, higher, is_higher
 
 
 @dataclass(frozen=True)
@@ -32,83 +30,125 @@ class IncidentChange:
     previous_level: str | None = None
 
 
-def _grade(stats: WindowStats) -> tuple[float, Level, str]:
+def thresholds(det: Detection) -> Thresholds:
+    """Return the pure detection thresholds from config/detection.toml."""
+    return Thresholds(
+        window_minutes=det.window_minutes, short_baseline_hours=det.short_baseline_hours, k_sigma=det.k_sigma,
+        min_volume=det.min_volume, alpha=det.alpha, rate_floor=det.rate_floor, min_share_rise=det.min_share_rise,
+        critical_min=det.critical_min, influencer_reach=det.influencer_reach,
+    )
+
+
+def _mode(det: Detection, hit: RuleHit, end: datetime) -> str:
+    """Return enforce | monitor | snoozed for a hit at `end`."""
+    zone = local_zone()
+    for snooze in det.snooze:
+        start = snooze.start if snooze.start.tzinfo else snooze.start.replace(tzinfo=zone)
+        stop = snooze.end if snooze.end.tzinfo else snooze.end.replace(tzinfo=zone)
+        brands = set(snooze.brands)
+        if hit.rule in snooze.rules and ("*" in brands or hit.brand in brands) and start <= end < stop:
+            return "snoozed"
+    return det.rules.get(hit.rule, "enforce")  # type: ignore[call-overload, no-any-return]
+
+
+def _level(g: GroupWindow, affected_orders: int | None) -> tuple[float, Level]:
     severity = load_severity()
-    heat = heat_index(stats.negative, stats.negative_reach)
-    category = stats.main_category(FALLBACK_CATEGORY)
-    level = grade(heat, category, severity.heat, severity.category_floor)
-    return heat, level, category
+    heat = heat_index(g.negative, g.negative_reach)
+    return heat, grade(heat, g.category, severity.heat, severity.category_floor, affected_orders,
+                       severity.affected_orders)
 
 
-def _open(session, stats: WindowStats, reason: str, now: datetime, actor: str) -> IncidentChange:  # type: ignore[no-untyped-def]
-    heat, level, category = _grade(stats)
+def _open(session: Session, g: GroupWindow, reason: str, now: datetime, actor: str) -> IncidentChange:
+    heat, level = _level(g, None)
     key = repository.next_incident_key(session, now.astimezone(local_zone()).strftime("%Y%m%d"))
     incident = Incident(
-        key=key, brand=stats.brand, category=category, level=level.value, state=IncidentState.OPEN.value,
-        heat=heat, trigger_reason=reason, negative_count=stats.negative, reach=stats.negative_reach,
-        started_at=stats.first_negative_at or now, detected_at=now,
+        key=key, brand=g.brand, category=g.category, level=level.value, auto_level=level.value,
+        state=IncidentState.OPEN.value, heat=heat, trigger_reason=reason, negative_count=g.negative,
+        reach=g.negative_reach, started_at=min(g.first_negative_at or now, now), detected_at=now,
     )
     session.add(incident)
     session.flush()
-    audit.record(session, actor=actor, action="incident.opened", entity_type="incident",
-                 entity_id=key, at=now, after={**snapshot(incident), "reason": reason})
+    audit.record(session, actor=actor, action="incident.opened", entity_type="incident", entity_id=key, at=now,
+                 after={**snapshot(incident), "reason": reason})
     return IncidentChange(key, "opened", level.value)
 
 
-def _update(session, incident: Incident, stats: WindowStats, now: datetime, actor: str) -> IncidentChange:  # type: ignore[no-untyped-def]
-    heat, level, _ = _grade(stats)
+def _update(session: Session, incident: Incident, g: GroupWindow, now: datetime, actor: str) -> IncidentChange:
+    heat, level = _level(g, incident.affected_orders)
     incident.heat = max(incident.heat, heat)
-    incident.negative_count = max(incident.negative_count, stats.negative)
-    incident.reach = max(incident.reach, stats.negative_reach)
-    if not is_higher(level, Level(incident.level)):
+    incident.negative_count = max(incident.negative_count, g.negative)
+    incident.reach = max(incident.reach, g.negative_reach)
+    auto = Level(incident.auto_level or incident.level)
+    if not (is_higher(level, auto) and is_higher(level, Level(incident.level))):
+        incident.auto_level = higher(auto, level).value
         return IncidentChange(incident.key, "updated", incident.level)
     before = snapshot(incident)
-    previous, incident.level = incident.level, level.value
+    previous, incident.level, incident.auto_level = incident.level, level.value, level.value
     session.flush()
-    audit.record(session, actor=actor, action="incident.escalated", entity_type="incident",
-                 entity_id=incident.key, at=now, before=before,
+    audit.record(session, actor=actor, action="incident.escalated", entity_type="incident", entity_id=incident.key,
+                 at=now, before=before,
                  after={**snapshot(incident), "reason": f"热度升至 {heat:.1f}，级别 {previous} → {level.value}"})
     return IncidentChange(incident.key, "escalated", level.value, previous)
 
 
+def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetime, incident_id: int | None) -> None:
+    rows = [{"window_end": end, "rule": h.rule, "brand": h.brand, "category": h.category, "mode": mode,
+             "reason": h.reason, "incident_id": incident_id if mode == "enforce" else None} for h, mode in hits]
+    if rows:
+        session.execute(insert_ignoring_duplicates(DetectionHit), rows)
+
+
+def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str) -> IncidentChange | None:
+    hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, thresholds(det))]
+    enforced = [hit for hit, mode in hits if mode == "enforce"]
+    incident = repository.active_incident(session, g.brand, g.category)
+    if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
+        incident = None if enforced else incident
+    change = None
+    if incident is None and enforced:
+        change = _open(session, g, "；".join(h.reason for h in enforced), end, actor)
+        incident = repository.get_incident(session, change.incident_key)
+    elif incident is not None and g.negative:
+        change = _update(session, incident, g, end, actor)
+    _record_hits(session, hits, end, incident.id if incident else None)
+    if incident is not None:
+        repository.attach_negative_mentions(session, incident, incident.started_at, end)
+        _record_metric(session, incident, g, end, det.window_minutes)
+    return change
+
+
 @task(retries=2, retry_delay_seconds=[2, 8], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db)
 def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
-    """Open incidents for brands over the threshold, update and escalate active ones, record metrics.
+    """Evaluate every brand x category at `window_end`; open, update or escalate incidents; record
+    each rule that fired (enforced, monitored or snoozed).
 
-    Safe to re-run for the same window: an active incident absorbs the brand instead of a new one,
-    and the metric row of a window is written once.
+    Safe to re-run for the same window: an active incident absorbs its group instead of a new one,
+    and hits and metrics of a window are written once.
     """
-    cfg = get_settings().triage
-    start = repository.lookback(window_end, cfg.window_minutes)
+    det = load_detection()
     changes: list[IncidentChange] = []
     with session_scope() as session:
-        for brand, stats in sorted(repository.window_stats(session, start, window_end).items()):
-            incident = repository.active_incident(session, brand)
-            if incident is None:
-                heat = heat_index(stats.negative, stats.negative_reach)
-                reason = threshold_reason(stats, cfg.window_minutes, cfg.min_negative, heat)
-                if reason is None:
-                    continue
-                changes.append(_open(session, stats, reason, window_end, actor))
-                incident = repository.get_incident(session, changes[-1].incident_key)
-            else:
-                changes.append(_update(session, incident, stats, window_end, actor))
-            repository.attach_negative_mentions(session, incident, incident.started_at, window_end)
-            _record_metric(session, incident, stats, start, window_end)
+        groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
+                                          det.long_baseline_days, det.influencer_reach)
+        for _, g in sorted(groups.items()):
+            change = _triage_group(session, g, det, window_end, actor)
+            if change is not None:
+                changes.append(change)
     for change in changes:
         if change.kind != "updated":
             get_run_logger().warning("incident %s %s at level %s", change.incident_key, change.kind, change.level)
     return changes
 
 
-def _record_metric(session, incident: Incident, stats: WindowStats, start: datetime, end: datetime) -> None:  # type: ignore[no-untyped-def]
+def _record_metric(session: Session, incident: Incident, g: GroupWindow, end: datetime, window_minutes: int) -> None:
     exists = session.query(IncidentMetric.id).filter_by(incident_id=incident.id, window_end=end).first()
     if exists:
         return
+    previous = g.baseline_counts[0] if g.baseline_counts else 0
     session.add(IncidentMetric(
-        incident_id=incident.id, window_start=start, window_end=end, volume=stats.volume,
-        negative=stats.negative, negative_share=round(stats.negative_share, 4), reach=stats.negative_reach,
-        heat=heat_index(stats.negative, stats.negative_reach),
+        incident_id=incident.id, window_start=end - timedelta(minutes=window_minutes), window_end=end,
+        volume=g.brand_volume, negative=g.negative, negative_share=round(g.share, 4), reach=g.negative_reach,
+        heat=heat_index(g.negative, g.negative_reach), velocity=float(g.negative - previous),
     ))
 
 
@@ -128,30 +168,12 @@ def announce_incidents() -> list[str]:
                                             level=incident.level, payload=payload)
                 incident.opened_event_id = str(event.id) if event else None
                 incident.opened_event_at = event.occurred if event else None
-            else:
-                emit_incident_event(INCIDENT_ESCALATED, incident.key, brand=incident.brand,
-                                    level=incident.level,
+            elif is_higher(Level(incident.level), Level(incident.announced_level)):
+                emit_incident_event(INCIDENT_ESCALATED, incident.key, brand=incident.brand, level=incident.level,
                                     payload={**payload, "previous_level": incident.announced_level})
             incident.announced_level = incident.level
             announced.append(incident.key)
     return announced
-
-
-@task
-def publish_incident_board() -> None:
-    """Update the `incident-board` table artifact (newest incidents first)."""
-    with session_scope() as session:
-        rows = [
-            {
-                "key": i.key, "brand": i.brand, "category": i.category,
-                "level": f"{i.level} {LEVEL_NAMES[Level(i.level)]}", "state": i.state, "heat": i.heat,
-                "reason": i.trigger_reason, "detected": show_time(i.detected_at),
-                "owner": i.acknowledged_by or "—",
-            }
-            for i in repository.list_incidents(session)
-        ]
-    create_table_artifact(key="incident-board", table=rows or [{"key": "—", "state": "no incidents"}],
-                          description="Incident board (舆情事件看板), newest first")
 
 
 def change_dicts(changes: list[IncidentChange]) -> list[dict[str, object]]:

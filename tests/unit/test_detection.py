@@ -1,42 +1,79 @@
-"""The trigger rule and its reason (tasks/triage/detection.py)."""
+"""Spike detection and its reasons (tasks/triage/detection.py): each rule, each condition."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
-from tasks.triage.detection import WindowStats, threshold_reason
+import pytest
+
+from tasks.triage.detection import GroupWindow, Thresholds, evaluate, poisson_tail
+
+T = Thresholds()
 
 
-def stats(negative: int, volume: int = 20) -> WindowStats:
-    return WindowStats(brand="澄星", volume=volume, negative=negative, negative_reach=123_456)
+def group(**values: object) -> GroupWindow:
+    base: dict[str, object] = dict(brand="澄星", category="产品质量", negative=0, brand_volume=20, brand_negative=0,
+                                   baseline_counts=[1, 0, 2, 1, 0, 1, 1, 0, 2, 1, 0, 1], baseline_share=0.1)
+    base.update(values)
+    return GroupWindow(**base)  # type: ignore[arg-type]
 
 
-def test_below_the_threshold_there_is_no_reason() -> None:
-    assert threshold_reason(stats(7), 60, 8, 55.0) is None
-    assert threshold_reason(stats(0, volume=0), 60, 8, 0.0) is None
+def rules(g: GroupWindow, t: Thresholds = T) -> list[str]:
+    return [hit.rule for hit in evaluate(g, t)]
 
 
-def test_at_the_threshold_the_reason_names_brand_count_threshold_and_heat() -> None:
-    reason = threshold_reason(stats(8), 60, 8, 55.04)
-    assert reason is not None
-    for part in ("60 分钟", "「澄星」", "负面提及 8 条", "≥ 8", "40%", "123,456", "热度 55.0"):
-        assert part in reason
+@pytest.mark.parametrize("x, lam", [(0, 1.0), (1, 1.0), (5, 1.0), (8, 4.0), (20, 2.0), (100, 50.0), (3, 0.1)])
+def test_poisson_tail_is_exact(x: int, lam: float) -> None:
+    exact = 1 - sum(math.exp(-lam) * lam**k / math.factorial(k) for k in range(x))
+    assert poisson_tail(x, lam) == pytest.approx(exact, rel=1e-3, abs=1e-15)
 
 
-def test_above_the_threshold_the_reason_gives_the_actual_count() -> None:
-    reason = threshold_reason(stats(15), 30, 8, 70.0)
-    assert reason is not None and "负面提及 15 条" in reason and "≥ 8" in reason and "30 分钟" in reason
+def test_a_burst_over_a_quiet_baseline_fires_and_says_why() -> None:
+    g = group(negative=30, brand_volume=40, brand_negative=32)
+    hits = evaluate(g, T)
+    assert [h.rule for h in hits] == ["short_spike"]
+    reason = hits[0].reason
+    assert "负面 30 条" in reason and "3σ" in reason and "Poisson p=" in reason and "80%" in reason
 
 
-def test_negative_share_is_zero_without_volume() -> None:
-    assert WindowStats(brand="青禾").negative_share == 0.0
-    assert stats(5, volume=20).negative_share == 0.25
+def test_few_mentions_never_fire_however_unusual() -> None:
+    assert rules(group(negative=7, brand_volume=8, brand_negative=7, baseline_counts=[0] * 12)) == []
 
 
-def test_main_category_is_the_commonest() -> None:
-    window = WindowStats(brand="青禾", categories=Counter({"物流配送": 2, "产品质量": 5, "售后服务": 1}))
-    assert window.main_category("其他") == "产品质量"
+def test_a_steady_high_level_is_no_spike() -> None:
+    assert rules(group(negative=12, brand_volume=60, brand_negative=12, baseline_counts=[11, 12, 13, 12] * 3,
+                       baseline_share=0.2)) == []
 
 
-def test_main_category_falls_back_without_categories() -> None:
-    assert WindowStats(brand="青禾").main_category("其他") == "其他"
+def test_more_volume_at_the_same_negative_share_is_no_crisis() -> None:
+    """A sale (双11) multiplies the volume and the complaints with it: the share does not rise."""
+    surge = group(negative=30, brand_volume=300, brand_negative=30, baseline_share=0.1)
+    assert rules(surge) == []
+
+
+def test_k_sigma_is_the_sensitivity() -> None:
+    g = group(negative=9, brand_volume=20, brand_negative=10)
+    assert rules(g, Thresholds(k_sigma=3.0)) == ["short_spike"]
+    assert rules(g, Thresholds(k_sigma=12.0)) == []
+
+
+def test_long_baseline_needs_the_day_to_stand_out() -> None:
+    quiet_days = group(day_negative=60, day_baseline=[3, 4, 2, 5, 3, 4, 3], day_share=0.4, day_baseline_share=0.1)
+    assert "long_spike" in rules(quiet_days)
+    busy_days = group(day_negative=60, day_baseline=[55, 62, 58, 61, 57, 60, 59], day_share=0.4,
+                      day_baseline_share=0.38)
+    assert "long_spike" not in rules(busy_days)
+
+
+def test_critical_terms_fire_at_once_on_small_counts() -> None:
+    g = group(negative=2, critical=Counter({"泄露": 2}), critical_mentions=2)
+    hits = evaluate(g, T)
+    assert [h.rule for h in hits] == ["critical_terms"] and "泄露×2" in hits[0].reason
+    assert rules(group(negative=1, critical=Counter({"泄露": 1}), critical_mentions=1)) == []
+
+
+def test_one_post_with_very_high_reach_fires() -> None:
+    hits = evaluate(group(negative=1, top_reach=450_000), T)
+    assert [h.rule for h in hits] == ["influencer"] and "450,000" in hits[0].reason
+    assert rules(group(negative=1, top_reach=299_999)) == []

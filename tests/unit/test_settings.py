@@ -23,7 +23,7 @@ def config_copy(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 def test_shipped_settings_load(clean_settings: pytest.MonkeyPatch) -> None:
     settings = load_settings()
-    assert settings.triage.min_negative > 0
+    assert settings.recovery.window_hours > 0
     assert settings.config_dir == CONFIG
 
 
@@ -41,7 +41,7 @@ def test_unknown_environment_key_is_named(clean_settings: pytest.MonkeyPatch, na
 
 @pytest.mark.parametrize(
     "name, value, key",
-    [("CRISIS_EMAIL__PORT", "abc", "email.port"), ("CRISIS_TRIAGE__MIN_NEGATIVE", "0", "triage.min_negative"),
+    [("CRISIS_EMAIL__PORT", "abc", "email.port"), ("CRISIS_RECOVERY__WINDOW_HOURS", "0", "recovery.window_hours"),
      ("CRISIS_ANALYSIS__NEGATIVE_BELOW", "1.5", "analysis.negative_below"), ("CRISIS_ENV", "staging", "env")],
 )
 def test_bad_environment_value_names_the_key(
@@ -56,7 +56,7 @@ def test_bad_environment_value_names_the_key(
 
 @pytest.mark.parametrize(
     "original, typo, key",
-    [("min_negative = 8", "min_negativ = 8", "triage.min_negativ"),
+    [("window_hours = 24", "window_hour = 24", "recovery.window_hour"),
      ('var_dir = "var"', 'var_dri = "var"', "var_dri")],
 )
 def test_unknown_key_in_settings_toml_is_named(
@@ -73,7 +73,7 @@ def test_unknown_key_in_settings_toml_is_named(
 
 def test_invalid_toml_in_settings_is_reported(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> None:
     bad = tmp_path / "settings.toml"
-    bad.write_text("[triage\nmin_negative = 8\n", encoding="utf-8")
+    bad.write_text("[recovery\nwindow_hours = 8\n", encoding="utf-8")
     clean_settings.setitem(Settings.model_config, "toml_file", bad)
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings()

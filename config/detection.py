@@ -1,0 +1,54 @@
+"""The typed view of config/detection.toml: spike rules, their modes and snooze windows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from config.files import _load, _Strict
+
+RuleName = Literal["short_spike", "long_spike", "critical_terms", "influencer"]
+Mode = Literal["enforce", "monitor"]
+
+
+class Snooze(_Strict):
+    brands: list[str] = ["*"]
+    start: datetime
+    end: datetime
+    rules: list[RuleName] = ["short_spike", "long_spike"]
+    reason: str
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime, info) -> datetime:  # type: ignore[no-untyped-def]
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("end must be after start")
+        return end
+
+
+class Detection(_Strict):
+    window_minutes: int = Field(60, gt=0)
+    short_baseline_hours: int = Field(12, gt=0)
+    long_baseline_days: int = Field(14, ge=2)
+    k_sigma: float = Field(3.0, gt=0)
+    min_volume: int = Field(8, gt=0)
+    alpha: float = Field(0.001, gt=0, lt=1)
+    rate_floor: float = Field(0.5, gt=0)
+    min_share_rise: float = Field(0.15, ge=0, le=1)
+    critical_min: int = Field(2, gt=0)
+    influencer_reach: int = Field(300000, gt=0)
+    dedup_hours: int = Field(48, gt=0)
+    rules: dict[RuleName, Mode] = {
+        "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "influencer": "enforce",
+    }
+    snooze: list[Snooze] = []
+
+
+@lru_cache(maxsize=1)
+def load_detection() -> Detection:
+    """Return the detection rules from detection.toml."""
+    return _load("detection.toml", Detection)

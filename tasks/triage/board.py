@@ -1,0 +1,84 @@
+"""What operators look at in the Prefect UI: the incident board and one brief per active incident."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.files import load_playbooks, load_severity
+from tasks.common import show_time
+from tasks.db import session_scope
+from tasks.models import Incident, Mention
+from tasks.notify.templates import escape_markdown, one_line
+from tasks.triage import repository
+from tasks.triage.brief import BriefData, render_brief
+from tasks.triage.severity import LEVEL_NAMES, Level
+
+
+def _age(incident: Incident, now: datetime) -> str:
+    minutes = max(0, int((now - incident.detected_at).total_seconds() // 60))
+    return f"{minutes} 分钟" if minutes < 120 else f"{minutes / 60:.1f} 小时"
+
+
+@task
+def publish_incident_board(now: datetime, source_health: list[dict[str, object]] | None = None) -> int:
+    """Update the `incident-board` table artifact (newest first, with source health); return its rows."""
+    sources = "; ".join(f"{h['name']}: {h['status']}" for h in source_health or []) or "—"
+    with session_scope() as session:
+        rows = [
+            {"key": i.key, "brand": i.brand, "category": i.category,
+             "level": f"{i.level} {LEVEL_NAMES[Level(i.level)]}", "state": i.state, "heat": i.heat,
+             "trigger reason": i.trigger_reason, "age": _age(i, now), "owner": i.owner or "—",
+             "source health": sources}
+            for i in repository.list_incidents(session)
+        ]
+    create_table_artifact(key="incident-board", table=rows or [{"key": "—", "state": "no incidents",
+                                                                "source health": sources}],
+                          description="舆情事件看板 — incidents, newest first")
+    return len(rows)
+
+
+def _hourly_negative(session: Session, incident: Incident, now: datetime) -> list[int]:
+    since = now - timedelta(hours=24)
+    times = session.scalars(select(Mention.published_at).where(
+        Mention.brand == incident.brand, Mention.negative.is_(True), Mention.published_at > since,
+        Mention.published_at <= now,
+        (Mention.category.is_(None) if incident.category == repository.OTHER_CATEGORY
+         else Mention.category == incident.category)))
+    counts = [0] * 24
+    for at in times:
+        counts[min(23, int((at - since).total_seconds() // 3600))] += 1
+    return counts
+
+
+def brief_for(session: Session, incident: Incident, now: datetime) -> str:
+    """Return the Markdown brief of one incident (post text escaped)."""
+    from tasks.notify.repository import top_posts
+
+    level = Level(incident.level)
+    posts = [f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,} · {escape_markdown(one_line(p.text))}"
+             + (f" ([原文]({p.url}))" if p.url else "") for p in top_posts(session, incident.id)]
+    return render_brief(BriefData(
+        key=incident.key, brand=incident.brand, category=incident.category, level=level.value,
+        level_name=LEVEL_NAMES[level], state=incident.state, heat=incident.heat,
+        reason=escape_markdown(incident.trigger_reason), detected=show_time(incident.detected_at),
+        owner=escape_markdown(incident.owner or "未确认"), hourly_negative=_hourly_negative(session, incident, now),
+        top_posts=posts, level_steps=load_severity().level_steps.get(level.value, []),
+        playbook=load_playbooks().for_category(incident.category),
+    ))
+
+
+@task
+def publish_briefs(now: datetime) -> list[str]:
+    """Publish a `brief-<key>` markdown artifact for every active incident; return their keys."""
+    keys = []
+    with session_scope() as session:
+        for incident in repository.active_incidents(session):
+            create_markdown_artifact(markdown=brief_for(session, incident, now), key=f"brief-{incident.key.lower()}",
+                                     description=f"事件简报 {incident.key}")
+            keys.append(incident.key)
+    return keys
