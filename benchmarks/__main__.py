@@ -23,6 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.compensation import ORDERS as COMPENSATION_ORDERS
+from benchmarks.compensation import bench_compensation
 from benchmarks.data import (
     SNOWNLP_OVERLAP_CATEGORIES,
     load_sentiment_set,
@@ -263,6 +265,8 @@ def bench_scan() -> dict[str, object]:
 BENCHMARKS: list[Benchmark] = [
     Benchmark("analysis", bench_analysis, f"analyse_many on {REVIEW_TEXTS:,} real reviews"),
     Benchmark("scan", bench_scan, f"read + analyse + store {SCAN_MENTIONS:,} generated mentions (SQLite)"),
+    Benchmark("compensation", bench_compensation,
+              f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
 ]
 
 

@@ -1,9 +1,11 @@
-"""`make eval`: sentiment quality of our analysis against snownlp's default, on ../shared/data.
+"""`make eval`: sentiment quality against snownlp's default on ../shared/data, then the replays.
 
 For each labelled set: a stratified sample (fixed seed, at most SAMPLE_SIZE rows), accuracy and
 negative-class precision / recall / F1 of
   ours    - tasks.monitoring.analysis.analyse_many(...).negative, with the configured negative_below;
   snownlp - SnowNLP(text).sentiments < 0.5 (an empty text counts as not negative).
+Then the triage replays: a simulated week with injected crises (benchmarks/replay.py) and the real
+CED repost timelines (benchmarks/ced.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 
@@ -18,6 +20,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.ced import CED_FILES, evaluate_ced
+from benchmarks.ced import render as render_ced
 from benchmarks.data import (
     SNOWNLP_OVERLAP_CATEGORIES,
     load_sentiment_set,
@@ -169,8 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--size", type=int, default=SAMPLE_SIZE, help=f"rows per set (default {SAMPLE_SIZE})")
     args = parser.parse_args(argv)
-    require_data(*(f"sentiment/{spec.name}.csv" for spec in SETS))
+    require_data(*(f"sentiment/{spec.name}.csv" for spec in SETS), *CED_FILES)
 
+    from benchmarks.replay import evaluate_replay
+    from benchmarks.replay import render as render_replay
     from config.settings import get_settings
 
     settings = get_settings()
@@ -184,12 +190,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         with console.status(f"evaluating {spec.name}…"):
             results.append(evaluate_set(spec, ours, args.size))
     render(results, settings.analysis.negative_below, console)
+    with console.status("replaying a simulated week through scan and triage…"):
+        replay = evaluate_replay()
+    render_replay(replay, console)
+    with console.status("replaying the CED repost timelines…"):
+        ced = evaluate_ced()
+    render_ced(ced, console)
     payload = {
         "generated_at": now_iso(),
         "seed": SEED,
         "sample_size": args.size,
         "negative_below": settings.analysis.negative_below,
         "sentiment": results,
+        "replay": replay.as_dict(),
+        "ced": ced,
         "seconds": round(time.perf_counter() - started, 1),
     }
     path: Path = write_latest(settings.var_path, "eval", payload)

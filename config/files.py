@@ -5,12 +5,14 @@ Each loader validates the whole file and raises SettingsError naming the file an
 
 from __future__ import annotations
 
+import re
 import tomllib
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.settings import SettingsError, get_settings
 
@@ -50,6 +52,10 @@ class Person(_Strict):
     name: str
     email: str = Field(pattern=r"^[^@\s<>\r\n]+@[^@\s<>\r\n]+$")
     roles: list[str] = Field(min_length=1)
+    # Told instead of this person during their quiet hours (never for level I).
+    deputy: str | None = None
+    # "HH:MM-HH:MM" in the operators' time zone; may wrap midnight ("23:00-07:00").
+    quiet_hours: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
 class NotifyMatrix(_Strict):
@@ -60,30 +66,224 @@ class NotifyMatrix(_Strict):
     by_category: dict[str, list[str]] = {}
 
 
+class EscalationTier(_Strict):
+    name: str
+    roles: list[str] = []
+    # Also tell the deputies of everyone told so far.
+    deputies: bool = False
+
+
+class Escalation(_Strict):
+    tiers: list[EscalationTier] = []
+
+
+class Drafts(_Strict):
+    roles: list[str] = ["pr"]
+    levels: list[Level] = ["I", "II", "III"]
+
+
+class DeliveryReport(_Strict):
+    report_to: list[str] = ["scribe"]
+
+
 class Roster(_Strict):
     roles: dict[str, str]
     people: list[Person]
     notify: NotifyMatrix
+    escalation: Escalation = Escalation()
+    drafts: Drafts = Drafts()
+    delivery: DeliveryReport = DeliveryReport()
 
 
 class Policy(_Strict):
-    kind: Literal["fixed_coupon"]
+    """One compensation policy; tasks/compensation/policy.py says what each field means."""
+
+    kind: Literal["full_refund", "partial_refund", "fixed_coupon", "percent_coupon", "points"]
     title: str
-    amount_fen: int = Field(gt=0)
+    amount_fen: int | None = Field(None, gt=0)
+    percent: Decimal | None = Field(None, gt=0, le=100, decimal_places=2)
+    cap_fen: int | None = Field(None, gt=0)
+    points: int | None = Field(None, gt=0)
+    one_per_customer: bool = True
+    window_before_days: int = Field(30, ge=0)
+    window_end: Literal["detected_at", "now"] = "detected_at"
+    products: list[str] = []
+    skus: list[str] = []
+    approval_limit_fen: int | None = Field(None, ge=0)
+    approval_limit_points: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _has_what_its_kind_needs(self) -> Policy:
+        needs = {"fixed_coupon": ["amount_fen"], "partial_refund": ["percent"],
+                 "percent_coupon": ["percent", "cap_fen"], "points": ["points"], "full_refund": []}
+        missing = [name for name in needs[self.kind] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} policy needs {', '.join(missing)}")
+        return self
+
+
+class OrdersQuery(_Strict):
+    """A named query against the shop's orders database (CRISIS_ORDERS_DATABASE_URL)."""
+
+    sql: str
+    format: Literal["auto", "generic", "taobao", "jd"] = "auto"
 
 
 class Policies(_Strict):
+    approval_timeout_hours: float = Field(24, gt=0)
     policies: dict[str, Policy]
+    queries: dict[str, OrdersQuery] = {}
+    statuses: dict[str, Literal["unpaid", "paid", "shipped", "completed", "refunded", "cancelled"]] = {}
 
 
-class FileSource(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    glob: str
+MentionField = Literal["id", "text", "author", "reach", "published_at", "url", "platform"]
+
+
+class _Source(_Strict):
+    """What every mention source has: a name, a switch, a timeout and its retry policy for transient errors."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     enabled: bool = True
+    # Stored with each mention as its platform (e.g. "微博") unless the record names one.
+    platform: str | None = Field(None, max_length=64)
+    timeout_seconds: float = Field(30, gt=0)
+    # Tries per request (the first included); only timeouts, dropped connections, 429 and 5xx are retried,
+    # after backoff_seconds · 2^(try-1) (at most max_backoff_seconds) ± jitter, or the server's Retry-After.
+    attempts: int = Field(4, ge=1, le=10)
+    backoff_seconds: float = Field(1.0, ge=0)
+    max_backoff_seconds: float = Field(60, ge=0)
+    jitter: float = Field(0.5, ge=0, le=1)
+
+
+class _Mapped(_Source):
+    # Our field -> the record's field; a dotted path reaches into nested JSON ("user.followers_count").
+    fields: dict[MentionField, str] = {}
+
+
+def _no_crisis_prefix(name: str | None) -> str | None:
+    if name and name.upper().startswith("CRISIS_"):
+        raise ValueError(f"{name}: CRISIS_* variables are settings; name the secret something else")
+    return name
+
+
+class FileSource(_Mapped):
+    """A drop folder of exports (JSONL, CSV, XLSX); each complete file is read once."""
+
+    kind: ClassVar[str] = "file"
+    glob: str | list[str]
+    format: Literal["auto", "jsonl", "csv", "xlsx"] = "auto"
+    encoding: Literal["auto", "utf-8", "gbk", "gb18030"] = "auto"
+    sheet: str | None = None
+    # A file modified less than this long ago may still be being written: it waits for the next scan.
+    settle_seconds: float = Field(5, ge=0)
+
+    @property
+    def globs(self) -> list[str]:
+        return [self.glob] if isinstance(self.glob, str) else list(self.glob)
+
+
+class RssSource(_Source):
+    """An RSS or Atom feed (media monitoring)."""
+
+    kind: ClassVar[str] = "rss"
+    url: str = Field(pattern=r"^https?://")
+    headers: dict[str, str] = {}
+
+
+class HttpSource(_Mapped):
+    """A platform's JSON API: URL template, secret auth header, cursor or page pagination, rate limit."""
+
+    kind: ClassVar[str] = "http"
+    # {cursor}, {page}, {page_size} and {since} are filled in, in the URL and in `params`;
+    # a parameter that renders empty is left out.
+    url: str = Field(pattern=r"^https?://")
+    params: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    auth_header: str = "Authorization"
+    auth_prefix: str = "Bearer "
+    token_env: str | None = None
+    token_block: str | None = None
+    items: str = "items"
+    pagination: Literal["none", "cursor", "page"] = "none"
+    next_cursor: str = "next_cursor"
+    page_start: int = Field(1, ge=0)
+    page_size: int = Field(100, gt=0)
+    max_pages: int = Field(50, gt=0)
+    since_format: Literal["iso", "epoch", "epoch_ms"] = "iso"
+    initial_since: str | None = None
+    rate_per_second: float = Field(5, gt=0)
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env_not_a_setting(cls, value: str | None) -> str | None:
+        return _no_crisis_prefix(value)
+
+    @model_validator(mode="after")
+    def _pagination_has_its_placeholder(self) -> HttpSource:
+        placeholder = {"cursor": "{cursor}", "page": "{page}"}.get(self.pagination)
+        if placeholder and placeholder not in self.url + "".join(self.params.values()):
+            raise ValueError(f"{self.pagination} pagination needs {placeholder} in url or params")
+        if self.token_env and self.token_block:
+            raise ValueError("give token_env or token_block, not both")
+        return self
+
+
+class SqlSource(_Mapped):
+    """The shop's own database (reviews, service tickets), read-only, incremental by a watermark column."""
+
+    kind: ClassVar[str] = "sql"
+    url: str | None = None
+    url_env: str | None = None
+    url_block: str | None = None
+    # One SELECT with a :watermark parameter, ordered by the watermark column.
+    query: str
+    watermark: str
+    initial_watermark: str | int | float
+    max_rows: int = Field(100_000, gt=0)
+
+    @field_validator("url_env")
+    @classmethod
+    def _url_env_not_a_setting(cls, value: str | None) -> str | None:
+        return _no_crisis_prefix(value)
+
+    @model_validator(mode="after")
+    def _one_url_and_a_select(self) -> SqlSource:
+        if sum(bool(v) for v in (self.url, self.url_env, self.url_block)) != 1:
+            raise ValueError("give exactly one of url, url_env, url_block")
+        if not re.match(r"^\s*(select|with)\b", self.query, re.IGNORECASE) or ";" in self.query.strip().rstrip(";"):
+            raise ValueError("query must be one SELECT (or WITH … SELECT) statement")
+        if ":watermark" not in self.query:
+            raise ValueError("query must use the :watermark parameter")
+        return self
+
+
+AnySource = FileSource | RssSource | HttpSource | SqlSource
 
 
 class Sources(_Strict):
     file: list[FileSource] = []
+    rss: list[RssSource] = []
+    http: list[HttpSource] = []
+    sql: list[SqlSource] = []
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Sources:
+        names = [s.name for s in self.all()]
+        twice = sorted({n for n in names if names.count(n) > 1} | ({"manual"} & set(names)))
+        if twice:
+            raise ValueError(f"source names must be unique and not 'manual': {twice}")
+        return self
+
+    def all(self) -> list[AnySource]:
+        """Return every source, in file order by kind."""
+        return [*self.file, *self.rss, *self.http, *self.sql]
+
+    def get(self, name: str) -> AnySource:
+        """Return the source with this name or raise SettingsError."""
+        for source in self.all():
+            if source.name == name:
+                return source
+        raise SettingsError(f"sources.toml: no source named {name!r}")
 
 
 def _load(name: str, model: type[_M]) -> _M:
@@ -123,8 +323,14 @@ def load_roster() -> Roster:
     used = {r for p in roster.people for r in p.roles}
     used |= {r for lvl in ("I", "II", "III", "IV") for r in getattr(roster.notify, lvl)}
     used |= {r for roles in roster.notify.by_category.values() for r in roles}
+    used |= {r for tier in roster.escalation.tiers for r in tier.roles}
+    used |= set(roster.drafts.roles) | set(roster.delivery.report_to)
     if used - declared:
         raise SettingsError(f"roster.toml: undeclared roles {sorted(used - declared)}")
+    names = {p.name for p in roster.people}
+    unknown = sorted({p.deputy for p in roster.people if p.deputy and p.deputy not in names})
+    if unknown:
+        raise SettingsError(f"roster.toml: deputies name nobody in [[people]]: {unknown}")
     return roster
 
 
@@ -152,10 +358,15 @@ def clear_caches() -> None:
 
 class Playbooks(_Strict):
     steps: dict[str, list[str]]
+    commitments: dict[str, list[str]] = {}
 
     def for_category(self, category: str) -> list[str]:
         """Return the category's steps, or the default ones."""
         return self.steps.get(category) or self.steps.get("default", [])
+
+    def commitments_for(self, category: str) -> list[str]:
+        """Return what the public drafts promise for the category, or the default promises."""
+        return self.commitments.get(category) or self.commitments.get("default", [])
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,7 @@ class RecoverySettings(_Section):
     window_hours: int = Field(24, gt=0)
     baseline_hours: int = Field(72, gt=0)
     tolerance: float = Field(0.10, ge=0.0, le=1.0)
+    windows_required: int = Field(3, gt=0)
 
 
 class EmailSettings(_Section):
@@ -79,6 +80,14 @@ class CompensationSettings(_Section):
     chunk_size: int = Field(5000, gt=0)
 
 
+class DaskSettings(_Section):
+    """Where big backfills run: a scheduler address for a real cluster, else a LocalCluster."""
+
+    scheduler_address: str = ""
+    local_workers: int = Field(2, gt=0)
+    chunk_size: int = Field(20000, gt=0)
+
+
 class StackSettings(_Section):
     """The embedded local stack (`make up`, `make demo`): everything on loopback by default."""
 
@@ -111,6 +120,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     compensation: CompensationSettings = CompensationSettings()
     stack: StackSettings = StackSettings()
+    dask: DaskSettings = DaskSettings()
 
     @classmethod
     def settings_customise_sources(

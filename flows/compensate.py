@@ -1,36 +1,60 @@
-"""Compensation runbook (提供补偿), started by a responder."""
+"""Compensation runbook (提供补偿), started by a responder from the Prefect UI or `crisis compensate`."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Literal
 
 from prefect import flow
 
+from config.files import load_policies
 from tasks.common import resolve_now
-from tasks.compensation.tasks import announce_compensation, plan_batch, report_batch, validate_orders, write_ledger
+from tasks.compensation.approval import await_approval
+from tasks.compensation.report import announce_compensation, queue_customer_notices, report_batch
+from tasks.compensation.sources import source_label
+from tasks.compensation.tasks import (
+    approval_request,
+    load_orders_source,
+    open_batch,
+    plan_batch,
+    record_decision,
+    write_ledger,
+)
 
 
 @flow(name="compensate", log_prints=True)
 def compensate(
     incident_key: str,
-    orders_path: str,
+    orders_path: str | None = None,
+    orders_query: str | None = None,
     policy: str = "coupon-20",
     dry_run: bool = True,
     note: str | None = None,
+    orders_format: Literal["auto", "generic", "taobao", "jd"] = "auto",
+    notify_customers: bool = False,
     requested_by: str = "prefect-ui",
     now: datetime | None = None,
 ) -> dict[str, object]:
-    """Compensate the customers of an incident's orders.
+    """Compensate the customers of an incident's affected orders.
 
-    1) validate the orders file (any bad row: nothing applied); 2) plan items with the policy,
-    skipping what the ledger already holds; 3) write the ledger unless dry run; 4) publish the
-    totals and the CSV of items; 5) announce `crisis.compensation.completed`.
+    1) load the orders (a CSV/XLSX file or a named query on the orders database) and validate every row:
+    any bad row and nothing is applied; 2) plan items with the policy, skipping ineligible orders and
+    what the ledger already holds; 3) open the batch (audited); a batch above the policy's approval
+    limit waits for a person's decision in the UI (audited); 4) unless dry run or rejected, write the
+    ledger in chunks; 5) publish the totals and the CSV of items, queue customer notices if asked;
+    6) announce `crisis.compensation.completed`.
     """
     at = resolve_now(now)
-    orders = validate_orders(orders_path)
-    plan = plan_batch(incident_key, orders, policy)
-    summary = write_ledger(incident_key, plan, policy, orders_path, dry_run, requested_by, note, at)
-    summary = report_batch(summary, plan)
+    source = source_label(orders_path, orders_query)
+    orders = load_orders_source(incident_key, orders_path, orders_query, orders_format, policy, at)
+    plan = plan_batch(incident_key, orders, policy, at)
+    batch = open_batch(incident_key, plan, policy, source, orders_format, dry_run, requested_by, note, at)
+    decision = await_approval(approval_request(batch, plan, note), load_policies().approval_timeout_hours)
+    batch = record_decision(batch, decision, now)
+    written = write_ledger(batch, plan, now)
+    summary = report_batch(batch, plan, written)
+    if notify_customers:
+        summary = queue_customer_notices(summary, plan, now)
     announce_compensation(summary)
     return asdict(summary)

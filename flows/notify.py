@@ -8,19 +8,38 @@ from prefect import flow
 
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
-from tasks.notify.tasks import deliver_outbox, incidents_needing_alerts, queue_alerts
+from tasks.notify.ack import close_answered_forms
+from tasks.notify.chase import escalate_overdue, remind_status_updates
+from tasks.notify.tasks import (
+    deliver_outbox,
+    incidents_needing_alerts,
+    publish_mail_report,
+    queue_alerts,
+    report_undeliverable,
+)
 
 
 @flow(name="notify", log_prints=True)
 def notify(incident_key: str | None = None, now: datetime | None = None) -> dict[str, object]:
-    """Tell the emergency organisation.
+    """Tell the emergency organisation, and keep chasing until someone owns the incident.
 
-    1) queue alert mails for the incident — or, run as the sweep (no key), for every active
-    incident whose level has not been alerted, so a missed trigger loses nothing;
-    2) deliver the outbox: each message once, transient SMTP failures retried later.
+    With a key (the opened / escalated / not-acknowledged triggers) for that incident; without
+    one (the sweep) for every incident, so a missed trigger or a restarted server loses nothing:
+    1) queue alerts (and the PR drafts) for each incident whose level has not been alerted;
+    2) escalate each open incident nobody acknowledged in its level's time to the next tier —
+       exactly once per step; 3) queue the level-bound status updates of incidents being handled;
+    4) deliver the outbox: each message once, transient SMTP failures retried with backoff;
+    5) close acknowledgement forms answered elsewhere; publish the mail of each incident touched;
+    6) report addresses that failed for good — the run then ends Failed, as it does while mail waits.
     """
-    at = resolve_now(now)
+    at, actor = resolve_now(now), flow_actor()
     keys = [incident_key] if incident_key else incidents_needing_alerts()
-    queued = sum(queue_alerts(key, at, flow_actor()) for key in keys)
-    delivered = deliver_outbox(at)
-    return {"incidents": keys, "queued": queued, **delivered}
+    queued = sum(queue_alerts(key, at, actor) for key in keys)
+    escalated = escalate_overdue(at, actor, incident_key)
+    reminded = remind_status_updates(at, actor, incident_key)
+    delivery = deliver_outbox(at, return_state=True)
+    close_answered_forms()
+    publish_mail_report(sorted({*keys, *(str(s["incident_key"]) for s in escalated), *reminded}))
+    report_undeliverable(at, actor)
+    return {"incidents": keys, "queued": queued, "escalated": escalated, "reminded": reminded,
+            **delivery.result()}

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect import flow
 
-from tasks.aftercare.tasks import write_review
+from tasks.aftercare.review_tasks import write_review
+from tasks.common import resolve_now
+from tasks.notify.tasks import deliver_outbox
 
 
 @flow(name="review", log_prints=True)
-def review(incident_key: str) -> str:
-    """Write the incident's review.
+def review(incident_key: str, now: datetime | None = None) -> str:
+    """Write the incident's review and send it to the roster.
 
-    1) rebuild the timeline from the audit trail; 2) compute TTD / TTA / TTM / TTR;
-    3) sum the compensation; 4) write var/reviews/<KEY>.md and publish it as an artifact.
+    1) rebuild the timeline and level history from the audit trail; 2) compute TTD / TTA / TTM / TTR;
+    3) draw the volume and negative curve; 4) list repair steps, compensation and follow-up actions
+    with owners and due dates; 5) write var/reviews/<KEY>.md/.html, publish the artifact, mail it.
     """
-    return write_review(incident_key)
+    at = resolve_now(now)
+    path = write_review(incident_key, at)
+    deliver_outbox(at)
+    return path

@@ -149,17 +149,21 @@ def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes owners
 
 @app.command()
 @_fails_cleanly
-def compensate(key: str, orders: Annotated[Path, typer.Option("--orders", help="Orders CSV.")],
-               policy: Annotated[str, typer.Option("--policy", help="Policy in config/compensation.toml.")],
+def compensate(key: str, policy: Annotated[str, typer.Option("--policy", help="Policy in config/compensation.toml.")],
+               orders: Annotated[Path | None, typer.Option("--orders", help="Orders CSV/XLSX.")] = None,
                apply: Annotated[bool, typer.Option("--apply", help="Write the ledger (default: dry run).")] = False,
+               query: Annotated[str | None, typer.Option("--query", help="A named orders query.")] = None,
+               orders_format: Annotated[str, typer.Option("--format", help="auto | generic | taobao | jd.")] = "auto",
+               notify_customers: Annotated[bool, typer.Option("--notify-customers", help="Queue notices.")] = False,
                by: str = "crisis-cli", note: str = "", now: NowOption = None) -> None:
-    """Compensate an incident's customers from an orders file (dry run unless --apply)."""
+    """Compensate an incident's customers from an orders file or query (dry run unless --apply)."""
     from flows.compensate import compensate as compensate_flow
 
-    result = compensate_flow(incident_key=key, orders_path=str(orders), policy=policy, dry_run=not apply,
-                             note=note or None, requested_by=by, now=_time(now))
-    label = "applied" if apply else "dry run"
-    console.print(f"{label}: {result['applied']} orders, {int(result['amount_fen']) / 100:,.2f} 元; "
+    result = compensate_flow(incident_key=key, orders_path=str(orders) if orders else None, orders_query=query,
+                             policy=policy, dry_run=not apply, note=note or None, orders_format=orders_format,
+                             notify_customers=notify_customers, requested_by=by, now=_time(now))
+    console.print(f"{result['status']}: {result['applied']} orders, {result['customers']} customers, "
+                  f"{int(result['amount_fen']) / 100:,.2f} 元, {result['points']} points; "
                   f"skipped {json.dumps(result['skipped'], ensure_ascii=False)}; report {result['report_path']}")
 
 
@@ -205,8 +209,8 @@ def up() -> None:
     from tasks.stack import start_stack
 
     upgrade_database()
-    stack = start_stack()
-    console.print(f"stack up: Prefect UI {stack.ui_url}, logs in {stack.var / 'log'}")
+    stack = start_stack(first_scan=True)
+    console.print(f"stack up: Prefect UI {stack.ui_url}, logs in {stack.var / 'log'}; the first scan is queued")
 
 
 @app.command()
@@ -239,9 +243,11 @@ def demo(seed: int | None = None) -> None:
 
 
 def _register_stage_commands() -> None:
+    from tasks.aftercare.cli import close, mitigate, report, step
     from tasks.monitoring.cli import analyze, sentiment_app
 
-    app.command()(_fails_cleanly(analyze))
+    for command in (analyze, mitigate, step, close, report):
+        app.command()(_fails_cleanly(command))
     for command in sentiment_app.registered_commands:
         command.callback = _fails_cleanly(command.callback)
     app.add_typer(sentiment_app, name="sentiment")

@@ -13,6 +13,7 @@ from config.settings import get_settings
 
 _engine: Engine | None = None
 _sessions: sessionmaker[Session] | None = None
+_orders_engine: Engine | None = None
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -76,12 +77,26 @@ def is_postgresql() -> bool:
     return get_engine().dialect.name == "postgresql"
 
 
+def get_orders_engine() -> Engine:
+    """Return the engine of the shop's orders database (CRISIS_ORDERS_DATABASE_URL), read by compensation."""
+    global _orders_engine
+    if _orders_engine is None:
+        url = get_settings().orders_database_url
+        if not url:
+            from tasks.errors import OrdersSourceInvalid
+
+            raise OrdersSourceInvalid("no orders database: set CRISIS_ORDERS_DATABASE_URL (or use a file)")
+        _orders_engine = create_engine(url, pool_pre_ping=True)
+    return _orders_engine
+
+
 def reset_engine() -> None:
-    """Dispose of the engine so the next use reads the settings again (tests, forks)."""
-    global _engine, _sessions
-    if _engine is not None:
-        _engine.dispose()
-    _engine, _sessions = None, None
+    """Dispose of the engines so the next use reads the settings again (tests, forks)."""
+    global _engine, _sessions, _orders_engine
+    for engine in (_engine, _orders_engine):
+        if engine is not None:
+            engine.dispose()
+    _engine, _sessions, _orders_engine = None, None, None
 
 
 def alembic_config():  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import func, select
 
+from tasks.aftercare.steps import set_step
 from tasks.db import session_scope, upgrade_database
 from tasks.errors import CrisisError
 from tasks.models import CompensationItem, Incident, Notification
@@ -125,13 +126,33 @@ def _lifecycle(stack: Stack, scenario: Scenario, folder: Path, notes: list[str],
         "dry_run": False, "requested_by": "刘洋", "note": "演示补偿",
         "now": (scenario.crisis_start + timedelta(hours=6)).isoformat(),
     })
-    say("compensation applied; waiting for after-action and review (event triggers)…")
+    _repair_steps(key, scenario.crisis_start)
+    say("compensation applied, repair steps recorded; watching the recovery (after-action runs)…")
+    for hours in (48, 60, 72):
+        _run("after-action/after-action", {"incident_key": key,
+                                           "now": (scenario.crisis_start + timedelta(hours=hours)).isoformat()})
+    say("resolved; waiting for the review (started by the crisis.incident.resolved trigger)…")
     review = stack.var / "reviews" / f"{key}.md"
     if not _wait_for(review.exists, 150):
-        notes.append("after-action/review triggers did not finish within 150 s: ran them directly")
-        _run("after-action/after-action", {"incident_key": key})
+        notes.append("the review trigger did not fire within 150 s: ran the review directly")
         _run("review/review", {"incident_key": key})
     return _result(stack, key, review, notes)
+
+
+def _repair_steps(key: str, start: datetime) -> None:
+    """Record the PR team's repair steps as responders would with `crisis step`."""
+    steps = [
+        ("apology", "李娜", 3, "done", "https://example.com/weibo/apology"),
+        ("disclosure", "李娜", 8, "done", "https://example.com/notice/quality-report"),
+        ("compensation", "刘洋", 8, "done", "var/compensation"),
+        ("improvement", "陈静", 72, "doing", None),
+        ("trust", "李娜", 120, "todo", None),
+    ]
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        for step, owner, due_hours, state, evidence in steps:
+            set_step(session, incident, step, actor=owner, at=start + timedelta(hours=min(due_hours, 7)),
+                     state=state, owner=owner, due_at=start + timedelta(hours=due_hours), evidence=evidence)
 
 
 def _result(stack: Stack, key: str, review: Path, notes: list[str]) -> DemoResult:

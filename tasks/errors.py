@@ -28,5 +28,9 @@ class OrdersFileInvalid(CrisisError):
         super().__init__(f"{path}: {len(problems)} bad row(s), nothing applied:\n{shown}{more}")
 
 
+class OrdersSourceInvalid(CrisisError):
+    """A compensation run was not told where its orders are, or was told something that does not exist."""
+
+
 class AuditChainBroken(CrisisError):
     """The audit log's hash chain does not verify."""

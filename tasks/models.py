@@ -72,6 +72,59 @@ class Mention(Base):
     product: Mapped[str | None] = mapped_column(String(128))
     critical_terms: Mapped[str] = mapped_column(String(256), default="")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # The earlier mention of the same brand this one repeats (same content hash, or SimHash within 3 bits,
+    # within 48 h): a repost or near-duplicate. Always points at an original, never at another duplicate.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"), index=True)
+
+
+class SourceState(Base):
+    """Where each source's next scan starts: API cursor, watermark, a feed's ETag / Last-Modified."""
+
+    __tablename__ = "source_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    watermark: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SourceHealth(Base):
+    """Each source's last scan as operators see it: status, last success, last error, failures in a row."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    last_run_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_problems: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedFile(Base):
+    """A drop file read completely: never read again, also when the same content comes under another name."""
+
+    __tablename__ = "processed_files"
+    __table_args__ = (
+        UniqueConstraint("source", "sha256", name="uq_processed_files_source_sha256"),
+        Index("ix_processed_files_source_path", "source", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mentions: Mapped[int] = mapped_column(Integer)
+    problems: Mapped[int] = mapped_column(Integer)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Incident(Base):
@@ -103,6 +156,10 @@ class Incident(Base):
     opened_event_id: Mapped[str | None] = mapped_column(String(36))
     opened_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     announced_level: Mapped[str | None] = mapped_column(String(4))
+    # When the first alert was queued: escalation and status updates count periods from here.
+    alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # How many escalation tiers have been told; advanced with the mails that tell them.
+    escalation_tier: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def stamps(self) -> dict[str, datetime | None]:
         """Return the lifecycle timestamps by name."""
@@ -170,21 +227,39 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Held until then (the addressee's quiet hours); None = send at once.
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When a permanent failure was reported (each failure is reported once).
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CompensationBatch(Base):
+    """One compensation run: what it planned, who decided, what it wrote (status planned → pending_approval
+    → approved | rejected → running → applied; dry_run for a rehearsal)."""
+
     __tablename__ = "compensation_batches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     policy: Mapped[str] = mapped_column(String(64))
     orders_source: Mapped[str] = mapped_column(String(1024))
+    orders_format: Mapped[str | None] = mapped_column(String(16))
     dry_run: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(16))
     order_count: Mapped[int] = mapped_column(Integer, default=0)
+    planned_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    planned_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    planned_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     applied_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    customer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    approval: Mapped[str] = mapped_column(String(16), default="not_required", server_default="not_required")
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
     requested_by: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -192,18 +267,26 @@ class CompensationBatch(Base):
 
 
 class CompensationItem(Base):
-    """The ledger: one row per (incident, order), whatever runs try to add it again."""
+    """The ledger: one row per (incident, order) and per (incident, customer slot), whatever runs try to add
+    it again. The slot is `c:<customer>` under a one-per-customer policy, else `o:<order>`."""
 
     __tablename__ = "compensation_items"
-    __table_args__ = (UniqueConstraint("incident_id", "order_id", name="uq_compensation_items_order"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "order_id", name="uq_compensation_items_order"),
+        UniqueConstraint("incident_id", "customer_slot", name="uq_compensation_items_slot"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("compensation_batches.id"), index=True)
+    # No index of its own: a batch's rows are read through the (incident, order) key's incident prefix, and
+    # at a million rows the extra index costs a third of the ledger's write time.
+    batch_id: Mapped[int] = mapped_column(ForeignKey("compensation_batches.id"))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     order_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str] = mapped_column(String(64))
+    customer_slot: Mapped[str] = mapped_column(String(96))
     kind: Mapped[str] = mapped_column(String(32))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -223,3 +306,32 @@ class AuditEntry(Base):
     after: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RecoveryCheck(Base):
+    """One after-action comparison of an incident's window with its pre-incident baseline."""
+
+    __tablename__ = "recovery_checks"
+    __table_args__ = (UniqueConstraint("incident_id", "window_end", name="uq_recovery_checks_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # recovered | not_yet | second_wave
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class RepairStep(Base):
+    """A reputation-repair step of the plan (诚恳道歉, 公开信息 …) with owner, due time and evidence."""
+
+    __tablename__ = "repair_steps"
+    __table_args__ = (UniqueConstraint("incident_id", "step", name="uq_repair_steps_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str | None] = mapped_column(String(128))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str | None] = mapped_column(String(1024))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,4 +1,4 @@
-"""Simulated Chinese social-media chatter about the watched brands, with one injected crisis. Pure.
+"""Simulated Chinese social-media chatter about the watched brands, with injected crises. Pure.
 
 Deterministic for a seed (`random.Random(seed)`), standard library only: no config, database or
 network. Used by the demo and by tests. The texts follow config/lexicon.toml: ordinary praise and
@@ -154,6 +154,70 @@ NICK_CITIES = ("上海", "杭州", "成都", "北京", "深圳", "武汉", "南�
 
 
 @dataclass(frozen=True)
+class CrisisShape:
+    """How a crisis unfolds: posts in its first and second half hour, per hour in hours 2-3, then an
+    exponential decay (`decay_hours`) until hour `hours`; `kols` bounds its 300,000+ posts."""
+
+    first: float
+    second: float
+    plateau: float
+    decay_hours: float
+    hours: int
+    kols: tuple[int, int]
+
+
+DEFAULT_SHAPE = CrisisShape(first=15.0, second=25.0, plateau=60.0, decay_hours=5.0, hours=36, kols=(2, 3))
+# Crisis sizes of a simulated week: small ≈ 13 posts in the first hour and no high-reach account,
+# medium ≈ 40, large ≈ 110 with 3-4 accounts of 300,000+ (the default scenario sits between the last two).
+SIZES: dict[str, CrisisShape] = {
+    "small": CrisisShape(first=8.0, second=5.0, plateau=6.0, decay_hours=3.0, hours=12, kols=(0, 0)),
+    "medium": CrisisShape(first=15.0, second=25.0, plateau=35.0, decay_hours=4.0, hours=24, kols=(0, 0)),
+    "large": CrisisShape(first=45.0, second=65.0, plateau=150.0, decay_hours=6.0, hours=36, kols=(3, 4)),
+}
+LEVELS = ("I", "II", "III", "IV")
+# A 双11-like night: extra praise and neutral talk (never complaints), none of it holding a crisis term.
+SURGE_FORMS = (
+    "双11零点抢到了{product}{end}", "{brand}双11活动价太香了，{product}直接囤了{n}件",
+    "付完尾款了，{product}坐等收货{end}", "蹲了一晚上终于抢到{product}{end}",
+    "{alias}直播间双11福利好多，{product}又便宜了{n}十块", "双11清单：{product}已加购{end}",
+    "今晚{brand}满减力度很大，{product}入手{end}", "{product}双11价格很美丽，冲了{end}",
+    "双十一给爸妈也买了{product}{end}",
+)
+
+
+@dataclass(frozen=True)
+class CrisisSpec:
+    """One crisis to inject into a week, with the level a person would give it (I … IV)."""
+
+    brand: str
+    product: str
+    category: str
+    start: datetime
+    size: str = "medium"
+    intended_level: str = "III"
+
+
+@dataclass(frozen=True)
+class SurgeSpec:
+    """A sale night: every brand's praise and neutral talk at `multiplier` times its rate for `hours`."""
+
+    start: datetime
+    hours: float = 4.0
+    multiplier: float = 6.0
+
+
+@dataclass(frozen=True)
+class Week:
+    """Simulated mentions of several days with injected crises and an optional sale surge (times in UTC)."""
+
+    mentions: list[dict[str, object]]
+    crises: tuple[CrisisSpec, ...]
+    surge: SurgeSpec | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Simulated mentions with one crisis, plus the orders of the crisis product."""
 
@@ -208,8 +272,36 @@ def generate_scenario(
     )
 
 
-def write_mentions(scenario: Scenario, path: Path) -> None:
-    """Write the mentions as JSONL (UTF-8, one object per line, Chinese kept readable)."""
+def generate_week(
+    seed: int, end: datetime, *, days: int = 7, crises: Sequence[CrisisSpec] = (), surge: SurgeSpec | None = None,
+) -> Week:
+    """Generate `days` of ordinary chatter ending at `end`, each crisis of `crises` and the surge.
+
+    `end` and every start must be aware and are floored to the second; the chatter is the same
+    whatever the crises and surge. Raise ValueError for bad arguments.
+    """
+    _check_range(end, days)
+    last = end.astimezone(UTC).replace(microsecond=0)
+    first = last - timedelta(days=days)
+    specs = tuple(_checked_crisis(spec, first, last) for spec in crises)
+    surge = _checked_surge(surge, first, last) if surge is not None else None
+    master = random.Random(seed)
+    chatter_rng, surge_rng = random.Random(master.getrandbits(64)), random.Random(master.getrandbits(64))
+    nicknames = _nickname_pool(chatter_rng, 600)
+    posts: list[_Post] = []
+    for brand in BRANDS:
+        posts.extend(_brand_chatter(chatter_rng, brand, first, last, nicknames))
+    if surge is not None:
+        posts.extend(_surge_posts(surge_rng, surge, last, nicknames))
+    for spec in specs:
+        rng = random.Random(master.getrandbits(64))
+        posts.extend(_crisis_posts(rng, spec.brand, spec.product, spec.category, spec.start, last, nicknames,
+                                   SIZES[spec.size]))
+    return Week(mentions=_mention_rows(seed, posts), crises=specs, surge=surge, start=first, end=last)
+
+
+def write_mentions(scenario: Scenario | Week, path: Path) -> None:
+    """Write the mentions (of a scenario or a week) as JSONL (UTF-8, one object per line, Chinese kept readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for row in scenario.mentions:
@@ -227,18 +319,28 @@ def write_orders(scenario: Scenario, path: Path) -> None:
 
 def _check_arguments(end: datetime, days: int, brand: str, product: str, category: str, orders: int) -> None:
     """Raise ValueError naming the first bad argument."""
+    _check_range(end, days)
+    _check_crisis(brand, product, category)
+    if orders < 0:
+        raise ValueError(f"orders must not be negative, got {orders}")
+
+
+def _check_range(end: datetime, days: int) -> None:
+    """Raise ValueError unless `end` is aware and `days` is at least 1."""
     if end.tzinfo is None or end.utcoffset() is None:
         raise ValueError("end must be timezone-aware")
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
+
+
+def _check_crisis(brand: str, product: str, category: str) -> None:
+    """Raise ValueError unless the brand, its product and the crisis category are known."""
     if brand not in BRANDS:
         raise ValueError(f"unknown crisis_brand {brand!r}; known: {', '.join(BRANDS)}")
     if product not in BRANDS[brand]:
         raise ValueError(f"crisis_product {product!r} is not a product of {brand!r}")
     if category not in CRISIS_CORES:
         raise ValueError(f"unknown crisis_category {category!r}; known: {', '.join(CRISIS_CORES)}")
-    if orders < 0:
-        raise ValueError(f"orders must not be negative, got {orders}")
 
 
 def _crisis_onset(last: datetime, first: datetime, crisis_start: datetime | None) -> datetime:
@@ -255,6 +357,36 @@ def _crisis_onset(last: datetime, first: datetime, crisis_start: datetime | None
             f"[{first.isoformat()}, {last.isoformat()}] (pass crisis_start or more days)"
         )
     return onset
+
+
+def _aware_utc(value: datetime, name: str) -> datetime:
+    """Return an aware time in UTC floored to the second, or raise ValueError naming it."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _checked_crisis(spec: CrisisSpec, first: datetime, last: datetime) -> CrisisSpec:
+    """Return the spec with its start in UTC, or raise ValueError naming the bad field."""
+    _check_crisis(spec.brand, spec.product, spec.category)
+    if spec.size not in SIZES:
+        raise ValueError(f"unknown crisis size {spec.size!r}; known: {', '.join(SIZES)}")
+    if spec.intended_level not in LEVELS:
+        raise ValueError(f"unknown intended_level {spec.intended_level!r}; known: {', '.join(LEVELS)}")
+    start = _aware_utc(spec.start, "crisis start")
+    if not first <= start <= last:
+        raise ValueError(f"crisis start {start.isoformat()} is outside [{first.isoformat()}, {last.isoformat()}]")
+    return CrisisSpec(spec.brand, spec.product, spec.category, start, spec.size, spec.intended_level)
+
+
+def _checked_surge(surge: SurgeSpec, first: datetime, last: datetime) -> SurgeSpec:
+    """Return the surge with its start in UTC, or raise ValueError naming the bad field."""
+    start = _aware_utc(surge.start, "surge start")
+    if not first <= start < last:
+        raise ValueError(f"surge start {start.isoformat()} is outside [{first.isoformat()}, {last.isoformat()})")
+    if surge.hours <= 0 or surge.multiplier < 1:
+        raise ValueError(f"surge needs hours > 0 and multiplier >= 1, got {surge.hours} and {surge.multiplier}")
+    return SurgeSpec(start, surge.hours, surge.multiplier)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -301,6 +433,30 @@ def _brand_chatter(rng: random.Random, brand: str, first: datetime, last: dateti
             text, platforms = _everyday_text(rng, brand), PRAISE_PLATFORMS
         posts.append(_Post(at, text, rng.choice(nicknames), _reach(rng), _weighted(rng, platforms)))
     return posts
+
+
+def _surge_posts(rng: random.Random, surge: SurgeSpec, last: datetime, nicknames: Sequence[str]) -> list[_Post]:
+    """Return the surge's extra praise and neutral talk, `multiplier - 1` times each brand's usual rate."""
+    finish = min(surge.start + timedelta(hours=surge.hours), last)
+    posts: list[_Post] = []
+    for brand in BRANDS:
+        slot = surge.start
+        while slot < finish:
+            slot_end = min(slot + timedelta(hours=1), finish)
+            fraction = (slot_end - slot).total_seconds() / 3600
+            mean = HOURLY_RATE[slot.astimezone(SHANGHAI).hour] * BRAND_RATE[brand] * (surge.multiplier - 1) * fraction
+            for at in _random_times(rng, slot, slot_end, _poisson(rng, mean)):
+                text = _sale_text(rng, brand) if rng.random() < 0.5 else _everyday_text(rng, brand)
+                posts.append(_Post(at, text, rng.choice(nicknames), _reach(rng), _weighted(rng, PRAISE_PLATFORMS)))
+            slot = slot_end
+    return posts
+
+
+def _sale_text(rng: random.Random, brand: str) -> str:
+    """Return sale-night talk about the brand; it holds no crisis-category term."""
+    values = {"brand": brand, "alias": rng.choice(ALIASES[brand]), "product": rng.choice(BRANDS[brand]),
+              "end": rng.choice(ENDINGS), "n": rng.randint(2, 9)}
+    return _decorate(rng, rng.choice(SURGE_FORMS).format(**values))
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -363,10 +519,12 @@ def _nickname_pool(rng: random.Random, size: int) -> list[str]:
     return [_nickname(rng) for _ in range(size)]
 
 
-def _crisis_schedule(rng: random.Random, onset: datetime, last: datetime) -> list[datetime]:
-    """Return the crisis post times: ~15 in 30 min, ~40 in hour 1, ~60 in hours 2-3, then decay."""
-    segments = [(0.0, 0.5, 15.0), (0.5, 1.0, 25.0), (1.0, 2.0, 60.0), (2.0, 3.0, 60.0)]
-    segments += [(h, h + 1.0, 60.0 * math.exp(-(h - 2) / 5)) for h in range(3, 36)]
+def _crisis_schedule(rng: random.Random, onset: datetime, last: datetime, shape: CrisisShape) -> list[datetime]:
+    """Return the crisis post times: the shape's two first half hours, its plateau in hours 2-3, then decay."""
+    segments = [(0.0, 0.5, shape.first), (0.5, 1.0, shape.second), (1.0, 2.0, shape.plateau),
+                (2.0, 3.0, shape.plateau)]
+    segments += [(h, h + 1.0, shape.plateau * math.exp(-(h - 2) / shape.decay_hours))
+                 for h in range(3, shape.hours)]
     times: list[datetime] = []
     for begin, finish, mean in segments:
         seg_start = onset + timedelta(hours=begin)
@@ -380,11 +538,12 @@ def _crisis_schedule(rng: random.Random, onset: datetime, last: datetime) -> lis
 
 
 def _crisis_posts(rng: random.Random, brand: str, product: str, category: str, onset: datetime,
-                  last: datetime, nicknames: Sequence[str]) -> list[_Post]:
-    """Return the crisis: complaints, 2-3 high-reach posts early on, and reposts of earlier posts."""
+                  last: datetime, nicknames: Sequence[str], shape: CrisisShape = DEFAULT_SHAPE) -> list[_Post]:
+    """Return the crisis: complaints, the shape's high-reach posts early on, and reposts of earlier posts."""
     kol_start, kol_end = onset + timedelta(minutes=10), min(onset + timedelta(hours=3), last)
-    kol_times = _random_times(rng, kol_start, kol_end, rng.randint(2, 3)) if kol_start < kol_end else []
-    events = sorted([(t, True) for t in kol_times] + [(t, False) for t in _crisis_schedule(rng, onset, last)])
+    kol_times = _random_times(rng, kol_start, kol_end, rng.randint(*shape.kols)) if kol_start < kol_end else []
+    schedule = _crisis_schedule(rng, onset, last, shape)
+    events = sorted([(t, True) for t in kol_times] + [(t, False) for t in schedule])
     originals: list[_Post] = []
     posts: list[_Post] = []
     for at, is_kol in events:

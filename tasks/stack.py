@@ -19,6 +19,8 @@ from pathlib import Path
 
 from config.settings import PROJECT_DIR, Settings, child_environment, get_settings, read_environment
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
 
 class StackError(RuntimeError):
     """A local service did not come up; the message says which and where its log is."""
@@ -113,6 +115,9 @@ def ensure_prefect_server(stack: Stack) -> bool:
     if prefect_is_up(stack.api_url):
         return False
     cfg = stack.settings.stack
+    if cfg.host not in LOOPBACK and not read_environment("PREFECT_SERVER_API_AUTH_STRING"):
+        raise StackError(f"stack.host is {cfg.host}, beyond loopback: set PREFECT_SERVER_API_AUTH_STRING "
+                         "(user:password) for the server and PREFECT_API_AUTH_STRING for clients and workers")
     _spawn(stack, "prefect-server", [_bin("prefect"), "server", "start", "--host", cfg.host,
                                      "--port", str(cfg.prefect_port)])
     _wait(lambda: prefect_is_up(stack.api_url), "the Prefect server", stack.var / "log/prefect-server.log", 120)
@@ -153,13 +158,18 @@ def ensure_worker(stack: Stack) -> bool:
     return True
 
 
-def start_stack(stack: Stack | None = None) -> Stack:
-    """Bring up server, sink, deployments and worker (each only if not already up)."""
+def start_stack(stack: Stack | None = None, first_scan: bool = False) -> Stack:
+    """Bring up server, sink, deployments and worker (each only if not already up); with `first_scan`,
+    ask for a scan at once instead of waiting for the schedule's first tick."""
     stack = stack or Stack(get_settings())
     ensure_prefect_server(stack)
     ensure_smtp_sink(stack)
     deploy(stack)
     ensure_worker(stack)
+    if first_scan:
+        with (stack.var / "log" / "deploy.log").open("ab") as out:
+            subprocess.run([_bin("prefect"), "deployment", "run", "scan/scan"], env=stack.env(), cwd=PROJECT_DIR,
+                           stdout=out, stderr=subprocess.STDOUT, check=True)
     return stack
 
 

@@ -15,6 +15,29 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class LevelChange:
+    at: str
+    level: str
+    reason: str  # escaped by the caller
+
+
+@dataclass(frozen=True)
+class StepRow:
+    name: str
+    owner: str
+    due: str
+    state: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    action: str
+    owner: str
+    due: str
+
+
+@dataclass(frozen=True)
 class ReviewData:
     key: str
     brand: str
@@ -29,6 +52,12 @@ class ReviewData:
     compensation: Mapping[str, tuple[int, int]]  # kind -> (orders, fen)
     top_posts: Sequence[str]  # already escaped for markdown
     mail_sent: int
+    level_history: Sequence[LevelChange] = ()
+    steps: Sequence[StepRow] = ()
+    follow_ups: Sequence[FollowUp] = ()
+    review_due: str = ""
+    chart: str = ""  # file name of the curve PNG beside the review
+    is_drill: bool = False
 
 
 ACTIONS = {
@@ -36,6 +65,7 @@ ACTIONS = {
     "incident.responding": "进入处置", "incident.monitoring": "进入舆情回落观察", "incident.resolved": "事件解决",
     "incident.closed": "事件关闭", "notification.queued": "预警邮件入队",
     "compensation.batch_started": "补偿批次开始", "compensation.batch_completed": "补偿批次完成",
+    "incident.level_overridden": "人工定级", "repair.step_updated": "修复步骤更新",
 }
 
 
@@ -46,12 +76,15 @@ def _minutes(value: float | None) -> str:
 
 
 def render_review(data: ReviewData) -> str:
-    """Return the review as Markdown: summary, metrics, timeline, compensation, top posts."""
+    """Return the review as Markdown: summary, metrics, levels, timeline, curve, repair, compensation,
+    top posts and follow-up actions."""
+    title = f"# {'【演练】' if data.is_drill else ''}事件复盘 {data.key}"
     lines = [
-        f"# 事件复盘 {data.key}",
+        title,
         "",
         f"- 品牌：{data.brand}　类别：{data.category}　级别：{data.level} 级（{data.level_name}）　状态：{data.state}",
         f"- 触发原因：{data.trigger_reason}",
+        f"- 复盘截止：{data.review_due or '—'}",
         "",
         "## 关键时间指标",
         "",
@@ -66,11 +99,27 @@ def render_review(data: ReviewData) -> str:
         "|---|---|",
         *(f"| {name} | {value} |" for name, value in data.stamps.items()),
         "",
+        "## 级别变化",
+        "",
+        "| 时间 | 级别 | 原因 |",
+        "|---|---|---|",
+        *(f"| {c.at} | {c.level} | {c.reason} |" for c in data.level_history),
+        "",
+        "## 声量与情绪曲线",
+        "",
+        f"![声量与负面曲线]({data.chart})" if data.chart else "（无数据）",
+        "",
         "## 时间线（来自审计日志）",
         "",
         "| 时间 | 操作人 | 动作 | 说明 |",
         "|---|---|---|---|",
         *(f"| {e.at} | {e.actor} | {ACTIONS.get(e.action, e.action)} | {e.detail} |" for e in data.timeline),
+        "",
+        "## 声誉修复",
+        "",
+        "| 步骤 | 负责人 | 截止 | 状态 | 证据 |",
+        "|---|---|---|---|---|",
+        *(f"| {s.name} | {s.owner} | {s.due} | {s.state} | {s.evidence} |" for s in data.steps),
         "",
         "## 补偿",
         "",
@@ -81,5 +130,7 @@ def render_review(data: ReviewData) -> str:
     else:
         lines.append("无补偿记录。")
     lines += ["", "## 代表性帖子", "", *(f"- {p}" for p in data.top_posts), "",
-              f"预警邮件共发送 {data.mail_sent} 封。", ""]
+              f"预警邮件共发送 {data.mail_sent} 封。", "", "## 后续改进（改进完善）", "",
+              "| 行动 | 负责人 | 截止 |", "|---|---|---|",
+              *(f"| {f.action} | {f.owner} | {f.due} |" for f in data.follow_ups), ""]
     return "\n".join(lines)

@@ -1,31 +1,26 @@
-"""Prefect tasks of after-action (监测和反馈) and review (总结和反思)."""
+"""Prefect tasks of after-action (监测和反馈): recovery checks, second waves, resolution."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config.detection import load_detection
+from config.files import load_severity
 from config.settings import get_settings
 from tasks import audit
-from tasks.aftercare.recovery import RecoveryCheck, check_recovery
-from tasks.aftercare.review import ReviewData, TimelineEntry, render_review
-from tasks.common import show_time
-from tasks.compensation.repository import incident_totals
-from tasks.db import session_scope
-from tasks.events import INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
-from tasks.incidents import transition
-from tasks.models import Incident, Notification
-from tasks.notify.delivery import DeliveryStatus
-from tasks.notify.repository import top_posts
-from tasks.notify.templates import escape_markdown, one_line
-from tasks.triage.lifecycle import IncidentState, durations
-from tasks.triage.repository import get_incident, window_stats
-from tasks.triage.severity import LEVEL_NAMES, Level
+from tasks.aftercare.recovery import Outcome, RecoveryCheck, RecoveryInput, check_recovery, consecutive_recovered
+from tasks.db import insert_ignoring_duplicates, session_scope
+from tasks.events import INCIDENT_ESCALATED, INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
+from tasks.incidents import snapshot, transition
+from tasks.models import Incident
+from tasks.models import RecoveryCheck as CheckRow
+from tasks.triage.lifecycle import IncidentState
+from tasks.triage.repository import OTHER_CATEGORY, WindowStats, get_incident, window_stats
+from tasks.triage.severity import Level, heat_index, higher
 
 
 @task
@@ -35,75 +30,96 @@ def incidents_in_monitoring() -> list[str]:
         return list(session.scalars(select(Incident.key).where(Incident.state == IncidentState.MONITORING.value)))
 
 
-def _check(session, incident: Incident, now: datetime) -> RecoveryCheck:  # type: ignore[no-untyped-def]
-    cfg = get_settings()
-    base_end = incident.started_at
-    baseline = window_stats(session, base_end - timedelta(hours=cfg.recovery.baseline_hours), base_end)
-    current = window_stats(session, now - timedelta(hours=cfg.recovery.window_hours), now)
-    det = load_detection()
+def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck:
+    cfg, det = get_settings().recovery, load_detection()
+    base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at)
+    window = window_stats(session, now - timedelta(hours=cfg.window_hours), now)
     recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now)
-    b, c, r = baseline.get(incident.brand), current.get(incident.brand), recent.get(incident.brand)
-    return check_recovery(b.negative_share if b else 0.0, c.negative_share if c else 0.0,
-                          cfg.recovery.tolerance, r.negative if r else 0, det.min_volume)
+    b, w, r = base.get(incident.brand), window.get(incident.brand), recent.get(incident.brand)
+    own = _category_negatives(r, incident.category)
+    own_reach = round(r.negative_reach * own / r.negative) if r and r.negative else 0
+    return check_recovery(RecoveryInput(
+        baseline_share=b.negative_share if b else 0.0, window_share=w.negative_share if w else 0.0,
+        recent_negative=own, recent_share=r.negative_share if r else 0.0,
+        recent_heat=heat_index(own, own_reach), tolerance=cfg.tolerance,
+        min_volume=det.min_volume, heat_ceiling=load_severity().heat["III"],
+    ))
+
+
+def _category_negatives(stats: WindowStats | None, category: str) -> int:
+    """Return the window's negatives of the incident's category (其他 = those without a category)."""
+    if stats is None:
+        return 0
+    if category == OTHER_CATEGORY:
+        return stats.negative - sum(stats.categories.values())
+    return stats.categories.get(category, 0)
+
+
+def _outcomes(session: Session, incident: Incident) -> list[str]:
+    since = incident.mitigated_at or incident.detected_at
+    return list(session.scalars(select(CheckRow.outcome).where(
+        CheckRow.incident_id == incident.id, CheckRow.window_end >= since).order_by(CheckRow.window_end)))
+
+
+def _second_wave(session: Session, incident: Incident, result: RecoveryCheck, now: datetime, actor: str) -> None:
+    """Back to responding, one level up (二次爆发)."""
+    transition(session, incident, IncidentState.RESPONDING, actor=actor, at=now, note=result.reason)
+    if incident.level != Level.I.value:
+        before = snapshot(incident)
+        raised = higher(Level(incident.level), Level({"IV": "III", "III": "II", "II": "I"}[incident.level]))
+        incident.level = incident.auto_level = raised.value
+        session.flush()
+        audit.record(session, actor=actor, action="incident.escalated", entity_type="incident",
+                     entity_id=incident.key, at=now, before=before, after={**snapshot(incident), "reason": result.reason})
 
 
 @task(task_run_name="recovery-{incident_key}")
 def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str, object]:
-    """Resolve the incident when its brand's opinion is back to baseline. Safe to re-run: a resolved
-    incident is left alone."""
+    """Record this window's recovery check; resolve after enough consecutive recovered windows, or send
+    the incident back to responding (re-escalated) on a second wave. Safe to re-run: a window is
+    checked once and only an incident in monitoring moves."""
+    required = get_settings().recovery.windows_required
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         if incident.state != IncidentState.MONITORING.value:
-            return {"incident": incident_key, "resolved": False, "reason": f"state is {incident.state}"}
+            return {"incident": incident_key, "outcome": "skipped", "reason": f"state is {incident.state}"}
         result = _check(session, incident, now)
-        if result.recovered:
+        session.execute(insert_ignoring_duplicates(CheckRow), [{"incident_id": incident.id, "window_end": now,
+                                                                 "outcome": result.outcome.value,
+                                                                 "reason": result.reason}])
+        resolved = result.recovered and consecutive_recovered(_outcomes(session, incident), required)
+        if resolved:
             transition(session, incident, IncidentState.RESOLVED, actor=actor, at=now, note=result.reason)
+        elif result.outcome is Outcome.SECOND_WAVE:
+            _second_wave(session, incident, result, now, actor)
+            incident.announced_level = incident.level
+        brand, level = incident.brand, incident.level
     get_run_logger().info("%s: %s", incident_key, result.reason)
-    if result.recovered:
-        emit_incident_event(INCIDENT_RECOVERED, incident_key, payload={"reason": result.reason})
-        emit_incident_event(INCIDENT_RESOLVED, incident_key, payload={"reason": result.reason})
-    return {"incident": incident_key, "resolved": result.recovered, "reason": result.reason}
+    _announce(incident_key, brand, level, result, resolved)
+    return {"incident": incident_key, "outcome": "resolved" if resolved else result.outcome.value,
+            "reason": result.reason}
 
 
-def _detail(entry) -> str:  # type: ignore[no-untyped-def]
-    after = json.loads(entry.after)
-    parts = [f"{k}={after[k]}" for k in ("level", "state", "policy", "applied_orders") if k in after]
-    if "amount_fen" in after:
-        parts.append(f"金额 {after['amount_fen'] / 100:,.2f} 元")
-    if "reason" in after or "note" in after:
-        parts.append(str(after.get("reason") or after.get("note")))
-    return escape_markdown("；".join(parts))
+def _announce(key: str, brand: str, level: str, result: RecoveryCheck, resolved: bool) -> None:
+    if resolved:
+        emit_incident_event(INCIDENT_RECOVERED, key, brand=brand, level=level, payload={"reason": result.reason})
+        emit_incident_event(INCIDENT_RESOLVED, key, brand=brand, level=level, payload={"reason": result.reason})
+    elif result.outcome is Outcome.SECOND_WAVE:
+        emit_incident_event(INCIDENT_ESCALATED, key, brand=brand, level=level,
+                            payload={"reason": result.reason, "second_wave": True})
 
 
-def _review_data(session, incident: Incident) -> ReviewData:  # type: ignore[no-untyped-def]
-    entries = audit.entries_for(session, "incident", incident.key)
-    sent = session.scalar(select(func.count(Notification.id)).where(
-        Notification.incident_id == incident.id, Notification.status == DeliveryStatus.SENT.value))
-    return ReviewData(
-        key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
-        level_name=LEVEL_NAMES[Level(incident.level)], state=incident.state,
-        trigger_reason=escape_markdown(incident.trigger_reason),
-        stamps={name: show_time(value) for name, value in incident.stamps().items()},
-        durations=durations(incident.stamps()),
-        timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e))
-                  for e in sorted(entries, key=lambda e: (e.at, e.seq))],
-        compensation=incident_totals(session, incident.id),
-        top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
-                   for p in top_posts(session, incident.id)],
-        mail_sent=int(sent or 0),
-    )
-
-
-@task(task_run_name="review-{incident_key}")
-def write_review(incident_key: str) -> str:
-    """Write var/reviews/<KEY>.md and publish it as a markdown artifact. Safe to re-run: it overwrites."""
+def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> None:
+    """Record that the incident is mitigated (缓解): it moves to monitoring and recovery is watched."""
     with session_scope() as session:
-        markdown = render_review(_review_data(session, get_incident(session, incident_key)))
-    folder = get_settings().var_path / "reviews"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{incident_key}.md"
-    path.write_text(markdown, encoding="utf-8")
-    create_markdown_artifact(markdown=markdown, key=f"review-{incident_key.lower()}",
-                             description=f"事件复盘 {incident_key}")
-    get_run_logger().info("review written to %s", path)
-    return str(path)
+        incident = get_incident(session, incident_key)
+        if incident.state == IncidentState.ACKNOWLEDGED.value:
+            transition(session, incident, IncidentState.RESPONDING, actor=by, at=now)
+        transition(session, incident, IncidentState.MONITORING, actor=by, at=now, note=note)
+
+
+def close_incident(incident_key: str, by: str, note: str, now: datetime) -> None:
+    """Close a resolved incident once its review is accepted (复盘通过); audited."""
+    with session_scope() as session:
+        incident = get_incident(session, incident_key)
+        transition(session, incident, IncidentState.CLOSED, actor=by, at=now, note=note or "复盘已通过")

@@ -1,100 +1,226 @@
-"""Load and validate an orders file (generic CSV format) into a DataFrame, or name every bad row.
+"""Load and validate orders into one canonical DataFrame, or name every bad row. Pure (pandas only).
 
-Columns: order_id, customer_id, product, sku, amount_yuan (¥ and thousands separators allowed),
-paid_at (ISO 8601; naive = Asia/Shanghai), status (paid | shipped | completed | refunded | cancelled).
-Excel-protected values (="123…") are unwrapped. Nothing is returned unless every row is valid.
+Files are CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX, in the generic, Taobao/Tmall or JD format
+(tasks/compensation/formats.py). Values lose surrounding whitespace and Excel's ="…" protection.
+Amounts are yuan with optional ¥/￥, RMB/CNY, 元 and thousands separators, converted to integer fen
+rounding half up at the fen. A time without an offset is in the operators' zone (Asia/Shanghai).
+A paid_at may be blank only for an unpaid or cancelled order. Every check runs on whole columns;
+every bad row is reported as `source:row: field: why`, and nothing is returned unless all rows are good.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import codecs
+import csv
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
+from tasks.compensation.formats import STATUS_WORDS, STATUSES, detect_format, normalise_header
 from tasks.errors import OrdersFileInvalid
 
-REQUIRED = ("order_id", "customer_id", "amount_yuan", "paid_at", "status")
-STATUSES = {"paid", "shipped", "completed", "refunded", "cancelled"}
-_EXCEL_WRAPPED = re.compile(r'^="(.*)"$')
-_MONEY_NOISE = re.compile(r"[¥￥,，\s]|元$|^RMB|^CNY")
+COLUMNS = ["order_id", "customer_id", "product", "sku", "email", "amount_fen", "paid_at", "status"]
+_PLAIN_AMOUNT = r"\d{1,12}(?:\.\d{0,2})?"
+_LONG_AMOUNT = r"\d{1,12}\.\d{3,}"
+_MONEY_NOISE = r"[¥￥,，\s]|元$|^(?:RMB|CNY)"
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_SNIFF_BYTES = 1 << 20
 
 
 def unwrap(value: str) -> str:
-    """Strip whitespace and Excel's ="…" protection."""
-    value = value.strip()
-    match = _EXCEL_WRAPPED.match(value)
-    return match.group(1).strip() if match else value
+    """Strip whitespace and Excel's ="…" protection from one value."""
+    return str(_clean(pd.Series([value], dtype=object)).iloc[0])
 
 
 def yuan_to_fen(text: str) -> int:
-    """Convert a yuan amount to integer fen, rounding half up at the fen (ValueError when not money)."""
-    cleaned = _MONEY_NOISE.sub("", unwrap(text))
+    """Convert one yuan amount to integer fen, rounding half up at the fen (ValueError when not money)."""
+    fen, why = amounts_to_fen(_clean(pd.Series([text], dtype=object)))
+    if why.iloc[0]:
+        raise ValueError(why.iloc[0])
+    return int(fen.iloc[0])
+
+
+def _clean(column: pd.Series) -> pd.Series:
+    text = column.astype("str").str.strip()
+    wrapped = text.str.startswith('="') & text.str.endswith('"')
+    if wrapped.any():
+        text = text.where(~wrapped, text.str.slice(2, -1).str.strip())
+    return text
+
+
+def amounts_to_fen(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return (fen as int64, 0 where bad; why each bad amount is bad, "" where good) for a column of text."""
+    fen = np.zeros(len(text), dtype=np.int64)
+    why = np.full(len(text), "", dtype=object)
+    plain = text.str.fullmatch(_PLAIN_AMOUNT).to_numpy(dtype=bool)
+    fen[plain] = np.rint(pd.to_numeric(text[plain]).to_numpy(dtype=np.float64) * 100).astype(np.int64)
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        cleaned = text.iloc[rest].str.replace(_MONEY_NOISE, "", regex=True)
+        now_plain = cleaned.str.fullmatch(_PLAIN_AMOUNT).to_numpy(dtype=bool)
+        yuan = pd.to_numeric(cleaned[now_plain]).to_numpy(dtype=np.float64)
+        fen[rest[now_plain]] = np.rint(yuan * 100).astype(np.int64)
+        long = cleaned.str.fullmatch(_LONG_AMOUNT).to_numpy(dtype=bool) & ~now_plain
+        for position, value in zip(rest[long], cleaned[long], strict=True):
+            fen[position] = int((Decimal(value) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        bad = rest[~now_plain & ~long]
+        negative = cleaned.iloc[np.flatnonzero(~now_plain & ~long)].str.fullmatch(r"-[\d.]+").tolist()
+        why[bad] = [("negative amount" if neg else "not an amount") + f" ({v!r})" if v else "missing"
+                    for v, neg in zip(text.iloc[bad].tolist(), negative, strict=True)]
+    return pd.Series(fen, index=text.index), pd.Series(why, index=text.index)
+
+
+def parse_times(text: pd.Series, timezone: ZoneInfo) -> pd.Series:
+    """Return UTC times for a column of text (NaT where blank or not a time); naive means `timezone`."""
+    fast = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    result = fast.dt.tz_localize(timezone).dt.tz_convert("UTC")
+    rest = fast.isna() & (text != "")
+    if rest.any():
+        other = text[rest].str.replace("/", "-", regex=False)
+        aware = other.str.contains(_OFFSET, regex=True)
+        parsed_aware = pd.to_datetime(other[aware], format="ISO8601", errors="coerce", utc=True)
+        parsed_naive = pd.to_datetime(other[~aware], format="ISO8601", errors="coerce")
+        result[parsed_aware.index] = parsed_aware
+        result[parsed_naive.index] = parsed_naive.dt.tz_localize(timezone).dt.tz_convert("UTC")
+    return result
+
+
+def map_statuses(text: pd.Series, extra_words: Mapping[str, str] | None = None) -> pd.Series:
+    """Return canonical statuses ("" where unknown) for a column of platform status text."""
+    words = {**STATUS_WORDS, **(extra_words or {})}
+    codes, uniques = pd.factorize(text.str.lower())
+    mapped = np.array([words.get(u, "") for u in uniques] + [""], dtype=object)
+    return pd.Series(mapped[codes], index=text.index)
+
+
+def validate_orders(
+    raw: pd.DataFrame, source: str, timezone: ZoneInfo, *, orders_format: str = "auto",
+    status_words: Mapping[str, str] | None = None, first_row: int = 2,
+) -> pd.DataFrame:
+    """Return the canonical orders of a raw all-text table, or raise OrdersFileInvalid naming every bad row.
+
+    `first_row` is the row number of the table's first row as people see it (2 under a CSV header).
+    """
+    raw = raw.set_axis(normalise_header(list(raw.columns)), axis=1)
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"not an amount ({text!r})") from None
-    if amount < 0:
-        raise ValueError(f"negative amount ({text!r})")
-    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+        _, mapping = detect_format(list(raw.columns), orders_format)
+    except ValueError as exc:
+        raise OrdersFileInvalid(source, [f"{source}: header: {exc}"]) from None
+    blank = pd.Series("", index=raw.index, dtype="str")
+    col = {f: _clean(raw[c]) if c in raw.columns else blank for f, c in mapping.items()}
+    for field in ("product", "sku", "email"):
+        col.setdefault(field, blank)
+    status = map_statuses(col["status"], status_words)
+    fen, amount_why = amounts_to_fen(col["amount"])
+    paid_at = parse_times(col["paid_at"], timezone)
+    problems = _problems(col, status, amount_why, paid_at, mapping)
+    if problems is not None:
+        raise OrdersFileInvalid(source, _one_line_per_row(problems, source, first_row))
+    return pd.DataFrame({
+        "order_id": col["order_id"], "customer_id": col["customer_id"], "product": col["product"],
+        "sku": col["sku"], "email": col["email"], "amount_fen": fen, "paid_at": paid_at, "status": status,
+    }).reset_index(drop=True)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "gb18030"):
+def _problems(col: dict[str, pd.Series], status: pd.Series, amount_why: pd.Series, paid_at: pd.Series,
+              mapping: Mapping[str, str]) -> pd.DataFrame | None:
+    order_id, customer_id, when = col["order_id"], col["customer_id"], col["paid_at"]
+    may_lack_time = status.isin(["unpaid", "cancelled"])
+    known = f"; known: {', '.join(STATUSES)} or words in config/compensation.toml [statuses]"
+    checks = [  # field, which rows are bad, why (built only when some row is bad)
+        ("order_id", lambda: order_id == "", lambda m: "missing"),
+        ("order_id", lambda: (order_id != "") & order_id.duplicated(),
+         lambda m: "duplicate (" + order_id[m] + ")"),
+        ("customer_id", lambda: customer_id == "", lambda m: "missing"),
+        ("amount", lambda: amount_why != "", lambda m: amount_why[m]),
+        ("paid_at", lambda: (when == "") & ~may_lack_time, lambda m: "missing"),
+        ("paid_at", lambda: (when != "") & paid_at.isna(), lambda m: "not a date-time (" + when[m] + ")"),
+        ("status", lambda: status == "", lambda m: "unknown (" + col["status"][m] + known + ")"),
+    ]
+    found = []
+    for rank, (field, bad_rows, why) in enumerate(checks):
+        mask = bad_rows()
+        if not mask.any():
+            continue
+        text = why(mask)
+        text = text.astype(str) if isinstance(text, pd.Series) else pd.Series(text, index=mask.index[mask])
+        found.append(pd.DataFrame({"row": np.flatnonzero(mask.to_numpy()), "rank": rank,
+                                   "text": (_label(field, mapping) + ": " + text).to_numpy()}))
+    return pd.concat(found, ignore_index=True) if found else None
+
+
+def _one_line_per_row(problems: pd.DataFrame, source: str, first_row: int) -> list[str]:
+    """Return `source:row: field: why[; field: why]` for each bad row, in row order."""
+    ordered = problems.sort_values(["row", "rank"], kind="stable")
+    if ordered["row"].duplicated().any():
+        ordered = ordered.groupby("row", sort=True)["text"].agg("; ".join).reset_index()
+    return (source + ":" + (ordered["row"] + first_row).astype(str) + ": " + ordered["text"]).tolist()
+
+
+def _label(field: str, mapping: Mapping[str, str]) -> str:
+    """Name a field as the file does, adding the canonical name when they differ (实付金额 (amount))."""
+    column = mapping[field]
+    if column == field or (field, column) == ("amount", "amount_yuan"):
+        return column
+    return f"{column} ({field})"
+
+
+def sniff_encoding(path: Path) -> str:
+    """Return utf-8-sig, utf-8 or gb18030 (which also reads GBK) from the start of the file."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def read_table(path: Path) -> tuple[pd.DataFrame, int]:
+    """Return the file's cells as text and the number of its first data row, or raise OrdersFileInvalid."""
+    if not path.is_file():
+        raise OrdersFileInvalid(str(path), [f"{path}: file not found"])
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        return frame.fillna(""), 2
+    if suffix not in (".csv", ".txt"):
+        why = f"{path}: unsupported file type {suffix!r}: save it as .csv or .xlsx"
+        raise OrdersFileInvalid(str(path), [why])
+    encoding = sniff_encoding(path)
+    for attempt in (encoding, "gb18030"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=attempt, engine="pyarrow"), 2
         except UnicodeDecodeError:
             continue
-    raise OrdersFileInvalid(str(path), ["the file is neither UTF-8 nor GB18030 text"])
+        except pd.errors.ParserError as exc:
+            if "UTF8" in str(exc) and attempt != "gb18030":
+                continue
+            raise OrdersFileInvalid(str(path), _ragged_rows(path, attempt) or [f"{path}: {exc}"]) from None
+    raise OrdersFileInvalid(str(path), [f"{path}: the file is neither UTF-8 nor GB18030/GBK text"])
 
 
-def load_orders(path: Path, timezone: ZoneInfo) -> pd.DataFrame:
-    """Return the validated orders (amount_fen int, paid_at UTC) or raise OrdersFileInvalid naming each bad row."""
-    if not path.is_file():
-        raise OrdersFileInvalid(str(path), ["file not found"])
-    frame = _read(path)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise OrdersFileInvalid(str(path), [f"header: missing column(s) {', '.join(missing)}"])
-    problems: list[str] = []
-    rows = []
-    seen: set[str] = set()
-    for number, record in enumerate(frame.to_dict("records"), start=2):
-        try:
-            rows.append(_validate(record, seen, timezone))
-        except ValueError as exc:
-            problems.append(f"{path}:{number}: {exc}")
-    if problems:
-        raise OrdersFileInvalid(str(path), problems)
-    return pd.DataFrame(rows, columns=["order_id", "customer_id", "product", "sku", "amount_fen", "paid_at", "status"])
+def _ragged_rows(path: Path, encoding: str) -> list[str]:
+    """Name every line whose number of fields differs from the header's (after the fast reader refused)."""
+    problems = []
+    with path.open(encoding=encoding, newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        width = len(next(reader, []))
+        for row in reader:
+            if row and len(row) != width:
+                problems.append(f"{path}:{reader.line_num}: row: {len(row)} fields, the header has {width}")
+    return problems
 
 
-def _validate(record: dict[str, str], seen: set[str], timezone: ZoneInfo) -> dict[str, object]:
-    order_id = unwrap(record["order_id"])
-    if not order_id:
-        raise ValueError("order_id: missing")
-    if order_id in seen:
-        raise ValueError(f"order_id: duplicate ({order_id})")
-    seen.add(order_id)
-    customer_id = unwrap(record["customer_id"])
-    if not customer_id:
-        raise ValueError("customer_id: missing")
-    try:
-        amount_fen = yuan_to_fen(record["amount_yuan"])
-    except ValueError as exc:
-        raise ValueError(f"amount_yuan: {exc}") from None
-    try:
-        paid_at = pd.Timestamp(unwrap(record["paid_at"]))
-    except ValueError:
-        raise ValueError(f"paid_at: not a date-time ({record['paid_at']!r})") from None
-    paid_at = paid_at.tz_localize(timezone) if paid_at.tzinfo is None else paid_at
-    status = unwrap(record["status"]).lower()
-    if status not in STATUSES:
-        raise ValueError(f"status: unknown ({record['status']!r}; expected one of {', '.join(sorted(STATUSES))})")
-    return {
-        "order_id": order_id, "customer_id": customer_id, "product": unwrap(record.get("product", "")),
-        "sku": unwrap(record.get("sku", "")), "amount_fen": amount_fen,
-        "paid_at": paid_at.tz_convert("UTC").to_pydatetime(), "status": status,
-    }
+def load_orders(path: Path, timezone: ZoneInfo, orders_format: str = "auto",
+                status_words: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Return the validated orders of a CSV/XLSX file or raise OrdersFileInvalid naming each bad row."""
+    raw, first_row = read_table(path)
+    return validate_orders(raw, str(path), timezone, orders_format=orders_format, status_words=status_words,
+                           first_row=first_row)

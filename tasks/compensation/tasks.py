@@ -1,152 +1,244 @@
-"""Prefect tasks of compensation (提供补偿): validate orders, plan, write the ledger, report."""
+"""Prefect tasks of compensation (提供补偿): load and validate orders, plan, open the batch, record the
+approval decision, write the ledger in chunks. Reporting, notices and the event are in report.py."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE as NO_CACHE
 
-from config.files import load_policies
+from config.files import Policy, load_policies
 from config.settings import get_settings
 from tasks import audit
-from tasks.common import local_zone, retry_transient_db
+from tasks.common import is_transient_db_error, local_zone, resolve_now, retry_transient_db
 from tasks.compensation import repository
-from tasks.compensation.orders import load_orders
-from tasks.compensation.policy import Plan, PolicyTerms, plan_compensation, totals_by_reason
+from tasks.compensation.approval import BatchForApproval, Decision
+from tasks.compensation.artifacts import Progress
+from tasks.compensation.policy import (
+    Plan,
+    PolicyTerms,
+    Window,
+    eligibility_window,
+    needs_approval,
+    plan_compensation,
+)
+from tasks.compensation.sources import read_orders, source_label
 from tasks.db import session_scope
 from tasks.errors import InvalidTransition, NotFound
-from tasks.events import COMPENSATION_COMPLETED, emit_incident_event
 from tasks.incidents import transition
 from tasks.triage.lifecycle import IncidentState
 from tasks.triage.repository import get_incident
 
+CHUNK_ATTEMPTS = 5
+
 
 @dataclass(frozen=True)
-class BatchSummary:
+class Batch:
     incident_key: str
+    incident_id: int
     batch_id: int
     policy: str
     dry_run: bool
-    orders: int
-    applied: int
-    amount_fen: int
-    skipped: dict[str, int]
-    report_path: str | None = None
+    requested_by: str
+    order_count: int
+    status: str  # dry_run | pending_approval | approved | rejected
+    approval: str = "not_required"  # not_required | pending | approved | rejected
+    approver: str = ""
+
+
+def _policy(name: str) -> Policy:
+    policies = load_policies().policies
+    if name not in policies:
+        raise NotFound(f"no compensation policy {name!r}; known: {', '.join(sorted(policies))}")
+    return policies[name]
 
 
 def policy_terms(name: str) -> PolicyTerms:
     """Return the named policy from config/compensation.toml or raise NotFound listing the known ones."""
-    policies = load_policies().policies
-    if name not in policies:
-        raise NotFound(f"no compensation policy {name!r}; known: {', '.join(sorted(policies))}")
-    policy = policies[name]
-    return PolicyTerms(name=name, kind=policy.kind, amount_fen=policy.amount_fen)
+    p = _policy(name)
+    return PolicyTerms(
+        name=name, kind=p.kind, amount_fen=p.amount_fen or 0, percent_bp=int((p.percent or 0) * 100),
+        cap_fen=p.cap_fen, points=p.points or 0, one_per_customer=p.one_per_customer,
+        window_before_days=p.window_before_days, window_end=p.window_end, products=tuple(p.products),
+        skus=tuple(p.skus), approval_limit_fen=p.approval_limit_fen,
+        approval_limit_points=p.approval_limit_points, title=p.title,
+    )
 
 
-@task(task_run_name="validate-orders")
-def validate_orders(orders_path: str) -> pd.DataFrame:
-    """Load the orders file, naming every bad row (OrdersFileInvalid: nothing is applied)."""
-    orders = load_orders(Path(orders_path), local_zone())
-    get_run_logger().info("%s: %d valid orders", orders_path, len(orders))
-    return orders
-
-
-@task(task_run_name="plan-{incident_key}")
-def plan_batch(incident_key: str, orders: pd.DataFrame, policy: str) -> Plan:
-    """Compute items and skips against what the ledger already holds (no side effect)."""
-    terms = policy_terms(policy)
+def _window(incident_key: str, terms: PolicyTerms, now: datetime) -> tuple[int, Window]:
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         if incident.state == IncidentState.OPEN.value:
             raise InvalidTransition(f"{incident_key}: acknowledge the incident before compensating")
-        paid_orders, paid_customers = repository.paid_orders_and_customers(session, incident.id)
-    return plan_compensation(orders, terms, paid_orders, paid_customers)
+        return incident.id, eligibility_window(terms, incident.started_at, incident.detected_at, now)
 
 
-@task(task_run_name="ledger-{incident_key}", retries=2, retry_delay_seconds=[2, 8],
-      retry_condition_fn=retry_transient_db)
-def write_ledger(incident_key: str, plan: Plan, policy: str, orders_source: str, dry_run: bool,
-                 requested_by: str, note: str | None, now: datetime) -> BatchSummary:
-    """Record the batch and, unless dry run, its items in chunked transactions.
+@task(task_run_name="load-orders-{incident_key}", cache_policy=NO_CACHE)
+def load_orders_source(incident_key: str, orders_path: str | None, orders_query: str | None,
+                       orders_format: str, policy: str, now: datetime) -> pd.DataFrame:
+    """Read and validate the orders (no side effect): a bad row raises OrdersFileInvalid naming every one."""
+    _, window = _window(incident_key, policy_terms(policy), now)
+    orders = read_orders(orders_path, orders_query, orders_format, incident_key=incident_key, window=window,
+                         timezone=local_zone(), status_words=load_policies().statuses)
+    get_run_logger().info("%s: %d valid orders", source_label(orders_path, orders_query), len(orders))
+    return orders
 
-    Safe to re-run or to run twice at once: an order already in the ledger is skipped by the
-    database's unique (incident, order) key, so nobody is paid twice.
-    """
+
+@task(task_run_name="plan-{incident_key}", cache_policy=NO_CACHE)
+def plan_batch(incident_key: str, orders: pd.DataFrame, policy: str, now: datetime) -> Plan:
+    """Compute the items to write and the skips, against what the ledger already holds (no side effect)."""
+    terms = policy_terms(policy)
+    incident_id, window = _window(incident_key, terms, now)
+    with session_scope() as session:
+        paid_orders, paid_customers = repository.ledger_holdings(session, incident_id)
+    plan = plan_compensation(orders, terms, paid_orders, paid_customers, window)
+    get_run_logger().info("%s: %d items planned (%.2f 元, %d points), %d orders skipped", incident_key,
+                          len(plan.items), plan.total_fen / 100, plan.total_points, len(plan.skipped))
+    return plan
+
+
+@task(task_run_name="open-batch-{incident_key}", cache_policy=NO_CACHE)
+def open_batch(incident_key: str, plan: Plan, policy: str, orders_source: str, orders_format: str,
+               dry_run: bool, requested_by: str, note: str | None, now: datetime) -> Batch:
+    """Record a new batch with its plan and audit `compensation.batch_started`. A re-run opens another."""
+    waits = needs_approval(plan, policy_terms(policy)) and not dry_run
+    status = "dry_run" if dry_run else ("pending_approval" if waits else "approved")
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         batch = repository.new_batch(
-            session, incident_id=incident.id, policy=policy, orders_source=orders_source, dry_run=dry_run,
-            status="running", order_count=len(plan.items) + len(plan.skipped), requested_by=requested_by,
-            note=note, created_at=now,
+            session, incident_id=incident.id, policy=policy, orders_source=orders_source,
+            orders_format=orders_format, dry_run=dry_run, status=status,
+            order_count=len(plan.items) + len(plan.skipped), planned_count=len(plan.items),
+            planned_fen=plan.total_fen, planned_points=plan.total_points,
+            skipped_count=len(plan.skipped), approval="pending" if waits else "not_required",
+            flow_run_id=_flow_run_id(), requested_by=requested_by, note=note, created_at=now,
         )
         audit.record(session, actor=requested_by, action="compensation.batch_started", entity_type="incident",
                      entity_id=incident_key, at=now,
-                     after={"batch": batch.id, "policy": policy, "dry_run": dry_run, "planned_fen": plan.total_fen,
-                            "planned_orders": len(plan.items), "note": note or ""})
-        if not dry_run and incident.state == IncidentState.ACKNOWLEDGED.value:
-            transition(session, incident, IncidentState.RESPONDING, actor=requested_by, at=now)
-        incident_id, batch_id = incident.id, batch.id
-    applied = 0 if dry_run else _insert_chunks(plan, incident_id, batch_id, now)
-    return _finish(incident_key, batch_id, plan, policy, dry_run, requested_by, now, applied)
+                     after={"batch": batch.id, "policy": policy, "source": orders_source, "dry_run": dry_run,
+                            "planned_orders": len(plan.items), "planned_fen": plan.total_fen,
+                            "planned_points": plan.total_points, "needs_approval": waits, "note": note or ""})
+        return Batch(incident_key, incident.id, batch.id, policy, dry_run, requested_by,
+                     len(plan.items) + len(plan.skipped), status, "pending" if waits else "not_required")
 
 
-def _insert_chunks(plan: Plan, incident_id: int, batch_id: int, now: datetime) -> int:
-    chunk = get_settings().compensation.chunk_size
-    records = plan.items.assign(incident_id=incident_id, batch_id=batch_id, status="applied", created_at=now)
-    rows = records.to_dict("records")
-    applied = 0
-    for start in range(0, len(rows), chunk):
-        with session_scope() as session:
-            applied += repository.insert_items(session, rows[start : start + chunk])
-    return applied
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
 
 
-def _finish(incident_key: str, batch_id: int, plan: Plan, policy: str, dry_run: bool, actor: str,
-            now: datetime, applied: int) -> BatchSummary:
+def approval_request(batch: Batch, plan: Plan, note: str | None) -> BatchForApproval | None:
+    """Return what the approver is shown, or None when the batch needs no approval."""
+    if batch.approval != "pending":
+        return None
+    terms = policy_terms(batch.policy)
+    limits = [f"{terms.approval_limit_fen / 100:,.2f} 元" if terms.approval_limit_fen is not None else "",
+              f"{terms.approval_limit_points:,} 积分" if terms.approval_limit_points is not None else ""]
+    return BatchForApproval(
+        incident_key=batch.incident_key, batch_id=batch.batch_id, policy=batch.policy,
+        policy_title=terms.title, orders=len(plan.items), customers=int(plan.items["customer_id"].nunique()),
+        amount_fen=plan.total_fen, points=plan.total_points, limit=" / ".join(x for x in limits if x),
+        requested_by=batch.requested_by, note=note or "")
+
+
+@task(task_run_name="decide-batch-{batch.batch_id}")
+def record_decision(batch: Batch, decision: Decision, now: datetime | None) -> Batch:
+    """Record the approver's decision on the batch and audit it (approved or rejected); nothing to record
+    when no approval was needed. A rejected batch is closed: nothing of it is ever applied."""
+    if not decision.required:
+        return batch
+    at = resolve_now(now)
+    approved = "approved" if decision.approved else "rejected"
     with session_scope() as session:
-        count, amount = repository.batch_totals(session, batch_id) if not dry_run else (0, plan.total_fen)
-        repository.complete_batch(session, batch_id, "dry_run" if dry_run else "applied", now,
-                                  applied_count=count, amount_fen=amount, skipped_count=len(plan.skipped))
-        incident = get_incident(session, incident_key)
-        audit.record(session, actor=actor, action="compensation.batch_completed", entity_type="incident",
-                     entity_id=incident_key, at=now,
-                     after={"batch": batch_id, "dry_run": dry_run, "applied_orders": count, "amount_fen": amount})
-        if not dry_run and incident.state == IncidentState.RESPONDING.value:
-            transition(session, incident, IncidentState.MONITORING, actor=actor, at=now)
-    return BatchSummary(incident_key, batch_id, policy, dry_run, len(plan.items) + len(plan.skipped),
-                        count if not dry_run else len(plan.items), amount, totals_by_reason(plan))
+        repository.update_batch(
+            session, batch.batch_id, approval=approved, approved_by=decision.approver,
+            decision_note=decision.note, decided_at=at, status=approved,
+            **({} if decision.approved else {"completed_at": at}))
+        audit.record(session, actor=decision.approver, action=f"compensation.batch_{approved}",
+                     entity_type="incident", entity_id=batch.incident_key, at=at,
+                     after={"batch": batch.batch_id, "decision": approved, "note": decision.note,
+                            "requested_by": batch.requested_by})
+    get_run_logger().info("batch %s %s by %s", batch.batch_id, approved, decision.approver)
+    return replace(batch, status=approved, approval=approved, approver=decision.approver)
 
 
-@task
-def report_batch(summary: BatchSummary, plan: Plan) -> BatchSummary:
-    """Publish the batch's summary table artifact and write the CSV of its items under var/compensation/."""
-    folder = get_settings().var_path / "compensation"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{summary.incident_key}-batch{summary.batch_id}{'-dry-run' if summary.dry_run else ''}.csv"
-    plan.items.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8-sig")
-    rows = [
-        {"item": "orders in file", "value": summary.orders},
-        {"item": "customers compensated", "value": int(plan.items["customer_id"].nunique()) if len(plan.items) else 0},
-        {"item": "orders compensated" + (" (dry run)" if summary.dry_run else ""), "value": summary.applied},
-        {"item": f"amount ({plan.items['kind'].iloc[0] if len(plan.items) else 'none'}), 元",
-         "value": f"{summary.amount_fen / 100:,.2f}"},
-        *({"item": f"skipped: {reason}", "value": n} for reason, n in summary.skipped.items()),
-    ]
-    key = f"compensation-{summary.incident_key.lower()}"
-    create_table_artifact(key=key, table=rows, description=f"补偿批次 {summary.batch_id}（{summary.policy}）")
-    return BatchSummary(**{**summary.__dict__, "report_path": str(path)})
+@task(task_run_name="ledger-{batch.incident_key}", retries=2, retry_delay_seconds=[2, 8],
+      retry_condition_fn=retry_transient_db, cache_policy=NO_CACHE)
+def write_ledger(batch: Batch, plan: Plan, now: datetime | None) -> dict[str, int]:
+    """Write the batch's items to the ledger in chunks, each its own transaction, and record the totals.
+
+    Nothing is written for a dry run or a rejected batch. Safe to re-run, to run twice at once and to
+    start again after a kill: an order or customer slot already in the ledger is skipped by the database's
+    unique keys, so nobody is paid twice; every chunk committed before a failure stays.
+    """
+    if batch.status != "approved":
+        return {"orders": 0, "customers": 0, "amount_fen": 0, "points": 0}
+    now = resolve_now(now)
+    _enter(batch, IncidentState.RESPONDING, now, IncidentState.ACKNOWLEDGED)
+    with session_scope() as session:
+        repository.update_batch(session, batch.batch_id, status="running")
+    size = get_settings().compensation.chunk_size
+    progress = Progress(f"compensation-progress-{batch.incident_key.lower()}",
+                        f"补偿批次 {batch.batch_id} 写入台账", len(plan.items))
+    added = 0
+    items = plan.items.sort_values("order_id", kind="stable")  # neighbouring keys: B-tree pages stay warm
+    for start in range(0, len(items), size):
+        chunk = items.iloc[start : start + size]
+        added += _with_retries(lambda c=chunk: _insert_chunk(batch, c, now))
+        progress.advance(len(chunk))
+    with session_scope() as session:
+        totals = (_totals(plan.items) if added == len(plan.items)  # every planned row went in: no need to ask
+                  else repository.batch_totals(session, batch.incident_id, batch.batch_id))
+        repository.update_batch(session, batch.batch_id, status="applied", applied_count=totals["orders"],
+                                customer_count=totals["customers"], amount_fen=totals["amount_fen"],
+                                points=totals["points"], completed_at=now)
+        audit.record(session, actor=batch.requested_by, action="compensation.batch_completed",
+                     entity_type="incident", entity_id=batch.incident_key, at=now,
+                     after={"batch": batch.batch_id, "policy": batch.policy,
+                            "applied_orders": totals["orders"], **totals})
+    _enter(batch, IncidentState.MONITORING, now, IncidentState.RESPONDING)
+    return totals
 
 
-@task
-def announce_compensation(summary: BatchSummary) -> None:
-    """Emit crisis.compensation.completed for an applied batch (nothing for a dry run)."""
-    if summary.dry_run:
-        return
-    emit_incident_event(COMPENSATION_COMPLETED, summary.incident_key,
-                        payload={"batch": summary.batch_id, "orders": summary.applied,
-                                 "amount_fen": summary.amount_fen, "policy": summary.policy})
+def _totals(items: pd.DataFrame) -> dict[str, int]:
+    return {"orders": len(items), "customers": int(items["customer_id"].nunique()),
+            "amount_fen": int(items["amount_fen"].sum()), "points": int(items["points"].sum())}
+
+
+def _insert_chunk(batch: Batch, chunk: pd.DataFrame, now: datetime) -> int:
+    with session_scope() as session:
+        return repository.insert_items(session, chunk, batch.incident_id, batch.batch_id, now)
+
+
+def _with_retries(work: Callable[[], int]) -> int:
+    """Run one chunk's transaction, again after a transient error (locked database, deadlock, dropped
+    connection) with exponential backoff and jitter; anything else fails at once."""
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            return work()
+        except Exception as exc:
+            if attempt == CHUNK_ATTEMPTS or not is_transient_ledger_error(exc):
+                raise
+            time.sleep(0.2 * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def is_transient_ledger_error(exc: BaseException) -> bool:
+    """Tell whether a ledger write may succeed if tried again (adds PostgreSQL deadlocks and
+    serialization failures to the shared transient errors)."""
+    code = getattr(getattr(exc, "orig", None), "pgcode", None)
+    return is_transient_db_error(exc) or code in ("40P01", "40001")
+
+
+def _enter(batch: Batch, target: IncidentState, now: datetime, only_from: IncidentState) -> None:
+    with session_scope() as session:
+        incident = get_incident(session, batch.incident_key)
+        if incident.state == only_from.value:
+            transition(session, incident, target, actor=batch.requested_by, at=now)

@@ -1,21 +1,31 @@
-"""Mention sources. The file source reads the canonical format (JSONL or CSV):
-`id`, `text`, and optional `author`, `reach`, `published_at` (ISO 8601, naive = Asia/Shanghai),
-`url`, `platform`. Bad rows are reported by file, row and field; good rows still come through.
+"""The one record shape every source produces (RawMention), the mapping from a platform's field names to
+ours, and the canonical file reader.
+
+Canonical files are JSONL, CSV or XLSX (UTF-8, UTF-8 with BOM, GBK or GB18030) with `id`, `text`, and
+optional `author`, `reach`, `published_at`, `url`, `platform`; a source's `fields` maps other names (dotted
+paths reach into nested JSON). A bad record is named (`where: field: why`) and the good ones still come
+through. Records published after the scan's `now` wait for a later scan.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
+import hashlib
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from tasks.errors import SourceFileInvalid
+from tasks.monitoring.formats import detect_encoding, file_format, iter_rows
 
 FIELDS = ("id", "text", "author", "reach", "published_at", "url", "platform")
+_MAX_ID = 128
+_CHINESE_TIME = re.compile(
+    r"^(\d{4})[年/.-](\d{1,2})[月/.-](\d{1,2})日?(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?)?$")
+_MULTIPLIERS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
 
 
 @dataclass(frozen=True)
@@ -30,104 +40,207 @@ class RawMention:
     platform: str | None = None
 
 
+@dataclass(frozen=True)
+class SourceProgress:
+    """Where a source's next scan starts: an API cursor, a watermark, a feed's HTTP validators."""
+
+    cursor: str | None = None
+    watermark: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FileMark:
+    """A drop file read completely, so never read again: its path, size, mtime and content hash."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    mentions: int
+    problems: int
+
+
 @dataclass
 class ReadReport:
-    """What one read of a source produced: mentions, rows not yet due, and named problems."""
+    """What one read of a source produced: mentions, records not yet due, named problems, and the
+    progress to save once the mentions are stored (watermark or cursor, files read)."""
 
+    source: str = ""
+    kind: str = "file"
     mentions: list[RawMention] = field(default_factory=list)
     not_yet_published: int = 0
     problems: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    progress: SourceProgress | None = None
+    files: list[FileMark] = field(default_factory=list)
+
+    def absorb(self, other: ReadReport) -> None:
+        """Add another read's mentions, counts and problems to this one."""
+        self.mentions.extend(other.mentions)
+        self.not_yet_published += other.not_yet_published
+        self.problems.extend(other.problems)
+        self.waiting.extend(other.waiting)
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    suffix = path.suffix.lower()
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            if suffix == ".jsonl":
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield number, {"__error__": f"not valid JSON ({exc.msg})"}
-                        continue
-                    yield number, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
-            elif suffix == ".csv":
-                reader = csv.DictReader(handle)
-                if not reader.fieldnames or "id" not in reader.fieldnames or "text" not in reader.fieldnames:
-                    raise SourceFileInvalid(f"{path}: the header must name at least 'id' and 'text'")
-                for number, row in enumerate(reader, start=2):
-                    yield number, dict(row)
-            else:
-                raise SourceFileInvalid(f"{path}: unknown format '{suffix}' (use .jsonl or .csv)")
-    except FileNotFoundError:
-        raise SourceFileInvalid(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise SourceFileInvalid(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+def pluck(record: Mapping[str, object], path: str) -> object:
+    """Return the value at `path`: the key itself, else a dotted path through objects and lists."""
+    if path in record:
+        return record[path]
+    value: object = record
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _is_epoch(value: object) -> bool:
+    text = str(value).strip()
+    return text.isdigit() and len(text) >= 9  # 8 digits is a compact date (20261127)
 
 
 def parse_time(value: object, timezone: ZoneInfo) -> datetime:
-    """Parse ISO 8601; a naive time is in the given zone (Asia/Shanghai by default)."""
-    parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    """Parse ISO 8601, epoch seconds or milliseconds, or 2026/11/27 10:00 (also 年月日); naive = `timezone`."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float) and not isinstance(value, bool) or _is_epoch(value):
+        number = float(value)  # type: ignore[arg-type]
+        parsed = datetime.fromtimestamp(number / 1000 if number >= 1e11 else number, UTC)
+    else:
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            match = _CHINESE_TIME.match(text)
+            if not match:
+                raise
+            parsed = datetime(*(int(part or 0) for part in match.groups()))  # type: ignore[misc]
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone)
     return parsed.astimezone(UTC)
 
 
-def _mention(row: dict[str, object], source: str, fallback_time: datetime, timezone: ZoneInfo) -> RawMention:
-    """Build one mention or raise ValueError('field: why')."""
-    external_id = str(row.get("id") or "").strip()
-    if not external_id:
-        raise ValueError("id: missing")
-    text = row.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("text: missing or empty")
-    raw_reach = row.get("reach")
+def parse_reach(value: object) -> int:
+    """Parse followers or views: 1200, "1,200", "1.2万", "3亿", "10万+"; raise ValueError('reach: why')."""
+    if value is None or value == "":
+        return 0
     try:
-        reach = int(float(str(raw_reach))) if raw_reach not in (None, "") else 0
-    except ValueError:
-        raise ValueError(f"reach: not a number ({raw_reach!r})") from None
-    if reach < 0:
-        raise ValueError(f"reach: negative ({reach})")
-    raw_time = row.get("published_at")
-    try:
-        published = parse_time(raw_time, timezone) if raw_time not in (None, "") else fallback_time
-    except ValueError:
-        raise ValueError(f"published_at: not ISO 8601 ({raw_time!r})") from None
-    platform = str(row.get("platform") or "").strip() or None
-    return RawMention(
-        source=platform or source,
-        external_id=external_id,
-        text=text,
-        published_at=published,
-        author=str(row.get("author") or "").strip() or None,
-        reach=reach,
-        url=_safe_url(row.get("url")),
-        platform=platform,
-    )
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int | float):
+            number = float(value)
+        else:
+            text = str(value).strip().replace(",", "").replace("，", "").rstrip("+")
+            factor = _MULTIPLIERS.get(text[-1:], 1)
+            number = float(text[:-1] if factor != 1 else text) * factor
+    except (ValueError, OverflowError):
+        raise ValueError(f"reach: not a number ({value!r})") from None
+    if not math.isfinite(number):
+        raise ValueError(f"reach: not a number ({value!r})")
+    if number < 0:
+        raise ValueError(f"reach: negative ({int(number)})")
+    return int(number)
+
+
+def _external_id(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw if raw is not None else "").strip()
+    if text.startswith('="') and text.endswith('"'):  # Excel's protection of long numbers
+        text = text[2:-1].strip()
+    if len(text) > _MAX_ID:
+        text = "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return text
 
 
 def _safe_url(value: object) -> str | None:
     """Keep only http(s) links: a `javascript:` or `data:` URL must never become a live link."""
     url = str(value or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else None
+    return url if url.lower().startswith(("http://", "https://")) and len(url) <= 1024 else None
 
 
-def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneInfo) -> ReadReport:
-    """Read a canonical file as of `now`: rows published later are left for a later scan."""
-    report = ReadReport()
-    for number, row in _rows(path):
-        if "__error__" in row:
-            report.problems.append(f"{path}:{number}: {row['__error__']}")
-            continue
+def _short(value: object, limit: int) -> str | None:
+    return str(value if value is not None else "").strip()[:limit] or None
+
+
+def to_mention(record: Mapping[str, object], fields: Mapping[str, str], source: str, platform: str | None,
+               fallback_time: datetime, timezone: ZoneInfo, source_from_platform: bool = False) -> RawMention:
+    """Build one mention from a record through the field mapping, or raise ValueError('field: why')."""
+
+    def get(name: str) -> object:
+        return pluck(record, fields.get(name, name))
+
+    external_id = _external_id(get("id"))
+    if not external_id:
+        raise ValueError("id: missing")
+    text = get("text")
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text: missing or empty")
+    reach = parse_reach(get("reach"))
+    raw_time = get("published_at")
+    try:
+        published = parse_time(raw_time, timezone) if raw_time not in (None, "") else fallback_time
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"published_at: not a time ({raw_time!r})") from None
+    named = _short(get("platform"), 64)
+    return RawMention(
+        source=(named if source_from_platform and named else source)[:64],
+        external_id=external_id,
+        text=text,
+        published_at=published,
+        author=_short(get("author"), 256),
+        reach=reach,
+        url=_safe_url(get("url")),
+        platform=named or platform,
+    )
+
+
+class Collector:
+    """Turn a source's records into mentions as of `now`, naming each bad record in the report."""
+
+    def __init__(self, report: ReadReport, now: datetime, timezone: ZoneInfo, fields: Mapping[str, str],
+                 platform: str | None = None, source_from_platform: bool = False):
+        self.report, self.now, self.timezone = report, now, timezone
+        self.fields, self.platform, self.source_from_platform = fields, platform, source_from_platform
+
+    def add(self, where: str, record: object) -> Literal["ok", "bad", "waiting"]:
+        """Add one record (a mapping, or a string saying why it is not one); tell what became of it."""
+        if not isinstance(record, Mapping):
+            self.report.problems.append(f"{where}: {record if isinstance(record, str) else 'not an object'}")
+            return "bad"
         try:
-            mention = _mention(row, source, now, timezone)
+            mention = to_mention(record, self.fields, self.report.source, self.platform, self.now, self.timezone,
+                                 self.source_from_platform)
         except ValueError as exc:
-            report.problems.append(f"{path}:{number}: {exc}")
-            continue
-        if mention.published_at > now:
-            report.not_yet_published += 1
-            continue
-        report.mentions.append(mention)
+            self.report.problems.append(f"{where}: {exc}")
+            return "bad"
+        if mention.published_at > self.now:
+            self.report.not_yet_published += 1
+            return "waiting"
+        self.report.mentions.append(mention)
+        return "ok"
+
+
+def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneInfo, *,
+                        fields: Mapping[str, str] | None = None, fmt: str = "auto", encoding: str = "auto",
+                        sheet: str | None = None, platform: str | None = None) -> ReadReport:
+    """Read one export as of `now`: rows published later are left for a later scan.
+
+    Raises SourceFileInvalid when the file as a whole cannot be read (format, encoding, header).
+    """
+    mapping = dict(fields or {})
+    kind = file_format(path, fmt)
+    codec = detect_encoding(path, encoding) if kind != "xlsx" else ""
+    report = ReadReport(source=source, kind="file")
+    collector = Collector(report, now, timezone, mapping, platform, source_from_platform=True)
+    required = [mapping.get("id", "id"), mapping.get("text", "text")]
+    for number, row in iter_rows(path, kind, codec, required, sheet):
+        collector.add(f"{path}:{number}", row)
     return report

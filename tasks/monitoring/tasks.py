@@ -1,22 +1,31 @@
-"""Prefect tasks of the scan (舆情监测): read sources, analyse in batches, store idempotently."""
+"""Prefect tasks of the scan (舆情监测): read each source, analyse in batches, store idempotently with
+duplicate links, then save each source's progress and health."""
 
 from __future__ import annotations
 
-import glob
 import os
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from config.files import load_lexicon, load_sources
 from config.settings import get_settings
-from tasks.common import local_zone, retry_transient_db
-from tasks.db import insert_ignoring_duplicates, session_scope
-from tasks.models import Mention
+from tasks.common import local_zone, retry_transient_db, show_time
+from tasks.db import session_scope
+from tasks.monitoring import health, readers, repository
 from tasks.monitoring.analysis import LexiconData, analyse_many
+from tasks.monitoring.duplicates import link_duplicates
+from tasks.monitoring.health import SourceOutcome
+from tasks.monitoring.results import MANUAL
 from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.sources import RawMention, ReadReport, read_canonical_file
+from tasks.monitoring.sources_files import AlreadyRead, DropFile
+
+DUPLICATE_WINDOW = timedelta(hours=48)
 
 
 def lexicon_data() -> LexiconData:
@@ -32,31 +41,50 @@ def lexicon_data() -> LexiconData:
 
 
 @task
-def list_source_files(extra_file: str | None = None) -> list[tuple[str, str]]:
-    """Return (source name, path) for every file of every enabled file source, plus the extra file."""
-    var = get_settings().var_path
-    found: list[tuple[str, str]] = []
-    for source in load_sources().file:
-        if not source.enabled:
-            continue
-        pattern = source.glob if Path(source.glob).is_absolute() else str(var / source.glob)
-        found.extend((source.name, path) for path in sorted(glob.glob(pattern)))
-    if extra_file:
-        found.append(("manual", str(Path(extra_file).resolve())))
-    return found
+def list_sources() -> list[str]:
+    """Return the names of the enabled sources in config/sources.toml (no side effect)."""
+    return [source.name for source in load_sources().all() if source.enabled]
 
 
-@task(task_run_name="read-{source}")
-def read_source_file(path: str, source: str, now: datetime) -> ReadReport:
-    """Read one canonical file as of `now` (no side effect; bad rows are named in the report)."""
-    report = read_canonical_file(Path(path), source, now, local_zone())
+def _already_read(source: str) -> AlreadyRead:
+    def check(files: list[DropFile]) -> set[str]:
+        with session_scope() as session:
+            return repository.files_already_read(session, source, files)
+
+    return check
+
+
+def _log(report: ReadReport) -> None:
     logger = get_run_logger()
     for problem in report.problems[:20]:
-        logger.warning("bad row skipped: %s", problem)
-    logger.info(
-        "%s: %d mentions, %d not yet published, %d bad rows",
-        path, len(report.mentions), report.not_yet_published, len(report.problems),
-    )
+        logger.warning("bad record skipped: %s", problem)
+    for waiting in report.waiting[:20]:
+        logger.info("waits for a later scan: %s", waiting)
+    logger.info("%s: %d mentions, %d not yet published, %d bad records, %d waiting", report.source,
+                len(report.mentions), report.not_yet_published, len(report.problems), len(report.waiting))
+
+
+@task(task_run_name="read-{name}", cache_policy=NO_CACHE)
+def read_source(name: str, now: datetime) -> ReadReport:
+    """Read one configured source as of `now`, from where its last scan left off.
+
+    No side effect: the source's new watermark, cursor and files read are saved by save_source_progress
+    once the mentions are stored, so a crash in between reads them again rather than losing them.
+    """
+    source = load_sources().get(name)
+    with session_scope() as session:
+        progress = repository.load_progress(session, name)
+    report = readers.read(source, progress, now, local_zone(), get_settings().var_path, time.time(),
+                          _already_read(name))
+    _log(report)
+    return report
+
+
+@task(task_run_name="read-extra-file", cache_policy=NO_CACHE)
+def read_extra_file(path: str, now: datetime) -> ReadReport:
+    """Read one canonical file as of `now` (no side effect; it may be read again by later scans)."""
+    report = read_canonical_file(Path(path).resolve(), MANUAL, now, local_zone())
+    _log(report)
     return report
 
 
@@ -91,15 +119,51 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
     ]
 
 
-@task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db)
+@task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db,
+      cache_policy=NO_CACHE)
 def store_mentions(rows: list[dict[str, object]]) -> int:
-    """Insert mentions not seen before. Safe to re-run: (source, external_id) already stored are skipped."""
+    """Insert mentions not seen before and link reposts and near-duplicates to the earlier mention they repeat.
+
+    Safe to re-run: (source, external_id) already stored are skipped, and links are set only on new rows.
+    """
     if not rows:
         return 0
-    inserted = 0
     with session_scope() as session:
-        for start in range(0, len(rows), 2000):
-            statement = insert_ignoring_duplicates(Mention).returning(Mention.id)
-            inserted += len(session.execute(statement, rows[start : start + 2000]).all())
-    get_run_logger().info("stored %d new mentions of %d read", inserted, len(rows))
+        earlier = repository.recent_originals(session, rows, DUPLICATE_WINDOW)
+        inserted, new = repository.insert_mentions(session, rows)
+        links = link_duplicates(earlier, new, window=DUPLICATE_WINDOW)
+        repository.link_duplicates(session, links)
+    get_run_logger().info("stored %d new mentions of %d read; %d are reposts or near-duplicates",
+                          inserted, len(rows), len(links))
     return inserted
+
+
+@task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db,
+      cache_policy=NO_CACHE)
+def save_source_progress(outcomes: list[SourceOutcome], now: datetime) -> list[dict[str, object]]:
+    """Save each source's watermark or cursor, the drop files it read, and its health; return the health rows.
+
+    Run after store_mentions. Safe to re-run: the same values are written again, files recorded once.
+    """
+    with session_scope() as session:
+        for outcome in outcomes:
+            if outcome.progress is not None:
+                repository.save_progress(session, outcome.source, outcome.progress, now)
+            repository.record_files(session, outcome.source, outcome.files, now)
+            repository.record_health(session, outcome, now)
+    return source_health_rows()
+
+
+def source_health_rows() -> list[dict[str, object]]:
+    """Return every configured source's health for people: name, kind, status, last success, last error."""
+    configured = [(s.name, s.kind, s.enabled) for s in load_sources().all()]
+    with session_scope() as session:
+        stored = repository.stored_health(session)
+    return health.display(health.merge_with_config(stored, configured), show_time)
+
+
+@task
+def publish_source_health(rows: list[dict[str, object]]) -> None:
+    """Update the `source-health` table artifact (one row per configured source)."""
+    create_table_artifact(key="source-health", table=rows or [{"name": "—", "status": "no sources configured"}],
+                          description="舆情来源健康 — each source's last scan, last success and last error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import socket
 import ssl
@@ -19,6 +20,11 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+def message_id_for(dedup_key: str) -> str:
+    """Return a Message-ID that stays the same for every attempt at the same message."""
+    return f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:32]}@crisis.local>"
+
+
 def is_transient(exc: BaseException) -> bool:
     """Tell whether an SMTP failure may pass (server down, 4xx) rather than never (5xx, bad address,
     TLS or a feature the server lacks)."""
@@ -34,3 +40,18 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, smtplib.SMTPException):
         return False
     return isinstance(exc, ConnectionError | TimeoutError | socket.timeout | socket.gaierror | OSError)
+
+
+class Outcome(StrEnum):
+    RETRY = "retry"  # keep the message pending: the server may take it later
+    FIX_SETTINGS = "fix_settings"  # stop the batch, keep every message: our login, TLS or sender is refused
+    FAIL_MESSAGE = "fail_message"  # this message never goes through (bad address, 5xx for it)
+
+
+def classify(exc: BaseException, connecting: bool) -> Outcome:
+    """Decide what an SMTP failure means, connecting (login, TLS) or sending one message."""
+    if is_transient(exc):
+        return Outcome.RETRY
+    if connecting or isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
+        return Outcome.FIX_SETTINGS
+    return Outcome.FAIL_MESSAGE

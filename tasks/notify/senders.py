@@ -7,6 +7,8 @@ derived from the outbox's dedup key (a resend after a crash carries the same id)
 
 from __future__ import annotations
 
+import contextlib
+import smtplib
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -51,15 +53,25 @@ class SmtpSender:
         )
         self.connected = False
 
-    def send(self, to: str, subject: str, text: str, html: str, message_id: str) -> None:
-        """Send one message; SMTP errors propagate for the caller to classify."""
+    def connect(self) -> None:
+        """Connect and log in unless already connected; errors propagate for the caller to classify."""
         if not self.connected:
             self.client.login()
             self.connected = True
+
+    def send(self, to: str, subject: str, text: str, html: str, message_id: str) -> None:
+        """Send one message; SMTP errors propagate for the caller to classify."""
+        self.connect()
         message = build_message(self.settings, to, subject, text, html, message_id)
         self.client.smtp.send_message(message, from_addr=self.settings.user, to_addrs=[to])
 
+    def reset(self) -> None:
+        """Drop the connection after a failure; the next message opens a fresh one."""
+        self.close()
+
     def close(self) -> None:
-        """Close the connection (quietly when it is already gone)."""
+        """Close the connection, quietly when the server already dropped it."""
         if self.connected:
-            self.client.close()
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.client.close()
+        self.connected = False

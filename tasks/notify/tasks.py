@@ -1,4 +1,5 @@
-"""Prefect tasks of notification (应急响应、快速反应): queue alerts in the outbox, deliver them."""
+"""Prefect tasks of notification (应急响应、快速反应): queue alerts and drafts in the outbox, deliver
+them, report what cannot be delivered, record acknowledgements."""
 
 from __future__ import annotations
 
@@ -7,27 +8,29 @@ from datetime import datetime
 from uuid import UUID
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.events import Event
 
 from config.files import load_playbooks, load_roster
-from config.settings import get_settings, read_environment
+from config.settings import get_settings
 from tasks import audit
-from tasks.common import show_time
+from tasks.common import local_zone, retry_transient_db, show_time
 from tasks.db import session_scope
-from tasks.errors import CrisisError
+from tasks.errors import CrisisError, InvalidTransition
 from tasks.events import INCIDENT_ACKNOWLEDGED, INCIDENT_OPENED, emit_incident_event, incident_resource
 from tasks.incidents import transition
-from tasks.models import Incident
+from tasks.models import Incident, Notification
 from tasks.notify import repository
-from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus, is_transient
-from tasks.notify.routing import Recipient, recipients
+from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus, Outcome, classify
+from tasks.notify.messages import compose, incident_context, matrix_recipients, plan, roster_people
+from tasks.notify.routing import Delivery, holders
 from tasks.notify.senders import SmtpSender
-from tasks.notify.templates import one_line, render_mail
+from tasks.notify.templates import incident_markdown
 from tasks.triage.lifecycle import IncidentState
 from tasks.triage.repository import get_incident
-from tasks.triage.severity import LEVEL_COLOURS, LEVEL_NAMES, Level
 
-LEVEL_CSS = {"I": "#c0392b", "II": "#e67e22", "III": "#d4ac0d", "IV": "#2e86c1"}
+DRAFT_KINDS = ("apology", "announcement")
+SHOWN = 20  # failed addresses named in an error, a notice or the audit log; the rest are counted
 
 
 class DeliveryDeferred(CrisisError):
@@ -35,7 +38,15 @@ class DeliveryDeferred(CrisisError):
 
 
 class DeliveryFailed(CrisisError):
-    """Some messages failed for good (rejected address, 5xx); they are marked failed."""
+    """Some messages failed for good (rejected address, 5xx, undelivered for a day); they are marked failed."""
+
+
+class SmtpMisconfigured(CrisisError):
+    """The SMTP server refused our login, TLS or sender address: fix [email]; the outbox keeps the mail."""
+
+
+class AlreadyAcknowledged(InvalidTransition):
+    """The incident already has an owner; the message names who and when."""
 
 
 def retry_deferred(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -54,59 +65,57 @@ class DeliveryReport:
     sent: int = 0
     retry_later: int = 0
     failed: list[str] = field(default_factory=list)
+    waiting_because: str = ""
 
 
-def _roster_people() -> list[Recipient]:
-    return [Recipient(p.name, p.email, tuple(p.roles)) for p in load_roster().people]
+def _misconfigured(exc: BaseException) -> SmtpMisconfigured:
+    email = get_settings().email
+    return SmtpMisconfigured(f"SMTP {email.host}:{email.port} refused us ({type(exc).__name__}: {exc}); "
+                             "check [email] user, password, ssl, starttls — the outbox keeps every message")
 
 
-def alert_context(incident: Incident, posts: list, person: Recipient) -> dict[str, object]:  # type: ignore[type-arg]
-    """Return the template context of an alert for one recipient (post text stays raw: templates escape)."""
-    level = Level(incident.level)
-    return {
-        "key": incident.key, "brand": incident.brand, "category": incident.category,
-        "level": level.value, "level_name": LEVEL_NAMES[level], "level_colour": LEVEL_COLOURS[level],
-        "level_css": LEVEL_CSS[level.value], "heat": incident.heat, "reason": incident.trigger_reason,
-        "detected_at": show_time(incident.detected_at), "drill": incident.is_drill,
-        "greeting": f"{person.name}（{'、'.join(load_roster().roles[r] for r in person.roles)}）您好：",
-        "posts": [
-            {"platform": p.platform or p.source, "author": one_line(p.author or "匿名", 40),
-             "reach": f"{p.reach:,}", "text": one_line(p.text), "url": p.url or ""}
-            for p in posts
-        ],
-        "playbook": load_playbooks().for_category(incident.category),
-        "ui_url": (read_environment("PREFECT_UI_URL") or "http://127.0.0.1:4200").rstrip("/") + "/runs",
-        "sender_name": get_settings().email.sender_name,
-    }
+def _draft_rows(incident: Incident, context: dict[str, object], now: datetime) -> list[dict[str, object]]:
+    drafts = load_roster().drafts
+    if incident.level not in drafts.levels:
+        return []
+    reviewers = plan(holders(drafts.roles, roster_people()), incident.level, now)
+    draft_context = {**context, "commitments": load_playbooks().commitments_for(incident.category),
+                     "today": now.astimezone(local_zone()).strftime("%Y年%m月%d日")}
+    rows: list[dict[str, object]] = []
+    for kind in DRAFT_KINDS:
+        rows += compose(kind, incident, draft_context, reviewers,
+                        lambda d, kind=kind: f"{kind}:{incident.key}:{d.addressee.email.lower()}", now)
+    return rows
 
 
-@task(task_run_name="queue-alerts-{incident_key}")
+@task(task_run_name="queue-alerts-{incident_key}", retries=2, retry_delay_seconds=[2, 8],
+      retry_condition_fn=retry_transient_db)
 def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
-    """Record one alert per recipient in the outbox. Safe to re-run: dedup keys already queued are skipped."""
-    roster = load_roster()
-    templates = get_settings().config_dir / "templates"
+    """Record one alert per person the roster's matrix names, routed around quiet hours, plus the PR
+    drafts (apology, announcement) in the outbox; stamp the incident's first alert time.
+
+    Safe to re-run: dedup keys already queued are skipped, the first alert time is kept.
+    """
     with session_scope() as session:
-        incident = get_incident(session, incident_key)
-        people = recipients(incident.level, incident.category, _roster_people(),
-                            roster.notify.model_dump(exclude={"by_category"}), roster.notify.by_category)
-        posts = repository.top_posts(session, incident.id)
-        rows = []
-        for person in people:
-            mail = render_mail("alert", alert_context(incident, posts, person), templates)
-            dedup = f"alert:{incident.key}:{incident.level}:{person.email.lower()}"
-            rows.append({
-                "incident_id": incident.id, "kind": "alert", "recipient": person.email, "dedup_key": dedup,
-                "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-                "status": DeliveryStatus.PENDING.value, "attempts": 0,
-                "message_id": repository.message_id_for(dedup), "created_at": now,
-            })
+        incident = repository.locked_incident(session, incident_key)
+        context = incident_context(incident, repository.top_posts(session, incident.id))
+        deliveries = plan(matrix_recipients(incident, roster_people()), incident.level, now)
+        rows = compose("alert", incident, context, deliveries,
+                       lambda d: f"alert:{incident.key}:{incident.level}:{d.addressee.email.lower()}", now)
+        rows += _draft_rows(incident, context, now)
         added = repository.enqueue(session, rows)
+        if incident.alerted_at is None:
+            incident.alerted_at = now
         if added:
             audit.record(session, actor=actor, action="notification.queued", entity_type="incident",
                          entity_id=incident.key, at=now,
-                         after={"kind": "alert", "level": incident.level, "recipients": [r["recipient"] for r in rows]})
-    get_run_logger().info("%s: %d alert(s) queued, %d already in the outbox", incident_key, added, len(rows) - added)
+                         after={"kind": "alert", "level": incident.level, "recipients": _mailboxes(deliveries)})
+    get_run_logger().info("%s: %d message(s) queued, %d already in the outbox", incident_key, added, len(rows) - added)
     return added
+
+
+def _mailboxes(deliveries: list[Delivery]) -> list[str]:
+    return [d.to.email for d in deliveries]
 
 
 @task
@@ -114,6 +123,19 @@ def incidents_needing_alerts() -> list[str]:
     """Return active incidents whose current level has not been alerted (no side effect)."""
     with session_scope() as session:
         return repository.incidents_without_alerts(session)
+
+
+def _connect(sender: SmtpSender, report: DeliveryReport) -> bool:
+    """Open the connection; False (and why) when the server is unavailable for now."""
+    try:
+        sender.connect()
+    except Exception as exc:  # noqa: BLE001 - classified: unavailable for now, or our settings
+        if classify(exc, connecting=True) is not Outcome.RETRY:
+            raise _misconfigured(exc) from exc
+        sender.reset()
+        report.waiting_because = f"{type(exc).__name__}: {exc}"
+        return False
+    return True
 
 
 def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: DeliveryReport) -> None:
@@ -124,13 +146,16 @@ def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: De
     try:
         sender.send(row.recipient, row.subject, row.body_text, row.body_html, row.message_id)
     except Exception as exc:  # noqa: BLE001 - classified below and recorded, never swallowed
-        transient = is_transient(exc)
-        status = DeliveryStatus.PENDING if transient else DeliveryStatus.FAILED
+        outcome = classify(exc, connecting=False)
+        status = DeliveryStatus.FAILED if outcome is Outcome.FAIL_MESSAGE else DeliveryStatus.PENDING
         with session_scope() as session:
             repository.finish(session, row.id, status, now, f"{type(exc).__name__}: {exc}")
-        if transient:
+        if outcome is Outcome.FIX_SETTINGS:
+            raise _misconfigured(exc) from exc
+        if outcome is Outcome.RETRY:
             report.retry_later += 1
-            sender.connected = False
+            report.waiting_because = f"{type(exc).__name__}: {exc}"
+            sender.reset()
         else:
             report.failed.append(f"{row.recipient}: {exc}")
         return
@@ -139,49 +164,110 @@ def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: De
     report.sent += 1
 
 
-@task(retries=4, retry_delay_seconds=[5, 15, 45, 120], retry_jitter_factor=0.5,
-      retry_condition_fn=retry_deferred)
+@task(retries=4, retry_delay_seconds=[5, 15, 45, 135], retry_jitter_factor=0.5, retry_condition_fn=retry_deferred)
 def deliver_outbox(now: datetime) -> dict[str, object]:
     """Send every deliverable outbox message once. Safe to re-run: sent messages are never sent again.
 
-    A message that fails for good (5xx, bad address) is marked failed; one that fails for now
-    (server down, 4xx) stays pending for the next attempt or the next sweep.
+    A message that fails for good (5xx, bad address) is marked failed (report_undeliverable tells
+    people); one that fails for now (server down, 4xx) stays pending, and the task retries with
+    backoff (5 s … 135 s), then the next sweep; a server that cannot be reached leaves the rest of the
+    batch untouched. Messages held for quiet hours wait. A refused login, TLS or sender address
+    stops the batch with SmtpMisconfigured, every message still pending.
     """
     report = DeliveryReport()
     sender = SmtpSender(get_settings().email)
     with session_scope() as session:
+        expired = repository.give_up_expired(session, now)
         ids = repository.deliverable_ids(session, now)
     try:
-        for notification_id in ids:
+        for position, notification_id in enumerate(ids):
+            if not _connect(sender, report):
+                report.retry_later += len(ids) - position  # the server is down: the rest wait untouched
+                break
             _attempt(sender, notification_id, now, report)
     finally:
         sender.close()
-    with session_scope() as session:
-        expired = repository.give_up_expired(session, now)
-    if expired:
-        report.failed.append(f"{expired} message(s) undelivered for {GIVE_UP_AFTER}")
-    get_run_logger().info("outbox: %d sent, %d to retry later, %d failed", report.sent, report.retry_later,
-                          len(report.failed))
+    get_run_logger().info("outbox: %d sent, %d to retry later, %d failed, %d given up after %s", report.sent,
+                          report.retry_later, len(report.failed), expired, GIVE_UP_AFTER)
     if report.retry_later:
-        raise DeliveryDeferred(f"{report.retry_later} message(s) kept for a later attempt (SMTP unavailable)")
-    if report.failed:
-        raise DeliveryFailed(f"{len(report.failed)} message(s) failed for good: " + "; ".join(report.failed))
+        raise DeliveryDeferred(f"{report.retry_later} message(s) kept for a later attempt: {report.waiting_because}")
     return {"sent": report.sent}
 
 
-def acknowledge(incident_key: str, by: str, note: str, now: datetime) -> None:
-    """Record that `by` owns the incident (确认接手) and emit crisis.incident.acknowledged.
+@task(task_run_name="report-undeliverable")
+def report_undeliverable(now: datetime, actor: str) -> None:
+    """Report messages that failed for good: queue a notice to the roster's `delivery.report_to`
+    roles (sent by the next delivery), audit it, and raise DeliveryFailed naming each address.
 
-    The event follows the opening event, so Prefect sees the pair. Acknowledging twice is refused.
+    Safe to re-run: each failure is reported once (notifications.reported_at).
     """
     with session_scope() as session:
-        incident = get_incident(session, incident_key)
+        failures = repository.claim_unreported_failures(session, now)
+        by_incident: dict[int, list[Notification]] = {}
+        for row in failures:
+            if row.kind != "undeliverable":
+                by_incident.setdefault(row.incident_id, []).append(row)
+        for incident_id, rows in by_incident.items():
+            _queue_failure_notice(session, session.get_one(Incident, incident_id), rows, now, actor)
+        described = [f"{r.recipient} ({r.kind}): {r.last_error}" for r in failures]
+    if described:
+        more = f"; … and {len(described) - SHOWN} more" if len(described) > SHOWN else ""
+        raise DeliveryFailed(f"{len(described)} message(s) failed for good: " + "; ".join(described[:SHOWN]) + more)
+
+
+def _queue_failure_notice(session, incident: Incident, rows: list[Notification], now: datetime,  # type: ignore[no-untyped-def]
+                          actor: str) -> None:
+    reporters = plan(holders(load_roster().delivery.report_to, roster_people()), incident.level, now)
+    context = {**incident_context(incident, repository.top_posts(session, incident.id)),
+               "failed_count": len(rows),
+               "failures": [{"recipient": r.recipient, "kind": r.kind, "error": r.last_error or ""}
+                            for r in rows[:SHOWN]]}
+    first = rows[0].id
+    repository.enqueue(session, compose("undeliverable", incident, context, reporters,
+                                        lambda d: f"undeliverable:{incident.key}:{first}:{d.addressee.email.lower()}",
+                                        now))
+    audit.record(session, actor=actor, action="notification.failed", entity_type="incident", entity_id=incident.key,
+                 at=now, after={"failed": len(rows), "first": [r.recipient for r in rows[:SHOWN]],
+                                "reported_to": _mailboxes(reporters)})
+
+
+@task
+def publish_mail_report(incident_keys: list[str]) -> None:
+    """Publish each incident's mail (recipients, status, top posts) as a markdown artifact
+    `mail-<key>`; post text is escaped. Safe to re-run: a new version of the same artifact."""
+    names = {p.email.lower(): p.name for p in roster_people()}
+    with session_scope() as session:
+        for key in incident_keys:
+            incident = get_incident(session, key)
+            context = incident_context(incident, repository.top_posts(session, incident.id))
+            rows = [{"kind": n.kind, "name": names.get(n.recipient.lower(), "—"), "email": n.recipient,
+                     "status": n.status} for n in repository.notifications_of(session, incident.id)]
+            create_markdown_artifact(key=f"mail-{key.lower()}", markdown=incident_markdown(context, rows),
+                                     description=f"{key} 的危机邮件")
+
+
+def acknowledge(incident_key: str, by: str, note: str, now: datetime, *, via: str = "cli",
+                if_open: bool = False) -> bool:
+    """Record that `by` owns the incident (确认接手) and emit crisis.incident.acknowledged.
+
+    The event follows the opening event, so Prefect sees the pair (and a proactive escalation
+    trigger stays quiet). An incident someone already owns is refused with AlreadyAcknowledged,
+    or, with `if_open`, left as it is (returns False).
+    """
+    with session_scope() as session:
+        incident = repository.locked_incident(session, incident_key)
+        if incident.state != IncidentState.OPEN.value:
+            if if_open:
+                return False
+            raise AlreadyAcknowledged(f"{incident_key} is already {incident.state}: acknowledged by "
+                                      f"{incident.acknowledged_by or '—'} at {show_time(incident.acknowledged_at)}")
         transition(session, incident, IncidentState.ACKNOWLEDGED, actor=by, at=now, note=note,
                    acknowledged_by=by, owner=by)
         opened = _opened_event(incident)
         brand, level = incident.brand, incident.level
     emit_incident_event(INCIDENT_ACKNOWLEDGED, incident_key, brand=brand, level=level,
-                        payload={"by": by, "note": note}, follows=opened)
+                        payload={"by": by, "note": note, "via": via}, follows=opened)
+    return True
 
 
 def _opened_event(incident: Incident) -> Event | None:

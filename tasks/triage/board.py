@@ -30,10 +30,9 @@ def publish_incident_board(now: datetime, source_health: list[dict[str, object]]
     sources = "; ".join(f"{h['name']}: {h['status']}" for h in source_health or []) or "—"
     with session_scope() as session:
         rows = [
-            {"key": i.key, "brand": i.brand, "category": i.category,
-             "level": f"{i.level} {LEVEL_NAMES[Level(i.level)]}", "state": i.state, "heat": i.heat,
-             "trigger reason": i.trigger_reason, "age": _age(i, now), "owner": i.owner or "—",
-             "source health": sources}
+            {"key": i.key, "level": f"{i.level} {LEVEL_NAMES[Level(i.level)]}", "state": i.state,
+             "brand": i.brand, "category": i.category, "heat": i.heat, "age": _age(i, now),
+             "owner": i.owner or "—", "source health": sources, "trigger reason": i.trigger_reason}
             for i in repository.list_incidents(session)
         ]
     create_table_artifact(key="incident-board", table=rows or [{"key": "—", "state": "no incidents",

@@ -77,12 +77,14 @@ def test_whole_lifecycle(database: str, smtp_sink: Path, scenario_files) -> None
     assert again["applied"] == 0 and _count(CompensationItem) == paid["applied"]
 
     scan(now=END, extra_file=str(mentions))
-    recovered = after_action(incident_key=key, now=END)
-    assert recovered[0]["resolved"], recovered
-    path = Path(review(incident_key=key))
+    checks = [after_action(incident_key=key, now=END - timedelta(hours=h))[0]["outcome"] for h in (2, 1, 0)]
+    assert checks == ["recovered", "recovered", "resolved"], checks
+    path = Path(review(incident_key=key, now=END))
     text = path.read_text(encoding="utf-8")
-    assert key in text and "TTD" in text and "补偿" in text and "确认接手" in text
+    assert key in text and "TTD" in text and "补偿" in text and "确认接手" in text and "后续改进" in text
+    assert path.with_suffix(".html").read_text(encoding="utf-8").count("data:image/png;base64,") == 1
     with session_scope() as session:
         assert verify_chain(session).ok
         assert session.scalar(select(func.count(Mention.id)).where(Mention.incident_id.is_not(None))) > 20
-        assert session.scalar(select(func.count(Notification.id)).where(Notification.status == "sent")) == len(mail)
+        sent = session.scalar(select(func.count(Notification.id)).where(Notification.status == "sent"))
+        assert sent == len(read_mail(smtp_sink)) > len(mail), "the review went to the roster too"

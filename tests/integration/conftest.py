@@ -23,3 +23,15 @@ def local_stack(var_dir: Path, smtp_sink: Path, monkeypatch: pytest.MonkeyPatch)
     stack = Stack(get_settings())
     yield stack
     stop_stack(stack)
+
+
+@pytest.fixture(scope="session")
+def chromium_present() -> None:
+    """The operators' view is tested in Debian's Chromium: on CI its absence fails, locally it skips."""
+    import os
+    import shutil
+
+    if shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required on CI (.ci/run installs it)")
+        pytest.skip("chromium not installed (apt-get install chromium fonts-wqy-zenhei)")

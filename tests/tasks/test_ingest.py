@@ -62,15 +62,18 @@ def test_bad_rows_are_named_and_good_rows_still_read(tmp_path: Path) -> None:
         f"{path}:3: id: missing",
         f"{path}:4: text: missing or empty",
         f"{path}:5: reach: not a number ('很多')",
-        f"{path}:6: published_at: not ISO 8601 ('昨天')",
+        f"{path}:6: published_at: not a time ('昨天')",
     ]
 
 
-def test_unreadable_files_raise_a_named_error(tmp_path: Path) -> None:
+def test_gbk_is_read_and_unreadable_files_raise_a_named_error(tmp_path: Path) -> None:
     gbk = tmp_path / "gbk.jsonl"
     gbk.write_bytes('{"id": "1", "text": "澄星质量差"}\n'.encode("gbk"))
-    with pytest.raises(SourceFileInvalid, match="gbk.jsonl: not UTF-8"):
-        read_canonical_file(gbk, "inbox", NOW, SHANGHAI)
+    assert [m.text for m in read_canonical_file(gbk, "inbox", NOW, SHANGHAI).mentions] == ["澄星质量差"]
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b'{"id": "1", "text": "\xff\xfe\x80"}\n')
+    with pytest.raises(SourceFileInvalid, match="garbage.jsonl: neither UTF-8 nor GBK/GB18030"):
+        read_canonical_file(garbage, "inbox", NOW, SHANGHAI)
     with pytest.raises(SourceFileInvalid, match="header must name"):
         (tmp_path / "h.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
         read_canonical_file(tmp_path / "h.csv", "inbox", NOW, SHANGHAI)

@@ -2,33 +2,83 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tasks.aftercare.recovery import check_recovery
+from tasks.aftercare.recovery import Outcome, RecoveryInput, check_recovery, consecutive_recovered
+from tasks.aftercare.repair import StepView, add_working_days, overdue, review_due
+from tasks.aftercare.report import IncidentFacts, summarise
 from tasks.aftercare.review import ReviewData, TimelineEntry, render_review
 
 
+def check(**changes: Any):  # type: ignore[no-untyped-def]
+    values: dict[str, Any] = dict(baseline_share=0.10, window_share=0.18, recent_negative=3, recent_share=0.15,
+                                  recent_heat=20.0, tolerance=0.10, min_volume=8, heat_ceiling=40.0)
+    values.update(changes)
+    return check_recovery(RecoveryInput(**values))
+
+
 def test_recovered_when_share_within_tolerance_and_window_quiet() -> None:
-    check = check_recovery(0.10, 0.18, 0.10, recent_negative=3, min_negative=8)
-    assert check.recovered
-    assert check.reason.startswith("已回落")
+    result = check()
+    assert result.outcome is Outcome.RECOVERED and result.reason.startswith("已回落")
 
 
 def test_share_exactly_at_baseline_plus_tolerance_counts_as_recovered() -> None:
-    assert check_recovery(0.25, 0.5, 0.25, recent_negative=0, min_negative=8).recovered
+    assert check(baseline_share=0.25, window_share=0.5, tolerance=0.25).recovered
 
 
 def test_not_recovered_while_share_is_above_tolerance() -> None:
-    check = check_recovery(0.10, 0.35, 0.10, recent_negative=0, min_negative=8)
-    assert not check.recovered
-    assert check.reason.startswith("未回落")
-    assert "35%" in check.reason and "10%" in check.reason
+    result = check(window_share=0.35)
+    assert result.outcome is Outcome.NOT_YET and result.reason.startswith("未回落")
+    assert "35%" in result.reason and "10%" in result.reason
 
 
-def test_not_recovered_while_recent_volume_would_open_an_incident() -> None:
-    check = check_recovery(0.10, 0.10, 0.10, recent_negative=8, min_negative=8)
-    assert not check.recovered
-    assert "8 条" in check.reason
+def test_not_recovered_while_recent_volume_or_heat_would_open_an_incident() -> None:
+    assert check(recent_negative=8, recent_share=0.2).outcome is Outcome.NOT_YET
+    assert check(recent_heat=41.0).outcome is Outcome.NOT_YET
+
+
+def test_a_new_burst_with_a_high_share_is_a_second_wave() -> None:
+    result = check(recent_negative=20, recent_share=0.6)
+    assert result.outcome is Outcome.SECOND_WAVE and result.reason.startswith("二次爆发")
+    assert check(recent_negative=20, recent_share=0.25).outcome is Outcome.NOT_YET, "volume at a normal share"
+
+
+def test_resolution_needs_the_last_n_checks_recovered() -> None:
+    assert consecutive_recovered(["not_yet", "recovered", "recovered", "recovered"], 3)
+    assert not consecutive_recovered(["recovered", "not_yet", "recovered", "recovered"], 3)
+    assert not consecutive_recovered(["recovered", "recovered"], 3)
+
+
+def test_review_due_dates_follow_the_level() -> None:
+    friday = date(2026, 11, 27)
+    assert review_due("I", friday) == date(2026, 11, 30)
+    assert review_due("II", friday) == date(2026, 11, 30)
+    assert review_due("III", friday) == date(2026, 12, 4), "five working days skip the weekend"
+    assert add_working_days(date(2026, 11, 23), 5) == date(2026, 11, 30)
+
+
+def test_overdue_steps_are_open_ones_past_their_due_time() -> None:
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    past, future = now - timedelta(hours=1), now + timedelta(hours=1)
+    steps = [StepView("apology", "李娜", past, "todo", None), StepView("disclosure", "李娜", past, "done", "url"),
+             StepView("trust", "李娜", future, "doing", None), StepView("improvement", None, None, "todo", None)]
+    assert [s.step for s in overdue(steps, now)] == ["apology"]
+
+
+def test_report_excludes_drills_and_takes_medians_per_level() -> None:
+    facts = [
+        IncidentFacts("I", "产品质量", False, {"TTD": 10.0, "TTA": 5.0, "TTR": 600.0}, 200_000, 100),
+        IncidentFacts("I", "产品质量", False, {"TTD": 30.0, "TTA": None, "TTR": 1200.0}, 0, 0),
+        IncidentFacts("III", "物流配送", False, {"TTD": 60.0, "TTA": 20.0, "TTR": None}, 5_000, 5),
+        IncidentFacts("II", "个人信息泄露", True, {"TTD": 1.0, "TTA": 1.0, "TTR": 1.0}, 99_999, 9),
+    ]
+    report = summarise(facts)
+    assert report.incidents == 3 and report.by_level == {"I": 2, "III": 1}
+    assert report.by_category == {"产品质量": 2, "物流配送": 1}
+    assert report.medians["I"] == {"TTD": 20.0, "TTA": 5.0, "TTR": 900.0}
+    assert report.medians["III"]["TTR"] is None
+    assert (report.compensation_fen, report.compensated_orders) == (205_000, 105)
 
 
 def review(**changes: Any) -> str:

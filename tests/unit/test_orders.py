@@ -40,7 +40,6 @@ def test_what_is_not_money_is_refused(text: str) -> None:
         yuan_to_fen(text)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Decimal parses NaN/Infinity; InvalidOperation escapes")
 @pytest.mark.parametrize("text", ["NaN", "Infinity"])
 def test_special_decimal_words_are_not_money(text: str) -> None:
     with pytest.raises(ValueError):
@@ -101,13 +100,11 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
         load_orders(tmp_path / "nope.csv", SHANGHAI)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: pd.Timestamp('') is NaT, so an empty paid_at passes validation")
 def test_empty_paid_at_is_a_bad_row(tmp_path: Path) -> None:
     with pytest.raises(OrdersFileInvalid, match=":2: paid_at"):
         load_orders(write(tmp_path, ["A1,C1,,,10,,paid"]), SHANGHAI)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: decimal.InvalidOperation escapes instead of OrdersFileInvalid")
 def test_nan_amount_is_a_bad_row(tmp_path: Path) -> None:
     with pytest.raises(OrdersFileInvalid, match=":2: amount_yuan"):
         load_orders(write(tmp_path, ["A1,C1,,,NaN,2025-11-20 10:00,paid"]), SHANGHAI)

@@ -27,8 +27,10 @@ def test_safety_adds_quality_and_legal() -> None:
     assert names("III", "人身安全/食品安全") == ["李娜", "王芳", "刘洋", "陈静"]
 
 
-def test_level_i_tells_everyone_once() -> None:
-    assert names("I", "人身安全/食品安全") == [p.name for p in PEOPLE]
+def test_level_i_tells_every_role_holder_of_the_matrix_once_but_no_deputy() -> None:
+    called = set(BY_LEVEL["I"])
+    assert names("I", "人身安全/食品安全") == [p.name for p in PEOPLE if called & set(p.roles)]
+    assert "张伟" in names("I", "物流配送") and "周强" not in names("I", "物流配送")
 
 
 def test_a_category_role_already_called_by_the_level_adds_nobody() -> None:

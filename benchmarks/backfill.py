@@ -1,0 +1,69 @@
+"""Backfill on Dask: re-analysing stored mentions with 1 and with 2 LocalCluster workers, same run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BACKFILL_MENTIONS = 40_000
+END = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _store(count: int) -> None:
+    """Store `count` generated mentions (analysed once) in the current app database."""
+    from prefect.logging import disable_run_logger
+
+    from tasks.common import local_zone
+    from tasks.monitoring.sources import read_canonical_file
+    from tasks.monitoring.tasks import analyse_mentions, store_mentions
+    from tasks.scenario import generate_scenario, write_mentions
+
+    stored, seed = 0, 0
+    with tempfile.TemporaryDirectory() as tmp, disable_run_logger():
+        while stored < count:
+            seed += 1
+            path = Path(tmp) / f"{seed}.jsonl"
+            write_mentions(generate_scenario(seed, END, days=7), path)
+            mentions = read_canonical_file(path, f"bench{seed}", END, local_zone()).mentions[: count - stored]
+            stored += store_mentions.fn(analyse_mentions.fn(mentions, END))
+
+
+def bench_backfill() -> dict[str, object]:
+    """Time the backfill flow over the same mentions with 1 and 2 Dask workers (ratio = speed-up)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from benchmarks.__main__ import comparison
+    from config.files import clear_caches
+    from flows.backfill import backfill
+    from tasks.db import reset_engine, upgrade_database
+
+    previous = os.environ.get("CRISIS_VAR_DIR")
+    seconds: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="crisis-backfill-") as tmp, prefect_test_harness(server_startup_timeout=120):
+        try:
+            os.environ["CRISIS_VAR_DIR"] = tmp
+            clear_caches()
+            reset_engine()
+            upgrade_database()
+            _store(BACKFILL_MENTIONS)
+            for workers in (1, 2):
+                start = time.perf_counter()
+                result = backfill(since=END - timedelta(days=8), until=END, chunk_size=5000, workers=workers)
+                seconds[workers] = time.perf_counter() - start
+        finally:
+            reset_engine()
+            if previous is None:
+                os.environ.pop("CRISIS_VAR_DIR", None)
+            else:
+                os.environ["CRISIS_VAR_DIR"] = previous
+            clear_caches()
+    rates = {w: int(result["mentions"]) / s for w, s in seconds.items()}
+    return {
+        "mentions": result["mentions"],
+        "seconds": {f"{w}_workers": round(s, 2) for w, s in seconds.items()},
+        "comparisons": [comparison("backfill, 2 Dask workers", rates[2], "mentions/s",
+                                   "backfill, 1 Dask worker", rates[1])],
+    }

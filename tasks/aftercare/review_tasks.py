@@ -1,0 +1,142 @@
+"""Prefect tasks of the review (总结和反思): gather, write Markdown + HTML + curve, publish, e-mail."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+
+import markdown as md
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.files import load_roster
+from config.settings import get_settings
+from tasks import audit
+from tasks.aftercare.chart import curve_png
+from tasks.aftercare.repair import STEPS, review_due
+from tasks.aftercare.review import FollowUp, LevelChange, ReviewData, StepRow, TimelineEntry, render_review
+from tasks.aftercare.steps import list_steps
+from tasks.common import local_zone, show_time
+from tasks.compensation.repository import incident_totals
+from tasks.db import session_scope
+from tasks.models import Incident, Mention, Notification
+from tasks.notify import repository as outbox
+from tasks.notify.delivery import DeliveryStatus, message_id_for
+from tasks.notify.repository import top_posts
+from tasks.notify.templates import clean_subject, escape_markdown, one_line
+from tasks.triage.lifecycle import durations
+from tasks.triage.repository import get_incident
+from tasks.triage.severity import LEVEL_NAMES, Level
+
+LEVEL_ACTIONS = {"incident.opened", "incident.escalated", "incident.level_overridden"}
+
+
+def _detail(entry) -> str:  # type: ignore[no-untyped-def]
+    after = json.loads(entry.after)
+    parts = [f"{k}={after[k]}" for k in ("level", "state", "policy", "applied_orders", "step") if k in after]
+    if "amount_fen" in after:
+        parts.append(f"金额 {after['amount_fen'] / 100:,.2f} 元")
+    if after.get("reason") or after.get("note"):
+        parts.append(str(after.get("reason") or after.get("note")))
+    return escape_markdown("；".join(parts))
+
+
+def _curve(session: Session, incident: Incident, end: datetime) -> bytes:
+    start = (incident.started_at - timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
+    stop = max(end, start + timedelta(hours=2))
+    rows = session.execute(select(Mention.published_at, Mention.negative).where(
+        Mention.brand == incident.brand, Mention.published_at >= start, Mention.published_at < stop)).all()
+    hours = max(1, min(24 * 14, int((stop - start).total_seconds() // 3600) + 1))
+    volume, negative = [0] * hours, [0] * hours
+    for at, is_negative in rows:
+        slot = min(hours - 1, int((at - start).total_seconds() // 3600))
+        volume[slot] += 1
+        negative[slot] += bool(is_negative)
+    zone = local_zone()
+    axis = [(start + timedelta(hours=h)).astimezone(zone).replace(tzinfo=None) for h in range(hours)]
+    marks = [(value.astimezone(zone).replace(tzinfo=None), name.removesuffix("_at"))
+             for name, value in incident.stamps().items() if value is not None and start <= value <= stop]
+    return curve_png(axis, volume, negative, marks)
+
+
+def _follow_ups(incident: Incident, steps: list, due: str) -> list[FollowUp]:  # type: ignore[type-arg]
+    owners = {r: p.name for p in load_roster().people for r in p.roles}
+    ups = [FollowUp(f"完成修复步骤「{STEPS[s.step]}」", s.owner or owners.get("pr", "—"), due)
+           for s in steps if s.state not in ("done", "skipped")]
+    return [*ups, FollowUp("召开复盘会并更新应急预案（改进完善）", owners.get("commander", "—"), due),
+            FollowUp(f"复查「{incident.category}」类问题的根因与整改", owners.get("quality", "—"), due)]
+
+
+def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
+    """Gather everything the review shows (post text escaped)."""
+    entries = sorted(audit.entries_for(session, "incident", incident.key), key=lambda e: (e.at, e.seq))
+    steps = list_steps(session, incident.id)
+    resolved = (incident.resolved_at or incident.detected_at).astimezone(local_zone()).date()
+    due = review_due(incident.level, resolved).isoformat()
+    sent = session.scalar(select(func.count(Notification.id)).where(
+        Notification.incident_id == incident.id, Notification.status == DeliveryStatus.SENT.value))
+    return ReviewData(
+        key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
+        level_name=LEVEL_NAMES[Level(incident.level)], state=incident.state,
+        trigger_reason=escape_markdown(incident.trigger_reason),
+        stamps={name: show_time(value) for name, value in incident.stamps().items()},
+        durations=durations(incident.stamps()),
+        timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e)) for e in entries],
+        compensation=incident_totals(session, incident.id),
+        top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
+                   for p in top_posts(session, incident.id)],
+        mail_sent=int(sent or 0),
+        level_history=[LevelChange(show_time(e.at), json.loads(e.after).get("level", ""), _detail(e))
+                       for e in entries if e.action in LEVEL_ACTIONS],
+        steps=[StepRow(STEPS[s.step], escape_markdown(s.owner or "—"), show_time(s.due_at), s.state,
+                       escape_markdown(s.evidence or "—")) for s in steps],
+        follow_ups=_follow_ups(incident, steps, due), review_due=due, chart=chart, is_drill=incident.is_drill,
+    )
+
+
+def _html(markdown_text: str, png: bytes, chart: str) -> str:
+    inline = "data:image/png;base64," + base64.b64encode(png).decode()
+    body = md.markdown(markdown_text.replace(f"]({chart})", f"]({inline})"), extensions=["tables"])
+    return ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>table{border-collapse:collapse}'
+            "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>" + body + "</body></html>")
+
+
+@task(task_run_name="review-{incident_key}")
+def write_review(incident_key: str, now: datetime) -> str:
+    """Write var/reviews/<KEY>.md, .html and -curve.png, publish the artifact and queue the review mail
+    to the roster. Safe to re-run: files are rewritten, the mail is queued once per incident."""
+    folder = get_settings().var_path / "reviews"
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = f"{incident_key}-curve.png"
+    with session_scope() as session:
+        incident = get_incident(session, incident_key)
+        png = _curve(session, incident, incident.resolved_at or now)
+        markdown_text = render_review(review_data(session, incident, chart))
+        html = _html(markdown_text, png, chart)
+        _queue_mail(session, incident, markdown_text, html, now)
+    (folder / chart).write_bytes(png)
+    (folder / f"{incident_key}.md").write_text(markdown_text, encoding="utf-8")
+    (folder / f"{incident_key}.html").write_text(html, encoding="utf-8")
+    create_markdown_artifact(markdown=markdown_text.replace(f"({chart})", "(attached to the e-mail)"),
+                             key=f"review-{incident_key.lower()}", description=f"事件复盘 {incident_key}")
+    get_run_logger().info("review written to %s", folder / f"{incident_key}.md")
+    return str(folder / f"{incident_key}.md")
+
+
+def _queue_mail(session: Session, incident: Incident, text: str, html: str, now: datetime) -> int:
+    prefix = "【演练】" if incident.is_drill else ""
+    subject = clean_subject(f"{prefix}【复盘】{incident.brand}「{incident.category}」事件 {incident.key} 复盘报告")
+    involved = set(session.scalars(select(Notification.recipient).where(
+        Notification.incident_id == incident.id, Notification.kind != "review")))
+    involved |= {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
+    rows = []
+    for email in sorted(involved, key=str.lower):
+        dedup = f"review:{incident.key}:{email.lower()}"
+        rows.append({"incident_id": incident.id, "kind": "review", "recipient": email, "dedup_key": dedup,
+                     "subject": subject, "body_text": text, "body_html": html,
+                     "status": DeliveryStatus.PENDING.value, "attempts": 0,
+                     "message_id": message_id_for(dedup), "created_at": now})
+    return outbox.enqueue(session, rows)

@@ -1,0 +1,51 @@
+"""SQL of reputation-repair steps: set one (audited), list them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks import audit
+from tasks.aftercare.repair import STEPS, StepState, StepView
+from tasks.errors import CrisisError
+from tasks.models import Incident, RepairStep
+
+
+class StepInvalid(CrisisError):
+    """A repair step or its state is not one the plan knows."""
+
+
+def set_step(session: Session, incident: Incident, step: str, *, actor: str, at: datetime, state: str | None = None,
+             owner: str | None = None, due_at: datetime | None = None, evidence: str | None = None) -> RepairStep:
+    """Create or update one step of the incident (audited); unknown steps or states are refused."""
+    if step not in STEPS:
+        raise StepInvalid(f"unknown repair step {step!r}; known: {', '.join(STEPS)}")
+    if state is not None and state not in StepState.__members__.values():
+        raise StepInvalid(f"unknown state {state!r}; known: {', '.join(s.value for s in StepState)}")
+    row = session.scalars(select(RepairStep).where(RepairStep.incident_id == incident.id,
+                                                   RepairStep.step == step)).first()
+    before = _view(row) if row else {}
+    if row is None:
+        row = RepairStep(incident_id=incident.id, step=step, state=StepState.TODO.value, updated_at=at)
+        session.add(row)
+    for name, value in (("state", state), ("owner", owner), ("due_at", due_at), ("evidence", evidence)):
+        if value is not None:
+            setattr(row, name, value)
+    row.updated_at = at
+    session.flush()
+    audit.record(session, actor=actor, action="repair.step_updated", entity_type="incident", entity_id=incident.key,
+                 at=at, before=before, after={"step": step, "name": STEPS[step], **_view(row)})
+    return row
+
+
+def _view(row: RepairStep) -> dict[str, object]:
+    return {"state": row.state, "owner": row.owner, "due_at": row.due_at, "evidence": row.evidence}
+
+
+def list_steps(session: Session, incident_id: int) -> list[StepView]:
+    """Return the incident's steps in the plan's order."""
+    rows = {r.step: r for r in session.scalars(select(RepairStep).where(RepairStep.incident_id == incident_id))}
+    return [StepView(step, rows[step].owner, rows[step].due_at, rows[step].state, rows[step].evidence)
+            for step in STEPS if step in rows]

@@ -1,0 +1,178 @@
+"""Prefect tasks that tell people about a batch: the summary table artifact and the CSV of its items,
+optional customer notices through the outbox, and the `crisis.compensation.completed` event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+
+from config.settings import get_settings
+from tasks import audit
+from tasks.common import resolve_now
+from tasks.compensation import repository
+from tasks.compensation.artifacts import publish_table
+from tasks.compensation.policy import KIND_TITLES, Kind, Plan, totals_by_kind, totals_by_reason
+from tasks.compensation.tasks import Batch, policy_terms
+from tasks.db import session_scope
+from tasks.events import COMPENSATION_COMPLETED, emit_incident_event
+from tasks.notify.delivery import DeliveryStatus, message_id_for
+from tasks.notify.repository import enqueue
+from tasks.notify.templates import render_mail
+from tasks.triage.repository import get_incident
+
+WRITTEN_ELSEWHERE = "已由同时运行的另一批次补偿"
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    incident_key: str
+    batch_id: int
+    policy: str
+    dry_run: bool
+    status: str  # applied | dry_run | rejected
+    approval: str
+    approver: str
+    orders: int  # rows in the orders source
+    planned: int
+    applied: int  # orders written by this batch (a dry run: the orders it would write)
+    customers: int
+    amount_fen: int
+    points: int
+    skipped: dict[str, int]
+    by_kind: dict[str, dict[str, int]]
+    report_path: str | None = None
+    notices: int = 0
+
+
+def _applied_items(batch: Batch, plan: Plan, written: dict[str, int]) -> pd.DataFrame:
+    """Return the items this batch stands for: the plan when all of it was written (or it is a dry run),
+    else what the ledger holds for the batch (a concurrent run wrote some of the planned orders)."""
+    if batch.status == "rejected":
+        return plan.items.iloc[0:0]
+    if batch.dry_run or written["orders"] == len(plan.items):
+        return plan.items
+    with session_scope() as session:
+        return repository.batch_items(session, batch.incident_id, batch.batch_id)
+
+
+def _write_csv(batch: Batch, items: pd.DataFrame) -> str:
+    folder = get_settings().var_path / "compensation"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{batch.incident_key}-batch{batch.batch_id}{'-dry-run' if batch.dry_run else ''}.csv"
+    fen = items["amount_fen"].astype("int64")
+    report = pd.DataFrame({
+        "order_id": items["order_id"], "customer_id": items["customer_id"], "kind": items["kind"],
+        "amount_fen": fen,
+        "amount_yuan": (fen // 100).astype(str) + "." + (fen % 100).astype(str).str.zfill(2),
+        "points": items["points"],
+    })
+    report.to_csv(path, index=False, encoding="utf-8-sig")
+    return str(path)
+
+
+def _table(summary: BatchSummary) -> list[dict[str, object]]:
+    label = " (dry run: would be)" if summary.dry_run else ""
+    rows: list[dict[str, object]] = [
+        {"item": "status", "value": summary.status},
+        {"item": "approval", "value": f"{summary.approval} {summary.approver}".strip()},
+        {"item": "orders in the source", "value": summary.orders},
+        {"item": "customers compensated" + label, "value": summary.customers},
+        {"item": "orders compensated" + label, "value": summary.applied},
+    ]
+    for kind, totals in summary.by_kind.items():
+        title = KIND_TITLES.get(Kind(kind), kind)
+        rows.append({"item": f"{title} ({kind}): orders", "value": totals["orders"]})
+        if kind == Kind.POINTS:
+            rows.append({"item": f"{title} ({kind}): points", "value": totals["points"]})
+        else:
+            rows.append({"item": f"{title} ({kind}): 元", "value": f"{totals['amount_fen'] / 100:,.2f}"})
+    rows += [{"item": f"skipped: {reason}", "value": n} for reason, n in summary.skipped.items()]
+    return rows
+
+
+@task(task_run_name="report-{batch.incident_key}", cache_policy=NO_CACHE)
+def report_batch(batch: Batch, plan: Plan, written: dict[str, int]) -> BatchSummary:
+    """Write the CSV of the batch's items under var/compensation/ and publish the summary table artifact
+    (orders, customers, amount by kind, skipped with reasons). A re-run overwrites both."""
+    items = _applied_items(batch, plan, written)
+    skipped = totals_by_reason(plan)
+    if batch.status == "approved" and written["orders"] < len(plan.items):
+        skipped[WRITTEN_ELSEWHERE] = len(plan.items) - written["orders"]
+    status = {"approved": "applied"}.get(batch.status, batch.status)
+    summary = BatchSummary(
+        incident_key=batch.incident_key, batch_id=batch.batch_id, policy=batch.policy, dry_run=batch.dry_run,
+        status=status, approval=batch.approval, approver=batch.approver, orders=batch.order_count,
+        planned=len(plan.items), applied=len(items), customers=int(items["customer_id"].nunique()),
+        amount_fen=int(items["amount_fen"].sum()), points=int(items["points"].sum()), skipped=skipped,
+        by_kind=totals_by_kind(items), report_path=_write_csv(batch, items) if status != "rejected" else None,
+    )
+    publish_table(f"compensation-{batch.incident_key.lower()}", _table(summary),
+                  f"补偿批次 {batch.batch_id}（{batch.policy}）: {status}")
+    get_run_logger().info("batch %s %s: %d orders, %.2f 元, %d points; report %s", batch.batch_id, status,
+                          summary.applied, summary.amount_fen / 100, summary.points, summary.report_path)
+    return summary
+
+
+def _notices(summary: BatchSummary, plan: Plan, incident_id: int) -> pd.DataFrame:
+    """Return one row per compensated customer with an e-mail address: the address and their totals."""
+    items = plan.items
+    if summary.applied != len(plan.items):  # a concurrent run wrote some planned orders: notice only ours
+        with session_scope() as session:
+            ours = repository.batch_items(session, incident_id, summary.batch_id)
+        items = items[items["order_id"].isin(ours["order_id"])]
+    items = items[items["email"].str.contains("@", regex=False)]
+    return items.groupby("customer_id", sort=True).agg(
+        email=("email", "first"), orders=("order_id", "size"), amount_fen=("amount_fen", "sum"),
+        points=("points", "sum")).reset_index()
+
+
+@task(task_run_name="notices-{summary.incident_key}", cache_policy=NO_CACHE)
+def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | None) -> BatchSummary:
+    """Queue one compensation notice per compensated customer with an e-mail address in the outbox (the
+    notify flow delivers it). Safe to re-run: the outbox's dedup key (incident, policy, customer) skips
+    customers already queued. Nothing for a dry run or a rejected batch."""
+    if summary.status != "applied" or "email" not in plan.items:
+        return summary
+    at = resolve_now(now)
+    terms = policy_terms(summary.policy)
+    templates = get_settings().config_dir / "templates"
+    with session_scope() as session:
+        incident = get_incident(session, summary.incident_key)
+    customers = _notices(summary, plan, incident.id)
+    with session_scope() as session:
+        rows = []
+        for c in customers.itertuples(index=False):
+            dedup = f"compensation_notice:{summary.incident_key}:{summary.policy}:{c.customer_id}"
+            mail = render_mail("compensation_notice", {
+                "customer": c.customer_id, "brand": incident.brand, "key": incident.key, "title": terms.title,
+                "amount_yuan": f"{c.amount_fen / 100:,.2f}", "points": int(c.points), "orders": int(c.orders),
+                "sender_name": get_settings().email.sender_name}, templates)
+            rows.append({"incident_id": incident.id, "kind": "compensation_notice", "recipient": c.email,
+                         "dedup_key": dedup, "subject": mail.subject, "body_text": mail.text,
+                         "body_html": mail.html,
+                         "status": DeliveryStatus.PENDING.value, "attempts": 0,
+                         "message_id": message_id_for(dedup), "created_at": at})
+        added = sum(enqueue(session, rows[i : i + 1000]) for i in range(0, len(rows), 1000))
+        if added:
+            audit.record(session, actor=audit.flow_actor(), action="notification.queued",
+                         entity_type="incident", entity_id=summary.incident_key, at=at,
+                         after={"kind": "compensation_notice", "batch": summary.batch_id, "customers": added})
+    get_run_logger().info("%d compensation notice(s) queued, %d already in the outbox",
+                          added, len(rows) - added)
+    return replace(summary, notices=added)
+
+
+@task(task_run_name="announce-{summary.incident_key}")
+def announce_compensation(summary: BatchSummary) -> None:
+    """Emit crisis.compensation.completed for an applied batch (nothing for a dry run or a rejection).
+    A re-run emits it again; the after-action flow it triggers is itself safe to re-run."""
+    if summary.status != "applied":
+        return
+    emit_incident_event(COMPENSATION_COMPLETED, summary.incident_key,
+                        payload={"batch": summary.batch_id, "orders": summary.applied,
+                                 "customers": summary.customers, "amount_fen": summary.amount_fen,
+                                 "points": summary.points, "policy": summary.policy})

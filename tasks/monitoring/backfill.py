@@ -1,0 +1,60 @@
+"""Re-analyse stored mentions in id-range chunks (after a lexicon or model change), on Dask."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect_dask import DaskTaskRunner
+from sqlalchemy import bindparam, func, select, update
+
+from config.settings import get_settings
+from tasks.db import session_scope
+from tasks.models import Mention
+from tasks.monitoring.analysis import analyse_many
+from tasks.monitoring.sentiment_model import get_model
+from tasks.monitoring.tasks import lexicon_data
+
+
+def dask_runner(workers: int | None = None) -> DaskTaskRunner:
+    """Return the Dask task runner: the configured scheduler, else a LocalCluster of worker processes."""
+    cfg = get_settings().dask
+    if cfg.scheduler_address:
+        return DaskTaskRunner(address=cfg.scheduler_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or cfg.local_workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+@task
+def plan_chunks(since: datetime, until: datetime, chunk_size: int) -> list[tuple[int, int]]:
+    """Return (first id, last id) ranges of about `chunk_size` mentions published in [since, until]."""
+    with session_scope() as session:
+        ids = session.scalars(select(Mention.id).where(Mention.published_at >= since, Mention.published_at <= until)
+                              .order_by(Mention.id)).all()
+    return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
+
+
+@task(task_run_name="reanalyse-{first_id}-{last_id}", retries=2, retry_delay_seconds=[2, 8])
+def reanalyse_chunk(first_id: int, last_id: int, since: datetime, until: datetime) -> int:
+    """Re-score the chunk's mentions with the current lexicon and model; return how many. Safe to re-run:
+    it overwrites the analysis columns with the same values."""
+    with session_scope() as session:
+        rows = session.execute(select(Mention.id, Mention.text).where(
+            Mention.id.between(first_id, last_id), Mention.published_at >= since, Mention.published_at <= until)).all()
+    results = analyse_many([r.text for r in rows], lexicon_data(), get_settings().analysis.negative_below, get_model())
+    values = [{"mid": r.id, "sentiment": a.positive, "negative": a.negative, "category": a.category,
+               "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms)}
+              for r, a in zip(rows, results, strict=True)]
+    statement = update(Mention.__table__).where(Mention.__table__.c.id == bindparam("mid")).values(
+        sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
+        brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"))
+    with session_scope() as session:
+        session.connection().execute(statement, values)
+    return len(values)
+
+
+def count_mentions(since: datetime, until: datetime) -> int:
+    """Return how many mentions a backfill of [since, until] covers."""
+    with session_scope() as session:
+        return int(session.scalar(select(func.count(Mention.id)).where(
+            Mention.published_at >= since, Mention.published_at <= until)) or 0)

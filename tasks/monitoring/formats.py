@@ -1,0 +1,165 @@
+"""Records of export files: JSONL, CSV and XLSX, in UTF-8 (with or without BOM), GBK or GB18030.
+
+Rows are streamed, never loaded whole. Each row comes as (row number, record) or (row number, why it
+is not one), so one bad row is named and the others still come through. No Prefect, no database.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tasks.errors import SourceFileInvalid
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
+Row = tuple[int, dict[str, object] | str]
+_CHUNK = 1 << 20
+
+
+def file_format(path: Path, configured: str = "auto") -> str:
+    """Return jsonl, csv or xlsx: the configured format, else the one the suffix names."""
+    if configured != "auto":
+        return configured
+    found = SUFFIXES.get(path.suffix.lower())
+    if found is None:
+        raise SourceFileInvalid(f"{path}: unknown format '{path.suffix}' (use .jsonl, .csv or .xlsx)")
+    return found
+
+
+def _decodes(path: Path, encoding: str) -> int | None:
+    """Return None if the whole file decodes, else the offset of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return max(0, offset + exc.start)
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def detect_encoding(path: Path, configured: str = "auto") -> str:
+    """Return the codec to read a text export with: UTF-8 (BOM skipped) if it decodes, else GB18030 (⊇ GBK)."""
+    if configured in ("gbk", "gb18030"):
+        return "gb18030"
+    if configured == "utf-8":
+        return "utf-8-sig"
+    try:
+        bad_utf8 = _decodes(path, "utf-8")
+    except FileNotFoundError:
+        raise SourceFileInvalid(f"{path}: file not found") from None
+    if bad_utf8 is None:
+        return "utf-8-sig"
+    if _decodes(path, "gb18030") is None:
+        return "gb18030"
+    raise SourceFileInvalid(f"{path}: neither UTF-8 nor GBK/GB18030 text (bad byte at offset {bad_utf8})")
+
+
+def iter_rows(path: Path, fmt: str, encoding: str, required: Sequence[str], sheet: str | None = None) -> Iterator[Row]:
+    """Yield the file's records; raise SourceFileInvalid if the file as a whole cannot be read."""
+    if fmt == "xlsx":
+        yield from _xlsx_rows(path, required, sheet)
+        return
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            yield from (_jsonl_rows(handle) if fmt == "jsonl" else _csv_rows(path, handle, required))
+    except FileNotFoundError:
+        raise SourceFileInvalid(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SourceFileInvalid(f"{path}: not {encoding} text ({exc.reason} at byte {exc.start})") from None
+
+
+def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON ({exc.msg})"
+            continue
+        yield number, row if isinstance(row, dict) else "not a JSON object"
+
+
+def _check_header(path: Path, names: Sequence[str], required: Sequence[str]) -> None:
+    if not names or any(r not in names for r in required):
+        wanted = " and ".join(repr(r) for r in required)
+        raise SourceFileInvalid(f"{path}: the header must name at least {wanted} (it has {list(names)[:12]})")
+
+
+def _csv_rows(path: Path, handle, required: Sequence[str]) -> Iterator[Row]:  # type: ignore[no-untyped-def]
+    reader = csv.reader(handle)
+    names = [name.strip() for name in next(reader, [])]
+    _check_header(path, names, required)
+    for values in reader:
+        if not values or not any(v.strip() for v in values):
+            continue
+        if len(values) > len(names):
+            yield reader.line_num, f"{len(values)} fields, the header has {len(names)}"
+            continue
+        yield reader.line_num, dict(zip(names, values, strict=False))
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _xlsx_rows(path: Path, required: Sequence[str], sheet: str | None) -> Iterator[Row]:
+    from openpyxl import load_workbook  # heavy: loaded only for workbooks
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise SourceFileInvalid(f"{path}: file not found") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SourceFileInvalid(f"{path}: not a readable XLSX workbook ({exc})") from None
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise SourceFileInvalid(f"{path}: no sheet named {sheet!r} (it has {workbook.sheetnames})")
+        rows = (workbook[sheet] if sheet else workbook.worksheets[0]).iter_rows(values_only=True)
+        names: list[str] = []
+        for number, values in enumerate(rows, start=1):
+            if all(v is None or str(v).strip() == "" for v in values):
+                continue
+            if not names:
+                names = [str(v).strip() if v is not None else "" for v in values]
+                _check_header(path, names, required)
+                continue
+            yield number, {n: _cell(v) for n, v in zip(names, values, strict=False) if n and v is not None}
+        if not names:
+            _check_header(path, names, required)
+    finally:
+        workbook.close()
+
+
+def looks_complete(path: Path, fmt: str, encoding: str) -> bool:
+    """Tell whether the file's end looks finished: a whole workbook, or a last line that ends or parses."""
+    if fmt == "xlsx":
+        return zipfile.is_zipfile(path)
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 65536))
+        tail = handle.read()
+        handle.seek(0)
+        first = handle.readline()
+    if not tail or tail.endswith(b"\n"):
+        return True
+    last = tail.rsplit(b"\n", 1)[-1].decode(encoding, errors="replace")
+    if fmt == "jsonl":
+        try:
+            return isinstance(json.loads(last), dict)
+        except json.JSONDecodeError:
+            return False
+    header = next(csv.reader([first.decode(encoding, errors="replace")]), [])
+    return last.count('"') % 2 == 0 and len(next(csv.reader([last]), [])) == len(header)
+

@@ -1,0 +1,124 @@
+"""SQL of the scan: mentions with their duplicate links, each source's progress and health, drop files read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from tasks.db import insert_ignoring_duplicates
+from tasks.models import Mention, ProcessedFile, SourceHealth, SourceState
+from tasks.monitoring.duplicates import Fingerprint
+from tasks.monitoring.health import SourceOutcome, next_health
+from tasks.monitoring.sources import FileMark, SourceProgress
+from tasks.monitoring.sources_files import DropFile
+
+CHUNK = 2000
+# Bound on the earlier originals a batch is compared with (the newest first).
+RECENT_LIMIT = 50_000
+
+
+def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tuple[int, list[Fingerprint]]:
+    """Insert rows not stored before (unique source + external id); return how many, and the fingerprints
+    of the new ones that name a brand (only those are checked for duplicates)."""
+    inserted, prints = 0, []
+    table = Mention.__table__
+    # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
+    statement = insert_ignoring_duplicates(table).returning(
+        table.c.id, table.c.brand, table.c.content_hash, table.c.simhash, table.c.published_at)
+    for start in range(0, len(rows), CHUNK):
+        for key, brand, content_hash, simhash, published in session.execute(statement, rows[start : start + CHUNK]):
+            inserted += 1
+            if brand is not None:
+                prints.append(Fingerprint(key, brand, content_hash, int(simhash, 16), published))
+    return inserted, prints
+
+
+def recent_originals(session: Session, rows: Sequence[dict[str, object]], window: timedelta) -> list[Fingerprint]:
+    """Return stored originals of the rows' brands published within `window` of them (call before inserting)."""
+    branded = [r for r in rows if r.get("brand") is not None]
+    if not branded:
+        return []
+    times = [r["published_at"] for r in branded]
+    query = (select(Mention.id, Mention.brand, Mention.content_hash, Mention.simhash, Mention.published_at)
+             .where(Mention.brand.in_({r["brand"] for r in branded}),
+                    Mention.published_at >= min(times) - window,  # type: ignore[type-var, operator]
+                    Mention.published_at <= max(times) + window,  # type: ignore[type-var, operator]
+                    Mention.duplicate_of_id.is_(None))
+             .order_by(Mention.published_at.desc()).limit(RECENT_LIMIT))
+    return [Fingerprint(k, b, c, int(s, 16), p) for k, b, c, s, p in session.execute(query)]
+
+
+def link_duplicates(session: Session, links: dict[int, int]) -> None:
+    """Point each duplicate at its original (one executemany UPDATE by primary key)."""
+    table = Mention.__table__
+    statement = (update(table).where(table.c.id == bindparam("mention_id"))
+                 .values(duplicate_of_id=bindparam("original_id")))
+    pairs = [{"mention_id": key, "original_id": original} for key, original in links.items()]
+    for start in range(0, len(pairs), CHUNK):
+        session.execute(statement, pairs[start : start + CHUNK])
+
+
+def load_progress(session: Session, source: str) -> SourceProgress | None:
+    """Return where the source's last scan left off, if it ever ran."""
+    state = session.get(SourceState, source)
+    if state is None:
+        return None
+    return SourceProgress(state.cursor, state.watermark, state.etag, state.last_modified)
+
+
+def save_progress(session: Session, source: str, progress: SourceProgress, now: datetime) -> None:
+    """Keep where the source's next scan starts."""
+    state = session.get(SourceState, source) or SourceState(source=source)
+    state.cursor, state.watermark = progress.cursor, progress.watermark
+    state.etag, state.last_modified, state.updated_at = progress.etag, progress.last_modified, now
+    session.add(state)
+
+
+def files_already_read(session: Session, source: str, files: Sequence[DropFile]) -> set[str]:
+    """Return the paths among `files` read before: same path, size and mtime, or the same content."""
+    if not files:
+        return set()
+    known = set(session.execute(
+        select(ProcessedFile.path, ProcessedFile.size, ProcessedFile.mtime_ns)
+        .where(ProcessedFile.source == source, ProcessedFile.path.in_([str(f.path) for f in files]))).tuples())
+    done = {str(f.path) for f in files if (str(f.path), f.size, f.mtime_ns) in known}
+    rest = [f for f in files if str(f.path) not in done]
+    if rest:
+        seen = set(session.scalars(select(ProcessedFile.sha256).where(
+            ProcessedFile.source == source, ProcessedFile.sha256.in_([f.sha256 for f in rest]))))
+        done |= {str(f.path) for f in rest if f.sha256 in seen}
+    return done
+
+
+def record_files(session: Session, source: str, marks: Sequence[FileMark], now: datetime) -> None:
+    """Record drop files as read (a file already recorded stays as it was)."""
+    rows = [{"source": source, "path": m.path, "size": m.size, "mtime_ns": m.mtime_ns, "sha256": m.sha256,
+             "mentions": m.mentions, "problems": m.problems, "processed_at": now} for m in marks]
+    if rows:
+        session.execute(insert_ignoring_duplicates(ProcessedFile), rows)
+
+
+_HEALTH = ("kind", "status", "last_run_at", "last_success_at", "last_error", "last_error_at",
+           "consecutive_failures", "last_count", "last_problems")
+
+
+def _as_dict(row: SourceHealth) -> dict[str, object]:
+    return {name: getattr(row, name) for name in _HEALTH}
+
+
+def record_health(session: Session, outcome: SourceOutcome, now: datetime) -> None:
+    """Update the source's health with this scan's outcome."""
+    row = session.get(SourceHealth, outcome.source)
+    values = next_health(_as_dict(row) if row else None, outcome, now)
+    row = row or SourceHealth(source=outcome.source)
+    for name in _HEALTH:
+        setattr(row, name, values[name])
+    session.add(row)
+
+
+def stored_health(session: Session) -> dict[str, dict[str, object]]:
+    """Return every source's stored health by name."""
+    return {row.source: _as_dict(row) for row in session.scalars(select(SourceHealth))}

@@ -1,0 +1,132 @@
+"""The shop's own database (reviews, customer-service tickets) through a read-only SQLAlchemy URL.
+
+The configured SELECT takes `:watermark` and is ordered by the watermark column; the largest value read
+is kept, so each scan reads only what is new. Read-only three times over: the query must be one SELECT,
+the connection is put in read-only mode (SQLite `mode=ro` + `query_only`, PostgreSQL
+`default_transaction_read_only` with a `statement_timeout`, MySQL `SESSION TRANSACTION READ ONLY`),
+and the URL should carry read-only credentials. The engine lives for one read (NullPool): this is an
+operator's database, not ours.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import NullPool
+
+from config.files import SqlSource
+from tasks.common import is_transient_db_error
+from tasks.monitoring.errors import SourceDataInvalid, SourceRejected, TransientSourceError
+from tasks.monitoring.resilience import RetryPolicy, Sleep, call_with_retries
+from tasks.monitoring.sources import Collector, ReadReport, SourceProgress, pluck
+
+
+def encode_watermark(value: object) -> str:
+    """Keep a watermark with its type, so the next query binds what the database handed out."""
+    if isinstance(value, datetime | date):
+        return json.dumps({"type": type(value).__name__, "value": value.isoformat()})
+    if isinstance(value, Decimal):
+        return json.dumps({"type": "decimal", "value": str(value)})
+    return json.dumps({"type": "plain", "value": value})
+
+
+def decode_watermark(stored: str) -> object:
+    """Return the watermark value encode_watermark kept."""
+    kept = json.loads(stored)
+    kind, value = kept["type"], kept["value"]
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "date":
+        return date.fromisoformat(value)
+    return Decimal(value) if kind == "decimal" else value
+
+
+def read_only_engine(url: str, timeout: float) -> Engine:
+    """Return an engine on `url` whose connections refuse writes."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    statement = ""
+    if backend == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:":
+            raise SourceRejected(f"{url}: a SQL source needs a SQLite file")
+        engine = create_engine(url, poolclass=NullPool, creator=lambda: sqlite3.connect(
+            f"file:{quote(path)}?mode=ro", uri=True, timeout=timeout, check_same_thread=False))
+        statement = "PRAGMA query_only = ON"
+    elif backend == "postgresql":
+        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+        engine = create_engine(url, poolclass=NullPool,
+                               connect_args={"connect_timeout": max(1, int(timeout)), "options": options})
+    else:
+        engine = create_engine(url, poolclass=NullPool)
+        statement = "SET SESSION TRANSACTION READ ONLY" if backend == "mysql" else ""
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        if statement:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+            dbapi_connection.commit()
+
+    return engine
+
+
+def _rows(source: SqlSource, url: str, watermark: object) -> tuple[list[str], list[dict[str, object]]]:
+    """Run the query once: its columns and up to max_rows rows; transient errors are marked for a retry."""
+    try:
+        engine = read_only_engine(url, source.timeout_seconds)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise SourceRejected(f"{source.name}: bad database URL ({type(exc).__name__})") from None
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=5000).execute(
+                text(source.query), {"watermark": watermark})
+            rows = [dict(row) for _, row in zip(range(source.max_rows), result.mappings(), strict=False)]
+            columns = list(result.keys())
+            result.close()
+            return columns, rows
+    except DBAPIError as exc:
+        message = f"{source.name}: query failed ({type(exc.orig).__name__}: {str(exc.orig).strip()[:300]})"
+        if is_transient_db_error(exc) or "could not connect" in str(exc).lower() or "timeout" in str(exc).lower():
+            raise TransientSourceError(message) from None
+        raise SourceRejected(message) from None
+    finally:
+        engine.dispose()
+
+
+def read_sql_source(source: SqlSource, progress: SourceProgress | None, url: str, now: datetime,
+                    timezone: ZoneInfo, sleep: Sleep = time.sleep) -> ReadReport:
+    """Read rows past the watermark as of `now`; keep the largest watermark not past a waiting row."""
+    report = ReadReport(source=source.name, kind="sql")
+    start = decode_watermark(progress.watermark) if progress and progress.watermark else source.initial_watermark
+    columns, rows = call_with_retries(lambda: _rows(source, url, start), RetryPolicy.of(source), sleep)
+    if source.watermark not in columns:
+        raise SourceDataInvalid(f"{source.name}: the query returns no column {source.watermark!r} "
+                                f"(it returns {columns})")
+    collector = Collector(report, now, timezone, source.fields, source.platform)
+    taken, waiting = [], []
+    for number, row in enumerate(rows, start=1):
+        ident = pluck(row, source.fields.get("id", "id"))
+        outcome = collector.add(f"{source.name}: row {number} (id {ident})", row)
+        (waiting if outcome == "waiting" else taken).append(row[source.watermark])
+    report.progress = SourceProgress(watermark=encode_watermark(_next_watermark(start, taken, waiting)))
+    if len(rows) == source.max_rows:
+        report.waiting.append(f"{source.name}: stopped at max_rows {source.max_rows}; the next scan goes on")
+    return report
+
+
+def _next_watermark(start: object, taken: list[object], waiting: list[object]) -> object:
+    """Return the largest value read (bad rows included: they are named once), never past a waiting row."""
+    ceiling = min(waiting) if waiting else None  # type: ignore[type-var]
+    usable = [v for v in taken if v is not None and (ceiling is None or v < ceiling)]  # type: ignore[operator]
+    return max(usable, default=start)  # type: ignore[type-var]

@@ -1,0 +1,103 @@
+"""Compose outbox rows: who gets which mail, when, rendered from the Chinese templates.
+
+Reads the roster, playbooks and settings and takes incidents the caller loaded; it sends nothing
+and writes nothing. Untrusted text (posts, authors) stays raw here: the templates escape it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from config.files import load_playbooks, load_roster
+from config.settings import get_settings, read_environment
+from tasks.common import local_zone, show_time
+from tasks.models import Incident, Mention
+from tasks.notify.delivery import DeliveryStatus, message_id_for
+from tasks.notify.routing import Delivery, QuietHours, Recipient, plan_deliveries, recipients
+from tasks.notify.templates import one_line, render_mail, safe_url
+from tasks.triage.severity import LEVEL_COLOURS, LEVEL_NAMES, Level
+
+LEVEL_CSS = {"I": "#c0392b", "II": "#e67e22", "III": "#d4ac0d", "IV": "#2e86c1"}
+
+
+def roster_people() -> list[Recipient]:
+    """Return the roster's people as routing recipients (with deputies and quiet hours)."""
+    return [
+        Recipient(p.name, p.email, tuple(p.roles), p.deputy,
+                  QuietHours.parse(p.quiet_hours) if p.quiet_hours else None)
+        for p in load_roster().people
+    ]
+
+
+def by_name(people: Sequence[Recipient]) -> dict[str, Recipient]:
+    """Return the people by name (to find deputies)."""
+    return {p.name: p for p in people}
+
+
+def matrix_recipients(incident: Incident, people: Sequence[Recipient]) -> list[Recipient]:
+    """Return who the roster's matrix tells about the incident at its current level and category."""
+    matrix = load_roster().notify
+    return recipients(incident.level, incident.category, people, matrix.model_dump(exclude={"by_category"}),
+                      matrix.by_category)
+
+
+def plan(people: Sequence[Recipient], level: str, now: datetime) -> list[Delivery]:
+    """Route each person's message by quiet hours and deputies, as of `now`."""
+    everyone = roster_people()
+    return plan_deliveries(people, level, now.astimezone(local_zone()), by_name(everyone))
+
+
+def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, Any]:
+    """Return what every mail about the incident shows: facts, top posts, playbook, where to act."""
+    level = Level(incident.level)
+    return {
+        "key": one_line(incident.key, 64), "brand": one_line(incident.brand, 64),
+        "category": one_line(incident.category, 64),
+        "level": level.value, "level_name": LEVEL_NAMES[level], "level_colour": LEVEL_COLOURS[level],
+        "level_css": LEVEL_CSS[level.value], "heat": incident.heat, "reason": one_line(incident.trigger_reason, 500),
+        "detected_at": show_time(incident.detected_at), "drill": incident.is_drill,
+        "posts": [
+            {"platform": p.platform or p.source, "author": one_line(p.author or "匿名", 40),
+             "reach": f"{p.reach:,}", "text": one_line(p.text), "url": one_line(p.url or "", 300),
+             "link": safe_url(p.url)}
+            for p in posts
+        ],
+        "playbook": load_playbooks().for_category(incident.category),
+        "ui_url": (read_environment("PREFECT_UI_URL") or "http://127.0.0.1:4200").rstrip("/") + "/runs",
+        "sender_name": get_settings().email.sender_name,
+    }
+
+
+def personal_context(delivery: Delivery) -> dict[str, Any]:
+    """Return the greeting of one delivery (and whom a deputy stands in for)."""
+    titles = load_roster().roles
+    person = delivery.to
+    return {
+        "greeting": f"{person.name}（{'、'.join(titles.get(r, r) for r in person.roles)}）您好：",
+        "on_behalf": delivery.addressee.name if delivery.on_behalf else "",
+    }
+
+
+def compose(
+    kind: str,
+    incident: Incident,
+    context: dict[str, Any],
+    deliveries: Sequence[Delivery],
+    dedup_for: Callable[[Delivery], str],
+    now: datetime,
+) -> list[dict[str, object]]:
+    """Render one message per delivery and return outbox rows (pending, keyed for deduplication)."""
+    templates = get_settings().config_dir / "templates"
+    rows: list[dict[str, object]] = []
+    for delivery in deliveries:
+        mail = render_mail(kind, {**context, **personal_context(delivery)}, templates)
+        dedup = dedup_for(delivery)
+        rows.append({
+            "incident_id": incident.id, "kind": kind, "recipient": delivery.to.email, "dedup_key": dedup,
+            "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
+            "status": DeliveryStatus.PENDING.value, "attempts": 0, "message_id": message_id_for(dedup),
+            "created_at": now, "not_before": delivery.not_before,
+        })
+    return rows

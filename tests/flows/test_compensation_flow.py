@@ -1,0 +1,118 @@
+"""The compensate flow under prefect_test_harness: a real Taobao export paid through the runbook, with
+its progress and summary artifacts, CSV report, customer notices and event; a bad file applies nothing;
+the CLI."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.events.worker import EventsWorker
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from flows.compensate import compensate
+from tasks.cli import app
+from tasks.db import session_scope
+from tasks.errors import OrdersFileInvalid
+from tasks.events import COMPENSATION_COMPLETED
+from tasks.models import CompensationBatch, CompensationItem, Notification
+from tests.tasks.test_compensation_ledger import KEY, NOW, STARTED, make_incident, orders_csv
+
+TAOBAO = ("订单编号,买家会员名,买家邮箱,买家实际支付金额,订单状态,订单付款时间,宝贝标题,商家编码\n"
+          '="4242000000000000001",tb小橘子,xjz@example.com,"￥1,299.00",交易成功,{t},澄星空气炸锅5L,CX-AF-01\n'
+          '="4242000000000000002",tb小橘子,xjz@example.com,299.00,交易成功,{t},澄星空气炸锅5L,CX-AF-01\n'
+          '="4242000000000000003",tb阿May,,89.90,"卖家已发货，等待买家确认",{t},澄星空气炸锅5L,CX-AF-02\n'
+          '="4242000000000000004",tb老王,lw@example.com,59.00,退款成功,{t},澄星空气炸锅5L,CX-AF-01\n')
+
+
+@pytest.fixture
+def taobao_file(sqlite_db: str, tmp_path: Path) -> Path:
+    make_incident()
+    paid = (STARTED - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "淘宝订单导出.csv"
+    path.write_bytes(TAOBAO.format(t=paid).encode("gbk"))
+    return path
+
+
+def _artifacts(key: str) -> list:  # type: ignore[type-arg]
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+def _events(name: str, seconds: float = 20) -> list[dict]:  # type: ignore[type-arg]
+    EventsWorker.drain_all()
+    wanted = EventFilter(event=EventNameFilter(name=[name]),
+                         resource=EventResourceFilter(id=[f"crisis.incident.{KEY}"]))
+    deadline = time.monotonic() + seconds
+    with get_client(sync_client=True) as client:
+        while True:
+            body = {"filter": wanted.model_dump(mode="json")}
+            page = client.request("POST", "/events/filter", json=body).json()
+            if page["events"] or time.monotonic() > deadline:
+                return page["events"]
+            time.sleep(0.5)
+
+
+def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path) -> None:
+    dry = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", now=NOW)
+    assert dry["status"] == "dry_run" and dry["applied"] == 2 and dry["amount_fen"] == 5000 + 899
+    result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False,
+                        notify_customers=True, note="质量问题致歉", requested_by="刘洋", now=NOW)
+    assert (result["status"], result["applied"], result["customers"]) == ("applied", 2, 2)
+    assert result["amount_fen"] == 5000 + 899  # 10 % of 1,299.00 capped at 50 元; 10 % of 89.90 = 8.99 元
+    assert result["skipped"] == {"同一客户只补偿一次": 1, "订单已退款": 1}
+    assert result["by_kind"] == {
+        "percent_coupon": {"orders": 2, "customers": 2, "amount_fen": 5899, "points": 0}}
+    assert result["notices"] == 1, "only 小橘子 gave an e-mail address"
+    report = Path(str(result["report_path"])).read_text(encoding="utf-8-sig").splitlines()
+    assert report[0] == "order_id,customer_id,kind,amount_fen,amount_yuan,points" and len(report) == 3
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 2
+        assert session.scalar(select(Notification.recipient)) == "xjz@example.com"
+        batch = session.get(CompensationBatch, result["batch_id"])
+        assert (batch.status, batch.requested_by, batch.note, batch.flow_run_id is not None) == (
+            "applied", "刘洋", "质量问题致歉", True)
+    summary = _artifacts(f"compensation-{KEY.lower()}")
+    assert summary and any(row["item"] == "skipped: 订单已退款" for row in _table(summary[0]))
+    progress = _artifacts(f"compensation-progress-{KEY.lower()}")
+    assert progress and progress[0].data == 100.0
+    events = _events(COMPENSATION_COMPLETED)
+    assert events and events[0]["payload"]["orders"] == 2 and events[0]["payload"]["amount_fen"] == 5899
+
+
+def _table(artifact) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    import json
+
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+
+
+def test_a_file_with_a_bad_row_applies_nothing(sqlite_db: str, tmp_path: Path) -> None:
+    make_incident()
+    path = orders_csv(tmp_path / "o.csv", [("O1", "C1", "10"), ("O2", "C2", "十元")])
+    with pytest.raises(OrdersFileInvalid, match=r"o.csv:3: amount_yuan: not an amount \('十元'\)"):
+        compensate(incident_key=KEY, orders_path=str(path), policy="coupon-20", dry_run=False, now=NOW)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationBatch)) == 0
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 0
+
+
+def test_the_cli_pays_from_a_file_and_names_bad_rows(sqlite_db: str, tmp_path: Path) -> None:
+    make_incident()
+    good = orders_csv(tmp_path / "good.csv", [("O1", "C1", "10"), ("O2", "C2", "10")])
+    command = ["compensate", KEY, "--policy", "coupon-20", "--now", NOW.isoformat(), "--orders"]
+    dry = CliRunner().invoke(app, [*command, str(good)])
+    assert dry.exit_code == 0, dry.output
+    assert "dry_run: 2 orders, 2 customers, 40.00 元" in dry.output
+    paid = CliRunner().invoke(app, [*command, str(good), "--apply", "--by", "刘洋"])
+    assert paid.exit_code == 0, paid.output
+    assert "applied: 2 orders, 2 customers, 40.00 元" in paid.output
+    bad = orders_csv(tmp_path / "bad.csv", [("O3", "", "10")])
+    failed = CliRunner().invoke(app, [*command, str(bad), "--apply"])
+    assert failed.exit_code == 1
+    assert "bad.csv:2: customer_id: missing" in failed.output

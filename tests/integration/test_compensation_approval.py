@@ -1,0 +1,100 @@
+"""The approval gate against a real `prefect server start`: a batch above its policy's limit pauses its run
+for the resume form; a rejection applies nothing, an approval pays; both are audited."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlalchemy import func, select
+
+from tasks.audit import entries_for
+from tasks.db import session_scope
+from tasks.models import CompensationBatch, CompensationItem
+from tasks.stack import Stack, ensure_prefect_server
+from tests.tasks.test_compensation_ledger import KEY, NOW, make_incident, orders_csv
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+RUN = """
+import json, sys
+from datetime import datetime
+from flows.compensate import compensate
+result = compensate(incident_key=sys.argv[1], orders_path=sys.argv[2], policy="refund-full", dry_run=False,
+                    requested_by="刘洋", note="批量退款", now=datetime.fromisoformat(sys.argv[3]))
+print(json.dumps(result, ensure_ascii=False, default=str))
+"""
+
+
+def _start(stack: Stack, orders: Path) -> subprocess.Popen[str]:
+    env = {**stack.env(), "PREFECT_LOGGING_LEVEL": "INFO"}
+    return subprocess.Popen([sys.executable, "-c", RUN, KEY, str(orders), NOW.isoformat()], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _paused_run(known: set[UUID], seconds: float = 180) -> UUID:
+    """Return the id of a compensate run that is paused and not in `known`."""
+    deadline = time.monotonic() + seconds
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            others = FlowRunFilter(id=FlowRunFilterId(not_any_=list(known))) if known else None
+            for run in client.read_flow_runs(flow_run_filter=others):
+                if run.state and run.state.is_paused():
+                    keyset = keyset_from_paused_state(run.state)
+                    schema = client.read_flow_run_input(run.id, keyset["schema"])
+                    assert {"approver", "decision", "note"} <= set(json.loads(schema)["properties"])
+                    description = client.read_flow_run_input(run.id, keyset["description"])
+                    assert "补偿批次待审批" in json.loads(description)
+                    return run.id
+            time.sleep(1)
+    raise AssertionError("no compensate run paused for approval")
+
+
+def _result(child: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = child.communicate(timeout=180)
+    assert child.returncode == 0, err[-4000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_large_batch_waits_for_approval_and_a_rejection_pays_nothing(
+    local_stack: Stack, sqlite_db: str, tmp_path: Path
+) -> None:
+    ensure_prefect_server(local_stack)
+    make_incident()
+    orders = orders_csv(tmp_path / "orders.csv", [(f"O{i}", f"C{i}", "300") for i in range(40)])  # 12,000 元
+    with temporary_settings(updates={PREFECT_API_URL: local_stack.api_url}):
+        rejected_run = _start(local_stack, orders)
+        first = _paused_run(set())
+        with pytest.raises(RuntimeError, match="Cannot resume"):
+            resume_flow_run(first, run_input={"approver": "", "decision": "approve"})  # the form needs a name
+        answer = {"approver": "王芳", "decision": "reject", "note": "金额过大，先核实"}
+        resume_flow_run(first, run_input=answer)
+        rejected = _result(rejected_run)
+        assert (rejected["status"], rejected["applied"], rejected["approver"]) == ("rejected", 0, "王芳")
+        with session_scope() as session:
+            assert session.scalar(select(func.count()).select_from(CompensationItem)) == 0
+
+        approved_run = _start(local_stack, orders)
+        second = _paused_run({first})
+        resume_flow_run(second, run_input={"approver": "王芳", "decision": "approve", "note": "同意"})
+        approved = _result(approved_run)
+    assert (approved["status"], approved["applied"], approved["amount_fen"]) == ("applied", 40, 1_200_000)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 40
+        batches = session.scalars(select(CompensationBatch).order_by(CompensationBatch.id)).all()
+        assert [(b.status, b.approval, b.approved_by) for b in batches] == [
+            ("rejected", "rejected", "王芳"), ("applied", "approved", "王芳")]
+        assert batches[0].decision_note == "金额过大，先核实" and batches[0].flow_run_id == str(first)
+        decisions = [(e.action, e.actor) for e in entries_for(session, "incident", KEY)
+                     if e.action in ("compensation.batch_rejected", "compensation.batch_approved")]
+    assert decisions == [("compensation.batch_rejected", "王芳"), ("compensation.batch_approved", "王芳")]

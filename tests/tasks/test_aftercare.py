@@ -1,0 +1,94 @@
+"""After-action on a real database: recovery over consecutive windows, a second wave, repair steps,
+closing, and the cross-incident report (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect.logging import disable_run_logger
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tasks.aftercare.tasks import evaluate_recovery
+from tasks.cli import app
+from tasks.db import session_scope
+from tasks.models import AuditEntry, Incident, RepairStep
+from tests.tasks.test_triage import END, add_mentions, chatter, incidents, triage
+
+runner = CliRunner()
+
+
+def _opened_and_mitigated() -> str:
+    chatter()
+    add_mentions(30, start=END - timedelta(minutes=50), minutes=45, prefix="b")
+    (opened,) = triage(END)
+    key = opened.incident_key
+    assert runner.invoke(app, ["ack", key, "--by", "李娜", "--now", "2026-11-20T20:20"]).exit_code == 0
+    result = runner.invoke(app, ["mitigate", key, "--by", "李娜", "--now", "2026-11-20T21:00"])
+    assert result.exit_code == 0, result.output
+    return key
+
+
+def _recover(key: str, hours: float) -> str:
+    with disable_run_logger():
+        return str(evaluate_recovery.fn(key, END + timedelta(hours=hours), "test")["outcome"])
+
+
+def test_resolves_after_three_consecutive_recovered_windows(database: str) -> None:
+    key = _opened_and_mitigated()
+    for hour in range(1, 30):  # the quiet days go on
+        add_mentions(8, start=END + timedelta(hours=hour), minutes=50, negative=False, category=None, prefix=f"q{hour}-")
+    assert [_recover(key, h) for h in (26, 27, 28)] == ["recovered", "recovered", "resolved"]
+    assert _recover(key, 29) == "skipped"
+    (incident,) = incidents()
+    assert incident.state == "resolved" and incident.resolved_at == END + timedelta(hours=28)
+
+
+def test_a_second_wave_sends_it_back_to_responding_one_level_up(database: str) -> None:
+    key = _opened_and_mitigated()
+    level_before = incidents()[0].level
+    add_mentions(40, start=END + timedelta(hours=10), minutes=50, prefix="w")
+    assert _recover(key, 11) == "second_wave"
+    (incident,) = incidents()
+    assert incident.state == "responding"
+    assert incident.level == {"IV": "III", "III": "II", "II": "I", "I": "I"}[level_before]
+    with session_scope() as session:
+        reasons = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "incident.responding")).all()
+    assert any("二次爆发" in r for r in reasons)
+
+
+def test_repair_steps_are_set_from_the_cli_and_audited(database: str) -> None:
+    key = _opened_and_mitigated()
+    result = runner.invoke(app, ["step", key, "apology", "--by", "李娜", "--owner", "李娜", "--state", "done",
+                                 "--due", "2026-11-21T10:00", "--evidence", "https://example.com/apology"])
+    assert result.exit_code == 0, result.output
+    with session_scope() as session:
+        step = session.scalars(select(RepairStep)).one()
+        assert (step.step, step.state, step.evidence) == ("apology", "done", "https://example.com/apology")
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "repair.step_updated")).one().actor == "李娜"
+    bad = runner.invoke(app, ["step", key, "party", "--by", "李娜"])
+    assert bad.exit_code == 1 and "unknown repair step 'party'" in bad.output
+
+
+def test_only_a_resolved_incident_closes(database: str) -> None:
+    key = _opened_and_mitigated()
+    refused = runner.invoke(app, ["close", key, "--by", "张伟"])
+    assert refused.exit_code == 1 and "cannot go from monitoring to closed" in refused.output
+    for hour in range(1, 30):
+        add_mentions(8, start=END + timedelta(hours=hour), minutes=50, negative=False, category=None, prefix=f"q{hour}-")
+    [_recover(key, h) for h in (26, 27, 28)]
+    closed = runner.invoke(app, ["close", key, "--by", "张伟", "--now", "2026-11-24T10:00"])
+    assert closed.exit_code == 0, closed.output
+    with session_scope() as session:
+        assert session.scalars(select(Incident.state)).one() == "closed"
+
+
+def test_report_counts_real_incidents_since_a_day(database: str) -> None:
+    _opened_and_mitigated()
+    with session_scope() as session:
+        session.add(Incident(key="INC-DRILL-001", brand="青禾", category="个人信息泄露", level="II", state="open",
+                             heat=70.0, trigger_reason="演练", started_at=END, detected_at=END, is_drill=True))
+    result = runner.invoke(app, ["report", "--since", "2026-11-01"])
+    assert result.exit_code == 0, result.output
+    assert "1 incidents since 2026-11-01 (drills excluded)" in result.output
+    assert "产品质量 1" in result.output and "个人信息泄露" not in result.output

@@ -1,0 +1,55 @@
+"""Storing links reposts and near-duplicates to the earlier mention they repeat (content hash + SimHash,
+same brand, 48 h), across batches and within one; a re-store changes nothing. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from prefect.logging import disable_run_logger
+from sqlalchemy import select
+
+from tasks.db import session_scope
+from tasks.models import Mention
+from tasks.monitoring.sources import RawMention
+from tasks.monitoring.tasks import analyse_mentions, store_mentions
+
+NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+POST = ("上周在旗舰店买的澄星空气炸锅，用了两天就坏了，加热的时候一直冒黑烟，还有一股塑料烧焦的味道，联系客服三次都"
+        "没有人处理，只会让我等通知，大家千万别买，太失望了，已经向消费者协会投诉")
+NEW = ("澄星官方客服今天终于回电话了，说这一批次的空气炸锅温控元件有问题，可以免费换新，但是要自己寄回去，运费还得先"
+       "垫付，处理周期大概两周，感觉诚意不够")
+OTHER = ("青禾牛奶这次的新包装很好看，味道也比以前浓一些，早餐配面包刚刚好，孩子很喜欢喝，会继续回购，"
+         "希望价格能再实惠一点，超市里经常缺货")
+
+
+def _store(*mentions: tuple[str, str, str, timedelta]) -> int:
+    raw = [RawMention(source=source, external_id=ident, text=text, published_at=NOW + offset)
+           for source, ident, text, offset in mentions]
+    with disable_run_logger():
+        return store_mentions.fn(analyse_mentions.fn(raw, NOW))
+
+
+def _links() -> dict[str, str | None]:
+    with session_scope() as session:
+        rows = session.execute(select(Mention.id, Mention.external_id, Mention.duplicate_of_id)).all()
+    names = {key: ident for key, ident, _ in rows}
+    return {ident: names.get(dup) if dup else None for _, ident, dup in rows}
+
+
+def test_reposts_and_near_duplicates_are_linked_to_the_original(database: str) -> None:
+    assert _store(("weibo", "a1", POST, timedelta(hours=-5)), ("weibo", "a2", OTHER, timedelta(hours=-5))) == 2
+    second = (
+        ("douyin", "b1", POST, timedelta(hours=-1)),  # the same text elsewhere: same content hash
+        ("weibo", "b2", "//@小王: " + POST, timedelta(hours=-2)),  # a repost with a comment: SimHash 2 bits off
+        ("weibo", "b3", POST + " #避雷#", timedelta(hours=-2)),  # 5 bits off: counted as its own post
+        ("weibo", "b4", POST, timedelta(days=3)),  # the same text 3 days on: a new wave, not a repost
+        ("weibo", "c1", NEW, timedelta(minutes=-30)),  # new in this batch…
+        ("weibo", "c2", NEW + "！", timedelta(minutes=-10)),  # …and repeated in it (3 bits off)
+        ("weibo", "c3", "转发 " + NEW, timedelta(minutes=-10)),  # 4 bits off: its own post
+    )
+    assert _store(*second) == 7
+    links = _links()
+    assert links == {"a1": None, "a2": None, "b1": "a1", "b2": "a1", "b3": None, "b4": None, "c1": None,
+                     "c2": "c1", "c3": None}
+    assert _store(*second) == 0
+    assert _links() == links, "a re-store links nothing anew"

@@ -1,0 +1,174 @@
+"""The pure parts of the sources: field mapping, times, reach, retry policy, rate limit, duplicate links,
+source health."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tasks.monitoring.duplicates import Fingerprint, link_duplicates
+from tasks.monitoring.errors import SourceRejected, SourceUnavailable, TransientSourceError
+from tasks.monitoring.health import SourceOutcome, merge_with_config, next_health
+from tasks.monitoring.resilience import RateLimiter, RetryPolicy, call_with_retries
+from tasks.monitoring.sources import parse_reach, parse_time, pluck, to_mention
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+
+
+def test_dotted_paths_reach_into_nested_records_and_a_flat_key_wins() -> None:
+    record = {"user": {"name": "小王", "tags": ["a", "b"]}, "user.name": "flat"}
+    assert pluck(record, "user.name") == "flat"
+    assert pluck({"user": {"name": "小王"}}, "user.name") == "小王"
+    assert pluck(record, "user.tags.1") == "b"
+    assert pluck(record, "user.missing.deeper") is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-11-27T10:00:00", datetime(2026, 11, 27, 2, 0, tzinfo=UTC)),
+    ("2026-11-27T02:00:00Z", datetime(2026, 11, 27, 2, 0, tzinfo=UTC)),
+    ("2026/11/27 10:00", datetime(2026, 11, 27, 2, 0, tzinfo=UTC)),
+    ("2026年11月27日 10:30", datetime(2026, 11, 27, 2, 30, tzinfo=UTC)),
+    ("20261127", datetime(2026, 11, 26, 16, 0, tzinfo=UTC)),
+    (1764208800, datetime(2025, 11, 27, 2, 0, tzinfo=UTC)),
+    ("1764208800000", datetime(2025, 11, 27, 2, 0, tzinfo=UTC)),
+    (datetime(2026, 11, 27, 10, 0), datetime(2026, 11, 27, 2, 0, tzinfo=UTC)),
+])
+def test_times_in_the_forms_exports_use(value: object, expected: datetime) -> None:
+    assert parse_time(value, SHANGHAI) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (1200, 1200), ("1,200", 1200), ("1.2万", 12000), ("3亿", 300_000_000), ("10万+", 100_000), ("2.5k", 2500),
+    ("", 0), (None, 0),
+])
+def test_reach_in_the_forms_platforms_show(value: object, expected: int) -> None:
+    assert parse_reach(value) == expected
+
+
+@pytest.mark.parametrize("value", ["很多", "nan", "inf", True, "万"])
+def test_reach_that_is_no_number_is_named(value: object) -> None:
+    with pytest.raises(ValueError, match="reach: not a number"):
+        parse_reach(value)
+
+
+def test_a_mapped_record_becomes_a_mention_and_long_or_unsafe_values_are_tamed() -> None:
+    record = {"mid": '="4901234567890123"', "body": {"text": "澄星炸锅坏了"}, "href": "javascript:alert(1)",
+              "nick": "x" * 300}
+    mention = to_mention(record, {"id": "mid", "text": "body.text", "url": "href", "author": "nick"}, "weibo", "微博",
+                         NOW, SHANGHAI)
+    assert (mention.external_id, mention.text, mention.url, mention.platform) == (
+        "4901234567890123", "澄星炸锅坏了", None, "微博")
+    assert mention.author == "x" * 256 and mention.published_at == NOW
+    long_id = to_mention({"id": "u" * 200, "text": "t"}, {}, "rss", None, NOW, SHANGHAI).external_id
+    assert long_id.startswith("sha1:") and len(long_id) <= 128
+
+
+def test_backoff_grows_exponentially_is_capped_and_jittered() -> None:
+    policy = RetryPolicy(attempts=5, backoff_seconds=1, max_backoff_seconds=5, jitter=0)
+    assert [policy.delay(n, random.Random(1)) for n in (1, 2, 3, 4)] == [1, 2, 4, 5]
+    jittered = RetryPolicy(backoff_seconds=1, jitter=0.5)
+    delays = {round(jittered.delay(1, random.Random(seed)), 3) for seed in range(20)}
+    assert len(delays) > 10 and all(0.5 <= d <= 1.5 for d in delays)
+
+
+def test_only_transient_errors_are_retried() -> None:
+    calls: list[int] = []
+    sleeps: list[float] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientSourceError("api: HTTP 503", retry_after=2 if len(calls) == 1 else None)
+        return "ok"
+
+    policy = RetryPolicy(attempts=3, backoff_seconds=0.1, jitter=0)
+    assert call_with_retries(flaky, policy, sleeps.append) == "ok" and sleeps == [2, 0.2]
+
+    def rejected() -> str:
+        calls.append(1)
+        raise SourceRejected("api: HTTP 403")
+
+    calls.clear()
+    with pytest.raises(SourceRejected):
+        call_with_retries(rejected, policy, sleeps.append)
+    assert len(calls) == 1
+
+    def down() -> str:
+        raise TransientSourceError("api: no answer within 1 s")
+
+    with pytest.raises(SourceUnavailable, match=r"api: no answer within 1 s \(gave up after 3 tries\)"):
+        call_with_retries(down, policy, sleeps.append)
+
+
+def test_the_rate_limiter_spaces_requests_by_its_interval() -> None:
+    clock = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        clock[0] += seconds
+
+    limiter = RateLimiter(4, sleep, lambda: clock[0])
+    for _ in range(3):
+        limiter.wait()
+    clock[0] += 1
+    limiter.wait()
+    assert waits == [0.25, 0.25]
+
+
+def _print(key: int, simhash: int, minutes: int = 0, brand: str = "澄星", content: str = "") -> Fingerprint:
+    return Fingerprint(key, brand, content or f"h{key}", simhash, NOW + timedelta(minutes=minutes))
+
+
+def test_reposts_and_near_duplicates_point_at_the_original() -> None:
+    base = 0x0123_4567_89AB_CDEF
+    known = [_print(1, base, -60)]
+    new = [
+        _print(2, base ^ 0b111, 5),  # 3 bits off: near-duplicate of 1
+        _print(3, base ^ 0b1111, 6),  # 4 bits off 1 (2 is a duplicate, never compared with): an original
+        _print(4, base ^ 0b1111 ^ (1 << 40), 7),  # 1 bit off 3
+        _print(5, 0xFFFF_0000_FFFF_0000, 8, content="h1"),  # same content as 1
+        _print(6, base, 8, brand="青禾"),  # another brand
+        _print(7, base, 60 * 49),  # 50 h after 1: outside the 48 h window, an original
+    ]
+    assert link_duplicates(known, new) == {2: 1, 4: 3, 5: 1}
+
+
+def test_a_text_without_tokens_only_matches_an_exact_repeat() -> None:
+    assert link_duplicates([], [_print(1, 0, 0, content="x"), _print(2, 0, 1, content="y"),
+                                _print(3, 0, 2, content="x")]) == {3: 1}
+
+
+def test_health_counts_failures_in_a_row_and_keeps_the_last_success() -> None:
+    first = next_health(None, SourceOutcome("weibo", "http", mentions=12), NOW)
+    assert (first["status"], first["last_success_at"], first["consecutive_failures"]) == ("ok", NOW, 0)
+    later = NOW + timedelta(minutes=5)
+    failed = next_health(first, SourceOutcome("weibo", "http", error="weibo: page 1: HTTP 503"), later)
+    failed = next_health(failed, SourceOutcome("weibo", "http", error="weibo: page 1: HTTP 503"), later)
+    assert (failed["status"], failed["last_success_at"], failed["consecutive_failures"]) == ("failing", NOW, 2)
+    assert failed["last_error"] == "weibo: page 1: HTTP 503" and failed["last_count"] == 0
+    partial = next_health(failed, SourceOutcome("weibo", "http", mentions=3, problems=1), later)
+    assert (partial["status"], partial["consecutive_failures"], partial["last_error"]) == (
+        "partial", 0, "weibo: page 1: HTTP 503")
+    rows = merge_with_config({"weibo": partial}, [("weibo", "http", True), ("rss", "rss", True), ("old", "sql", False)])
+    assert [(r.name, r.status) for r in rows] == [("weibo", "partial"), ("rss", "never run"), ("old", "disabled")]
+
+
+def test_the_record_format_duplicate_and_health_modules_stay_pure() -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.unit.conftest import ROOT
+    from tests.unit.test_purity import FORBIDDEN, PROBE
+
+    modules = ["tasks.monitoring.sources", "tasks.monitoring.formats", "tasks.monitoring.duplicates",
+               "tasks.monitoring.health", "tasks.monitoring.resilience"]
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(modules), json.dumps(FORBIDDEN)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    report = json.loads(result.stdout)
+    assert report == {"offenders": {}, "broken": {}, "loaded": []}
