@@ -295,11 +295,11 @@ def render(result: ReplayResult, console: Console) -> None:
                   "nothing else opens)", title_justify="left")
     for name in ("crisis (start, Shanghai)", "size", "category", "intended", "level open → peak",
                  "heat open → peak", "scans to open", "rules", "category ok", ""):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name != "rules")
     for o in result.outcomes:
         c, i = o.crisis, o.incident
         table.add_row(
-            f"{c.brand}·{c.product} {_shown(c.start)}", c.size, c.category, c.intended_level,
+            f"{c.product} {_shown(c.start)}", c.size, c.category, c.intended_level,
             f"{i.level_at_open} → {i.level}" if i else "–", f"{i.heat_at_open:.1f} → {i.heat:.1f}" if i else "–",
             "–" if o.scans_to_open is None else str(o.scans_to_open), ", ".join(i.rules) if i else
             (f"absorbed by {o.absorbed_by}" if o.absorbed_by else "never opened"),

@@ -8,7 +8,9 @@ For one brand x crisis category at the end of a scan window:
 - long_spike: the last 24 h against the same 24 h of each of the previous `long_baseline_days`
   days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
 - critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
-- influencer: one negative mention in the window reaches at least `influencer_reach` people.
+- influencer: a negative mention in the window reaches at least `influencer_reach` people, in a crisis
+  category, with at least three negatives in the window.
+Volume rules skip 其他 (negatives no category explains): misread neutral posts gather there.
 """
 
 from __future__ import annotations
@@ -106,8 +108,14 @@ def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tupl
     return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
 
 
+OTHER = "其他"
+INFLUENCER_MIN_NEGATIVE = 3
+
+
 def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire on a jump of the window's count over the previous hours, with the share risen."""
+    if g.category == OTHER:  # negatives no category explains: too noisy for volume rules
+        return None
     floor = t.rate_floor * t.window_minutes / 60
     fires, mean, sigma, p = _spike(g.negative, g.baseline_counts, floor, t)
     risen = g.share >= g.baseline_share + t.min_share_rise
@@ -122,7 +130,7 @@ def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
 
 def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire when the last day stands out against the same hours of the previous days."""
-    if not g.day_baseline:
+    if not g.day_baseline or g.category == OTHER:
         return None
     fires, mean, sigma, p = _spike(g.day_negative, g.day_baseline, t.rate_floor * 24, t)
     risen = g.day_share >= g.day_baseline_share + t.min_share_rise / 2
@@ -146,8 +154,9 @@ def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
 
 
 def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
-    """Fire at once on one negative post with very high reach (a news outlet, an influencer)."""
-    if g.top_reach < t.influencer_reach:
+    """Fire at once on a negative post with very high reach (a news outlet, an influencer) that others
+    echo: a crisis category and at least three negatives in the window (a lone complaint is not one)."""
+    if g.top_reach < t.influencer_reach or g.category == OTHER or g.negative < INFLUENCER_MIN_NEGATIVE:
         return None
     return RuleHit("influencer", g.brand, g.category, (
         f"高影响力帖子：「{g.brand}·{g.category}」一条负面帖子触达 {g.top_reach:,} 人（≥ {t.influencer_reach:,}）"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.errors import NotFound
-from tasks.models import Incident, Mention
+from tasks.models import DetectionHit, Incident, Mention
 from tasks.triage.detection import GroupWindow
 from tasks.triage.lifecycle import ACTIVE_STATES
 
@@ -106,8 +106,10 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
 
 
 def last_activity(session: Session, incident: Incident) -> datetime:
-    """Return when the incident last gained a mention (or was detected)."""
-    latest = session.scalar(select(func.max(Mention.published_at)).where(Mention.incident_id == incident.id))
+    """Return when a rule last fired for the incident (or when it was detected): background
+    complaints that join it do not keep it alive forever."""
+    latest = session.scalar(select(func.max(DetectionHit.window_end)).where(
+        DetectionHit.incident_id == incident.id, DetectionHit.mode == "enforce"))
     return max(latest, incident.detected_at) if latest else incident.detected_at
 
 

@@ -74,6 +74,14 @@ def test_critical_terms_fire_at_once_on_small_counts() -> None:
 
 
 def test_one_post_with_very_high_reach_fires() -> None:
-    hits = evaluate(group(negative=1, top_reach=450_000), T)
+    hits = evaluate(group(negative=3, top_reach=450_000), T)
     assert [h.rule for h in hits] == ["influencer"] and "450,000" in hits[0].reason
-    assert rules(group(negative=1, top_reach=299_999)) == []
+    assert rules(group(negative=3, top_reach=299_999)) == []
+
+
+def test_a_lone_complaint_from_a_big_account_is_not_a_crisis() -> None:
+    assert rules(group(negative=1, top_reach=450_000)) == []
+
+
+def test_volume_rules_ignore_negatives_no_category_explains() -> None:
+    assert rules(group(category="其他", negative=30, brand_volume=40, brand_negative=32, top_reach=450_000)) == []
