@@ -267,7 +267,14 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("scan", bench_scan, f"read + analyse + store {SCAN_MENTIONS:,} generated mentions (SQLite)"),
     Benchmark("compensation", bench_compensation,
               f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
+    Benchmark("backfill", lambda: _backfill(), "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1"),
 ]
+
+
+def _backfill() -> dict[str, object]:
+    from benchmarks.backfill import bench_backfill
+
+    return bench_backfill()
 
 
 def _spread(paired: Sequence[float]) -> str:
