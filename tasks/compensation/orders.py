@@ -31,11 +31,6 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _SNIFF_BYTES = 1 << 20
 
 
-def unwrap(value: str) -> str:
-    """Strip whitespace and Excel's ="…" protection from one value."""
-    return str(_clean(pd.Series([value], dtype=object)).iloc[0])
-
-
 def yuan_to_fen(text: str) -> int:
     """Convert one yuan amount to integer fen, rounding half up at the fen (ValueError when not money)."""
     fen, why = amounts_to_fen(_clean(pd.Series([text], dtype=object)))
@@ -91,7 +86,7 @@ def parse_times(text: pd.Series, timezone: ZoneInfo) -> pd.Series:
 
 def map_statuses(text: pd.Series, extra_words: Mapping[str, str] | None = None) -> pd.Series:
     """Return canonical statuses ("" where unknown) for a column of platform status text."""
-    words = {**STATUS_WORDS, **(extra_words or {})}
+    words = {**STATUS_WORDS, **{k.strip().lower(): v for k, v in (extra_words or {}).items()}}
     codes, uniques = pd.factorize(text.str.lower())
     mapped = np.array([words.get(u, "") for u in uniques] + [""], dtype=object)
     return pd.Series(mapped[codes], index=text.index)
