@@ -349,8 +349,10 @@ def load_sources() -> Sources:
 def clear_caches() -> None:
     """Forget every loaded file and the settings (tests and config reloads)."""
     from config.detection import load_detection
+    from config.drills import load_drills
 
     load_detection.cache_clear()
+    load_drills.cache_clear()
     get_settings.cache_clear()
     for loader in (load_lexicon, load_severity, load_roster, load_policies, load_sources, load_playbooks):
         loader.cache_clear()

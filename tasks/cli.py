@@ -251,6 +251,13 @@ def _register_stage_commands() -> None:
     for command in sentiment_app.registered_commands:
         command.callback = _fails_cleanly(command.callback)
     app.add_typer(sentiment_app, name="sentiment")
+    from tasks.drills.cli import drill_app, grade, list_, scenarios
+
+    drill_app.registered_callback.callback = _fails_cleanly(drill_app.registered_callback.callback)
+    drill_app.command("grade")(_fails_cleanly(grade))
+    drill_app.command("list")(_fails_cleanly(list_))
+    drill_app.command("scenarios")(_fails_cleanly(scenarios))
+    app.add_typer(drill_app, name="drill")
 
 
 _register_stage_commands()

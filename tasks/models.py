@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +52,7 @@ class Mention(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
         Index("ix_mentions_brand_published", "brand", "published_at"),
+        Index("ix_mentions_drill_published", "is_drill", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,6 +77,8 @@ class Mention(Base):
     # The earlier mention of the same brand this one repeats (same content hash, or SimHash within 3 bits,
     # within 48 h): a repost or near-duplicate. Always points at an original, never at another duplicate.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"), index=True)
+    # Injected by a drill (应急演练): only drill incidents see it; real triage, recovery and reports never do.
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SourceState(Base):
@@ -194,7 +198,7 @@ class DetectionHit(Base):
 
     __tablename__ = "detection_hits"
     __table_args__ = (
-        UniqueConstraint("rule", "brand", "category", "window_end", name="uq_detection_hits_rule_window"),
+        UniqueConstraint("rule", "brand", "category", "window_end", "is_drill", name="uq_detection_hits_rule_window"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -205,6 +209,7 @@ class DetectionHit(Base):
     mode: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Notification(Base):
@@ -335,3 +340,27 @@ class RepairStep(Base):
     state: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[str | None] = mapped_column(String(1024))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Drill(Base):
+    """A drill (应急演练): a generated crisis injected into the drill source at `started_at`, graded at
+    `grade_at` (status running → graded) on how the response met its level's targets."""
+
+    __tablename__ = "drills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    brand: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    expected_level: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    crisis_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    grade_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    mentions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    graded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(Text)  # JSON of the checks, as graded

@@ -300,6 +300,26 @@ def generate_week(
     return Week(mentions=_mention_rows(seed, posts), crises=specs, surge=surge, start=first, end=last)
 
 
+def generate_orders(seed: int, product: str, count: int, onset: datetime) -> list[dict[str, object]]:
+    """Return `count` orders of `product` paid in the 30 days before `onset` (aware), deterministic for a seed."""
+    if onset.tzinfo is None or onset.utcoffset() is None:
+        raise ValueError("onset must be timezone-aware")
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    if not any(product in products for products in BRANDS.values()):
+        raise ValueError(f"unknown product {product!r}")
+    return _order_rows(random.Random(seed), seed, product, count, onset.astimezone(UTC).replace(microsecond=0))
+
+
+def write_orders_rows(orders: list[dict[str, object]], path: Path) -> None:
+    """Write orders as UTF-8 CSV with the header order_id,customer_id,product,sku,amount_yuan,..."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ORDER_FIELDS)
+        writer.writeheader()
+        writer.writerows(orders)
+
+
 def write_mentions(scenario: Scenario | Week, path: Path) -> None:
     """Write the mentions (of a scenario or a week) as JSONL (UTF-8, one object per line, Chinese kept readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,12 +329,8 @@ def write_mentions(scenario: Scenario | Week, path: Path) -> None:
 
 
 def write_orders(scenario: Scenario, path: Path) -> None:
-    """Write the orders as UTF-8 CSV with the header order_id,customer_id,product,sku,amount_yuan,..."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ORDER_FIELDS)
-        writer.writeheader()
-        writer.writerows(scenario.orders)
+    """Write the scenario's orders as UTF-8 CSV (see write_orders_rows)."""
+    write_orders_rows(scenario.orders, path)
 
 
 def _check_arguments(end: datetime, days: int, brand: str, product: str, category: str, orders: int) -> None:

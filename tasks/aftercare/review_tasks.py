@@ -48,7 +48,8 @@ def _curve(session: Session, incident: Incident, end: datetime) -> bytes:
     start = (incident.started_at - timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
     stop = max(end, start + timedelta(hours=2))
     rows = session.execute(select(Mention.published_at, Mention.negative).where(
-        Mention.brand == incident.brand, Mention.published_at >= start, Mention.published_at < stop)).all()
+        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.published_at >= start,
+        Mention.published_at < stop)).all()
     hours = max(1, min(24 * 14, int((stop - start).total_seconds() // 3600) + 1))
     volume, negative = [0] * hours, [0] * hours
     for at, is_negative in rows:

@@ -32,9 +32,10 @@ def incidents_in_monitoring() -> list[str]:
 
 def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck:
     cfg, det = get_settings().recovery, load_detection()
-    base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at)
-    window = window_stats(session, now - timedelta(hours=cfg.window_hours), now)
-    recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now)
+    drill = incident.is_drill  # a drill recovers on its own source's mentions
+    base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at, drill)
+    window = window_stats(session, now - timedelta(hours=cfg.window_hours), now, drill)
+    recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now, drill)
     b, w, r = base.get(incident.brand), window.get(incident.brand), recent.get(incident.brand)
     own = _category_negatives(r, incident.category)
     own_reach = round(r.negative_reach * own / r.negative) if r and r.negative else 0

@@ -106,11 +106,17 @@ def plan_batch(incident_key: str, orders: pd.DataFrame, policy: str, now: dateti
 @task(task_run_name="open-batch-{incident_key}", cache_policy=NO_CACHE)
 def open_batch(incident_key: str, plan: Plan, policy: str, orders_source: str, orders_format: str,
                dry_run: bool, requested_by: str, note: str | None, now: datetime) -> Batch:
-    """Record a new batch with its plan and audit `compensation.batch_started`. A re-run opens another."""
-    waits = needs_approval(plan, policy_terms(policy)) and not dry_run
-    status = "dry_run" if dry_run else ("pending_approval" if waits else "approved")
+    """Record a new batch with its plan and audit `compensation.batch_started`. A re-run opens another.
+
+    A drill's incident is only ever compensated as a dry run: nothing real is written for a drill."""
     with session_scope() as session:
         incident = get_incident(session, incident_key)
+        if incident.is_drill and not dry_run:
+            get_run_logger().warning("%s is a drill (演练): compensation runs as a dry run, nothing is paid",
+                                     incident_key)
+            dry_run = True
+        waits = needs_approval(plan, policy_terms(policy)) and not dry_run
+        status = "dry_run" if dry_run else ("pending_approval" if waits else "approved")
         batch = repository.new_batch(
             session, incident_id=incident.id, policy=policy, orders_source=orders_source,
             orders_format=orders_format, dry_run=dry_run, status=status,

@@ -42,8 +42,9 @@ def recent_originals(session: Session, rows: Sequence[dict[str, object]], window
     if not branded:
         return []
     times = [r["published_at"] for r in branded]
+    drill = bool(branded[0].get("is_drill", False))  # a batch is all drill or all real; never linked across
     query = (select(Mention.id, Mention.brand, Mention.content_hash, Mention.simhash, Mention.published_at)
-             .where(Mention.brand.in_({r["brand"] for r in branded}),
+             .where(Mention.brand.in_({r["brand"] for r in branded}), Mention.is_drill.is_(drill),
                     Mention.published_at >= min(times) - window,  # type: ignore[type-var, operator]
                     Mention.published_at <= max(times) + window,  # type: ignore[type-var, operator]
                     Mention.duplicate_of_id.is_(None))

@@ -44,7 +44,8 @@ def publish_incident_board(now: datetime, source_health: list[dict[str, object]]
 def _hourly_negative(session: Session, incident: Incident, now: datetime) -> list[int]:
     since = now - timedelta(hours=24)
     times = session.scalars(select(Mention.published_at).where(
-        Mention.brand == incident.brand, Mention.negative.is_(True), Mention.published_at > since,
+        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.negative.is_(True),
+        Mention.published_at > since,
         Mention.published_at <= now,
         (Mention.category.is_(None) if incident.category == repository.OTHER_CATEGORY
          else Mention.category == incident.category)))

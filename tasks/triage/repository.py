@@ -35,13 +35,14 @@ class WindowStats:
         return self.negative / self.volume if self.volume else 0.0
 
 
-def window_stats(session: Session, start: datetime, end: datetime) -> dict[str, WindowStats]:
-    """Return per-brand statistics of mentions published in (start, end]."""
+def window_stats(session: Session, start: datetime, end: datetime, drill: bool = False) -> dict[str, WindowStats]:
+    """Return per-brand statistics of mentions published in (start, end] (of the drill source when `drill`)."""
     rows = session.execute(
         select(
             Mention.brand, Mention.negative, Mention.reach, Mention.published_at,
             Mention.category, Mention.critical_terms,
-        ).where(Mention.brand.is_not(None), Mention.published_at > start, Mention.published_at <= end)
+        ).where(Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > start,
+                Mention.published_at <= end)
     )
     stats: dict[str, WindowStats] = {}
     for brand, negative, reach, published_at, category, critical in rows:
@@ -60,11 +61,11 @@ def window_stats(session: Session, start: datetime, end: datetime) -> dict[str, 
     return stats
 
 
-def active_incident(session: Session, brand: str, category: str) -> Incident | None:
-    """Return the brand and category's incident that is still being handled, if any."""
+def active_incident(session: Session, brand: str, category: str, drill: bool = False) -> Incident | None:
+    """Return the brand and category's incident that is still being handled, if any (a drill's when `drill`)."""
     return session.scalars(
         select(Incident)
-        .where(Incident.brand == brand, Incident.category == category,
+        .where(Incident.brand == brand, Incident.category == category, Incident.is_drill.is_(drill),
                Incident.state.in_([s.value for s in ACTIVE_STATES]))
         .order_by(Incident.id.desc())
         .limit(1)
@@ -78,9 +79,9 @@ def active_incidents(session: Session) -> list[Incident]:
     ))
 
 
-def next_incident_key(session: Session, day: str) -> str:
-    """Return the next free key of the day, INC-YYYYMMDD-NNN."""
-    prefix = f"INC-{day}-"
+def next_incident_key(session: Session, day: str, drill: bool = False) -> str:
+    """Return the next free key of the day, INC-YYYYMMDD-NNN (a drill's: DRILL-YYYYMMDD-NNN)."""
+    prefix = f"{'DRILL' if drill else 'INC'}-{day}-"
     last = session.scalar(select(func.max(Incident.key)).where(Incident.key.like(prefix + "%")))
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:03d}"
@@ -94,6 +95,7 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
         update(Mention)
         .where(
             Mention.brand == incident.brand,
+            Mention.is_drill.is_(incident.is_drill),
             category,
             Mention.negative.is_(True),
             Mention.incident_id.is_(None),
@@ -147,13 +149,15 @@ def _seconds(values: list[datetime]) -> np.ndarray:
 
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
-                  influencer_reach: int) -> dict[tuple[str, str], GroupWindow]:
-    """Return what detection needs per brand x category at `end` (one query over the long baseline)."""
+                  influencer_reach: int, drill: bool = False) -> dict[tuple[str, str], GroupWindow]:
+    """Return what detection needs per brand x category at `end` (one query over the long baseline), over
+    real mentions, or over the drill source's when `drill`."""
     start = end - timedelta(days=long_days + 1)
     rows = session.execute(
         select(Mention.brand, Mention.category, Mention.negative, Mention.reach, Mention.published_at,
                Mention.critical_terms)
-        .where(Mention.brand.is_not(None), Mention.published_at > start, Mention.published_at <= end)
+        .where(Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > start,
+               Mention.published_at <= end)
     ).all()
     if not rows:
         return {}

@@ -58,13 +58,13 @@ def _level(g: GroupWindow, affected_orders: int | None) -> tuple[float, Level]:
                        severity.affected_orders)
 
 
-def _open(session: Session, g: GroupWindow, reason: str, now: datetime, actor: str) -> IncidentChange:
+def _open(session: Session, g: GroupWindow, reason: str, now: datetime, actor: str, drill: bool) -> IncidentChange:
     heat, level = _level(g, None)
-    key = repository.next_incident_key(session, now.astimezone(local_zone()).strftime("%Y%m%d"))
+    key = repository.next_incident_key(session, now.astimezone(local_zone()).strftime("%Y%m%d"), drill)
     incident = Incident(
         key=key, brand=g.brand, category=g.category, level=level.value, auto_level=level.value,
         state=IncidentState.OPEN.value, heat=heat, trigger_reason=reason, negative_count=g.negative,
-        reach=g.negative_reach, started_at=min(g.first_negative_at or now, now), detected_at=now,
+        reach=g.negative_reach, started_at=min(g.first_negative_at or now, now), detected_at=now, is_drill=drill,
     )
     session.add(incident)
     session.flush()
@@ -91,26 +91,29 @@ def _update(session: Session, incident: Incident, g: GroupWindow, now: datetime,
     return IncidentChange(incident.key, "escalated", level.value, previous)
 
 
-def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetime, incident_id: int | None) -> None:
+def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetime, incident_id: int | None,
+                 drill: bool) -> None:
     rows = [{"window_end": end, "rule": h.rule, "brand": h.brand, "category": h.category, "mode": mode,
-             "reason": h.reason, "incident_id": incident_id if mode == "enforce" else None} for h, mode in hits]
+             "reason": h.reason, "incident_id": incident_id if mode == "enforce" else None, "is_drill": drill}
+            for h, mode in hits]
     if rows:
         session.execute(insert_ignoring_duplicates(DetectionHit), rows)
 
 
-def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str) -> IncidentChange | None:
+def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str,
+                  drill: bool) -> IncidentChange | None:
     hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, thresholds(det))]
     enforced = [hit for hit, mode in hits if mode == "enforce"]
-    incident = repository.active_incident(session, g.brand, g.category)
+    incident = repository.active_incident(session, g.brand, g.category, drill)
     if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
         incident = None if enforced else incident
     change = None
     if incident is None and enforced:
-        change = _open(session, g, "；".join(h.reason for h in enforced), end, actor)
+        change = _open(session, g, "；".join(h.reason for h in enforced), end, actor, drill)
         incident = repository.get_incident(session, change.incident_key)
     elif incident is not None and g.negative:
         change = _update(session, incident, g, end, actor)
-    _record_hits(session, hits, end, incident.id if incident else None)
+    _record_hits(session, hits, end, incident.id if incident else None, drill)
     if incident is not None:
         repository.attach_negative_mentions(session, incident, incident.started_at, end)
         _record_metric(session, incident, g, end, det.window_minutes)
@@ -123,17 +126,19 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     each rule that fired (enforced, monitored or snoozed).
 
     Safe to re-run for the same window: an active incident absorbs its group instead of a new one,
-    and hits and metrics of a window are written once.
+    and hits and metrics of a window are written once. The drill source's mentions are graded apart,
+    into drill incidents only: a drill never feeds, opens or escalates a real incident.
     """
     det = load_detection()
     changes: list[IncidentChange] = []
     with session_scope() as session:
-        groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
-                                          det.long_baseline_days, det.influencer_reach)
-        for _, g in sorted(groups.items()):
-            change = _triage_group(session, g, det, window_end, actor)
-            if change is not None:
-                changes.append(change)
+        for drill in (False, True):
+            groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
+                                              det.long_baseline_days, det.influencer_reach, drill)
+            for _, g in sorted(groups.items()):
+                change = _triage_group(session, g, det, window_end, actor, drill)
+                if change is not None:
+                    changes.append(change)
     for change in changes:
         if change.kind != "updated":
             get_run_logger().warning("incident %s %s at level %s", change.incident_key, change.kind, change.level)

@@ -1,0 +1,59 @@
+"""The typed view of config/drills.toml: drill scenarios (应急演练) and the targets a drill is graded on."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from config.files import _load, _Strict
+
+LevelName = Literal["I", "II", "III", "IV"]
+StepName = Literal["apology", "disclosure", "improvement", "compensation", "trust", "monitoring"]
+
+
+class Targets(_Strict):
+    detect_minutes: float = Field(60, gt=0)
+    alert_minutes: float = Field(10, gt=0)
+    pass_score: int = Field(80, ge=0, le=100)
+    required_steps: dict[LevelName, list[StepName]]
+
+    @model_validator(mode="after")
+    def _every_level(self) -> Targets:
+        missing = {"I", "II", "III", "IV"} - set(self.required_steps)
+        if missing:
+            raise ValueError(f"required_steps lacks levels {sorted(missing)}")
+        return self
+
+
+class Scenario(_Strict):
+    title: str
+    brand: str
+    product: str
+    category: str
+    size: Literal["small", "medium", "large"] = "medium"
+    expected_level: LevelName
+    compensation: bool = False
+    lead_minutes: int = Field(90, ge=30, le=24 * 60)
+    duration_hours: int = Field(12, ge=1, le=72)
+    grade_after_minutes: int = Field(180, ge=1)
+    seed: int = Field(1, ge=0)
+
+
+class Drills(_Strict):
+    baseline_days: int = Field(3, ge=1, le=30)
+    targets: Targets
+    scenarios: dict[str, Scenario]
+
+    def get(self, name: str) -> Scenario:
+        """Return the scenario with this name, or raise KeyError listing the known ones."""
+        if name not in self.scenarios:
+            raise KeyError(f"drills.toml: no scenario {name!r}; known: {', '.join(sorted(self.scenarios))}")
+        return self.scenarios[name]
+
+
+@lru_cache(maxsize=1)
+def load_drills() -> Drills:
+    """Return the drill scenarios and targets from drills.toml."""
+    return _load("drills.toml", Drills)

@@ -1,0 +1,60 @@
+"""Drill runbook (应急演练和评估): rehearse the plan on a generated crisis, then grade the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from prefect.utilities.annotations import quote
+
+from flows.triage import triage_mentions
+from tasks.audit import flow_actor
+from tasks.common import resolve_now, show_time
+from tasks.drills.tasks import due_drills, generate_drill, grade_drill, inject_drill, link_drill_incident, scenario_for
+from tasks.monitoring.tasks import analyse_mentions
+from tasks.notify.tasks import deliver_outbox
+
+
+@flow(name="drill", log_prints=True)
+def drill(scenario: str = "quality", seed: int | None = None, started_by: str = "prefect-ui",
+          now: datetime | None = None) -> dict[str, object]:
+    """Start a drill of a scenario in config/drills.toml.
+
+    1) generate the scenario's crisis on ordinary chatter (the scenario's seed unless `seed` is given:
+    the same seed makes the same crisis); 2) analyse it and
+    store it in the drill source, with the drill's record, in one transaction (refused while another
+    drill runs); 3) triage at once: the crisis opens a drill incident (DRILL-…) and its events start
+    the real notify and acknowledge runs, every mail marked 【演练】; later scans keep grading it as
+    its posts come in. No customer notice is sent and compensation of a drill is always a dry run.
+    The `drill-grade` deployment grades the response when the scenario's time is up.
+    """
+    at = resolve_now(now)
+    injection = generate_drill(scenario, seed if seed is not None else scenario_for(scenario).seed, at)
+    rows = analyse_mentions(quote(injection.mentions), at)
+    drill_id = inject_drill(quote(injection), quote(rows), started_by, at)
+    triage_mentions(window_end=at)
+    key = link_drill_incident(drill_id)
+    create_markdown_artifact(
+        key=f"drill-{drill_id}",
+        markdown=(f"# 【演练】演练进行中 #{drill_id} · `{scenario}`\n\n"
+                  f"- 演练事件：{key or '尚未生成（随后的扫描会继续研判）'}\n"
+                  f"- 评估时间：{show_time(at)} 开始，按场景设定到时自动评估（或 `crisis drill grade {drill_id}`）\n"),
+        description=f"演练 #{drill_id}")
+    return {"drill": drill_id, "scenario": scenario, "incident": key}
+
+
+@flow(name="drill-grade", log_prints=True)
+def drill_grade(drill_id: int | None = None, now: datetime | None = None) -> list[dict[str, object]]:
+    """Grade one drill at once (`drill_id`), or every running drill whose time is up (the schedule).
+
+    Detection, level, first alert, acknowledgement against the level's target, repair steps and a
+    compensation dry run are scored; the scorecard is written to var/drills/<id>/, published as the
+    `drill-<id>` artifact and mailed (【演练】) to everyone the drill alerted.
+    """
+    at = resolve_now(now)
+    ids = [drill_id] if drill_id is not None else due_drills(at)
+    results = [grade_drill(i, at, flow_actor()) for i in ids]
+    if results:
+        deliver_outbox(at)
+    return results

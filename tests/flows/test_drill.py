@@ -1,0 +1,130 @@
+"""A drill (应急演练) through the real flows: the injected crisis opens a drill incident that never mixes with
+real ones, every mail says 【演练】, customers hear nothing, nothing is paid, and the response is graded."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from config.drills import load_drills
+from flows.compensate import compensate
+from flows.drill import drill, drill_grade
+from flows.monitor import scan
+from flows.notify import notify
+from tasks.aftercare.steps import set_step
+from tasks.db import session_scope
+from tasks.drills.tasks import DrillRefused
+from tasks.models import CompensationItem, Drill, Incident, Mention, Notification
+from tasks.notify.tasks import acknowledge
+from tasks.scenario import generate_scenario, write_mentions
+from tests.helpers import read_mail, text_part
+
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+def _count(model, *where) -> int:  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def _orders_with_emails(folder: Path, drill_id: int) -> Path:
+    """The drill's generated orders, with an e-mail for every customer (so a notice could be sent)."""
+    source = folder / "drills" / str(drill_id) / "orders.csv"
+    rows = list(csv.DictReader(source.open(encoding="utf-8")))
+    target = folder / "orders-with-email.csv"
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0].keys(), "email"])
+        writer.writeheader()
+        writer.writerows({**row, "email": f"{row['customer_id'].lower()}@customer.example"} for row in rows)
+    return target
+
+
+@pytest.mark.parametrize("scenario", sorted(load_drills().scenarios))
+def test_every_scenario_opens_a_drill_incident_at_its_expected_level(sqlite_db: str, scenario: str) -> None:
+    result = drill(scenario=scenario, now=NOW)
+    expected = load_drills().scenarios[scenario]
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == result["incident"])).one()
+        assert incident.is_drill and incident.key.startswith("DRILL-")
+        assert (incident.brand, incident.category, incident.level) == (expected.brand, expected.category,
+                                                                       expected.expected_level)
+
+
+def test_a_drill_runs_the_real_lifecycle_apart_from_real_incidents(database: str, smtp_sink: Path,
+                                                                   var_dir: Path) -> None:
+    # A real crisis of the same brand and category is going on at the same time.
+    real = generate_scenario(11, NOW, crisis_start=NOW - timedelta(minutes=90))
+    write_mentions(real, var_dir / "real.jsonl")
+    scan(now=NOW, extra_file=str(var_dir / "real.jsonl"))
+    with session_scope() as session:
+        real_keys = set(session.scalars(select(Incident.key).where(Incident.is_drill.is_(False))))
+    assert real_keys, "the real crisis opens a real incident"
+
+    started = drill(scenario="quality", started_by="王强", now=NOW)
+    key = started["incident"]
+    assert key and key.startswith("DRILL-")
+    with pytest.raises(DrillRefused, match="still running"):
+        drill(scenario="safety", now=NOW + timedelta(minutes=1))
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        linked = set(session.scalars(select(Mention.is_drill).where(Mention.incident_id == incident.id)))
+        assert linked == {True}, "only drill mentions join the drill incident"
+        reals = session.scalars(select(Incident).where(Incident.is_drill.is_(False))).all()
+        assert {i.key for i in reals} == real_keys, "a drill opens no real incident"
+    assert _count(Mention, Mention.is_drill.is_(True), Mention.incident_id.in_([i.id for i in reals])) == 0
+    # A later regular scan keeps both apart (no drill mention reaches the real incident, nor the reverse).
+    scan(now=NOW + timedelta(minutes=30), extra_file=str(var_dir / "real.jsonl"))
+    assert _count(Incident, Incident.is_drill.is_(True)) == 1
+
+    notify(incident_key=key, now=NOW + timedelta(minutes=2))
+    acknowledge(key, "李娜", "演练接手", NOW + timedelta(minutes=20))
+    orders = _orders_with_emails(var_dir, started["drill"])
+    paid = compensate(incident_key=key, orders_path=str(orders), policy="coupon-20", dry_run=False,
+                      notify_customers=True, requested_by="刘洋", now=NOW + timedelta(minutes=40))
+    assert paid["dry_run"] is True and paid["applied"] > 0, "a drill's compensation is only ever a dry run"
+    assert _count(CompensationItem) == 0
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        for step in ("apology", "disclosure"):
+            set_step(session, incident, step, actor="李娜", at=NOW + timedelta(minutes=50), state="done")
+
+    graded = drill_grade(drill_id=started["drill"], now=NOW + timedelta(hours=3))[0]
+    assert graded["incident"] == key
+    scorecard = Path(str(graded["path"])).read_text(encoding="utf-8")
+    assert "✅ 确认接手" in scorecard and "20.0 分钟" in scorecard  # III: acknowledged within 120 minutes
+    assert "✅ 补偿演练" in scorecard and "⚠️ 修复步骤" in scorecard and "监测和反馈" in scorecard
+    assert graded["score"] == 93 and graded["verdict"] == "合格"  # 100 points but 2 of 3 steps: 13/20
+    assert drill_grade(drill_id=started["drill"], now=NOW + timedelta(hours=5))[0]["score"] == 93, "graded once"
+
+    mail = read_mail(smtp_sink)
+    drill_mail = [m for m in mail if key in m["Subject"] or "演练评估" in m["Subject"]]
+    assert {m["Subject"].split("】")[0] for m in drill_mail} == {"【演练"}, [m["Subject"] for m in drill_mail]
+    assert any("演练评估" in m["Subject"] and "93 分" in m["Subject"] for m in drill_mail)
+    assert "<table" in text_part(next(m for m in drill_mail if "演练评估" in m["Subject"]), "html")
+    assert not [m for m in mail if "customer.example" in str(m["To"])], "no customer hears of a drill"
+    assert _count(Notification, Notification.kind == "compensation_notice") == 0
+    with session_scope() as session:
+        row = session.scalars(select(Drill)).one()
+        assert (row.status, row.score, row.started_by) == ("graded", 93, "王强")
+
+
+def test_the_schedule_grades_only_drills_whose_time_is_up(sqlite_db: str, smtp_sink: Path) -> None:
+    started = drill(scenario="pricing", now=NOW)
+    assert drill_grade(now=NOW + timedelta(minutes=30)) == []
+    due = load_drills().scenarios["pricing"].grade_after_minutes
+    results = drill_grade(now=NOW + timedelta(minutes=due))
+    assert [r["drill"] for r in results] == [started["drill"]]
+    assert results[0]["verdict"] == "需改进"  # nobody acknowledged, no step done
+    assert "❌ 确认接手" in Path(str(results[0]["path"])).read_text(encoding="utf-8")
+    assert drill(scenario="quality", now=NOW + timedelta(hours=4))["drill"] == started["drill"] + 1, \
+        "a graded drill no longer blocks the next"
+
+
+def test_an_unknown_scenario_is_refused_with_the_known_names(sqlite_db: str) -> None:
+    with pytest.raises(DrillRefused, match="no scenario 'fire'.*quality"):
+        drill(scenario="fire", now=NOW)
+    assert _count(Drill) == 0 and _count(Mention) == 0
