@@ -88,9 +88,12 @@ def read_extra_file(path: str, now: datetime) -> ReadReport:
     return report
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[dict[str, object]]:
-    """Analyse a batch (jieba tokens, sentiment, brand, category, hashes) into mention rows."""
+    """Analyse a batch (jieba tokens, sentiment, brand, category, hashes) into mention rows.
+
+    No cache: hashing a 100,000-mention batch for a cache key costs more than it could save, and a
+    lexicon or model change must give new results for the same texts."""
     cfg = get_settings().analysis
     workers = cfg.workers or os.cpu_count() or 1
     results = analyse_many([m.text for m in mentions], lexicon_data(), cfg.negative_below, get_model(),
