@@ -1,13 +1,18 @@
-"""The only place that creates the engine and sessions (lazily, cached, resettable in tests)."""
+"""The only place that creates engines: the app's (and its sessions; lazily, cached, resettable in tests), the
+shop's orders database, and read-only engines on the databases a SQL source reads."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from config.settings import get_settings
 
@@ -88,6 +93,38 @@ def get_orders_engine() -> Engine:
             raise OrdersSourceInvalid("no orders database: set CRISIS_ORDERS_DATABASE_URL (or use a file)")
         _orders_engine = create_engine(url, pool_pre_ping=True)
     return _orders_engine
+
+
+def read_only_engine(url: str, timeout: float) -> Engine:
+    """Return an engine on someone else's database whose connections refuse writes (one use: NullPool);
+    ValueError for an in-memory SQLite URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    statement = ""
+    if backend == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:":
+            raise ValueError("a SQL source needs a SQLite file, not an in-memory database")
+        engine = create_engine(url, poolclass=NullPool, creator=lambda: sqlite3.connect(
+            f"file:{quote(path)}?mode=ro", uri=True, timeout=timeout, check_same_thread=False))
+        statement = "PRAGMA query_only = ON"
+    elif backend == "postgresql":
+        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
+        engine = create_engine(url, poolclass=NullPool,
+                               connect_args={"connect_timeout": max(1, int(timeout)), "options": options})
+    else:
+        engine = create_engine(url, poolclass=NullPool)
+        statement = "SET SESSION TRANSACTION READ ONLY" if backend == "mysql" else ""
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        if statement:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+            dbapi_connection.commit()
+
+    return engine
 
 
 def reset_engine() -> None:

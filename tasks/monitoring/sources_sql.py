@@ -4,27 +4,24 @@ The configured SELECT takes `:watermark` and is ordered by the watermark column;
 is kept, so each scan reads only what is new. Read-only three times over: the query must be one SELECT,
 the connection is put in read-only mode (SQLite `mode=ro` + `query_only`, PostgreSQL
 `default_transaction_read_only` with a `statement_timeout`, MySQL `SESSION TRANSACTION READ ONLY`),
-and the URL should carry read-only credentials. The engine lives for one read (NullPool): this is an
-operator's database, not ours.
+and the URL should carry read-only credentials. The engine (tasks.db.read_only_engine) lives for one
+read: this is an operator's database, not ours.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import date, datetime
 from decimal import Decimal
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.pool import NullPool
 
 from config.files import SqlSource
 from tasks.common import is_transient_db_error
+from tasks.db import read_only_engine
 from tasks.monitoring.errors import SourceDataInvalid, SourceRejected, TransientSourceError
 from tasks.monitoring.resilience import RetryPolicy, Sleep, call_with_retries
 from tasks.monitoring.sources import Collector, ReadReport, SourceProgress, pluck
@@ -50,41 +47,12 @@ def decode_watermark(stored: str) -> object:
     return Decimal(value) if kind == "decimal" else value
 
 
-def read_only_engine(url: str, timeout: float) -> Engine:
-    """Return an engine on `url` whose connections refuse writes."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    statement = ""
-    if backend == "sqlite":
-        path = parsed.database or ""
-        if not path or path == ":memory:":
-            raise SourceRejected(f"{url}: a SQL source needs a SQLite file")
-        engine = create_engine(url, poolclass=NullPool, creator=lambda: sqlite3.connect(
-            f"file:{quote(path)}?mode=ro", uri=True, timeout=timeout, check_same_thread=False))
-        statement = "PRAGMA query_only = ON"
-    elif backend == "postgresql":
-        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout * 1000)}"
-        engine = create_engine(url, poolclass=NullPool,
-                               connect_args={"connect_timeout": max(1, int(timeout)), "options": options})
-    else:
-        engine = create_engine(url, poolclass=NullPool)
-        statement = "SET SESSION TRANSACTION READ ONLY" if backend == "mysql" else ""
-
-    @event.listens_for(engine, "connect")
-    def _read_only(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        if statement:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(statement)
-            cursor.close()
-            dbapi_connection.commit()
-
-    return engine
-
-
 def _rows(source: SqlSource, url: str, watermark: object) -> tuple[list[str], list[dict[str, object]]]:
     """Run the query once: its columns and up to max_rows rows; transient errors are marked for a retry."""
     try:
         engine = read_only_engine(url, source.timeout_seconds)
+    except ValueError as exc:
+        raise SourceRejected(f"{source.name}: {exc}") from None
     except (ArgumentError, NoSuchModuleError) as exc:
         raise SourceRejected(f"{source.name}: bad database URL ({type(exc).__name__})") from None
     try:

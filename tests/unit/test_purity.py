@@ -26,6 +26,7 @@ PURE_MODULES = [
     "tasks.compensation.policy",
     "tasks.compensation.orders",
     "tasks.scenario",
+    "tasks.drills.grading",
 ]
 FORBIDDEN = ["prefect", "sqlalchemy", "yagmail", "httpx", "requests", "urllib3"]
 
@@ -65,3 +66,10 @@ def test_pure_modules_import_no_framework_database_or_network_client() -> None:
     assert report["broken"] == {}
     assert report["offenders"] == {}
     assert report["loaded"] == []
+
+
+def test_only_tasks_db_creates_engines() -> None:
+    """One place owns connections (pooling, SQLite tuning, read-only engines): nothing else calls create_engine."""
+    owners = sorted(str(path.relative_to(ROOT)) for folder in ("tasks", "flows")
+                    for path in (ROOT / folder).rglob("*.py") if "create_engine(" in path.read_text(encoding="utf-8"))
+    assert owners == ["tasks/db.py"]
