@@ -58,6 +58,60 @@ class ReviewData:
     review_due: str = ""
     chart: str = ""  # file name of the curve PNG beside the review
     is_drill: bool = False
+    summary: Sequence[str] = ()  # 概要: impact in numbers, escaped by the caller
+    went_well: Sequence[str] = ()
+    to_improve: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the assessment compares with the plan's targets."""
+
+    level: str
+    durations: Mapping[str, float | None]
+    ack_target_minutes: float
+    detect_target_minutes: float
+    escalation_tier: int
+    second_waves: int
+    steps: Mapping[str, str]  # step name (Chinese) -> state
+    overdue_steps: Sequence[str]
+    compensated_orders: int
+
+
+def assess(r: Response) -> tuple[list[str], list[str]]:
+    """Return what went well and what to improve, each line naming the figure and the target it was held to."""
+    well: list[str] = []
+    improve: list[str] = []
+    ttd, tta, ttm = (r.durations.get(k) for k in ("TTD", "TTA", "TTM"))
+    if ttd is not None:
+        line = f"发现用时 {_minutes(ttd)}（目标 ≤ {_minutes(r.detect_target_minutes)}）"
+        (well if ttd <= r.detect_target_minutes else improve).append(line)
+    if tta is None:
+        improve.append("无人确认接手")
+    else:
+        line = f"确认接手用时 {_minutes(tta)}（{r.level} 级目标 ≤ {_minutes(r.ack_target_minutes)}）"
+        (well if tta <= r.ack_target_minutes else improve).append(line)
+    if r.escalation_tier:
+        improve.append(f"未在时限内确认，预警升级至第 {r.escalation_tier} 梯队：检查值班与联系方式")
+    if ttm is not None:
+        well.append(f"{_minutes(ttm)}内缓解")
+    if r.second_waves:
+        improve.append(f"回落观察中出现 {r.second_waves} 次二次爆发：复查处置措施是否到位")
+    elif ttm is not None:
+        well.append("回落观察期间未出现二次爆发")
+    done = [name for name, state in r.steps.items() if state == "done"]
+    if done:
+        well.append(f"声誉修复已完成：{'、'.join(done)}")
+    missing = [name for name, state in r.steps.items() if state not in ("done", "skipped")]
+    if missing:
+        improve.append(f"声誉修复未完成：{'、'.join(missing)}")
+    if r.overdue_steps:
+        improve.append(f"逾期的修复步骤：{'、'.join(r.overdue_steps)}")
+    if not r.steps:
+        improve.append("没有记录任何声誉修复步骤（crisis step）")
+    if r.compensated_orders:
+        well.append(f"已对 {r.compensated_orders:,} 笔受影响订单完成补偿")
+    return well, improve
 
 
 ACTIONS = {
@@ -67,6 +121,10 @@ ACTIONS = {
     "compensation.batch_started": "补偿批次开始", "compensation.batch_completed": "补偿批次完成",
     "incident.level_overridden": "人工定级", "repair.step_updated": "修复步骤更新",
 }
+
+
+STAMP_NAMES = {"started_at": "开始（首条负面）", "detected_at": "发现", "acknowledged_at": "确认接手",
+               "mitigated_at": "缓解", "resolved_at": "解决", "closed_at": "关闭"}
 
 
 def _minutes(value: float | None) -> str:
@@ -86,6 +144,18 @@ def render_review(data: ReviewData) -> str:
         f"- 触发原因：{data.trigger_reason}",
         f"- 复盘截止：{data.review_due or '—'}",
         "",
+        "## 概要",
+        "",
+        *(f"- {line}" for line in data.summary or ("—",)),
+        "",
+        "### 做得好的",
+        "",
+        *(f"- {line}" for line in data.went_well or ("—",)),
+        "",
+        "### 需要改进的",
+        "",
+        *(f"- {line}" for line in data.to_improve or ("—",)),
+        "",
         "## 关键时间指标",
         "",
         "| 指标 | 含义 | 数值 |",
@@ -97,7 +167,7 @@ def render_review(data: ReviewData) -> str:
         "",
         "| 时间点 | 北京时间 |",
         "|---|---|",
-        *(f"| {name} | {value} |" for name, value in data.stamps.items()),
+        *(f"| {STAMP_NAMES.get(name, name)} | {value} |" for name, value in data.stamps.items()),
         "",
         "## 级别变化",
         "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import markdown as md
 from prefect import get_run_logger, task
@@ -12,17 +12,27 @@ from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.detection import load_detection
 from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.chart import curve_png
-from tasks.aftercare.repair import STEPS, review_due
-from tasks.aftercare.review import FollowUp, LevelChange, ReviewData, StepRow, TimelineEntry, render_review
+from tasks.aftercare.repair import STEPS, overdue, review_due
+from tasks.aftercare.review import (
+    FollowUp,
+    LevelChange,
+    Response,
+    ReviewData,
+    StepRow,
+    TimelineEntry,
+    assess,
+    render_review,
+)
 from tasks.aftercare.steps import list_steps
 from tasks.common import local_zone, show_time
 from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope
-from tasks.models import Incident, Mention, Notification
+from tasks.models import Incident, IncidentMetric, Mention, Notification, RecoveryCheck
 from tasks.notify import repository as outbox
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.repository import top_posts
@@ -79,6 +89,17 @@ def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
     due = review_due(incident.level, resolved).isoformat()
     sent = session.scalar(select(func.count(Notification.id)).where(
         Notification.incident_id == incident.id, Notification.status == DeliveryStatus.SENT.value))
+    totals = incident_totals(session, incident.id)
+    second_waves = session.scalar(select(func.count(RecoveryCheck.id)).where(
+        RecoveryCheck.incident_id == incident.id, RecoveryCheck.outcome == "second_wave")) or 0
+    end = incident.resolved_at or incident.closed_at or datetime.now(UTC)
+    well, improve = assess(Response(
+        level=incident.level, durations=durations(incident.stamps()),
+        ack_target_minutes=get_settings().notify.ack_minutes[incident.level],  # type: ignore[index]
+        detect_target_minutes=float(load_detection().window_minutes), escalation_tier=incident.escalation_tier,
+        second_waves=int(second_waves), steps={STEPS[s.step]: s.state for s in steps},
+        overdue_steps=[STEPS[s.step] for s in overdue(steps, end)],
+        compensated_orders=sum(n for n, _ in totals.values())))
     return ReviewData(
         key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
         level_name=LEVEL_NAMES[Level(incident.level)], state=incident.state,
@@ -86,7 +107,7 @@ def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
         stamps={name: show_time(value) for name, value in incident.stamps().items()},
         durations=durations(incident.stamps()),
         timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e)) for e in entries],
-        compensation=incident_totals(session, incident.id),
+        compensation=totals,
         top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
                    for p in top_posts(session, incident.id)],
         mail_sent=int(sent or 0),
@@ -95,7 +116,28 @@ def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
         steps=[StepRow(STEPS[s.step], escape_markdown(s.owner or "—"), show_time(s.due_at), s.state,
                        escape_markdown(s.evidence or "—")) for s in steps],
         follow_ups=_follow_ups(incident, steps, due), review_due=due, chart=chart, is_drill=incident.is_drill,
+        summary=_summary(session, incident, totals, int(sent or 0)), went_well=[escape_markdown(x) for x in well],
+        to_improve=[escape_markdown(x) for x in improve],
     )
+
+
+def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, int]], sent: int) -> list[str]:
+    """Return the impact in numbers: negative posts and reach, the peak window, compensation, mail, recovery."""
+    linked = session.execute(select(func.count(Mention.id), func.coalesce(func.sum(Mention.reach), 0)).where(
+        Mention.incident_id == incident.id)).one()
+    peak = session.execute(select(IncidentMetric.negative, IncidentMetric.heat, IncidentMetric.window_end).where(
+        IncidentMetric.incident_id == incident.id).order_by(IncidentMetric.negative.desc()).limit(1)).first()
+    last = session.scalars(select(RecoveryCheck).where(RecoveryCheck.incident_id == incident.id)
+                           .order_by(RecoveryCheck.window_end.desc()).limit(1)).first()
+    orders, fen = sum(n for n, _ in totals.values()), sum(f for _, f in totals.values())
+    lines = [f"负面帖子 {linked[0]:,} 条，触达 {int(linked[1]):,} 人次；最高热度 {incident.heat:.1f}"]
+    if peak is not None:
+        lines.append(f"峰值：{show_time(peak.window_end)} 前一小时负面 {peak.negative} 条（热度 {peak.heat:.1f}）")
+    lines.append(f"补偿：{orders:,} 笔订单，{fen / 100:,.2f} 元" if orders else "补偿：无")
+    lines.append(f"预警与通报邮件 {sent} 封")
+    if last is not None:
+        lines.append(f"最近一次回落检查（{show_time(last.window_end)}）：{escape_markdown(last.reason)}")
+    return lines
 
 
 def _html(markdown_text: str, png: bytes, chart: str) -> str:

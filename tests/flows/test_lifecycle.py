@@ -82,6 +82,9 @@ def test_whole_lifecycle(database: str, smtp_sink: Path, scenario_files) -> None
     path = Path(review(incident_key=key, now=END))
     text = path.read_text(encoding="utf-8")
     assert key in text and "TTD" in text and "补偿" in text and "确认接手" in text and "后续改进" in text
+    assert f"补偿：{paid['applied']:,} 笔订单，{paid['amount_fen'] / 100:,.2f} 元" in text
+    assert "确认接手用时" in text.split("### 做得好的")[1].split("## 关键时间指标")[0]
+    assert "没有记录任何声誉修复步骤" in text.split("### 需要改进的")[1], "no repair step was recorded here"
     assert path.with_suffix(".html").read_text(encoding="utf-8").count("data:image/png;base64,") == 1
     with session_scope() as session:
         assert verify_chain(session).ok

@@ -130,3 +130,23 @@ def test_review_without_compensation_says_so() -> None:
     text = review(compensation={})
     assert "无补偿记录" in text
     assert "金额（元）" not in text
+
+
+def test_the_review_says_what_went_well_and_what_to_improve_against_the_targets() -> None:
+    from tasks.aftercare.review import Response, assess
+
+    prompt = Response(level="II", durations={"TTD": 25.0, "TTA": 20.0, "TTM": 300.0}, ack_target_minutes=30,
+                      detect_target_minutes=60, escalation_tier=0, second_waves=0,
+                      steps={"诚恳道歉": "done", "建立信任": "todo"}, overdue_steps=[], compensated_orders=201)
+    well, improve = assess(prompt)
+    assert "确认接手用时 20 分钟（II 级目标 ≤ 30 分钟）" in well and "已对 201 笔受影响订单完成补偿" in well
+    assert improve == ["声誉修复未完成：建立信任"]
+
+    slow = Response(level="I", durations={"TTD": 90.0, "TTA": 45.0, "TTM": None}, ack_target_minutes=10,
+                    detect_target_minutes=60, escalation_tier=2, second_waves=1, steps={},
+                    overdue_steps=["公开信息"], compensated_orders=0)
+    well, improve = assess(slow)
+    assert well == []
+    assert "确认接手用时 45 分钟（I 级目标 ≤ 10 分钟）" in improve and "发现用时 90 分钟（目标 ≤ 60 分钟）" in improve
+    assert any("第 2 梯队" in line for line in improve) and any("二次爆发" in line for line in improve)
+    assert "没有记录任何声誉修复步骤（crisis step）" in improve and "逾期的修复步骤：公开信息" in improve
