@@ -41,10 +41,11 @@ def test_demo_runs_the_lifecycle_through_deployments_and_triggers(
     review = Path(result.review_path).read_text(encoding="utf-8")
     assert result.incident_key in review and "TTR" in review and "补偿批次完成" in review
 
-    ui = look_at_the_ui(local_stack.ui_url, local_stack.api_url, f"review-{result.incident_key.lower()}",
+    ui = look_at_the_ui(local_stack.ui_url, local_stack.api_url, result.incident_key,
                         PROJECT_DIR / "var" / "screenshots")
-    for deployment in ("scan", "notify", "compensate", "after-action", "review"):
+    for deployment in ("scan", "notify", "compensate", "after-action", "review", "drill", "drill-grade", "backfill"):
         assert deployment in ui["deployments"]
-    assert "Every 5 minutes" in ui["deployments"] and "Every 30 minutes" in ui["deployments"]
+    assert all(f"Every {n} minutes" in ui["deployments"] for n in (5, 10, 30))
     assert result.incident_key in ui["board"] and "澄星" in ui["board"] and "产品质量" in ui["board"]
-    assert f"事件复盘 {result.incident_key}" in ui["review"] and "TTD" in ui["review"]
+    assert f"事件复盘 {result.incident_key}" in ui["review"] and "TTD" in ui["review"] and "做得好的" in ui["review"]
+    assert result.incident_key in ui["brief"] and "处置步骤" in ui["brief"] and "负面声量" in ui["brief"]

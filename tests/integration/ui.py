@@ -28,17 +28,20 @@ def page_text(page: Page, url: str, shot: Path, expect: str) -> str:
     return page.inner_text("body")
 
 
-def look_at_the_ui(ui_url: str, api_url: str, review_key: str, shots: Path) -> dict[str, str]:
-    """Return the text of the deployments page, the incident board and the review, saving screenshots."""
+def look_at_the_ui(ui_url: str, api_url: str, incident_key: str, shots: Path) -> dict[str, str]:
+    """Return the text of the deployments page, the incident board, the incident's brief and its review,
+    saving screenshots."""
     shots.mkdir(parents=True, exist_ok=True)
     board = latest_artifact_id(api_url, "incident-board")
-    review = latest_artifact_id(api_url, review_key)
+    brief = latest_artifact_id(api_url, f"brief-{incident_key.lower()}")
+    review = latest_artifact_id(api_url, f"review-{incident_key.lower()}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         texts = {
             "deployments": page_text(page, f"{ui_url}/deployments", shots / "deployments.png", "Every 5 minutes"),
             "board": page_text(page, f"{ui_url}/artifacts/artifact/{board}", shots / "incident-board.png", "INC-"),
+            "brief": page_text(page, f"{ui_url}/artifacts/artifact/{brief}", shots / "brief.png", "代表性帖子"),
             "review": page_text(page, f"{ui_url}/artifacts/artifact/{review}", shots / "review.png", "TTD"),
         }
         browser.close()

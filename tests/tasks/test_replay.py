@@ -1,6 +1,7 @@
 """Replay of the evaluation week through the real scan and triage code (issue 4): six injected crises, one of
 each category, open within two 30-minute scans in their category at about their intended level; ordinary
-chatter and a 双11-like surge open nothing. One replay (50-110 s on the shared 2-core machine) serves them all."""
+chatter and a 双11-like surge open nothing. One replay per seed (50-110 s on the shared 2-core machine) serves
+them all; the second seed shows the rules are not tuned to one draw of the chatter."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from datetime import timedelta
 
 import pytest
 
-from benchmarks.replay import MAX_SCANS_TO_OPEN, ReplayResult, replay_week, standard_week
+from benchmarks.replay import MAX_SCANS_TO_OPEN, SEED, ReplayResult, replay_week, standard_week
 from config.files import clear_caches
 from tasks.db import reset_engine, upgrade_database
 from tasks.scenario import SIZES
 
 
-@pytest.fixture(scope="module")
-def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayResult]:
+@pytest.fixture(scope="module", params=[SEED, 42], ids=lambda seed: f"seed-{seed}")
+def replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayResult]:
+    """The standard week, and the same crises on other chatter (another seed), each replayed once."""
     folder = tmp_path_factory.mktemp("replay")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CRISIS_VAR_DIR", str(folder / "var"))
@@ -26,7 +28,7 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayResult]:
         reset_engine()
         upgrade_database()
         try:
-            yield replay_week(standard_week(), folder)
+            yield replay_week(standard_week(request.param), folder)
         finally:
             reset_engine()
             clear_caches()
@@ -42,8 +44,8 @@ def describe(result: ReplayResult) -> str:
 
 
 def test_the_week_has_a_crisis_of_every_category_and_size_and_a_surge(replay: ReplayResult) -> None:
-    week = standard_week()
-    assert replay.scans == 7 * 48 and replay.mentions == len(week.mentions)
+    week = standard_week(SEED)
+    assert replay.scans == 7 * 48 and 5000 < replay.mentions < 7000
     assert len({o.crisis.category for o in replay.outcomes}) == 6
     assert {o.crisis.size for o in replay.outcomes} == set(SIZES)
     assert len({o.crisis.start.date() for o in replay.outcomes}) == 6
