@@ -32,7 +32,8 @@ def _store(count: int) -> None:
 
 
 def bench_backfill() -> dict[str, object]:
-    """Time the backfill flow over the same mentions with 1 and 2 Dask workers (ratio = speed-up)."""
+    """Time the backfill flow over the same mentions with 1 and 2 Dask workers, alternated, best of two each
+    (ratio = speed-up)."""
     from prefect.testing.utilities import prefect_test_harness
 
     from benchmarks.__main__ import comparison
@@ -49,10 +50,13 @@ def bench_backfill() -> dict[str, object]:
             reset_engine()
             upgrade_database()
             _store(BACKFILL_MENTIONS)
-            for workers in (1, 2):
+            # 1, 2, 2, 1 and the best of each: the first run warms caches and the noisy machine drifts, so
+            # neither side always goes first.
+            for workers in (1, 2, 2, 1):
                 start = time.perf_counter()
                 result = backfill(since=END - timedelta(days=8), until=END, chunk_size=5000, workers=workers)
-                seconds[workers] = time.perf_counter() - start
+                elapsed = time.perf_counter() - start
+                seconds[workers] = min(seconds.get(workers, elapsed), elapsed)
         finally:
             reset_engine()
             if previous is None:
