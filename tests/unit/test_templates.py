@@ -72,6 +72,13 @@ def test_drill_subject_starts_with_the_drill_mark() -> None:
     assert "演练" not in render_mail("alert", alert_context(drill=False), TEMPLATES).subject
 
 
+def test_a_drill_mail_says_so_before_anything_else() -> None:
+    drill, real = render_mail("alert", alert_context(drill=True), TEMPLATES), render_mail("alert", alert_context(
+        drill=False), TEMPLATES)
+    assert drill.text.startswith("【演练】这是一次应急演练") and "【演练】</strong>这是一次应急演练" in drill.html
+    assert "演练" not in real.text and "演练" not in real.html
+
+
 def test_a_missing_context_key_is_an_error_not_a_blank() -> None:
     context = alert_context()
     del context["reason"]
