@@ -135,26 +135,37 @@ def ensure_smtp_sink(stack: Stack) -> bool:
     return True
 
 
-def deploy(stack: Stack) -> None:
-    """Create the process work pool (if missing) and apply every deployment in prefect.yaml."""
+def deploy(stack: Stack, prefect_file: Path | None = None) -> None:
+    """Create the process work pool (if missing) and apply every deployment in prefect.yaml (or in
+    `prefect_file`, e.g. a trimmed copy)."""
     log = stack.var / "log" / "deploy.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     pool = stack.settings.stack.work_pool
+    argv = [_bin("prefect"), "--no-prompt", "deploy", "--all"]
+    if prefect_file is not None:
+        argv += ["--prefect-file", str(prefect_file)]
     with log.open("ab") as out:
         subprocess.run([_bin("prefect"), "work-pool", "create", pool, "--type", "process"], env=stack.env(),
                        cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
-        result = subprocess.run([_bin("prefect"), "--no-prompt", "deploy", "--all"], env=stack.env(),
-                                cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
+        result = subprocess.run(argv, env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
+                                check=False)
     if result.returncode != 0:
         raise StackError(f"`prefect deploy --all` failed; see {log}")
 
 
-def ensure_worker(stack: Stack) -> bool:
-    """Start a process worker on the pool unless the one this stack started is still running."""
-    if _alive(stack, "worker"):
+def ensure_worker(stack: Stack, name: str | None = None, limit: int | None = None) -> bool:
+    """Start a process worker on the pool unless the one this stack started (under that name) is still
+    running. Named workers poll the same pool side by side (scale-out); `limit` caps a worker's
+    concurrent runs so the others get their share."""
+    process = f"worker-{name}" if name else "worker"
+    if _alive(stack, process):
         return False
-    _spawn(stack, "worker", [_bin("prefect"), "worker", "start", "--pool", stack.settings.stack.work_pool,
-                             "--type", "process"])
+    argv = [_bin("prefect"), "worker", "start", "--pool", stack.settings.stack.work_pool, "--type", "process"]
+    if name:
+        argv += ["--name", name]
+    if limit:
+        argv += ["--limit", str(limit)]
+    _spawn(stack, process, argv)
     return True
 
 
@@ -177,7 +188,8 @@ def stop_stack(stack: Stack | None = None) -> list[str]:
     """Stop every process this stack started (by its pid file); return their names."""
     stack = stack or Stack(get_settings())
     stopped = []
-    for name in ("worker", "smtp-sink", "prefect-server"):
+    workers = sorted(path.stem for path in (stack.var / "run").glob("worker*.pid"))
+    for name in (*workers, "smtp-sink", "prefect-server"):
         if not _alive(stack, name):
             continue
         pid = int(_pid_file(stack, name).read_text())

@@ -118,9 +118,14 @@ def deliverable_ids(session: Session, now: datetime) -> list[int]:
 
 
 def claim(session: Session, notification_id: int, now: datetime) -> Notification | None:
-    """Mark one message as being sent by this run; None when another run got it first."""
+    """Mark one message as being sent by this run; None when another run got it first or is sending it
+    now (only a claim left stale by a dead run is taken over)."""
     row = session.get(Notification, notification_id)
-    if row is None or row.status not in (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value):
+    if row is None:
+        return None
+    stale = (row.status == DeliveryStatus.SENDING.value and row.claimed_at is not None
+             and row.claimed_at < now - STALE_CLAIM)
+    if row.status != DeliveryStatus.PENDING.value and not stale:
         return None
     result = session.execute(
         update(Notification)

@@ -12,6 +12,8 @@ from aiosmtpd.controller import Controller
 from prefect.logging import disable_run_logger
 
 from config.files import clear_caches
+from tasks.db import session_scope
+from tasks.notify import repository
 from tasks.notify.delivery import message_id_for
 from tasks.notify.sink import start_sink
 from tasks.notify.tasks import DeliveryDeferred, DeliveryFailed, deliver_outbox, queue_alerts, report_undeliverable
@@ -171,3 +173,17 @@ def test_hostile_post_and_brand_arrive_harmless(database: str, smtp_sink: Path) 
         post_lines = [line for line in plain.splitlines() if "真垃圾" in line]
         assert len(post_lines) == 1 and "X-Injected: 1" in post_lines[0]
         assert not any(line.startswith(("Bcc:", "X-Injected:")) for line in plain.splitlines())
+
+
+def test_a_message_being_sent_is_not_claimed_again_until_its_claim_is_stale(database: str) -> None:
+    """Two notify runs (two workers) deliver the same outbox: the second must not send what the first is sending."""
+    key = make_incident("INC-20261127-001", NOW, level="I")
+    queue_alerts.fn(key, NOW, "test")
+    first = outbox(key)[0].id
+    with session_scope() as session:
+        assert repository.claim(session, first, NOW) is not None
+    with session_scope() as session:
+        assert repository.claim(session, first, NOW + timedelta(minutes=1)) is None, "a live claim was taken over"
+    with session_scope() as session:
+        taken_over = repository.claim(session, first, NOW + repository.STALE_CLAIM + timedelta(minutes=1))
+        assert taken_over is not None and taken_over.attempts == 2, "a claim left by a dead run is retried"
