@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
+from uuid import UUID
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.runtime import flow_run
 
 from config.files import load_policies
 from tasks.common import resolve_now
@@ -36,25 +45,43 @@ def compensate(
     requested_by: str = "prefect-ui",
     now: datetime | None = None,
 ) -> dict[str, object]:
-    """Compensate the customers of an incident's affected orders.
+    """Compensate the customers of an incident's affected orders, one run per incident at a time.
 
-    1) load the orders (a CSV/XLSX file or a named query on the orders database) and validate every row:
-    any bad row and nothing is applied; 2) plan items with the policy, skipping ineligible orders and
-    what the ledger already holds; 3) open the batch (audited); a batch above the policy's approval
-    limit waits for a person's decision in the UI (audited); 4) unless dry run or rejected, write the
-    ledger in chunks; 5) publish the totals and the CSV of items, queue customer notices if asked;
-    6) announce `crisis.compensation.completed`.
+    0) hold the incident's slot `compensate-<KEY>` throughout: a second run for the incident waits
+    (Running) until this one ends, approval wait included, then plans against its ledger; other incidents
+    run in parallel; 1) load the orders (a CSV/XLSX file or a named query on the orders database) and
+    validate every row: any bad row and nothing is applied; 2) plan items with the policy, skipping
+    ineligible orders and what the ledger already holds; 3) open the batch (audited); a batch above the
+    policy's approval limit waits for a person's decision in the UI (audited); 4) unless dry run or
+    rejected, write the ledger in chunks; 5) publish the totals and the CSV of items, queue customer
+    notices if asked; 6) announce `crisis.compensation.completed`.
     """
-    at = resolve_now(now)
-    source = source_label(orders_path, orders_query)
-    orders = load_orders_source(incident_key, orders_path, orders_query, orders_format, policy, at)
-    plan = plan_batch(incident_key, orders, policy, at)
-    batch = open_batch(incident_key, plan, policy, source, orders_format, dry_run, requested_by, note, at)
-    decision = await_approval(approval_request(batch, plan, note), load_policies().approval_timeout_hours)
-    batch = record_decision(batch, decision, now)
-    written = write_ledger(batch, plan, now)
-    summary = report_batch(batch, plan, written)
-    if notify_customers:
-        summary = queue_customer_notices(summary, plan, now)
-    announce_compensation(summary)
+    with one_run_per_incident(incident_key):
+        at = resolve_now(now)
+        source = source_label(orders_path, orders_query)
+        orders = load_orders_source(incident_key, orders_path, orders_query, orders_format, policy, at)
+        plan = plan_batch(incident_key, orders, policy, at)
+        batch = open_batch(incident_key, plan, policy, source, orders_format, dry_run, requested_by, note, at)
+        decision = await_approval(approval_request(batch, plan, note), load_policies().approval_timeout_hours)
+        batch = record_decision(batch, decision, now)
+        written = write_ledger(batch, plan, now)
+        summary = report_batch(batch, plan, written)
+        if notify_customers:
+            summary = queue_customer_notices(summary, plan, now)
+        announce_compensation(summary)
     return asdict(summary)
+
+
+@contextmanager
+def one_run_per_incident(incident_key: str) -> Iterator[None]:
+    """Hold the one slot of the global concurrency limit `compensate-<KEY>`, waiting as long as it takes.
+
+    The limit is created on first use, since Prefect lets a run through a limit that does not exist; a
+    run killed while holding it frees it when its lease lapses (5 minutes)."""
+    name = f"compensate-{incident_key}"
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    get_run_logger().info("waiting for %s: one compensation per incident at a time", name)
+    with concurrency(name, holder=ConcurrencyLeaseHolder(type="flow_run", id=UUID(flow_run.id)), strict=True):
+        get_run_logger().info("holding %s", name)
+        yield

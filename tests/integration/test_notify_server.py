@@ -5,18 +5,11 @@ nobody acknowledged. Acknowledgement times are shortened to seconds through CRIS
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.events.worker import EventsWorker
@@ -24,12 +17,12 @@ from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.files import clear_caches
-from config.settings import PROJECT_DIR
 from tasks.audit import entries_for
 from tasks.db import session_scope
 from tasks.notify.tasks import acknowledge
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker
 from tasks.triage.tasks import announce_incidents
+from tests.integration.server_support import deploy, deployments_of, runs_for, wait_for
 from tests.notify_support import incident, mail_by_subject, make_incident, outbox
 
 pytestmark = pytest.mark.integration
@@ -41,44 +34,18 @@ WITHIN = {"I": 25, "II": 75}  # the proactive triggers, shortened like ack_minut
 def _deploy(stack: Stack, folder: Path) -> None:
     """Deploy notify and acknowledge from prefect.yaml with shortened proactive triggers and no sweep
     schedule, so that what escalates here is the trigger."""
-    spec = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text(encoding="utf-8"))
-    spec["deployments"] = [d for d in spec["deployments"] if d["name"] in ("notify", "acknowledge")]
+    spec = deployments_of("notify", "acknowledge")
     for deployment in spec["deployments"]:
         deployment.pop("schedules", None)
         for trigger in deployment.get("triggers", []):
             level = trigger["match"].get("crisis.incident.level")
             if trigger.get("posture") == "Proactive":
                 trigger["within"] = WITHIN.get(level, 3600)
-    path = folder / "prefect-notify-test.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    prefect = str(Path(sys.executable).parent / "prefect")
-    log = folder / "deploy.log"
-    with log.open("ab") as out:
-        subprocess.run([prefect, "work-pool", "create", stack.settings.stack.work_pool, "--type", "process"],
-                       env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
-        result = subprocess.run([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(path)],
-                                env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
-    assert result.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
-
-
-def _wait(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {seconds:.0f} s")
-
-
-def _runs(flow: str, key: str) -> list[FlowRun]:
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])))
-    return [r for r in runs if r.parameters.get("incident_key") == key]
+    deploy(stack, folder, spec)
 
 
 def _waiting_form(key: str) -> FlowRun | None:
-    return next((r for r in _runs("acknowledge", key) if r.state and r.state.is_paused()), None)
+    return next((r for r in runs_for("acknowledge", key) if r.state and r.state.is_paused()), None)
 
 
 def _resume(run: FlowRun, answer: dict[str, str]) -> bool:
@@ -111,22 +78,22 @@ def test_alert_form_and_escalation_through_the_deployments(
         opened = datetime.now(UTC)
 
         # the opened trigger starts notify: alerts for both, through the worker and the SMTP server
-        _wait(lambda: mail_by_subject(smtp_sink, silent) and mail_by_subject(smtp_sink, owned), 120, "alerts")
+        wait_for(lambda: mail_by_subject(smtp_sink, silent) and mail_by_subject(smtp_sink, owned), 120, "alerts")
         # … and the acknowledge run, which waits suspended with its form; a responder fills it in
-        form = _wait(lambda: _waiting_form(owned), 120, "the acknowledge form")
-        _wait(lambda: _resume(form, {"who": "李娜", "note": "公关接手（表单）"}), 30, "resuming the form")
-        _wait(lambda: incident(owned).acknowledged_by == "李娜", 90, "the acknowledgement from the form")
+        form = wait_for(lambda: _waiting_form(owned), 120, "the acknowledge form")
+        wait_for(lambda: _resume(form, {"who": "李娜", "note": "公关接手（表单）"}), 30, "resuming the form")
+        wait_for(lambda: incident(owned).acknowledged_by == "李娜", 90, "the acknowledgement from the form")
 
         # nobody acknowledges the level I incident: the proactive trigger escalates it
-        _wait(lambda: incident(silent).escalation_tier >= 1, 120, "escalation of the unacknowledged incident")
-        escalated = _wait(lambda: mail_by_subject(smtp_sink, "升级至第"), 60, "escalation mail")
+        wait_for(lambda: incident(silent).escalation_tier >= 1, 120, "escalation of the unacknowledged incident")
+        escalated = wait_for(lambda: mail_by_subject(smtp_sink, "升级至第"), 60, "escalation mail")
         assert {m["Subject"].split(" · ")[0].rsplit(" ", 1)[1] for m in escalated} == {silent}
-        assert len(_runs("notify", silent)) == 2, "one run from the opened trigger, one from the proactive one"
+        assert len(runs_for("notify", silent)) == 2, "one run from the opened trigger, one from the proactive one"
 
         # the acknowledged incident: past its own period, the proactive trigger stayed quiet
         time.sleep(max(0.0, WITHIN["II"] + 20 - (datetime.now(UTC) - opened).total_seconds()))
-        assert len(_runs("notify", owned)) == 1
-        (answered,) = _runs("acknowledge", owned)
+        assert len(runs_for("notify", owned)) == 1
+        (answered,) = runs_for("acknowledge", owned)
         assert answered.state is not None and answered.state.is_completed()
         assert _waiting_form(silent) is not None, "the unacknowledged incident's form still waits"
 
@@ -137,7 +104,7 @@ def test_alert_form_and_escalation_through_the_deployments(
         assert sweep.state is not None and sweep.state.is_completed(), sweep.state
         assert incident(owned).escalation_tier == 0
         assert not [n for n in outbox(owned) if n.kind == "escalation"]
-        closed = _wait(lambda: [r for r in _runs("acknowledge", silent) if r.state and r.state.is_completed()],
+        closed = wait_for(lambda: [r for r in runs_for("acknowledge", silent) if r.state and r.state.is_completed()],
                        90, "the sweep closing the form answered in the CLI")
         assert len(closed) == 1 and incident(silent).acknowledged_by == "张伟"
     EventsWorker.drain_all()

@@ -1,0 +1,72 @@
+"""Helpers of the tests on a real `prefect server start`: deploy a trimmed prefect.yaml, wait for a
+condition, read the runs of a flow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+)
+from prefect.client.schemas.objects import FlowRun
+
+from config.settings import PROJECT_DIR
+from tasks.stack import Stack
+
+
+def deployments_of(*names: str) -> dict[str, Any]:
+    """Return prefect.yaml with only the named deployments, for a test to adjust and deploy."""
+    spec = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text(encoding="utf-8"))
+    spec["deployments"] = [d for d in spec["deployments"] if d["name"] in names]
+    assert {d["name"] for d in spec["deployments"]} == set(names), f"not all of {names} in prefect.yaml"
+    return spec
+
+
+def deploy(stack: Stack, folder: Path, spec: dict[str, Any]) -> None:
+    """Create the stack's process pool (if missing) and apply `spec` with `prefect deploy --prefect-file`."""
+    path = folder / "prefect-test.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    prefect = str(Path(sys.executable).parent / "prefect")
+    log = folder / "deploy.log"
+    with log.open("ab") as out:
+        subprocess.run([prefect, "work-pool", "create", stack.settings.stack.work_pool, "--type", "process"],
+                       env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
+        result = subprocess.run([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(path)],
+                                env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
+    assert result.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
+
+
+def wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    """Return the first truthy value of `check()`, polled every second; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"{what}: not within {seconds:.0f} s")
+
+
+def flow_runs(flow: str) -> list[FlowRun]:
+    """Return the runs of a flow expected to start by now (not the future runs of its schedules)."""
+    due = FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(
+        before_=datetime.now(UTC) + timedelta(seconds=5)))
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])),
+                                     flow_run_filter=due)
+
+
+def runs_for(flow: str, key: str) -> list[FlowRun]:
+    """Return the runs of a flow for one incident (its `incident_key` parameter)."""
+    return [r for r in flow_runs(flow) if r.parameters.get("incident_key") == key]
