@@ -3,8 +3,6 @@ condition, read the runs of a flow."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from prefect.client.schemas.objects import FlowRun
 
 from config.settings import PROJECT_DIR
 from tasks.stack import Stack
+from tasks.stack import deploy as stack_deploy
 
 
 def deployments_of(*names: str) -> dict[str, Any]:
@@ -34,17 +33,10 @@ def deployments_of(*names: str) -> dict[str, Any]:
 
 
 def deploy(stack: Stack, folder: Path, spec: dict[str, Any]) -> None:
-    """Create the stack's process pool (if missing) and apply `spec` with `prefect deploy --prefect-file`."""
+    """Write `spec` to a prefect file under `folder` and apply it to the stack's process pool."""
     path = folder / "prefect-test.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    prefect = str(Path(sys.executable).parent / "prefect")
-    log = folder / "deploy.log"
-    with log.open("ab") as out:
-        subprocess.run([prefect, "work-pool", "create", stack.settings.stack.work_pool, "--type", "process"],
-                       env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
-        result = subprocess.run([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(path)],
-                                env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, check=False)
-    assert result.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
+    stack_deploy(stack, path)
 
 
 def wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
