@@ -130,7 +130,7 @@ def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, 
     last = session.scalars(select(RecoveryCheck).where(RecoveryCheck.incident_id == incident.id)
                            .order_by(RecoveryCheck.window_end.desc()).limit(1)).first()
     orders, fen = sum(n for n, _ in totals.values()), sum(f for _, f in totals.values())
-    lines = [f"负面帖子 {linked[0]:,} 条，触达 {int(linked[1]):,} 人次；最高热度 {incident.heat:.1f}"]
+    lines = [f"相关帖子 {linked[0]:,} 条（负面帖子及其转发），触达 {int(linked[1]):,} 人次；最高热度 {incident.heat:.1f}"]
     if peak is not None:
         lines.append(f"峰值：{show_time(peak.window_end)} 前一小时负面 {peak.negative} 条（热度 {peak.heat:.1f}）")
     lines.append(f"补偿：{orders:,} 笔订单，{fen / 100:,.2f} 元" if orders else "补偿：无")

@@ -107,6 +107,20 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
     return result.rowcount or 0
 
 
+def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:
+    """Link the unlinked reposts and near-duplicates (same content hash or SimHash, see monitoring) of the
+    incident's mentions to it, whatever their own category or sentiment: "转发微博" spreads the crisis too."""
+    originals = select(Mention.id).where(Mention.incident_id == incident.id).scalar_subquery()
+    result = session.execute(
+        update(Mention)
+        .where(Mention.incident_id.is_(None), Mention.duplicate_of_id.in_(originals),
+               Mention.is_drill.is_(incident.is_drill), Mention.published_at <= until)
+        .values(incident_id=incident.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def last_activity(session: Session, incident: Incident) -> datetime:
     """Return when a rule last fired for the incident (or when it was detected): background
     complaints that join it do not keep it alive forever."""

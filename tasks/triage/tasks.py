@@ -116,6 +116,7 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
     _record_hits(session, hits, end, incident.id if incident else None, drill)
     if incident is not None:
         repository.attach_negative_mentions(session, incident, incident.started_at, end)
+        repository.attach_reposts(session, incident, end)
         _record_metric(session, incident, g, end, det.window_minutes)
     return change
 

@@ -166,3 +166,23 @@ def test_a_manual_level_override_is_audited_and_not_undone_by_the_next_scan(data
     assert entry.actor == "张伟" and "经核实为个例" in entry.after
     refused = CliRunner().invoke(app, ["level", opened.incident_key, "--to", "V", "--reason", "x", "--by", "张伟"])
     assert refused.exit_code == 1 and "unknown level" in refused.output
+
+
+def test_reposts_and_near_duplicates_join_the_incident_of_what_they_repeat(database: str) -> None:
+    chatter()
+    add_mentions(30, start=END - timedelta(minutes=50), minutes=45, prefix="b")
+    with session_scope() as session:
+        original = session.scalars(select(Mention).where(Mention.external_id.like("b%"))).first()
+        assert original is not None
+        for n, category in enumerate((None, "物流配送")):  # a neutral "转发微博" and a repost read as another category
+            session.add(Mention(source="test", external_id=f"repost{n}", reach=50_000, published_at=END - timedelta(
+                minutes=5), fetched_at=END, text="转发微博", content_hash=f"r{n}", simhash="0", sentiment=0.6,
+                negative=False, category=category, brand="澄星", duplicate_of_id=original.id))
+        session.add(Mention(source="test", external_id="unrelated", reach=10, published_at=END - timedelta(minutes=5),
+                            fetched_at=END, text="澄星 不错", content_hash="u", simhash="0", sentiment=0.9,
+                            negative=False, category=None, brand="澄星"))
+    triage(END)
+    (incident,) = incidents()
+    with session_scope() as session:
+        linked = set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id)))
+    assert {"repost0", "repost1"} <= linked and "unrelated" not in linked
