@@ -6,17 +6,14 @@ of the outbox reaches the SMTP server exactly once."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from prefect.client.orchestration import get_client
@@ -26,12 +23,12 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.files import clear_caches
-from config.settings import PROJECT_DIR
 from tasks.db import reset_engine, upgrade_database
 from tasks.notify.sink import MaildirHandler
-from tasks.stack import Stack, deploy, ensure_prefect_server, ensure_worker, stop_stack
+from tasks.stack import Stack, ensure_prefect_server, ensure_worker, stop_stack
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import free_port, read_mail
+from tests.integration.server_support import deploy, deployments_of, wait_for
 from tests.notify_support import make_incident, matrix_emails, outbox
 
 pytestmark = pytest.mark.integration
@@ -87,29 +84,6 @@ def scaled_out(pg_server: str, local_stack: Stack, monkeypatch: pytest.MonkeyPat
         drop_pg_database(pg_server, prefect_name)
 
 
-def _notify_only(folder: Path) -> Path:
-    """Write prefect.yaml with only the notify deployment, without its schedule and triggers, so that the
-    runs on the server are exactly the ones this test starts."""
-    spec = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text(encoding="utf-8"))
-    spec["deployments"] = [d for d in spec["deployments"] if d["name"] == "notify"]
-    for deployment in spec["deployments"]:
-        deployment.pop("schedules", None)
-        deployment.pop("triggers", None)
-    path = folder / "prefect-scale-out.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def _wait(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {seconds:.0f} s")
-
-
 def _online_workers(pool: str) -> set[str]:
     with get_client(sync_client=True) as client:
         return {w.name for w in client.read_workers_for_work_pool(pool) if w.status == "ONLINE"}
@@ -150,7 +124,11 @@ def test_two_workers_share_the_runs_and_nothing_is_done_twice(
 ) -> None:
     stack, prefect_db = scaled_out
     ensure_prefect_server(stack)
-    deploy(stack, _notify_only(var_dir))
+    spec = deployments_of("notify")  # without its schedule and triggers: the runs are exactly those started here
+    for deployment in spec["deployments"]:
+        deployment.pop("schedules", None)
+        deployment.pop("triggers", None)
+    deploy(stack, var_dir, spec)
     for name in WORKERS:
         ensure_worker(stack, name=name, limit=PER_WORKER)
     now = datetime.now(UTC)
@@ -159,11 +137,11 @@ def test_two_workers_share_the_runs_and_nothing_is_done_twice(
             for n, category in enumerate(CATEGORIES, start=1)]
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        _wait(lambda: _online_workers(stack.settings.stack.work_pool) >= set(WORKERS), 90, "both workers online")
+        wait_for(lambda: _online_workers(stack.settings.stack.work_pool) >= set(WORKERS), 90, "both workers online")
         started = [run_deployment("notify/notify", parameters={"incident_key": key}, timeout=0) for key in keys]
         started += [run_deployment("notify/notify", parameters={}, timeout=0) for _ in range(SWEEPS)]
         ids = [run.id for run in started]
-        runs = _wait(lambda: _all_final(ids), 150, "every notify run finished")
+        runs = wait_for(lambda: _all_final(ids), 150, "every notify run finished")
 
     not_completed = {r.name: r.state.message for r in runs if r.state and not r.state.is_completed()}
     assert not not_completed, f"runs not completed: {not_completed}; worker logs under {stack.var / 'log'}"
