@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -35,11 +35,14 @@ def drill(scenario: str = "quality", seed: int | None = None, started_by: str = 
     drill_id = inject_drill(quote(injection), quote(rows), started_by, at)
     triage_mentions(window_end=at)
     key = link_drill_incident(drill_id)
+    grade_after = scenario_for(scenario).grade_after_minutes
     create_markdown_artifact(
         key=f"drill-{drill_id}",
         markdown=(f"# 【演练】演练进行中 #{drill_id} · `{scenario}`\n\n"
                   f"- 演练事件：{key or '尚未生成（随后的扫描会继续研判）'}\n"
-                  f"- 评估时间：{show_time(at)} 开始，按场景设定到时自动评估（或 `crisis drill grade {drill_id}`）\n"),
+                  f"- 开始：{show_time(at)}；评估：{show_time(at + timedelta(minutes=grade_after))}"
+                  f"（drill-grade 部署自动评估，或 `crisis drill grade {drill_id}`）\n"
+                  "- 演练邮件主题均以【演练】开头；不会向客户发送通知；补偿只做试算\n"),
         description=f"演练 #{drill_id}")
     return {"drill": drill_id, "scenario": scenario, "incident": key}
 
