@@ -28,7 +28,10 @@ from tests.notify_support import incident, mail_by_subject, make_incident, outbo
 pytestmark = pytest.mark.integration
 
 ACK_SECONDS = {"I": 15, "II": 60}
-WITHIN = {"I": 25, "II": 75}  # the proactive triggers, shortened like ack_minutes (+ a margin)
+# The proactive triggers, shortened like ack_minutes, plus a margin for the worker: the trigger's run
+# escalates only when the first alert is older than ack_minutes, and on a loaded machine the opened
+# trigger's run may queue that alert 20 s after the event (prefect.yaml keeps a 60 s margin).
+WITHIN = {"I": 45, "II": 75}
 
 
 def _deploy(stack: Stack, folder: Path) -> None:
