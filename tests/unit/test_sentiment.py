@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tasks.monitoring.analysis import simhash, simhash_many, tokenize
-from tasks.monitoring.sentiment import SentimentModel, features, train
+from tasks.monitoring.sentiment import CLAUSE_CAP, SentimentModel, features, train
 
 NEG = [["质量", "差"], ["不", "好用"], ["太", "差", "了"], ["不", "喜欢"], ["差", "评"]] * 3
 POS = [["质量", "好"], ["好用"], ["很", "喜欢"], ["好", "评"], ["推荐"]] * 3
@@ -18,6 +18,19 @@ def test_negation_marks_the_rest_of_its_clause_only() -> None:
     assert "不_好用" in feats and "好用" in feats
     assert "不|好用" in feats, "bigrams link adjacent tokens"
     assert not any("，" in f for f in feats)
+
+
+def test_a_question_or_an_exclamation_is_a_feature_of_its_own() -> None:
+    assert {"<?>", "<!>"} <= features(["能", "退", "吗", "？", "气死", "了", "！"])
+    assert not features(["好", "。"]) & {"<?>", "<!>"}
+
+
+def test_one_long_clause_cannot_outvote_the_others() -> None:
+    model = SentimentModel(weights={"好": 4.0, "美": 4.0, "香": 4.0, "差": -5.0}, prior=0.0)
+    one_clause = model.probability(["好", "美", "香", "，", "差"])
+    assert 12.0 > CLAUSE_CAP > 5.0, "the test needs the cap between one clause's sum and the complaint"
+    assert 0.5 < one_clause < model.probability(["好", "，", "美", "，", "香", "，", "差"])
+    assert model.probability(["好", "美", "香", "，", "差", "，", "差", "差"]) < 0.5
 
 
 def test_a_trained_model_separates_the_classes_and_reads_negation() -> None:
