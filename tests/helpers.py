@@ -29,3 +29,24 @@ def text_part(message: EmailMessage, subtype: str) -> str:
     part = message.get_body(preferencelist=(subtype,))
     assert part is not None, f"no text/{subtype} part"
     return part.get_content()
+
+
+def migrate(direction: str, revision: str) -> None:
+    """Run Alembic `upgrade` or `downgrade` to `revision` on the app database of the test."""
+    from alembic import command
+
+    from tasks.db import alembic_config, get_engine
+
+    config = alembic_config()
+    with get_engine().begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+def columns(table: str) -> set[str]:
+    """Return the column names of a table of the app database."""
+    import sqlalchemy as sa
+
+    from tasks.db import get_engine
+
+    return {c["name"] for c in sa.inspect(get_engine()).get_columns(table)}

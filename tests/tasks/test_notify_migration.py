@@ -6,27 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from alembic import command
 
-from tasks.db import alembic_config, get_engine
+from tasks.db import get_engine
+from tests.helpers import columns, migrate
 
 ALERTED = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
-def _migrate(direction: str, revision: str) -> None:
-    config = alembic_config()
-    with get_engine().begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
-
-
-def _columns(table: str) -> set[str]:
-    return {c["name"] for c in sa.inspect(get_engine()).get_columns(table)}
-
-
-def test_0003_adds_backfills_and_removes_its_columns(database: str) -> None:
-    _migrate("downgrade", "0002")
-    assert "escalation_tier" not in _columns("incidents") and "not_before" not in _columns("notifications")
+def test_0003_adds_backfills_and_removes_itscolumns(database: str) -> None:
+    migrate("downgrade", "0002")
+    assert "escalation_tier" not in columns("incidents") and "not_before" not in columns("notifications")
     with get_engine().begin() as connection:
         connection.execute(sa.text(
             "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
@@ -39,15 +28,15 @@ def test_0003_adds_backfills_and_removes_its_columns(database: str) -> None:
                 " 'h', 'sent', 1, 'm', :at FROM incidents"),
                 {"dedup": f"alert:INC-1:II:{number}", "at": ALERTED.replace(minute=minutes)})
 
-    _migrate("upgrade", "0003")
+    migrate("upgrade", "0003")
     with get_engine().connect() as connection:
         tier, alerted = connection.execute(sa.text("SELECT escalation_tier, alerted_at FROM incidents")).one()
     assert tier == 0
     assert str(alerted).startswith("2026-11-27 02:00:00"), "the first alert, not the later one"
-    assert {"not_before", "reported_at"} <= _columns("notifications")
+    assert {"not_before", "reported_at"} <= columns("notifications")
 
-    _migrate("downgrade", "0002")
-    assert not {"alerted_at", "escalation_tier"} & _columns("incidents")
-    assert not {"not_before", "reported_at"} & _columns("notifications")
-    _migrate("upgrade", "head")
-    assert "escalation_tier" in _columns("incidents")
+    migrate("downgrade", "0002")
+    assert not {"alerted_at", "escalation_tier"} & columns("incidents")
+    assert not {"not_before", "reported_at"} & columns("notifications")
+    migrate("upgrade", "head")
+    assert "escalation_tier" in columns("incidents")

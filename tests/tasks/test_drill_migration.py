@@ -1,0 +1,43 @@
+"""Migration 0007 (drills): existing mentions and detection hits become real (not drill) ones, a drill's
+hit can share a real hit's rule and window, and it goes back down, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import columns, migrate
+
+AT = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+HIT = ("INSERT INTO detection_hits (window_end, rule, brand, category, mode, reason{extra}) "
+       "VALUES (:at, 'short_spike', '澄星', '产品质量', 'enforce', 'r'{value})")
+
+
+def test_0007_keeps_existing_rows_real_and_goes_back_down(database: str) -> None:
+    from tasks.db import get_engine
+
+    migrate("downgrade", "0006")
+    assert "is_drill" not in columns("mentions") and "drills" not in sa.inspect(get_engine()).get_table_names()
+    with get_engine().begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO mentions (source, external_id, reach, published_at, fetched_at, text, content_hash, simhash,"
+            " sentiment, negative, critical_terms) VALUES ('weibo', '1', 5, :at, :at, '澄星 炸锅坏了', 'h', '0',"
+            " 0.1, true, '')"), {"at": AT})
+        connection.execute(sa.text(HIT.format(extra="", value="")), {"at": AT})
+
+    migrate("upgrade", "0007")
+    with get_engine().begin() as connection:
+        assert connection.execute(sa.text("SELECT is_drill FROM mentions")).scalar_one() in (False, 0)
+        assert connection.execute(sa.text("SELECT is_drill FROM detection_hits")).scalar_one() in (False, 0)
+        connection.execute(sa.text(HIT.format(extra=", is_drill", value=", true")), {"at": AT})
+    with pytest.raises(sa.exc.IntegrityError), get_engine().begin() as connection:
+        connection.execute(sa.text(HIT.format(extra=", is_drill", value=", true")), {"at": AT})
+
+    with get_engine().begin() as connection:
+        connection.execute(sa.text("DELETE FROM detection_hits WHERE is_drill"))
+    migrate("downgrade", "0006")
+    assert "is_drill" not in columns("mentions") and "is_drill" not in columns("detection_hits")
+    migrate("upgrade", "head")
+    assert "drills" in sa.inspect(get_engine()).get_table_names()
