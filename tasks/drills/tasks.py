@@ -16,7 +16,7 @@ import markdown as md
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from config.drills import Scenario, load_drills
@@ -27,10 +27,11 @@ from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.drills.grading import DrillFacts, Targets, grade, render_scorecard
 from tasks.errors import CrisisError, NotFound
-from tasks.models import CompensationBatch, Drill, Incident, Notification, RepairStep
+from tasks.models import CompensationBatch, Drill, Incident, Mention, Notification, RepairStep
 from tasks.monitoring import repository as mentions
 from tasks.monitoring.duplicates import link_duplicates
 from tasks.monitoring.sources import RawMention
+from tasks.monitoring.tasks import DUPLICATE_WINDOW
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.repository import enqueue
 from tasks.notify.templates import clean_subject, escape_markdown
@@ -107,9 +108,9 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
         session.add(drill)
         session.flush()
         rows = [{**row, "external_id": f"d{drill.id}-{row['external_id']}", "is_drill": True} for row in analysed]
-        earlier = mentions.recent_originals(session, rows, timedelta(hours=48))
+        earlier = mentions.recent_originals(session, rows, DUPLICATE_WINDOW)
         _, new = mentions.insert_mentions(session, rows)
-        mentions.link_duplicates(session, link_duplicates(earlier, new, window=timedelta(hours=48)))
+        mentions.link_duplicates(session, link_duplicates(earlier, new, window=DUPLICATE_WINDOW))
         audit.record(session, actor=started_by, action="drill.started", entity_type="drill", entity_id=str(drill.id),
                      at=now, after={"scenario": injection.scenario, "seed": injection.seed, "brand": scenario.brand,
                                     "category": scenario.category, "expected_level": scenario.expected_level,
@@ -213,8 +214,10 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
         text = render_scorecard(facts, result, show_time, escape_markdown)
         drill.status, drill.graded_at, drill.score = GRADED, now, result.score
         drill.grade = json.dumps({**result.as_dict(), "incident": facts.incident_key}, ensure_ascii=False)
+        stopped = _stop_feed(session, drill, now)
         audit.record(session, actor=actor, action="drill.graded", entity_type="drill", entity_id=str(drill_id),
-                     at=now, after={"score": result.score, "verdict": result.verdict, "incident": facts.incident_key})
+                     at=now, after={"score": result.score, "verdict": result.verdict, "incident": facts.incident_key,
+                                    "posts_withdrawn": stopped})
         queued = _queue_scorecard(session, drill, facts.incident_key, text, now)
     path = _write(drill_id, text)
     create_markdown_artifact(markdown=text, key=f"drill-{drill_id}", description=f"演练评估 #{drill_id}")
@@ -222,6 +225,15 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
                           result.verdict, path, queued)
     return {"drill": drill_id, "score": result.score, "verdict": result.verdict, "path": str(path),
             "incident": facts.incident_key}
+
+
+def _stop_feed(session: Session, drill: Drill, now: datetime) -> int:
+    """End the drill's feed: its posts not yet published are withdrawn, so the tail of the generated crisis
+    cannot open another drill incident once this one is handled. Return how many."""
+    result = session.execute(delete(Mention).where(
+        Mention.is_drill.is_(True), Mention.source == DRILL_SOURCE, Mention.external_id.like(f"d{drill.id}-%"),
+        Mention.published_at > now, Mention.incident_id.is_(None)))
+    return result.rowcount or 0
 
 
 def _write(drill_id: int, text: str) -> object:

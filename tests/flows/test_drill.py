@@ -99,6 +99,8 @@ def test_a_drill_runs_the_real_lifecycle_apart_from_real_incidents(database: str
     assert "✅ 补偿演练" in scorecard and "⚠️ 修复步骤" in scorecard and "监测和反馈" in scorecard
     assert graded["score"] == 93 and graded["verdict"] == "合格"  # 100 points but 2 of 3 steps: 13/20
     assert drill_grade(drill_id=started["drill"], now=NOW + timedelta(hours=5))[0]["score"] == 93, "graded once"
+    later = Mention.is_drill.is_(True), Mention.published_at > NOW + timedelta(hours=3)
+    assert _count(Mention, *later) == 0, "grading ends the drill's feed: its later posts are withdrawn"
 
     mail = read_mail(smtp_sink)
     drill_mail = [m for m in mail if key in m["Subject"] or "演练评估" in m["Subject"]]
