@@ -130,3 +130,18 @@ def test_an_unknown_scenario_is_refused_with_the_known_names(sqlite_db: str) -> 
     with pytest.raises(DrillRefused, match="no scenario 'fire'.*quality"):
         drill(scenario="fire", now=NOW)
     assert _count(Drill) == 0 and _count(Mention) == 0
+
+
+def test_the_cli_names_the_known_scenarios_and_lists_drills(sqlite_db: str) -> None:
+    from typer.testing import CliRunner
+
+    from tasks.cli import app
+
+    runner = CliRunner()
+    refused = runner.invoke(app, ["drill", "--scenario", "fire"])
+    assert refused.exit_code == 1 and "no scenario 'fire'" in refused.output and "quality" in refused.output
+    started = runner.invoke(app, ["drill", "--scenario", "pricing", "--by", "王强", "--now", "2026-11-20T12:00"])
+    assert started.exit_code == 0, started.output
+    assert "drill #1 (pricing) started; drill incident: DRILL-20261120-001" in started.output
+    listed = runner.invoke(app, ["drill", "list"])
+    assert "pricing" in listed.output and "running" in listed.output
