@@ -169,15 +169,20 @@ def simhash_many(token_lists: Sequence[Sequence[str]]) -> list[int]:
     flat = list(chain.from_iterable(token_lists))
     if not flat:
         return [0] * len(token_lists)
-    hashes = np.fromiter(map(_hash_lookup(flat), flat), dtype="<u8", count=len(flat))
-    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    try:  # every token already in the memo (the usual case): no set of the batch's tokens to build
+        hashes = np.fromiter(map(_token_hashes.__getitem__, flat), dtype="<u8", count=len(flat))
+    except KeyError:
+        hashes = np.fromiter(map(_hash_lookup(flat), flat), dtype="<u8", count=len(flat))
+    # Bits as rows (bit b of every token in row b), so each text's tokens are a contiguous run to sum.
+    by_byte = np.ascontiguousarray(hashes.view(np.uint8).reshape(-1, 8).T)
+    bits = np.unpackbits(by_byte[:, None, :], axis=1, bitorder="little").reshape(64, -1)
     # A bit is set when more than half of the text's tokens set it (the sum of ±1 is positive).
-    ones = np.zeros((len(token_lists), 64), dtype=np.int64)
+    ones = np.zeros((64, len(token_lists)), dtype=np.int64)
     nonempty = lengths > 0
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-    ones[nonempty] = np.add.reduceat(bits, starts, axis=0, dtype=np.uint16 if lengths.max() < 2**16 else np.int64)
-    packed = np.packbits(2 * ones > lengths[:, None], axis=1, bitorder="little").view("<u8").ravel()
-    return packed.tolist()
+    ones[:, nonempty] = np.add.reduceat(bits, starts, axis=1, dtype=np.uint16 if lengths.max() < 2**16 else np.int64)
+    packed = np.packbits(2 * ones > lengths, axis=0, bitorder="little")  # (8 bytes, texts)
+    return np.ascontiguousarray(packed.T).view("<u8").ravel().tolist()
 
 
 def hamming(a: int, b: int) -> int:
@@ -224,12 +229,15 @@ class TermIndex:
             if term:
                 self.by_first.setdefault(term[0], []).append(term)
         self.first_chars = frozenset(self.by_first)
+        # finds the first characters in C, without a str object per character of the text
+        self._first = re.compile("[" + "".join(map(re.escape, sorted(self.first_chars))) + "]" if self.by_first else "(?!)")
         self.always = {""} if "" in terms else set()  # "" is in every text
 
     def terms_in(self, text: str) -> set[str]:
         """Return the lexicon terms that occur in the text (as `term in text` would tell)."""
-        found = {t for ch in self.first_chars.intersection(text) for t in self.by_first[ch] if t in text}
-        return found | self.always
+        by_first = self.by_first
+        found = {t for ch in set(self._first.findall(text)) for t in by_first[ch] if t in text}
+        return found | self.always if self.always else found
 
 
 def analyse_many(
@@ -246,11 +254,15 @@ def analyse_many(
     load_user_dictionary(lexicon.dictionary_words())
     index = TermIndex(lexicon)
     cleaned = [normalise(t) for t in texts]
-    token_lists = [tokenize(t, tokenizer) if t else [] for t in cleaned]
+    if tokenizer == "rjieba" and rjieba is not None:
+        token_lists = _fast_tokens_many(cleaned)
+    else:
+        token_lists = [tokenize(t, tokenizer) if t else [] for t in cleaned]
     hashes = simhash_many(token_lists)
+    probabilities = model.probabilities(token_lists)
+    sha256 = hashlib.sha256
     results = []
-    for clean, tokens, simhash_value in zip(cleaned, token_lists, hashes, strict=True):
-        positive = model.probability(tokens) if tokens else 0.5
+    for clean, tokens, simhash_value, positive in zip(cleaned, token_lists, hashes, probabilities, strict=True):
         present = index.terms_in(clean)
         brand, product = match_brand(present, lexicon) if present else (None, None)
         results.append(Analysis(
@@ -261,10 +273,25 @@ def analyse_many(
             product=product,
             category=categorise(present, lexicon) if present else None,
             critical_terms=[t for t in lexicon.critical if t in present] if present else [],
-            content_hash=hashlib.sha256(clean.encode("utf-8")).hexdigest(),
+            content_hash=sha256(clean.encode("utf-8")).hexdigest(),
             simhash=simhash_value,
         ))
     return results
+
+
+def _fast_tokens_many(cleaned: Sequence[str]) -> list[list[str]]:
+    """Return tokenize(text, "rjieba") of each normalised text (any whitespace in it is a single space)."""
+    cut, mixed = _fast_segmenter().cut, _MIXED_RUN.search
+    token_lists: list[list[str]] = []
+    for text in cleaned:
+        if not text:
+            token_lists.append([])
+            continue
+        tokens = cut(text)
+        if " " in text:
+            tokens = [t for t in tokens if t.strip()]
+        token_lists.append(_split_like_jieba(tokens) if mixed(text) else tokens)
+    return token_lists
 
 
 def analyse(

@@ -16,10 +16,14 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+
+import numpy as np
 
 NEGATIONS = frozenset("不 没 没有 别 无 非 未 毫无 并不 不太 不是 不会 不能 没什么 不够 不算".split())
 BOUNDARY = frozenset("，。！？!?,.;；~～…、 \n\t")
@@ -81,20 +85,11 @@ class SentimentModel:
 
     def probability(self, tokens: Sequence[str]) -> float:
         """Return P(positive) for a tokenised text; 0.5 when it has no known feature."""
-        weights = self.weights
-        total, known = 0.0, False
-        for clause in clause_features(tokens):
-            evidence = 0.0
-            for feature in clause:
-                weight = weights.get(feature)
-                if weight is not None:
-                    evidence += weight
-                    known = True
-            total += max(-CLAUSE_CAP, min(CLAUSE_CAP, evidence))
-        if not known:
-            return 0.5
-        score = max(-30.0, min(30.0, self.prior + total))
-        return 1.0 / (1.0 + math.exp(-score))
+        return _scorer(self.weights).probabilities((tokens,), self.prior)[0]
+
+    def probabilities(self, token_lists: Iterable[Sequence[str]]) -> list[float]:
+        """Return P(positive) for each tokenised text (as probability() would, faster for a batch)."""
+        return _scorer(self.weights).probabilities(token_lists, self.prior)
 
     def save(self, path: Path) -> None:
         """Write the model as gzipped JSON (atomically: a half-written model is never read)."""
@@ -113,6 +108,165 @@ class SentimentModel:
         if payload.get("format") != FORMAT:
             raise ValueError(f"{path}: not a sentiment model ({FORMAT})")
         return cls(weights=payload["weights"], prior=float(payload["prior"]), source=payload.get("source", ""))
+
+
+_WORD, _NEGATION, _BOUNDARY = 0, 1, 2
+_MAX_TOKENS = 2_000_000  # token ids a scorer keeps (about 100 MB) before it is rebuilt
+
+
+def _clamp(evidence: float) -> float:
+    return -CLAUSE_CAP if evidence < -CLAUSE_CAP else CLAUSE_CAP if evidence > CLAUSE_CAP else evidence
+
+
+class _Scorer:
+    """SentimentModel.probability for a batch, in numpy: the same sums as the feature sets give.
+
+    Tokens get ids (memoised: role, unigram features outside and inside a negation's scope, and for a
+    boundary the capped weights of the <?> / <!> clauses it opens); bigrams are found by (id, id) in
+    a sorted table built once from the weights, so no "a|b" string is built. Then for the batch at once:
+    clause ids (a text's start and every boundary open one), negation scope (a negation earlier in
+    the clause), each token's unigram and bigram feature, each (clause, feature) once (its first
+    occurrence, as the set counts it once), the capped sum per clause, and per text the sum, in order,
+    of its clauses and <?> / <!> clauses. np.bincount adds in array order, so every sum runs in first-
+    occurrence order (the set's order changed with the string hash seed, and so did the last bit).
+    """
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.weights = weights
+        self.size = len(weights)
+        self.index = {feature: i for i, feature in enumerate(weights)}
+        self.values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+        self.ids: dict[str, int] = {}
+        self._lock = threading.Lock()
+        capacity = 1024
+        self.kind = np.zeros(capacity, dtype=np.int8)
+        self.plain = np.full(capacity, -1, dtype=np.int64)  # feature index of the token, -1 unknown
+        self.negated = np.full(capacity, -1, dtype=np.int64)  # of 不_token (a negation: of itself)
+        self.marks = np.full((capacity, 2), np.nan)  # a boundary's capped <?> and <!> weights
+        codes: list[int] = []
+        features: list[int] = []
+        for feature, i in self.index.items():  # every split a|b of a feature with "|" inside
+            cut = feature.find("|", 1)
+            while 0 < cut < len(feature) - 1:
+                codes.append(self._id(feature[:cut]) << 32 | self._id(feature[cut + 1 :]))
+                features.append(i)
+                cut = feature.find("|", cut + 1)
+        order = np.argsort(np.array(codes, dtype=np.int64), kind="stable")
+        self.codes = np.array(codes, dtype=np.int64)[order]
+        self.bigrams = np.array(features, dtype=np.int64)[order]
+
+    def _id(self, token: str) -> int:
+        """Return the token's id, giving it one (and its row in the arrays) when it is new."""
+        i = self.ids.get(token)
+        if i is not None:
+            return i
+        with self._lock:  # two threads must not hand out one id; a reader sees an id once its row is written
+            i = self.ids.get(token)
+            return self._new_id(token) if i is None else i
+
+    def _new_id(self, token: str) -> int:
+        i = len(self.ids)
+        if i == len(self.kind):
+            self.kind = np.resize(self.kind, 2 * i)
+            self.plain = np.resize(self.plain, 2 * i)
+            self.negated = np.resize(self.negated, 2 * i)
+            self.marks = np.resize(self.marks, (2 * i, 2))
+        index = self.index
+        if _is_boundary(token):
+            self.kind[i], self.plain[i], self.negated[i] = _BOUNDARY, -1, -1
+            for column, (mark, chars) in enumerate((("<?>", "?？"), ("<!>", "!！"))):
+                weight = self.weights.get(mark) if chars[0] in token or chars[1] in token else None
+                self.marks[i, column] = np.nan if weight is None else _clamp(weight)
+        else:
+            plain = index.get(token, -1)
+            negation = token in NEGATIONS
+            self.kind[i] = _NEGATION if negation else _WORD
+            self.plain[i] = plain
+            self.negated[i] = plain if negation else index.get("不_" + token, -1)
+            self.marks[i] = np.nan
+        self.ids[token] = i
+        return i
+
+    def probabilities(self, token_lists: Iterable[Sequence[str]], prior: float) -> list[float]:
+        token_lists = token_lists if isinstance(token_lists, (list, tuple)) else list(token_lists)
+        texts = len(token_lists)
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=texts)
+        flat = list(chain.from_iterable(token_lists))
+        if not flat:
+            return [0.5] * texts
+        try:
+            ids = np.fromiter(map(self.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        except KeyError:
+            ids = np.fromiter(map(self._id, flat), dtype=np.int64, count=len(flat))
+        kind = self.kind[ids]
+        boundary = kind == _BOUNDARY
+        ends = np.cumsum(lengths)
+        text_of = np.repeat(np.arange(texts), lengths)
+        opens = np.zeros(len(flat), dtype=bool)  # a clause opens at a text's start and after a boundary
+        opens[(ends - lengths)[lengths > 0]] = True
+        opens[1:] |= boundary[:-1]
+        clause = np.cumsum(opens) - 1
+        clauses = int(clause[-1]) + 1
+        negation = kind == _NEGATION
+        negations_before = np.cumsum(negation) - negation
+        in_scope = negations_before > negations_before[np.flatnonzero(opens)][clause]
+        unigram = np.where(in_scope, self.negated[ids], self.plain[ids])
+        bigram = np.full(len(flat), -1, dtype=np.int64)
+        second = np.flatnonzero(~opens & ~boundary)  # the token before is in the same clause
+        if len(second) and len(self.codes):
+            codes = ids[second - 1] << 32 | ids[second]
+            order = np.argsort(codes)  # sorted queries: searchsorted walks the table in order (3x faster)
+            at = np.empty_like(order)
+            at[order] = np.minimum(np.searchsorted(self.codes, codes[order]), len(self.codes) - 1)
+            found = self.codes[at] == codes
+            bigram[second[found]] = self.bigrams[at[found]]
+        features = np.stack((unigram, bigram), axis=1).ravel()  # a token's unigram, then its bigram
+        known = features >= 0
+        features, owner = features[known], np.repeat(clause, 2)[known]
+        key = owner * self.size + features
+        order = np.argsort(key, kind="stable")
+        repeat = np.zeros(len(key), dtype=bool)  # a (clause, feature) after its first occurrence
+        repeat[order[1:]] = key[order[1:]] == key[order[:-1]]
+        owner, features = owner[~repeat], features[~repeat]
+        evidence = np.clip(np.bincount(owner, weights=self.values[features], minlength=clauses), -CLAUSE_CAP, CLAUSE_CAP)
+        has_known = np.bincount(owner, minlength=clauses) > 0
+        # Per text, in order: at each boundary, the clause it closes, then its <?> and <!> clauses;
+        # at the end, the last clause unless a boundary closed it.
+        at_boundary = np.flatnonzero(boundary)
+        marks = self.marks[ids[at_boundary]]
+        closing = clause[at_boundary]
+        last = ends[lengths > 0] - 1
+        last = last[~boundary[last]]
+        events = np.concatenate((np.column_stack((evidence[closing], np.nan_to_num(marks))).ravel(), evidence[clause[last]]))
+        event_known = np.concatenate((np.column_stack((has_known[closing], ~np.isnan(marks))).ravel(), has_known[clause[last]]))
+        event_text = np.concatenate((np.repeat(text_of[at_boundary], 3), text_of[last]))
+        totals = np.bincount(event_text, weights=events, minlength=texts)
+        decided = np.bincount(event_text, weights=event_known, minlength=texts) > 0
+        out = []
+        for total, has in zip(totals.tolist(), decided.tolist(), strict=True):
+            if has:
+                score = prior + total
+                score = -30.0 if score < -30.0 else 30.0 if score > 30.0 else score
+                out.append(1.0 / (1.0 + math.exp(-score)))
+            else:
+                out.append(0.5)
+        return out
+
+
+_scorers: dict[int, _Scorer] = {}
+
+
+def _scorer(weights: dict[str, float]) -> _Scorer:
+    """Return the scorer of these weights (kept while they are alive and unchanged in size)."""
+    scorer = _scorers.get(id(weights))
+    if (
+        scorer is None or scorer.weights is not weights or scorer.size != len(weights)
+        or len(scorer.ids) > _MAX_TOKENS  # start afresh rather than remember every token ever seen
+    ):
+        if len(_scorers) >= 2:  # a scorer keeps its weights alive: the current model and one more
+            _scorers.clear()
+        scorer = _scorers[id(weights)] = _Scorer(weights)
+    return scorer
 
 
 def train(negative: Iterable[Sequence[str]], positive: Iterable[Sequence[str]], source: str = "") -> SentimentModel:
