@@ -16,7 +16,7 @@ import markdown as md
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from config.drills import Scenario, load_drills
@@ -38,6 +38,7 @@ from tasks.notify.templates import clean_subject, escape_markdown
 from tasks.scenario import CrisisSpec, generate_orders, generate_week, write_orders_rows
 
 DRILL_SOURCE = "drill"
+DRILL_LOCK = 0x64726C6C  # "drll": two drill starts at the same moment take turns, so only one runs
 RUNNING, GRADED = "running", "graded"
 
 
@@ -97,6 +98,8 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
     return the drill's id. Refused while another drill is running: two would feed each other's incidents."""
     scenario = scenario_for(injection.scenario)
     with session_scope() as session:
+        if session.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE already serialises
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DRILL_LOCK})
         running = _running(session)
         if running is not None:
             raise DrillRefused(f"drill #{running.id} ({running.scenario}) is still running until "

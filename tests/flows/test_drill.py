@@ -145,3 +145,33 @@ def test_the_cli_names_the_known_scenarios_and_lists_drills(sqlite_db: str) -> N
     assert "drill #1 (pricing) started; drill incident: DRILL-20261120-001" in started.output
     listed = runner.invoke(app, ["drill", "list"])
     assert "pricing" in listed.output and "running" in listed.output
+
+
+def test_two_drills_started_at_the_same_moment_make_one(database: str) -> None:
+    import threading
+
+    from prefect.logging import disable_run_logger
+
+    from tasks.drills.tasks import generate_drill, inject_drill
+    from tasks.monitoring.tasks import analyse_mentions
+
+    with disable_run_logger():
+        injection = generate_drill.fn("pricing", 1, NOW)
+        rows = analyse_mentions.fn(injection.mentions, NOW)
+    start, outcomes = threading.Barrier(2), []
+
+    def begin() -> None:
+        start.wait()
+        try:
+            with disable_run_logger():
+                outcomes.append(inject_drill.fn(injection, rows, "王强", NOW))
+        except DrillRefused as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=begin) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=str)[0] == 1 and "still running" in str(sorted(outcomes, key=str)[1]), outcomes
+    assert _count(Drill) == 1 and _count(Mention) == len(rows)
