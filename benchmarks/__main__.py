@@ -218,37 +218,23 @@ def bench_scan() -> dict[str, object]:
     """Ingest through the real code path (read file, analyse, store in a fresh SQLite db) without Prefect."""
     from prefect.logging import disable_run_logger
 
-    from config.files import clear_caches
+    from benchmarks.data import app_database
     from tasks.common import local_zone
-    from tasks.db import reset_engine, upgrade_database
     from tasks.monitoring.sources import read_canonical_file
     from tasks.monitoring.tasks import analyse_mentions, store_mentions
 
     baseline = jieba_rate()  # measured before the environment points at the temporary database
-    previous = os.environ.get("CRISIS_VAR_DIR")
-    with tempfile.TemporaryDirectory(prefix="crisis-bench-") as tmp:
-        try:
-            os.environ["CRISIS_VAR_DIR"] = tmp
-            clear_caches()
-            reset_engine()
-            upgrade_database()
-            path = _scan_file(Path(tmp))
-            now = SCAN_END
-            with disable_run_logger():
-                start = time.perf_counter()
-                report = read_canonical_file(path, "bench", now, local_zone())
-                read_done = time.perf_counter()
-                rows = analyse_mentions.fn(report.mentions, now)
-                analysed = time.perf_counter()
-                inserted = store_mentions.fn(rows)
-                stored = time.perf_counter()
-        finally:
-            reset_engine()
-            if previous is None:
-                os.environ.pop("CRISIS_VAR_DIR", None)
-            else:
-                os.environ["CRISIS_VAR_DIR"] = previous
-            clear_caches()
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-") as tmp, app_database(Path(tmp)):
+        path = _scan_file(Path(tmp))
+        now = SCAN_END
+        with disable_run_logger():
+            start = time.perf_counter()
+            report = read_canonical_file(path, "bench", now, local_zone())
+            read_done = time.perf_counter()
+            rows = analyse_mentions.fn(report.mentions, now)
+            analysed = time.perf_counter()
+            inserted = store_mentions.fn(rows)
+            stored = time.perf_counter()
     jieba_mentions = _interleaved({"jieba": _jieba_job([m.text for m in report.mentions])}, 1)["jieba"]
     total = stored - start
     rate = len(report.mentions) / total

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,33 +36,20 @@ def bench_backfill() -> dict[str, object]:
     from prefect.testing.utilities import prefect_test_harness
 
     from benchmarks.__main__ import comparison
-    from config.files import clear_caches
+    from benchmarks.data import app_database
     from flows.backfill import backfill
-    from tasks.db import reset_engine, upgrade_database
 
-    previous = os.environ.get("CRISIS_VAR_DIR")
     seconds: dict[int, float] = {}
-    with tempfile.TemporaryDirectory(prefix="crisis-backfill-") as tmp, prefect_test_harness(server_startup_timeout=120):
-        try:
-            os.environ["CRISIS_VAR_DIR"] = tmp
-            clear_caches()
-            reset_engine()
-            upgrade_database()
-            _store(BACKFILL_MENTIONS)
-            # 1, 2, 2, 1 and the best of each: the first run warms caches and the noisy machine drifts, so
-            # neither side always goes first.
-            for workers in (1, 2, 2, 1):
-                start = time.perf_counter()
-                result = backfill(since=END - timedelta(days=8), until=END, chunk_size=5000, workers=workers)
-                elapsed = time.perf_counter() - start
-                seconds[workers] = min(seconds.get(workers, elapsed), elapsed)
-        finally:
-            reset_engine()
-            if previous is None:
-                os.environ.pop("CRISIS_VAR_DIR", None)
-            else:
-                os.environ["CRISIS_VAR_DIR"] = previous
-            clear_caches()
+    with (tempfile.TemporaryDirectory(prefix="crisis-backfill-") as tmp, app_database(Path(tmp)),
+          prefect_test_harness(server_startup_timeout=120)):
+        _store(BACKFILL_MENTIONS)
+        # 1, 2, 2, 1 and the best of each: the first run warms caches and the noisy machine drifts, so
+        # neither side always goes first.
+        for workers in (1, 2, 2, 1):
+            start = time.perf_counter()
+            result = backfill(since=END - timedelta(days=8), until=END, chunk_size=5000, workers=workers)
+            elapsed = time.perf_counter() - start
+            seconds[workers] = min(seconds.get(workers, elapsed), elapsed)
     rates = {w: int(result["mentions"]) / s for w, s in seconds.items()}
     return {
         "mentions": result["mentions"],

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.data import app_database
 from benchmarks.metrics import ratio
 
 ORDERS = 1_000_000
@@ -74,32 +75,6 @@ def _open_incident() -> None:
                              heat=60.0, trigger_reason="benchmark", started_at=STARTED,
                              detected_at=STARTED + timedelta(hours=1),
                              acknowledged_at=STARTED + timedelta(hours=2), acknowledged_by="benchmark"))
-
-
-@contextmanager
-def _app_database(var: Path, url: str | None) -> Iterator[None]:
-    """Point the app at a fresh database (SQLite under `var`, or `url`) for the duration."""
-    from config.files import clear_caches
-    from tasks.db import reset_engine, upgrade_database
-
-    saved = {k: os.environ.get(k) for k in ("CRISIS_VAR_DIR", "CRISIS_DATABASE_URL")}
-    try:
-        os.environ["CRISIS_VAR_DIR"] = str(var)
-        os.environ.pop("CRISIS_DATABASE_URL", None)
-        if url:
-            os.environ["CRISIS_DATABASE_URL"] = url
-        clear_caches()
-        reset_engine()
-        upgrade_database()
-        yield
-    finally:
-        reset_engine()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        clear_caches()
 
 
 def run_batch(orders_csv: Path) -> dict[str, object]:
@@ -230,7 +205,7 @@ def bench_compensation(orders: int = ORDERS) -> dict[str, object]:
         csv_path = folder / "taobao-orders-gb18030.csv"
         write_orders_csv(csv_path, orders)
         results["csv_mb"] = round(csv_path.stat().st_size / 1e6, 1)
-        with _app_database(folder / "var", None):
+        with app_database(folder / "var", None):
             ours = run_batch(csv_path)
         items = ours.pop("plan").items
         baseline = core_insert(f"sqlite:///{folder / 'baseline.db'}", items)
@@ -241,7 +216,7 @@ def bench_compensation(orders: int = ORDERS) -> dict[str, object]:
             if urls is None:
                 results["postgresql"] = "not available at 127.0.0.1:5432"
             else:
-                with _app_database(folder / "var-pg", urls[0]):
+                with app_database(folder / "var-pg", urls[0]):
                     pg = run_batch(csv_path)
                 results["postgresql"] = _figures("postgresql", pg, core_insert(urls[1], pg.pop("plan").items))
     results["comparisons"] = _comparisons(results)

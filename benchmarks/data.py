@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,3 +65,30 @@ def write_latest(var_path: Path, kind: str, payload: dict[str, object]) -> Path:
 def now_iso() -> str:
     """Return the current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def app_database(var: Path, url: str | None = None) -> Iterator[Path]:
+    """Point the app at a fresh, migrated database (SQLite under `var`, or `url`) for the duration, then
+    restore the environment. Every benchmark that writes uses this one."""
+    from config.files import clear_caches
+    from tasks.db import reset_engine, upgrade_database
+
+    saved = {name: os.environ.get(name) for name in ("CRISIS_VAR_DIR", "CRISIS_DATABASE_URL")}
+    try:
+        os.environ["CRISIS_VAR_DIR"] = str(var)
+        os.environ.pop("CRISIS_DATABASE_URL", None)
+        if url:
+            os.environ["CRISIS_DATABASE_URL"] = url
+        clear_caches()
+        reset_engine()
+        upgrade_database()
+        yield var
+    finally:
+        reset_engine()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        clear_caches()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,9 +30,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from config.files import clear_caches
+from benchmarks.data import app_database
 from tasks.common import local_zone
-from tasks.db import reset_engine, session_scope, upgrade_database
+from tasks.db import session_scope
 from tasks.models import DetectionHit, Incident, IncidentMetric
 from tasks.monitoring.sources import RawMention, read_canonical_file
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
@@ -168,23 +167,8 @@ def _plain(data: dict[str, object]) -> dict[str, object]:
 @contextmanager
 def temporary_database() -> Iterator[Path]:
     """Point the app at a throwaway var/ with a migrated SQLite database; restore the environment after."""
-    saved = {name: os.environ.get(name) for name in ("CRISIS_VAR_DIR", "CRISIS_DATABASE_URL")}
-    with tempfile.TemporaryDirectory(prefix="crisis-replay-") as tmp:
-        try:
-            os.environ["CRISIS_VAR_DIR"] = tmp
-            os.environ.pop("CRISIS_DATABASE_URL", None)
-            clear_caches()
-            reset_engine()
-            upgrade_database()
-            yield Path(tmp)
-        finally:
-            reset_engine()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            clear_caches()
+    with tempfile.TemporaryDirectory(prefix="crisis-replay-") as tmp, app_database(Path(tmp)) as folder:
+        yield folder
 
 
 def scan_times(start: datetime, end: datetime, minutes: int = SCAN_MINUTES) -> list[datetime]:

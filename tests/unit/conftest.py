@@ -21,6 +21,20 @@ def read_toml(name: str) -> dict[str, Any]:
     return tomllib.loads((CONFIG / name).read_text(encoding="utf-8"))
 
 
+def shipped_lexicon():  # type: ignore[no-untyped-def]
+    """Return config/lexicon.toml as the LexiconData the pure analysis takes (no settings, no database)."""
+    from tasks.monitoring.analysis import LexiconData
+
+    raw = read_toml("lexicon.toml")
+    return LexiconData(
+        brands={name: b["aliases"] for name, b in raw["brands"].items()},
+        products={name: b.get("products", []) for name, b in raw["brands"].items()},
+        categories={name: (c["any"], c.get("exclude", [])) for name, c in raw["categories"].items()},
+        critical=raw.get("critical", []),
+        slang=raw.get("slang", []),
+    )
+
+
 @pytest.fixture
 def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Remove every CRISIS_* variable and forget cached settings, before and after the test."""

@@ -8,7 +8,7 @@ import pytest
 
 from tasks.monitoring.analysis import LexiconData, analyse, analyse_many, categorise, hamming, match_brand
 from tasks.monitoring.sentiment import SentimentModel
-from tests.unit.conftest import read_toml
+from tests.unit.conftest import shipped_lexicon
 
 NEGATIVE_BELOW = 0.4
 
@@ -38,14 +38,7 @@ UNRELATED = [
 @pytest.fixture(scope="module")
 def lexicon() -> LexiconData:
     """Return config/lexicon.toml as LexiconData, its words loaded into jieba's dictionary."""
-    raw = read_toml("lexicon.toml")
-    data = LexiconData(
-        brands={name: b["aliases"] for name, b in raw["brands"].items()},
-        products={name: b.get("products", []) for name, b in raw["brands"].items()},
-        categories={name: (c["any"], c.get("exclude", [])) for name, c in raw["categories"].items()},
-        critical=raw.get("critical", []),
-        slang=raw.get("slang", []),
-    )
+    data = shipped_lexicon()
     analyse_many([], data, NEGATIVE_BELOW, model())  # loads the user dictionary
     return data
 

@@ -17,7 +17,7 @@ import pytest
 
 from tasks.monitoring.analysis import Analysis, LexiconData, analyse_many, load_user_dictionary, normalise, tokenize
 from tests.conftest import SHARED_DATA
-from tests.unit.conftest import ROOT, read_toml
+from tests.unit.conftest import ROOT, shipped_lexicon
 
 SENTIMENT_DIR = SHARED_DATA / "sentiment"
 SETS = ("online_shopping_10_cats", "waimai_10k", "NLPCC2014_SC_zh_train", "FewCLUE_EPRSTMT_train_dev",
@@ -55,14 +55,7 @@ def both_ways(reviews: list[str], lexicon: LexiconData) -> tuple[list[Analysis],
 @pytest.fixture(scope="module")
 def lexicon() -> LexiconData:
     """config/lexicon.toml, its words loaded into both tokenizers' dictionaries."""
-    raw = read_toml("lexicon.toml")
-    data = LexiconData(
-        brands={name: b["aliases"] for name, b in raw["brands"].items()},
-        products={name: b.get("products", []) for name, b in raw["brands"].items()},
-        categories={name: (c["any"], c.get("exclude", [])) for name, c in raw["categories"].items()},
-        critical=raw.get("critical", []),
-        slang=raw.get("slang", []),
-    )
+    data = shipped_lexicon()
     load_user_dictionary(data.dictionary_words())
     return data
 
