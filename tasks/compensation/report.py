@@ -142,9 +142,6 @@ def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | No
     templates = get_settings().config_dir / "templates"
     with session_scope() as session:
         incident = get_incident(session, summary.incident_key)
-    if incident.is_drill:  # a drill never writes to customers
-        get_run_logger().warning("%s is a drill (演练): no customer notice is sent", summary.incident_key)
-        return summary
     customers = _notices(summary, plan, incident.id)
     with session_scope() as session:
         rows = []

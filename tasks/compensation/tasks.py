@@ -108,7 +108,8 @@ def open_batch(incident_key: str, plan: Plan, policy: str, orders_source: str, o
                dry_run: bool, requested_by: str, note: str | None, now: datetime) -> Batch:
     """Record a new batch with its plan and audit `compensation.batch_started`. A re-run opens another.
 
-    A drill's incident is only ever compensated as a dry run: nothing real is written for a drill."""
+    A drill's incident is only ever compensated as a dry run: nothing is paid, and since only an applied
+    batch queues customer notices, no customer hears of a drill."""
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         if incident.is_drill and not dry_run:
