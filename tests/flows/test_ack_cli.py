@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
 from typer.testing import CliRunner
 
@@ -17,14 +14,6 @@ from tasks.events import INCIDENT_ACKNOWLEDGED
 from tests.notify_support import incident, make_incident
 
 DETECTED = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsWorker]:
-    worker = EventsWorker.instance(AssertingEventsClient)
-    monkeypatch.setattr(EventsWorker, "instance", lambda *_: worker)
-    yield worker
-    worker.drain()
 
 
 def test_ack_records_once_and_refuses_a_second_naming_the_owner(sqlite_db: str, events: EventsWorker) -> None:

@@ -3,7 +3,6 @@ an address is rejected, the acknowledge flow records once and announces it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from aiosmtpd.controller import Controller
 from markdown_it import MarkdownIt
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
 
 from config.files import clear_caches
@@ -26,15 +24,6 @@ from tests.notify_support import PickyHandler, emails_of, incident, make_inciden
 
 DAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 HOSTILE = "真垃圾<script>alert(1)</script> [点我](javascript:alert(1))\r\n# 标题 | 列"
-
-
-@pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsWorker]:
-    """Capture the events the flows emit."""
-    worker = EventsWorker.instance(AssertingEventsClient)
-    monkeypatch.setattr(EventsWorker, "instance", lambda *_: worker)
-    yield worker
-    worker.drain()
 
 
 def test_the_sweep_escalates_an_unacknowledged_incident_once_per_step(sqlite_db: str, smtp_sink: Path) -> None:
