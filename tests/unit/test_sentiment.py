@@ -67,3 +67,43 @@ def test_batch_simhash_equals_the_one_at_a_time_simhash() -> None:
     token_lists = [tokenize(t) for t in texts]
     assert simhash_many(token_lists) == [simhash(t) for t in token_lists]
     assert simhash_many([]) == []
+
+
+def test_hownet_words_the_review_corpus_never_saw_still_lean_their_way() -> None:
+    """The default model reads general sentiment words (HowNet) the shipped reviews never contain."""
+    import tomllib
+
+    from tasks.monitoring.sentiment_model import CORPUS_DIR, get_model, hownet_words
+    from tests.unit.conftest import CONFIG
+
+    seen = (CORPUS_DIR / "neg.txt").read_text(encoding="utf-8") + (CORPUS_DIR / "pos.txt").read_text(encoding="utf-8")
+    seeds = tomllib.loads((CONFIG / "sentiment.toml").read_text(encoding="utf-8"))
+    seen += "".join(seeds["negative"] + seeds["positive"])
+    model = get_model()
+    for polarity, negative in (("neg", True), ("pos", False)):
+        unseen = [w for w in hownet_words(polarity) if len(w) >= 2 and w not in seen]
+        unseen = [w for w in unseen if tokenize(w) == [w]][:300]  # one token: the word's own evidence only
+        assert len(unseen) >= 100, polarity
+        leaning = [p < 0.5 if negative else p > 0.5 for p in model.probabilities([[w] for w in unseen])]
+        assert sum(leaning) / len(leaning) >= 0.95, (polarity, sum(leaning), len(leaning))
+
+
+def test_a_word_list_that_would_run_code_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import pickle
+
+    from tasks.monitoring import sentiment_model
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "neg.pkl").write_bytes(pickle.dumps([Payload()]))
+    (tmp_path / "pos.pkl").write_bytes(pickle.dumps({"满意", " 好评 ", "受大众欢迎的"}))
+    monkeypatch.setattr(sentiment_model, "_hownet_dir", lambda: tmp_path)
+    with pytest.raises(pickle.UnpicklingError, match="os|posix|system"):
+        sentiment_model.hownet_words("neg")
+    assert not marker.exists()
+    assert sentiment_model.hownet_words("pos") == ["好评", "满意"]  # trimmed; a long phrase left out
