@@ -81,8 +81,12 @@ def test_hownet_words_the_review_corpus_never_saw_still_lean_their_way() -> None
     seen += "".join(seeds["negative"] + seeds["positive"])
     model = get_model()
     for polarity, negative in (("neg", True), ("pos", False)):
-        unseen = [w for w in hownet_words(polarity) if len(w) >= 2 and w not in seen]
-        unseen = [w for w in unseen if tokenize(w) == [w]][:300]  # one token: the word's own evidence only
+        unseen: list[str] = []
+        for word in hownet_words(polarity):  # one token: the word's own evidence only
+            if len(word) >= 2 and tokenize(word) == [word] and word not in seen:
+                unseen.append(word)
+                if len(unseen) == 300:
+                    break
         assert len(unseen) >= 100, polarity
         leaning = [p < 0.5 if negative else p > 0.5 for p in model.probabilities([[w] for w in unseen])]
         assert sum(leaning) / len(leaning) >= 0.95, (polarity, sum(leaning), len(leaning))
