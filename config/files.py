@@ -32,6 +32,27 @@ class Brand(_Strict):
 class CategoryRule(_Strict):
     any: list[str] = Field(min_length=1)
     exclude: list[str] = []
+    # Every entry must be found in a post; "A|B" is found when A or B is.
+    required: list[str] = []
+
+    @field_validator("any", "exclude")
+    @classmethod
+    def _no_empty_term(cls, terms: list[str]) -> list[str]:
+        if any(not term.strip() for term in terms):
+            raise ValueError("an empty term would match every post")
+        return terms
+
+    @field_validator("required")
+    @classmethod
+    def _groups(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            if any(not alternative.strip() for alternative in entry.split("|")):
+                raise ValueError(f"{entry!r}: an empty alternative would match every post")
+        return entries
+
+    @property
+    def required_groups(self) -> list[tuple[str, ...]]:
+        return [tuple(a.strip() for a in entry.split("|")) for entry in self.required]
 
 
 class Lexicon(_Strict):

@@ -45,12 +45,31 @@ _MIXED_RUN = re.compile(r"[a-zA-Z0-9][+#&._%-]|[+#&._%-][a-zA-Z0-9]")
 
 
 @dataclass(frozen=True)
+class CategoryTerms:
+    """One crisis category's rule: a post belongs to it when it contains every `required` group (a group
+    is found when any one of its terms is), none of `exclude`, and at least one of `any`; the category
+    with the most `any` terms found wins."""
+
+    any: Sequence[str]
+    exclude: Sequence[str] = ()
+    required: Sequence[Sequence[str]] = ()
+
+    def terms(self) -> list[str]:
+        return [*self.any, *self.exclude, *chain.from_iterable(self.required)]
+
+    def admits(self, text: str | Set[str]) -> bool:
+        """Return whether the text (or the set of lexicon terms found in it) passes exclude and required."""
+        return (not any(term in text for term in self.exclude)
+                and all(any(term in text for term in group) for group in self.required))
+
+
+@dataclass(frozen=True)
 class LexiconData:
     """The parts of config/lexicon.toml the analysis needs, as plain data."""
 
     brands: Mapping[str, Sequence[str]]  # brand -> aliases
     products: Mapping[str, Sequence[str]]  # brand -> products
-    categories: Mapping[str, tuple[Sequence[str], Sequence[str]]]  # name -> (any, exclude)
+    categories: Mapping[str, CategoryTerms]
     critical: Sequence[str] = ()
     slang: Sequence[str] = ()
 
@@ -61,9 +80,8 @@ class LexiconData:
             words.extend(aliases)
         for products in self.products.values():
             words.extend(products)
-        for any_terms, exclude in self.categories.values():
-            words.extend(any_terms)
-            words.extend(exclude)
+        for rule in self.categories.values():
+            words.extend(rule.terms())
         return words
 
 
@@ -203,12 +221,13 @@ def match_brand(text: str | Set[str], lexicon: LexiconData) -> tuple[str | None,
 
 
 def categorise(text: str | Set[str], lexicon: LexiconData) -> str | None:
-    """Return the crisis category with the most matching terms (config order breaks ties)."""
+    """Return the crisis category with the most matching `any` terms among those whose exclude and
+    required terms the text passes (config order breaks ties)."""
     best, best_hits = None, 0
-    for name, (any_terms, exclude) in lexicon.categories.items():
-        if any(term in text for term in exclude):
+    for name, rule in lexicon.categories.items():
+        if not rule.admits(text):
             continue
-        hits = sum(1 for term in any_terms if term in text)
+        hits = sum(1 for term in rule.any if term in text)
         if hits > best_hits:
             best, best_hits = name, hits
     return best
@@ -222,7 +241,7 @@ class TermIndex:
             *lexicon.critical,
             *chain.from_iterable(lexicon.brands.values()),
             *chain.from_iterable(lexicon.products.values()),
-            *chain.from_iterable(chain.from_iterable(lexicon.categories.values())),
+            *chain.from_iterable(rule.terms() for rule in lexicon.categories.values()),
         ]
         self.by_first: dict[str, list[str]] = {}
         for term in dict.fromkeys(terms):

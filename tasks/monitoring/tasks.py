@@ -17,7 +17,7 @@ from config.settings import get_settings
 from tasks.common import local_zone, retry_transient_db, show_time
 from tasks.db import session_scope
 from tasks.monitoring import health, readers, repository
-from tasks.monitoring.analysis import LexiconData, analyse_many
+from tasks.monitoring.analysis import CategoryTerms, LexiconData, analyse_many
 from tasks.monitoring.duplicates import link_duplicates
 from tasks.monitoring.health import SourceOutcome
 from tasks.monitoring.results import MANUAL
@@ -34,7 +34,7 @@ def lexicon_data() -> LexiconData:
     return LexiconData(
         brands={name: b.aliases for name, b in lexicon.brands.items()},
         products={name: b.products for name, b in lexicon.brands.items()},
-        categories={name: (c.any, c.exclude) for name, c in lexicon.categories.items()},
+        categories={name: CategoryTerms(c.any, c.exclude, c.required_groups) for name, c in lexicon.categories.items()},
         critical=lexicon.critical,
         slang=lexicon.slang,
     )

@@ -23,13 +23,15 @@ def read_toml(name: str) -> dict[str, Any]:
 
 def shipped_lexicon():  # type: ignore[no-untyped-def]
     """Return config/lexicon.toml as the LexiconData the pure analysis takes (no settings, no database)."""
-    from tasks.monitoring.analysis import LexiconData
+    from tasks.monitoring.analysis import CategoryTerms, LexiconData
 
     raw = read_toml("lexicon.toml")
     return LexiconData(
         brands={name: b["aliases"] for name, b in raw["brands"].items()},
         products={name: b.get("products", []) for name, b in raw["brands"].items()},
-        categories={name: (c["any"], c.get("exclude", [])) for name, c in raw["categories"].items()},
+        categories={name: CategoryTerms(c["any"], c.get("exclude", []),
+                                        [tuple(e.split("|")) for e in c.get("required", [])])
+                    for name, c in raw["categories"].items()},
         critical=raw.get("critical", []),
         slang=raw.get("slang", []),
     )

@@ -6,7 +6,15 @@ import functools
 
 import pytest
 
-from tasks.monitoring.analysis import LexiconData, analyse, analyse_many, categorise, hamming, match_brand
+from tasks.monitoring.analysis import (
+    CategoryTerms,
+    LexiconData,
+    analyse,
+    analyse_many,
+    categorise,
+    hamming,
+    match_brand,
+)
 from tasks.monitoring.sentiment import SentimentModel
 from tests.unit.conftest import shipped_lexicon
 
@@ -44,7 +52,8 @@ def lexicon() -> LexiconData:
 
 
 def small_lexicon(categories: dict[str, tuple[list[str], list[str]]]) -> LexiconData:
-    return LexiconData(brands={}, products={}, categories=categories)
+    """Return a lexicon of just these categories, each (any, exclude)."""
+    return LexiconData(brands={}, products={}, categories={n: CategoryTerms(*rule) for n, rule in categories.items()})
 
 
 @pytest.mark.parametrize("word", ["澄星空气炸锅", "拼多多", "青禾坚果礼盒", "木棉四件套"])
@@ -108,6 +117,23 @@ def test_an_excluded_term_vetoes_the_category() -> None:
     rules = {"物流配送": (["快递", "没收到"], ["驿站"]), "售后服务": (["客服"], [])}
     assert categorise("快递没收到，客服不理", small_lexicon(rules)) == "物流配送"
     assert categorise("快递没收到，在驿站找到了，客服不理", small_lexicon(rules)) == "售后服务"
+
+
+def test_a_category_needs_every_required_group(lexicon: LexiconData) -> None:
+    """required = ["手机号|地址|个人信息", "卖|泄露"]: a phone number alone is not a privacy leak."""
+    privacy = CategoryTerms(any=["泄露", "卖", "骚扰电话"], required=[("手机号", "地址", "个人信息"), ("卖", "泄露")])
+    rules = LexiconData(brands=lexicon.brands, products=lexicon.products,
+                        categories={"个人信息泄露": privacy, "售后服务": CategoryTerms(any=["客服"])})
+    texts = [
+        "我的手机号被卖了，天天接骚扰电话",  # both groups: privacy
+        "地址泄露了，快递员都知道我住哪",  # 地址 + 泄露: privacy
+        "天天接骚扰电话，烦死了，客服也不管",  # no 手机号 / 地址 / 个人信息: not privacy
+        "客服让我留手机号，然后就没下文了",  # 手机号 but no 卖 / 泄露: not privacy
+    ]
+    expected = ["个人信息泄露", "个人信息泄露", "售后服务", "售后服务"]
+    assert [categorise(t, rules) for t in texts] == expected
+    # the batch path finds terms through its index, the required alternatives included
+    assert [a.category for a in analyse_many(texts, rules, NEGATIVE_BELOW, model())] == expected
 
 
 def test_earlier_category_wins_a_tie() -> None:

@@ -109,6 +109,26 @@ def test_unknown_key_in_lexicon_names_file_and_key(config_copy: Path) -> None:
         load_lexicon()
 
 
+@pytest.mark.parametrize("entry", ['"手机号||地址"', '"手机号|"', '""'])
+def test_a_required_group_with_an_empty_alternative_is_refused(config_copy: Path, entry: str) -> None:
+    lexicon = config_copy / "lexicon.toml"
+    text = lexicon.read_text(encoding="utf-8")
+    marker = '[categories."个人信息泄露"]\n'
+    assert marker in text
+    lexicon.write_text(text.replace(marker, marker + f"required = [{entry}]\n"), encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"lexicon\.toml.*categories\.个人信息泄露\.required.*empty alternative"):
+        load_lexicon()
+
+
+def test_required_groups_are_read_as_alternatives(config_copy: Path) -> None:
+    lexicon = config_copy / "lexicon.toml"
+    text = lexicon.read_text(encoding="utf-8")
+    marker = '[categories."个人信息泄露"]\n'
+    lexicon.write_text(text.replace(marker, marker + 'required = ["手机号 | 地址|个人信息", "卖"]\n'), encoding="utf-8")
+    rule = load_lexicon().categories["个人信息泄露"]
+    assert rule.required_groups == [("手机号", "地址", "个人信息"), ("卖",)]
+
+
 def test_severity_with_an_unknown_level_names_the_file(config_copy: Path) -> None:
     severity = config_copy / "severity.toml"
     text = severity.read_text(encoding="utf-8")
