@@ -116,3 +116,24 @@ def test_the_cli_pays_from_a_file_and_names_bad_rows(sqlite_db: str, tmp_path: P
     failed = CliRunner().invoke(app, [*command, str(bad), "--apply"])
     assert failed.exit_code == 1
     assert "bad.csv:2: customer_id: missing" in failed.output
+
+
+def test_the_limits_of_closed_incidents_are_deleted_at_the_next_run(taobao_file: Path) -> None:
+    """A `compensate-<KEY>` limit per incident would pile up on the server: a closed incident's goes."""
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    closed, open_, held = "INC-20251101-001", "INC-20251102-001", "INC-20251103-001"
+    make_incident(closed, state="closed")
+    make_incident(open_, state="responding")
+    make_incident(held, state="closed")
+    with get_client(sync_client=True) as client:
+        for key in (closed, open_, held):
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=f"compensate-{key}", limit=1))
+        client.increment_concurrency_slots(names=[f"compensate-{held}"], slots=1, mode="concurrency")
+
+        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", now=NOW)
+
+        names = {c.name for c in client.read_global_concurrency_limits(limit=200)}
+    assert f"compensate-{closed}" not in names
+    assert {f"compensate-{open_}", f"compensate-{held}", f"compensate-{KEY}"} <= names, \
+        "an open incident's limit, one a run still holds, and this run's own stay"
