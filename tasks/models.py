@@ -218,7 +218,8 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # None only for mail about no incident (the scorecard of a drill that never opened one).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(256))
     dedup_key: Mapped[str] = mapped_column(String(256), unique=True)

@@ -252,17 +252,17 @@ def _write(drill_id: int, text: str) -> object:
 
 def _queue_scorecard(session: Session, drill: Drill, incident_key: str | None, text: str, now: datetime) -> int:
     """Queue the scorecard to everyone the drill's incident alerted, plus the commander and the scribe.
-    The outbox keys mail by incident: a drill that never opened one is reported in its artifact only."""
+    A drill that never opened an incident (detection failed) still reports, to the commander and scribe."""
     incident = session.get(Incident, drill.incident_id) if drill.incident_id else None
-    if incident is None:
-        return 0
-    subject = clean_subject(f"【演练】演练评估 #{drill.id} {incident_key}：{json.loads(drill.grade or '{}').get('verdict', '')}"
-                            f"（{drill.score} 分）")
-    recipients = set(session.scalars(select(Notification.recipient).where(
-        Notification.incident_id == incident.id, Notification.kind.in_(("alert", "escalation", "status")))))
+    verdict = json.loads(drill.grade or "{}").get("verdict", "")
+    subject = clean_subject(f"【演练】演练评估 #{drill.id} {incident_key or '未立案'}：{verdict}（{drill.score} 分）")
+    recipients: set[str] = set()
+    if incident is not None:
+        recipients |= set(session.scalars(select(Notification.recipient).where(
+            Notification.incident_id == incident.id, Notification.kind.in_(("alert", "escalation", "status")))))
     recipients |= {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
     html = md.markdown(text, extensions=["tables"])
-    rows = [{"incident_id": incident.id, "kind": "drill_grade", "recipient": email,
+    rows = [{"incident_id": incident.id if incident else None, "kind": "drill_grade", "recipient": email,
              "dedup_key": f"drill_grade:{drill.id}:{email.lower()}", "subject": subject, "body_text": text,
              "body_html": html, "status": DeliveryStatus.PENDING.value, "attempts": 0,
              "message_id": message_id_for(f"drill_grade:{drill.id}:{email.lower()}"), "created_at": now}

@@ -204,8 +204,8 @@ def report_undeliverable(now: datetime, actor: str) -> None:
     with session_scope() as session:
         failures = repository.claim_unreported_failures(session, now)
         by_incident: dict[int, list[Notification]] = {}
-        for row in failures:
-            if row.kind != "undeliverable":
+        for row in failures:  # mail about no incident is named in the error below, with no notice of its own
+            if row.kind != "undeliverable" and row.incident_id is not None:
                 by_incident.setdefault(row.incident_id, []).append(row)
         for incident_id, rows in by_incident.items():
             _queue_failure_notice(session, session.get_one(Incident, incident_id), rows, now, actor)

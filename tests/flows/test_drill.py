@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from config.drills import load_drills
+from config.files import load_roster
 from flows.compensate import compensate
 from flows.drill import drill, drill_grade
 from flows.monitor import scan
@@ -175,3 +176,24 @@ def test_two_drills_started_at_the_same_moment_make_one(database: str) -> None:
         thread.join()
     assert sorted(outcomes, key=str)[0] == 1 and "still running" in str(sorted(outcomes, key=str)[1]), outcomes
     assert _count(Drill) == 1 and _count(Mention) == len(rows)
+
+
+def test_a_drill_that_opened_no_incident_still_mails_its_scorecard(sqlite_db: str, smtp_sink: Path) -> None:
+    """Detection missed the drill: exactly then the commander and the scribe must hear of it."""
+    with session_scope() as session:
+        row = Drill(scenario="pricing", seed=1, brand="青禾", category="价格/虚假宣传", expected_level="IV",
+                    status="running", started_by="王强", started_at=NOW, crisis_start=NOW,
+                    grade_at=NOW + timedelta(hours=1), mentions=0)
+        session.add(row)
+        session.flush()
+        drill_id = row.id
+    graded = drill_grade(drill_id=drill_id, now=NOW + timedelta(hours=1))[0]
+    assert graded["verdict"] == "需改进" and graded["incident"] is None
+    mail = [m for m in read_mail(smtp_sink) if "演练评估" in m["Subject"]]
+    commanders = {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
+    assert {str(m["To"]).split("<")[-1].rstrip(">") for m in mail} == commanders
+    assert all(m["Subject"].startswith("【演练】") and "未立案" in m["Subject"] for m in mail)
+    assert "❌ 发现" in text_part(mail[0], "plain")
+    with session_scope() as session:
+        assert session.scalars(select(Notification.incident_id).where(Notification.kind == "drill_grade")).all() \
+            == [None] * len(commanders)

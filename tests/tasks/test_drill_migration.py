@@ -41,3 +41,31 @@ def test_0007_keeps_existing_rows_real_and_goes_back_down(database: str) -> None
     assert "is_drill" not in columns("mentions") and "is_drill" not in columns("detection_hits")
     migrate("upgrade", "head")
     assert "drills" in sa.inspect(get_engine()).get_table_names()
+
+
+MAIL = ("INSERT INTO notifications (incident_id, kind, recipient, dedup_key, subject, body_text, body_html, status,"
+        " attempts, message_id, created_at) VALUES ({incident}, 'drill_grade', 'a@x.example', :key, 's', 't', 'h',"
+        " 'pending', 0, :key, :at)")
+
+
+def test_0008_lets_mail_belong_to_no_incident_and_goes_back_down(database: str) -> None:
+    from tasks.db import get_engine
+
+    migrate("downgrade", "0007")
+    with get_engine().begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
+            " started_at, detected_at, escalation_tier, is_drill) VALUES ('DRILL-20261127-001', '青禾', '产品质量',"
+            " 'III', 'open', 50, 'r', 0, 0, :at, :at, 0, true)"), {"at": AT})
+        incident = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
+        connection.execute(sa.text(MAIL.format(incident=incident)), {"key": "with", "at": AT})
+    with pytest.raises(sa.exc.IntegrityError), get_engine().begin() as connection:
+        connection.execute(sa.text(MAIL.format(incident="NULL")), {"key": "without", "at": AT})
+
+    migrate("upgrade", "0008")
+    with get_engine().begin() as connection:
+        connection.execute(sa.text(MAIL.format(incident="NULL")), {"key": "without", "at": AT})
+    migrate("downgrade", "0007")
+    with get_engine().begin() as connection:
+        assert connection.execute(sa.text("SELECT dedup_key FROM notifications")).scalars().all() == ["with"]
+    migrate("upgrade", "head")

@@ -187,3 +187,18 @@ def test_a_message_being_sent_is_not_claimed_again_until_its_claim_is_stale(data
     with session_scope() as session:
         taken_over = repository.claim(session, first, NOW + repository.STALE_CLAIM + timedelta(minutes=1))
         assert taken_over is not None and taken_over.attempts == 2, "a claim left by a dead run is retried"
+
+
+def test_a_failed_message_of_no_incident_is_named_without_a_notice(sqlite_db: str) -> None:
+    """A drill scorecard whose drill opened no incident belongs to no incident: its failure is still named."""
+    from tasks.db import session_scope
+    from tasks.models import Notification
+
+    with session_scope() as session:
+        session.add(Notification(incident_id=None, kind="drill_grade", recipient="gone@shop.example",
+                                 dedup_key="drill_grade:1:gone@shop.example", subject="【演练】演练评估 #1 未立案",
+                                 body_text="t", body_html="h", status="failed", attempts=1,
+                                 last_error="SMTPRecipientsRefused", message_id="<m@x>", created_at=NOW))
+    with pytest.raises(DeliveryFailed, match=r"gone@shop\.example \(drill_grade\): SMTPRecipientsRefused"):
+        report_undeliverable.fn(NOW, "test")
+    assert [n.kind for n in outbox()] == ["drill_grade"], "no failure notice: it would need an incident"
