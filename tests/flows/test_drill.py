@@ -188,7 +188,7 @@ def test_a_drill_that_opened_no_incident_still_mails_its_scorecard(sqlite_db: st
         session.flush()
         drill_id = row.id
     graded = drill_grade(drill_id=drill_id, now=NOW + timedelta(hours=1))[0]
-    assert graded["verdict"] == "需改进" and graded["incident"] is None
+    assert (graded["score"], graded["verdict"], graded["incident"]) == (0, "需改进", None)
     mail = [m for m in read_mail(smtp_sink) if "演练评估" in m["Subject"]]
     commanders = {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
     assert {str(m["To"]).split("<")[-1].rstrip(">") for m in mail} == commanders
