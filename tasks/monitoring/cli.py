@@ -61,9 +61,11 @@ def analyze(
     text_column: Annotated[str, typer.Option("--text-column", help="Column (CSV) or field (JSONL) of the text.")] = "text",
     out: Annotated[Path | None, typer.Option("--out", help="Output CSV (default: <file>-analysed.csv).")] = None,
 ) -> None:
-    """Score an export outside the pipeline: sentiment, label, category, brand, critical terms."""
+    """Score an export outside the pipeline: sentiment, label, category, brand, critical terms, and the
+    evidence: the three features that weigh most in each score (+ towards positive, - towards negative)."""
     from config.settings import get_settings
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.sentiment import evidence
     from tasks.monitoring.sentiment_model import get_model
     from tasks.monitoring.tasks import lexicon_data
 
@@ -73,7 +75,8 @@ def analyze(
     counts: Counter[str] = Counter()
     with out.open("w", encoding="utf-8-sig", newline="") as handle, Progress(console=console, transient=True) as bar:
         writer = csv.writer(handle)
-        writer.writerow(["text", "positive_probability", "label", "category", "brand", "product", "critical_terms"])
+        writer.writerow(["text", "positive_probability", "label", "category", "brand", "product", "critical_terms",
+                         "evidence"])
         job = bar.add_task("analysing", total=len(texts))
         for start in range(0, len(texts), BATCH):
             chunk = texts[start : start + BATCH]
@@ -81,8 +84,9 @@ def analyze(
                 label = "negative" if a.negative else "positive"
                 counts[label] += 1
                 counts[f"category:{a.category or '—'}"] += 1
+                why = "；".join(f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens))
                 writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",
-                                 a.product or "", " ".join(a.critical_terms)])
+                                 a.product or "", " ".join(a.critical_terms), why])
             bar.advance(job, len(chunk))
     table = Table("", "texts")
     for key, value in sorted(counts.items()):

@@ -110,6 +110,24 @@ class SentimentModel:
         return cls(weights=payload["weights"], prior=float(payload["prior"]), source=payload.get("source", ""))
 
 
+def readable(feature: str) -> str:
+    """Return a feature as a person reads it: 态度|差 -> 态度+差, 不_满意 -> 不…满意, <?> -> ？, <!> -> ！."""
+    if feature in ("<?>", "<!>"):
+        return "？" if feature == "<?>" else "！"
+    negated = feature.startswith("不_")
+    body = feature[2:] if negated else feature
+    body = "+".join(body.split("|")) if "|" in body[1:-1] else body
+    return "不…" + body if negated else body
+
+
+def evidence(model: SentimentModel, tokens: Sequence[str], top: int = 3) -> list[tuple[str, float]]:
+    """Return the `top` features of a text that weigh most in its score, strongest first, as (readable
+    feature, log-ratio: + towards positive, - towards negative). What `crisis analyze` shows as why."""
+    found = {f: model.weights[f] for f in features(tokens) if f in model.weights}
+    strongest = sorted(found.items(), key=lambda item: (-abs(item[1]), item[0]))[:top]
+    return [(readable(f), w) for f, w in strongest]
+
+
 _WORD, _NEGATION, _BOUNDARY = 0, 1, 2
 _MAX_TOKENS = 2_000_000  # token ids a scorer keeps (about 100 MB) before it is rebuilt
 

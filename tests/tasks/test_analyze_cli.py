@@ -33,6 +33,20 @@ def test_analyze_scores_a_gbk_csv_export(var_dir: Path, tmp_path: Path) -> None:
     assert set(rows[2]["critical_terms"].split()) == {"漏电", "起火"}
 
 
+def test_analyze_shows_why_a_post_reads_negative(var_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "posts.txt").write_text("\n".join(POSTS) + "\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    assert runner.invoke(app, ["analyze", str(tmp_path / "posts.txt"), "--out", str(out)]).exit_code == 0
+    rows = _rows(out)
+    for row in rows:
+        parts = [p.rsplit(" ", 1) for p in row["evidence"].split("；")]
+        weights = [float(w) for _, w in parts]
+        assert len(parts) == 3 and weights == sorted(weights, key=abs, reverse=True), row["evidence"]
+        # the strongest piece of evidence leans the way the post was read
+        assert (weights[0] < 0) == (row["label"] == "negative"), row["evidence"]
+        assert all(feature and feature.strip() for feature, _ in parts)
+
+
 def test_analyze_reads_plain_text_one_post_per_line(var_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "posts.txt").write_text("\n".join(POSTS) + "\n\n", encoding="utf-8")
     out = tmp_path / "scored.csv"
