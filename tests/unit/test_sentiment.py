@@ -111,3 +111,13 @@ def test_a_word_list_that_would_run_code_is_refused(tmp_path: Path, monkeypatch:
         sentiment_model.hownet_words("neg")
     assert not marker.exists()
     assert sentiment_model.hownet_words("pos") == ["好评", "满意"]  # trimmed; a long phrase left out
+
+
+def test_evidence_names_the_strongest_features_as_people_read_them() -> None:
+    from tasks.monitoring.sentiment import evidence, readable
+
+    assert [readable(f) for f in ("态度|差", "不_满意", "不_态度|好", "<?>", "<!>", "|")] == [
+        "态度+差", "不…满意", "不…态度+好", "？", "！", "|"]
+    model = SentimentModel(weights={"太差": -2.0, "不_满意": -1.5, "物流": 0.2, "快|!": 9.0, "<!>": 0.4}, prior=0.0)
+    assert evidence(model, ["物流", "太差", "，", "不", "满意", "！"]) == [
+        ("太差", -2.0), ("不…满意", -1.5), ("！", 0.4)]
