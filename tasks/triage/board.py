@@ -57,11 +57,16 @@ def _hourly_negative(session: Session, incident: Incident, now: datetime) -> lis
 
 def brief_for(session: Session, incident: Incident, now: datetime) -> str:
     """Return the Markdown brief of one incident (post text escaped)."""
+    from tasks.monitoring.sentiment_model import negative_evidence
     from tasks.notify.repository import top_posts
 
     level = Level(incident.level)
-    posts = [f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,} · {escape_markdown(one_line(p.text))}"
-             + (f" ([原文]({p.url}))" if p.url else "") for p in top_posts(session, incident.id)]
+    posts = []
+    for p in top_posts(session, incident.id):
+        why = negative_evidence(p.text) if p.negative else ""
+        posts.append(f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,} · {escape_markdown(one_line(p.text))}"
+                     + (f" ([原文]({p.url}))" if p.url else "")
+                     + (f"  \n   负面依据：{escape_markdown(why)}" if why else ""))
     return render_brief(BriefData(
         key=incident.key, brand=incident.brand, category=incident.category, level=level.value,
         level_name=LEVEL_NAMES[level], state=incident.state, heat=incident.heat,

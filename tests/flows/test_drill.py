@@ -197,3 +197,21 @@ def test_a_drill_that_opened_no_incident_still_mails_its_scorecard(sqlite_db: st
     with session_scope() as session:
         assert session.scalars(select(Notification.incident_id).where(Notification.kind == "drill_grade")).all() \
             == [None] * len(commanders)
+
+
+def test_the_brief_says_why_each_negative_top_post_reads_negative(sqlite_db: str) -> None:
+    import re
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    key = drill(scenario="service", now=NOW)["incident"]
+    with get_client(sync_client=True) as client:
+        brief = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[f"brief-{key.lower()}"])))[0].data
+    assert "## 代表性帖子" in brief
+    reasons = re.findall(r"负面依据：(.+)", brief)
+    assert reasons, brief
+    for reason in reasons:
+        weights = [float(part.rsplit(" ", 1)[1]) for part in reason.split("、")]
+        assert weights and all(w < 0 for w in weights) and weights == sorted(weights), reason
