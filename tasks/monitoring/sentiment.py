@@ -120,11 +120,13 @@ def readable(feature: str) -> str:
     return "不…" + body if negated else body
 
 
-def evidence(model: SentimentModel, tokens: Sequence[str], top: int = 3) -> list[tuple[str, float]]:
-    """Return the `top` features of a text that weigh most in its score, strongest first, as (readable
-    feature, log-ratio: + towards positive, - towards negative). What `crisis analyze` shows as why."""
+def evidence(model: SentimentModel, tokens: Sequence[str], top: int = 3,
+             negative_only: bool = False) -> list[tuple[str, float]]:
+    """Return the `top` features of a text that weigh most in its score (or most towards negative), strongest
+    first, as (readable feature, log-ratio: + towards positive, - towards negative). What people see as why."""
     found = {f: model.weights[f] for f in features(tokens) if f in model.weights}
-    strongest = sorted(found.items(), key=lambda item: (-abs(item[1]), item[0]))[:top]
+    weighed = [(f, w) for f, w in found.items() if w < 0 or not negative_only]
+    strongest = sorted(weighed, key=lambda item: (-abs(item[1]), item[0]))[:top]
     return [(readable(f), w) for f, w in strongest]
 
 

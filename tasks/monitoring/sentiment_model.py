@@ -126,9 +126,8 @@ def negative_evidence(text: str, top: int = 3) -> str:
     """Return why the scans' model reads a post as negative: its `top` features weighing most towards
     negative, as "不理 -2.33、太差 -2.12" ("" when nothing in it leans negative)."""
     _dictionary()
-    tokens = tokenize(normalise(text))
-    found = [(f, w) for f, w in evidence(get_model(), tokens, top=len(tokens) * 3 + 2) if w < 0]
-    return "、".join(f"{feature} {weight:+.2f}" for feature, weight in found[:top])
+    found = evidence(get_model(), tokenize(normalise(text)), top, negative_only=True)
+    return "、".join(f"{feature} {weight:+.2f}" for feature, weight in found)
 
 
 def _tokenised(texts: Iterable[str]) -> list[list[str]]:

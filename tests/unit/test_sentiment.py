@@ -119,5 +119,6 @@ def test_evidence_names_the_strongest_features_as_people_read_them() -> None:
     assert [readable(f) for f in ("态度|差", "不_满意", "不_态度|好", "<?>", "<!>", "|")] == [
         "态度+差", "不…满意", "不…态度+好", "？", "！", "|"]
     model = SentimentModel(weights={"太差": -2.0, "不_满意": -1.5, "物流": 0.2, "快|!": 9.0, "<!>": 0.4}, prior=0.0)
-    assert evidence(model, ["物流", "太差", "，", "不", "满意", "！"]) == [
-        ("太差", -2.0), ("不…满意", -1.5), ("！", 0.4)]
+    tokens = ["物流", "太差", "，", "不", "满意", "！"]
+    assert evidence(model, tokens) == [("太差", -2.0), ("不…满意", -1.5), ("！", 0.4)]
+    assert evidence(model, tokens, top=5, negative_only=True) == [("太差", -2.0), ("不…满意", -1.5)]
