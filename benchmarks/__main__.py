@@ -318,7 +318,7 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("scan", bench_scan, f"scan {SCAN_MENTIONS:,} new mentions from a drop folder (a week at once; a burst): read, analyse, store, detect (SQLite)"),
     Benchmark("compensation", bench_compensation,
               f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
-    Benchmark("backfill", lambda: _backfill(), "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1"),
+    Benchmark("backfill", lambda: _backfill(), "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1 (SQLite, PostgreSQL)"),
 ]
 
 

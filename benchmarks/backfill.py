@@ -1,4 +1,5 @@
-"""Backfill on Dask: re-analysing stored mentions with 1 and with 2 LocalCluster workers, same run."""
+"""Backfill on Dask: re-analysing stored mentions with 1 and with 2 LocalCluster workers, same run, on SQLite
+and (when it answers at 127.0.0.1:5432) PostgreSQL, whose writers do not queue behind one another."""
 
 from __future__ import annotations
 
@@ -31,8 +32,19 @@ def _store(count: int) -> None:
 
 
 def bench_backfill() -> dict[str, object]:
+    """The backfill speed-up of 2 workers over 1, on SQLite and, when a server answers, PostgreSQL."""
+    from benchmarks.data import pg_databases
+
+    results = {"sqlite": _speed_up(None, "sqlite")}
+    with pg_databases(1) as urls:
+        if urls:
+            results["postgresql"] = _speed_up(urls[0], "postgresql")
+    return {**results, "comparisons": [row for r in results.values() for row in r.pop("comparisons")]}
+
+
+def _speed_up(url: str | None, engine: str) -> dict[str, object]:
     """Time the backfill flow over the same mentions with 1 and 2 Dask workers, alternated, best of two each
-    (ratio = speed-up)."""
+    (ratio = speed-up), on SQLite or on the database at `url`."""
     from prefect.testing.utilities import prefect_test_harness
 
     from benchmarks.__main__ import comparison
@@ -40,7 +52,7 @@ def bench_backfill() -> dict[str, object]:
     from flows.backfill import backfill
 
     seconds: dict[int, float] = {}
-    with (tempfile.TemporaryDirectory(prefix="crisis-backfill-") as tmp, app_database(Path(tmp)),
+    with (tempfile.TemporaryDirectory(prefix="crisis-backfill-") as tmp, app_database(Path(tmp), url),
           prefect_test_harness(server_startup_timeout=120)):
         _store(BACKFILL_MENTIONS)
         # 1, 2, 2, 1 and the best of each: the first run warms caches and the noisy machine drifts, so
@@ -54,6 +66,6 @@ def bench_backfill() -> dict[str, object]:
     return {
         "mentions": result["mentions"],
         "seconds": {f"{w}_workers": round(s, 2) for w, s in seconds.items()},
-        "comparisons": [comparison("backfill, 2 Dask workers", rates[2], "mentions/s",
-                                   "backfill, 1 Dask worker", rates[1])],
+        "comparisons": [comparison(f"backfill, 2 Dask workers ({engine})", rates[2], "mentions/s",
+                                   f"backfill, 1 Dask worker ({engine})", rates[1])],
     }

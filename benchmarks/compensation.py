@@ -9,19 +9,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.data import app_database
+from benchmarks.data import app_database, pg_databases
 from benchmarks.metrics import ratio
 
 ORDERS = 1_000_000
@@ -29,8 +25,6 @@ POLICY = "coupon-20"
 NOW = datetime(2025, 11, 27, 12, 0, tzinfo=UTC)
 STARTED = NOW - timedelta(days=4)
 KEY = "INC-20251123-001"
-PG_ADMIN_URL = os.environ.get("CRISIS_TEST_PG_URL",
-                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 GOAL_SECONDS = 10.0
 GOAL_RATIO = 0.4
 STATUSES = np.array(["交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "交易关闭",
@@ -155,32 +149,6 @@ def core_insert(url: str, plan_items: pd.DataFrame, driver_only: bool = False) -
     return seconds
 
 
-@contextmanager
-def _pg_databases(count: int) -> Iterator[list[str] | None]:
-    """Yield the URLs of `count` throwaway PostgreSQL databases, or None when no server answers."""
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError:
-        admin.dispose()
-        yield None
-        return
-    names = [f"crisis_bench_{uuid.uuid4().hex[:10]}" for _ in range(count)]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield [PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}" for name in names]
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _figures(engine: str, ours: dict[str, object], baseline_seconds: float) -> dict[str, object]:
     seconds = ours["seconds"]
     items = int(ours["items"])
@@ -212,7 +180,7 @@ def bench_compensation(orders: int = ORDERS) -> dict[str, object]:
         results["sqlite"] = _figures("sqlite", ours, baseline)
         floor = core_insert(f"sqlite:///{folder / 'floor.db'}", items, driver_only=True)
         results["sqlite"]["sqlite3_executemany_seconds"] = round(floor, 3)
-        with _pg_databases(2) as urls:
+        with pg_databases(2) as urls:
             if urls is None:
                 results["postgresql"] = "not available at 127.0.0.1:5432"
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -92,3 +93,33 @@ def app_database(var: Path, url: str | None = None) -> Iterator[Path]:
             else:
                 os.environ[name] = value
         clear_caches()
+
+
+PG_ADMIN_URL = os.environ.get("CRISIS_TEST_PG_URL",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def pg_databases(count: int) -> Iterator[list[str] | None]:
+    """Yield the URLs of `count` throwaway PostgreSQL databases, or None when no server answers."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect():
+            pass
+    except sa.exc.OperationalError:
+        admin.dispose()
+        yield None
+        return
+    names = [f"crisis_bench_{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield [PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}" for name in names]
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
