@@ -88,6 +88,13 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _count(path: Path, seeds: dict[str, object], key: str, default: int) -> int:
+    value = seeds.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TrainingDataInvalid(f"{path}: {key} must be a whole number ≥ 0, not {value!r}")
+    return value
+
+
 def build_default_model(path: Path) -> SentimentModel:
     """Train the default model from its recipe and save it to `path` (one builder at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,9 +103,10 @@ def build_default_model(path: Path) -> SentimentModel:
         if path.exists():
             return SentimentModel.load(path)
         _dictionary()
-        seeds = tomllib.loads((get_settings().config_dir / "sentiment.toml").read_text(encoding="utf-8"))
-        repeat = int(seeds.get("weight", 1))
-        general = int(seeds.get("hownet_weight", 0))
+        seeds_path = get_settings().config_dir / "sentiment.toml"
+        seeds = tomllib.loads(seeds_path.read_text(encoding="utf-8"))
+        repeat, general = (_count(seeds_path, seeds, key, default) for key, default in (("weight", 1),
+                                                                                        ("hownet_weight", 0)))
         # A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 that a review yields.
         negative = ([tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds["negative"]] * repeat
                     + [tokenize(w) for w in hownet_words("neg")] * general)
