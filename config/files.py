@@ -324,6 +324,20 @@ def _load(name: str, model: type[_M]) -> _M:
         raise SettingsError(f"{path}: {problems}") from None
 
 
+class SentimentSeeds(_Strict):
+    """config/sentiment.toml: seed words of the default sentiment model and how much each counts."""
+
+    negative: list[str] = Field(min_length=1)
+    positive: list[str] = Field(min_length=1)
+    weight: int = Field(1, ge=0, strict=True)  # each seed counts as this many one-phrase texts
+    hownet_weight: int = Field(0, ge=0, strict=True)  # each HowNet word likewise; 0 leaves them out
+
+
+def load_sentiment_seeds() -> SentimentSeeds:
+    """Return sentiment.toml, read afresh (it is read once, when the default model is built)."""
+    return _load("sentiment.toml", SentimentSeeds)
+
+
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """Return brands, categories and critical terms from lexicon.toml."""

@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import importlib.util
 import pickle
-import tomllib
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import jieba
 import snownlp
 
+from config.files import load_sentiment_seeds
 from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
@@ -88,13 +88,6 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _count(path: Path, seeds: dict[str, object], key: str, default: int) -> int:
-    value = seeds.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise TrainingDataInvalid(f"{path}: {key} must be a whole number ≥ 0, not {value!r}")
-    return value
-
-
 def build_default_model(path: Path) -> SentimentModel:
     """Train the default model from its recipe and save it to `path` (one builder at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,15 +96,12 @@ def build_default_model(path: Path) -> SentimentModel:
         if path.exists():
             return SentimentModel.load(path)
         _dictionary()
-        seeds_path = get_settings().config_dir / "sentiment.toml"
-        seeds = tomllib.loads(seeds_path.read_text(encoding="utf-8"))
-        repeat, general = (_count(seeds_path, seeds, key, default) for key, default in (("weight", 1),
-                                                                                        ("hownet_weight", 0)))
+        seeds = load_sentiment_seeds()
         # A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 that a review yields.
-        negative = ([tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds["negative"]] * repeat
-                    + [tokenize(w) for w in hownet_words("neg")] * general)
-        positive = ([tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds["positive"]] * repeat
-                    + [tokenize(w) for w in hownet_words("pos")] * general)
+        negative = ([tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds.negative] * seeds.weight
+                    + [tokenize(w) for w in hownet_words("neg")] * seeds.hownet_weight)
+        positive = ([tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds.positive] * seeds.weight
+                    + [tokenize(w) for w in hownet_words("pos")] * seeds.hownet_weight)
         model = train(negative, positive, source=f"default recipe ({path.name})")
         model.save(path)
         return model

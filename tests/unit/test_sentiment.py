@@ -122,28 +122,3 @@ def test_evidence_names_the_strongest_features_as_people_read_them() -> None:
     tokens = ["物流", "太差", "，", "不", "满意", "！"]
     assert evidence(model, tokens) == [("太差", -2.0), ("不…满意", -1.5), ("！", 0.4)]
     assert evidence(model, tokens, top=5, negative_only=True) == [("太差", -2.0), ("不…满意", -1.5)]
-
-
-@pytest.mark.parametrize("line", ['hownet_weight = "5"', "hownet_weight = -1", "weight = 2.5"])
-def test_a_bad_weight_in_sentiment_toml_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str) -> None:
-    from config.files import clear_caches
-    from tasks.monitoring import sentiment_model
-    from tests.unit.conftest import CONFIG
-
-    config = tmp_path / "config"
-    config.mkdir()
-    for name in ("sentiment.toml", "lexicon.toml", "settings.toml"):
-        (config / name).write_text((CONFIG / name).read_text(encoding="utf-8"), encoding="utf-8")
-    text = (config / "sentiment.toml").read_text(encoding="utf-8")
-    key = line.split(" =")[0]
-    text = "\n".join(line if row.startswith(key + " =") else row for row in text.splitlines())
-    (config / "sentiment.toml").write_text(text, encoding="utf-8")
-    monkeypatch.setenv("CRISIS_CONFIG_DIR", str(config))
-    clear_caches()
-    try:
-        with pytest.raises(sentiment_model.TrainingDataInvalid, match=rf"sentiment\.toml: {key} must be a whole"):
-            sentiment_model.build_default_model(tmp_path / "model.json.gz")
-    finally:
-        monkeypatch.delenv("CRISIS_CONFIG_DIR")
-        clear_caches()
-    assert not (tmp_path / "model.json.gz").exists()

@@ -157,3 +157,16 @@ def test_lower_case_typos_are_caught_too(monkeypatch) -> None:  # type: ignore[n
     monkeypatch.setenv("crisis_emial__port", "1")
     with pytest.raises(SettingsError, match="crisis_emial__port"):
         load_settings()
+
+
+@pytest.mark.parametrize("line", ['hownet_weight = "5"', "hownet_weight = -1", "weight = 2.5"])
+def test_a_bad_weight_in_sentiment_toml_is_named(config_copy: Path, tmp_path: Path, line: str) -> None:
+    from tasks.monitoring import sentiment_model
+
+    path = config_copy / "sentiment.toml"
+    key = line.split(" =")[0]
+    rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line if row.startswith(key + " =") else row for row in rows), encoding="utf-8")
+    with pytest.raises(SettingsError, match=rf"sentiment\.toml: {key}: "):
+        sentiment_model.build_default_model(tmp_path / "model.json.gz")
+    assert not (tmp_path / "model.json.gz").exists()
