@@ -8,7 +8,6 @@ The machine is small and noisy: figures are reported, never asserted. Results: <
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -225,14 +224,6 @@ def _as_burst(rows: list[dict[str, object]]) -> list[dict[str, object]]:
             for r, t in zip(rows, times, strict=True)]
 
 
-def _write_jsonl(rows: list[dict[str, object]], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
-
-
 def _timed_scan(folder: Path, var: Path) -> dict[str, object]:
     """Time one scan's work on the drop folder's files, without Prefect: read, analyse, store (dedup by
     source + id, repost / near-duplicate linking), detect (open / update incidents)."""
@@ -265,7 +256,6 @@ def _timed_scan(folder: Path, var: Path) -> dict[str, object]:
                     "store": round(stored - analysed, 3), "detect": round(detected - stored, 3),
                     "total": round(total, 3)},
         "mentions_per_s": round(len(report.mentions) / total, 1),
-        "texts": [m.text for m in report.mentions],
     }
 
 
@@ -276,10 +266,11 @@ def _store_history(var: Path) -> None:
     from tasks.common import local_zone
     from tasks.monitoring.sources import read_canonical_file
     from tasks.monitoring.tasks import analyse_mentions, store_mentions
-    from tasks.scenario import generate_scenario
+    from tasks.scenario import generate_scenario, write_mentions
 
     before = SCAN_END - timedelta(minutes=BURST_MINUTES)
-    path = _write_jsonl(generate_scenario(HISTORY_SEED, before, days=7).mentions, var / "history.jsonl")
+    path = var / "history.jsonl"
+    write_mentions(generate_scenario(HISTORY_SEED, before, days=7), path)
     with disable_run_logger():
         mentions = read_canonical_file(path, "history", before, local_zone()).mentions
         store_mentions.fn(analyse_mentions.fn(mentions, before))
@@ -290,6 +281,7 @@ def bench_scan() -> dict[str, object]:
     traffic read at once (a new source's first scan), and the same mentions arriving within one scan
     interval on top of a week of history (a crisis-sized burst: detection opens incidents)."""
     from benchmarks.data import app_database
+    from tasks.scenario import write_mention_rows
 
     baseline = jieba_rate()  # measured before the environment points at the temporary database
     rows = _scan_rows()
@@ -298,11 +290,9 @@ def bench_scan() -> dict[str, object]:
         with tempfile.TemporaryDirectory(prefix="crisis-bench-") as tmp, app_database(Path(tmp)):
             if case == "burst":
                 _store_history(Path(tmp))
-            _write_jsonl(case_rows, Path(tmp) / "drop" / "mentions.jsonl")
+            write_mention_rows(case_rows, Path(tmp) / "drop" / "mentions.jsonl")
             cases[case] = _timed_scan(Path(tmp) / "drop", Path(tmp))
-    texts = cases["week"].pop("texts")
-    cases["burst"].pop("texts")
-    jieba_mentions = _interleaved({"jieba": _jieba_job(texts)}, 1)["jieba"]
+    jieba_mentions = _interleaved({"jieba": _jieba_job([str(r["text"]) for r in rows])}, 1)["jieba"]
     comparisons = []
     for case, label in (("week", "scan, a week at once"), ("burst", f"scan, a {BURST_MINUTES}-min burst")):
         rate = float(cases[case]["mentions_per_s"])  # type: ignore[arg-type]

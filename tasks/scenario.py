@@ -321,10 +321,15 @@ def write_orders_rows(orders: list[dict[str, object]], path: Path) -> None:
 
 
 def write_mentions(scenario: Scenario | Week, path: Path) -> None:
-    """Write the mentions (of a scenario or a week) as JSONL (UTF-8, one object per line, Chinese kept readable)."""
+    """Write the mentions of a scenario or a week (see write_mention_rows)."""
+    write_mention_rows(scenario.mentions, path)
+
+
+def write_mention_rows(rows: Sequence[dict[str, object]], path: Path) -> None:
+    """Write canonical mention rows as JSONL (UTF-8, one object per line, Chinese kept readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for row in scenario.mentions:
+        for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
