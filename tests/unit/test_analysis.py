@@ -120,8 +120,10 @@ def test_an_excluded_term_vetoes_the_category() -> None:
 
 
 def test_a_category_needs_every_required_group(lexicon: LexiconData) -> None:
-    """required = ["手机号|地址|个人信息", "卖|泄露"]: a phone number alone is not a privacy leak."""
-    privacy = CategoryTerms(any=["泄露", "卖", "骚扰电话"], required=[("手机号", "地址", "个人信息"), ("卖", "泄露")])
+    """README's example, required = ["手机号|地址|个人信息|隐私", "泄露|卖|骚扰"]: a phone number alone is not
+    a privacy leak."""
+    privacy = CategoryTerms(any=["泄露", "个人信息", "隐私", "骚扰电话", "信息被卖", "手机号"],
+                            required=[("手机号", "地址", "个人信息", "隐私"), ("泄露", "卖", "骚扰")])
     rules = LexiconData(brands=lexicon.brands, products=lexicon.products,
                         categories={"个人信息泄露": privacy, "售后服务": CategoryTerms(any=["客服"])})
     texts = [

@@ -109,14 +109,20 @@ def test_unknown_key_in_lexicon_names_file_and_key(config_copy: Path) -> None:
         load_lexicon()
 
 
-@pytest.mark.parametrize("entry", ['"手机号||地址"', '"手机号|"', '""'])
-def test_a_required_group_with_an_empty_alternative_is_refused(config_copy: Path, entry: str) -> None:
+@pytest.mark.parametrize(("line", "field"), [('required = ["手机号||地址"]', "required"),
+                                             ('required = ["手机号|"]', "required"),
+                                             ('required = [""]', "required"),
+                                             ('exclude = ["驿站", " "]', "exclude")])
+def test_an_empty_term_or_alternative_is_refused(config_copy: Path, line: str, field: str) -> None:
     lexicon = config_copy / "lexicon.toml"
     text = lexicon.read_text(encoding="utf-8")
     marker = '[categories."个人信息泄露"]\n'
     assert marker in text
-    lexicon.write_text(text.replace(marker, marker + f"required = [{entry}]\n"), encoding="utf-8")
-    with pytest.raises(SettingsError, match=r"lexicon\.toml.*categories\.个人信息泄露\.required.*empty alternative"):
+    text = text.replace(marker + 'any = [', marker + line + '\nany = [') if field == "required" else \
+        text.replace(marker + 'any = ["泄露", "个人信息", "隐私", "骚扰电话", "诈骗电话", "信息被卖", "手机号"]\nexclude = []',
+                     marker + 'any = ["泄露"]\n' + line)
+    lexicon.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match=rf"lexicon\.toml.*categories\.个人信息泄露\.{field}.*(empty alternative|empty term)"):
         load_lexicon()
 
 
