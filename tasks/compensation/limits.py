@@ -1,19 +1,22 @@
 """One compensation run per incident at a time: Prefect's global concurrency limit `compensate-<KEY>`.
 
 Each incident that was ever compensated gets its own limit; the limits of closed incidents are deleted
-at the next compensation run (when no run holds them), so they do not pile up on the server.
+at the next compensation run (when no run holds them), so they do not pile up on the server. A closed
+incident may still be compensated, so another run's pruning can delete a limit between its creation and
+the first slot taken: the run then creates it again and retries, instead of failing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from uuid import UUID
 
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import flow_run
@@ -25,6 +28,7 @@ from tasks.triage.lifecycle import IncidentState
 
 PREFIX = "compensate-"
 PAGE = 200
+ACQUIRE_ATTEMPTS = 3  # each one after the limit was found deleted by another run's pruning
 
 
 def limit_name(incident_key: str) -> str:
@@ -53,20 +57,38 @@ def prune_closed_incident_limits() -> list[str]:
     return deleted
 
 
+def create_limit(name: str) -> None:
+    """Create the one-slot global concurrency limit `name` unless it exists."""
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+
+
 @contextmanager
 def one_run_per_incident(incident_key: str) -> Iterator[None]:
     """Hold the one slot of the global concurrency limit `compensate-<KEY>`, waiting as long as it takes.
 
-    The limit is created on first use, since Prefect lets a run through a limit that does not exist; a
-    run killed while holding it frees it when its lease lapses (5 minutes). First the limits of closed
-    incidents that no run holds are deleted."""
+    The limit is created on first use, since Prefect lets a run through a limit that does not exist
+    (and created again if another run's pruning deletes it before the slot is taken); a run killed
+    while holding it frees it when its lease lapses (5 minutes). First the limits of closed incidents
+    that no run holds are deleted."""
     name = limit_name(incident_key)
+    logger = get_run_logger()
     pruned = prune_closed_incident_limits()
     if pruned:
-        get_run_logger().info("deleted the limits of closed incidents: %s", ", ".join(pruned))
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    get_run_logger().info("waiting for %s: one compensation per incident at a time", name)
-    with concurrency(name, holder=ConcurrencyLeaseHolder(type="flow_run", id=UUID(flow_run.id)), strict=True):
-        get_run_logger().info("holding %s", name)
+        logger.info("deleted the limits of closed incidents: %s", ", ".join(pruned))
+    holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(flow_run.id))
+    with ExitStack() as held:
+        for attempt in range(1, ACQUIRE_ATTEMPTS + 1):
+            create_limit(name)
+            logger.info("waiting for %s: one compensation per incident at a time", name)
+            try:
+                held.enter_context(concurrency(name, holder=holder, strict=True))
+            except ConcurrencySlotAcquisitionError:
+                if attempt == ACQUIRE_ATTEMPTS:
+                    raise
+                logger.warning("%s was deleted before its slot was taken (attempt %d of %d): creating it again",
+                               name, attempt, ACQUIRE_ATTEMPTS)
+            else:
+                break
+        logger.info("holding %s", name)
         yield

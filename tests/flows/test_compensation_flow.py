@@ -137,3 +137,49 @@ def test_the_limits_of_closed_incidents_are_deleted_at_the_next_run(taobao_file:
     assert f"compensate-{closed}" not in names
     assert {f"compensate-{open_}", f"compensate-{held}", f"compensate-{KEY}"} <= names, \
         "an open incident's limit, one a run still holds, and this run's own stay"
+
+
+def _pruned_by_another_run(monkeypatch: pytest.MonkeyPatch, times: int) -> list[str]:
+    """Make another run's pruning delete the limit right after this run creates it, `times` times."""
+    from tasks.compensation import limits
+
+    create, deleted = limits.create_limit, []
+
+    def create_then_lose(name: str) -> None:
+        create(name)
+        if len(deleted) < times:
+            with get_client(sync_client=True) as client:
+                client.delete_global_concurrency_limit_by_name(name)
+            deleted.append(name)
+
+    monkeypatch.setattr(limits, "create_limit", create_then_lose)
+    return deleted
+
+
+def test_a_limit_deleted_before_its_slot_is_taken_is_created_again(
+        taobao_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another run prunes this incident's limit between its creation and the slot: the run still pays."""
+    deleted = _pruned_by_another_run(monkeypatch, times=1)
+
+    result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, now=NOW)
+
+    assert deleted == [f"compensate-{KEY}"]
+    assert (result["status"], result["applied"]) == ("applied", 2)
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 2
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(f"compensate-{KEY}").active_slots == 0
+
+
+def test_a_limit_that_keeps_vanishing_fails_the_run_before_anything_is_paid(
+        taobao_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+
+    _pruned_by_another_run(monkeypatch, times=99)
+
+    with pytest.raises(ConcurrencySlotAcquisitionError):
+        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, now=NOW)
+
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationBatch)) == 0
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 0
