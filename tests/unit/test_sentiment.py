@@ -122,3 +122,17 @@ def test_evidence_names_the_strongest_features_as_people_read_them() -> None:
     tokens = ["物流", "太差", "，", "不", "满意", "！"]
     assert evidence(model, tokens) == [("太差", -2.0), ("不…满意", -1.5), ("！", 0.4)]
     assert evidence(model, tokens, top=5, negative_only=True) == [("太差", -2.0), ("不…满意", -1.5)]
+
+
+def test_the_same_texts_in_another_order_train_the_same_model() -> None:
+    """The default model is cached by a fingerprint of its inputs: training must not depend on order."""
+    model = train(NEG, POS)
+    again = train(list(reversed(NEG)), list(reversed(POS)))
+    assert again.weights == model.weights and again.prior == model.prior
+
+
+def test_nb_alone_and_the_blend_both_read_the_classes() -> None:
+    naive, blend = train(NEG, POS, lr_share=0.0), train(NEG, POS)
+    assert naive.weights != blend.weights, "the regression moves the weights"
+    for model in (naive, blend):
+        assert model.probability(["很", "喜欢"]) > 0.5 > model.probability(["质量", "差"])
