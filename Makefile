@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export CRISIS_PROJECT_DIR := $(CURDIR)
 
-.PHONY: venv demo test test-fast bench eval lint up down deploy clean
+.PHONY: venv demo test test-fast bench eval lodo lint up down deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: venv  ## throughput benchmarks as ratios against baselines (var/bench/lat
 
 eval: venv  ## quality figures on ../shared/data (var/eval/latest.json)
 	$(PY) -m benchmarks.evaluate
+
+lodo: venv  ## the sentiment recipe's leave-one-domain-out check, blend vs NB alone (var/lodo/latest.json)
+	$(PY) -m benchmarks.lodo --nb
 
 lint: venv
 	$(VENV)/bin/ruff check flows tasks config tests benchmarks

@@ -14,7 +14,7 @@ Scoring: each clause's evidence (the sum of its distinct features' weights) is c
 P(positive) = sigmoid(prior + Σ clauses).
 SMOOTHING, BIGRAM_WEIGHT, CLAUSE_CAP, LR_C and LR_SHARE were chosen by leave-one-domain-out validation
 on the training corpus
-(`python -m benchmarks.lodo`: train on two of its hotel / book / computer reviews, score the third),
+(`make lodo`: train on two of its hotel / book / computer reviews, score the third),
 never on the evaluation sets.
 """
 
