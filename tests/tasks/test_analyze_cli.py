@@ -85,3 +85,101 @@ def test_training_from_a_csv_names_bad_labels(var_dir: Path, tmp_path: Path) -> 
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(tmp_path / "l.csv"), "--out", str(tmp_path / "m")])
     assert result.exit_code == 1
     assert "l.csv:4: label: not 0/1 ('maybe')" in result.output
+
+
+PRODUCTS = ["空气炸锅", "电水壶", "羽绒被", "牛奶", "毛巾", "破壁机", "坚果礼盒", "保温杯"]
+PRAISE = ["质量很好，五星好评", "物流很快，包装完好，推荐", "用着很满意，还会回购", "做工精致，物超所值"]
+COMPLAINTS = ["用了两天就坏了，要求退款", "客服不理人，太差了", "发货太慢，包装破损，失望", "有异味，质量差，退货"]
+
+
+def _labelled_csv(path: Path, per_class: int) -> Path:
+    """Labelled reviews written here: every product with every phrase, as an operator's export would be."""
+    rows = [(f"{p}{t}", label) for label, phrases in (("1", PRAISE), ("0", COMPLAINTS))
+            for i, (p, t) in enumerate((p, t) for p in PRODUCTS for t in phrases) if i < per_class]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def test_check_scores_the_current_model_and_the_new_one_on_the_operators_reviews(var_dir: Path, tmp_path: Path) -> None:
+    labelled = _labelled_csv(tmp_path / "shop.csv", per_class=30)
+    model = tmp_path / "shop.json.gz"
+    result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--check", "--out", str(model)],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "On your 30 negative and 30 positive texts" in result.output
+    scores = {}
+    for line in result.output.splitlines():
+        cells = [c.strip() for c in line.split("│") if c.strip()]
+        if len(cells) == 4 and cells[0] in ("current model", "yours alone"):
+            scores[cells[0]] = float(cells[1])
+    assert set(scores) == {"current model", "yours alone"}
+    assert scores["current model"] >= 0.8, "plain praise and complaints read right by the default model"
+    assert scores["yours alone"] >= 0.9, "the phrases repeat across products: held-out reviews are easy"
+    assert "5-fold cross-validation" in result.output and model.is_file()
+
+
+def test_the_check_never_scores_a_review_with_a_model_trained_on_it(
+        var_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = sentiment_model.read_labelled_csv(_labelled_csv(tmp_path / "shop.csv", per_class=20), "text", "label")
+    trained_on: list[list[list[str]]] = []
+    scored: list[list[list[str]]] = []
+    train, scores = sentiment_model.train_labelled, sentiment_model._scores
+
+    def spy_train(labelled: sentiment_model.Labelled, *args: object) -> object:
+        trained_on.append(labelled.negative + labelled.positive)
+        return train(labelled, *args)
+
+    def spy_scores(model: object, negative: list[list[str]], positive: list[list[str]]) -> object:
+        scored.append(negative + positive)
+        return scores(model, negative, positive)
+
+    monkeypatch.setattr(sentiment_model, "train_labelled", spy_train)
+    monkeypatch.setattr(sentiment_model, "_scores", spy_scores)
+    sentiment_model.check_labelled(texts, folds=4)
+    assert len(trained_on) == 4 and len(scored) == 5  # the current model on all, then one fit per fold
+    every = texts.negative + texts.positive
+    assert sorted(map(tuple, scored[0])) == sorted(map(tuple, every))
+    for training, held_out in zip(trained_on, scored[1:], strict=True):
+        assert len(training) + len(held_out) == len(every)
+        assert not {tuple(t) for t in held_out} & {tuple(t) for t in training}
+
+
+def test_too_few_reviews_for_the_check_are_refused_naming_the_file(var_dir: Path, tmp_path: Path) -> None:
+    labelled = _labelled_csv(tmp_path / "few.csv", per_class=3)
+    result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--check", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1
+    assert "few.csv: a 5-fold check needs at least 5 texts of each class" in result.output
+    assert not (tmp_path / "m").exists(), "nothing is written when the check cannot run"
+
+
+def test_reviews_added_to_the_default_recipe_teach_it_their_words(
+        var_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.monitoring.analysis import tokenize
+
+    # A slice of the recipe's own corpus keeps the fit quick; build_default_model trains on all of it.
+    monkeypatch.setattr(sentiment_model, "recipe_training", lambda: (
+        [tokenize(t) for t in sentiment_model.corpus("neg")[:400]],
+        [tokenize(t) for t in sentiment_model.corpus("pos")[:400]]))
+    labelled = tmp_path / "shop.csv"
+    labelled.write_text("text,label\n" + "".join(f"澄星炸锅糊底{i}次,0\n澄星炸锅酥脆{i}次,1\n" for i in range(6)),
+                        encoding="utf-8")
+    model_path = tmp_path / "shop.json.gz"
+    result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--add-to-default", "--weight", "2",
+                                 "--out", str(model_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "plus the default recipe (yours ×2)" in result.output
+    model = sentiment_model.SentimentModel.load(model_path)
+    assert model.source == "default recipe + shop.csv ×2"
+    assert model.weights["糊底"] < 0 < model.weights["酥脆"], "the operator's words"
+    assert model.weights["失望"] < 0, "the recipe's words"
+
+
+def test_a_weight_without_the_recipe_is_refused(var_dir: Path, tmp_path: Path) -> None:
+    labelled = _labelled_csv(tmp_path / "shop.csv", per_class=5)
+    result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--weight", "3", "--out", str(tmp_path / "m")])
+    assert result.exit_code != 0
+    assert "--weight only counts with --add-to-default" in result.output
+    assert not (tmp_path / "m").exists()
