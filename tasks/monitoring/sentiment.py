@@ -13,9 +13,8 @@ Scoring: each clause's evidence (the sum of its distinct features' weights) is c
 ±CLAUSE_CAP, so one long descriptive clause cannot outvote the others;
 P(positive) = sigmoid(prior + Σ clauses).
 SMOOTHING, BIGRAM_WEIGHT, CLAUSE_CAP, LR_C and LR_SHARE were chosen by leave-one-domain-out validation
-on the training corpus
-(`make lodo`: train on two of its hotel / book / computer reviews, score the third),
-never on the evaluation sets.
+on the training corpus (`make lodo`: train on two of its hotel / book / computer reviews, score the
+third), never on the evaluation sets.
 """
 
 from __future__ import annotations
@@ -343,9 +342,8 @@ def _logistic(texts: dict[tuple[frozenset[str], int], int], vocabulary: Sequence
 def train(negative: Iterable[Sequence[str]], positive: Iterable[Sequence[str]], source: str = "", *,
           lr_share: float = LR_SHARE, lr_c: float = LR_C) -> SentimentModel:
     """Train from tokenised negative and positive texts: the NB log-ratios and an L2 logistic regression
-    on the same features, blended (1 - lr_share) : lr_share (0: NB alone). NB alone leans on the training domain's
-    words; the regression spreads weight over what tells the classes apart in any domain; together
-    they generalise better than either (leave-one-domain-out validation, see the module docstring)."""
+    on the same features, blended (1 - lr_share) : lr_share (0: NB alone). Together they generalise to
+    other domains better than either (leave-one-domain-out validation, see the module docstring)."""
     counts = {"neg": Counter[str](), "pos": Counter[str]()}
     docs = {"neg": 0, "pos": 0}
     texts: Counter[tuple[frozenset[str], int]] = Counter()

@@ -235,7 +235,7 @@ def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
                    advance: Callable[[str], None] = lambda _: None) -> list[CheckRow]:
     """Score on the operator's reviews: the model the scans use now (the default one never saw them), and, with
     k-fold cross-validation (every review scored by a model trained without it), a model trained on
-    them alone and, given the recipe's texts, on the default recipe plus them. `advance` is told as each fit starts."""
+    them alone and, given the recipe's texts, on the default recipe plus them. `advance` is told as each fit ends."""
     if folds < 2 or min(len(labelled.negative), len(labelled.positive)) < folds:
         raise TrainingDataInvalid(f"{labelled.source}: a {folds}-fold check needs at least {folds} texts of each class")
     current = get_model()
@@ -247,12 +247,12 @@ def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
     for name, texts in kinds:
         totals = [0, 0, 0, 0]
         for k in range(folds):
-            advance(f"{name}: fold {k + 1} of {folds}")
             held = Labelled(labelled.negative[k::folds], labelled.positive[k::folds], labelled.source)
             kept = Labelled([t for i, t in enumerate(labelled.negative) if i % folds != k],
                             [t for i, t in enumerate(labelled.positive) if i % folds != k], labelled.source)
             counts = _scores(train_labelled(kept, texts, weight), held.negative, held.positive)
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
+            advance(f"{name}: fold {k + 1} of {folds} done")
         rows.append(_row(name, tuple(totals), f"{folds}-fold cross-validation"))
     return rows
 
