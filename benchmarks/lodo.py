@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.data import now_iso, write_latest
+from benchmarks.metrics import confusion, recall
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "hotel": ("酒店", "房间", "宾馆", "入住", "前台", "早餐", "客房", "携程", "卫生间", "大堂", "退房"),
@@ -53,12 +54,10 @@ class Review:
 
 def balanced_accuracy(probabilities: Sequence[float], positive: Sequence[bool]) -> float:
     """Return the mean of the two classes' recall at P(positive) >= 0.5 (a class absent counts as 0)."""
-    hits = {True: 0, False: 0}
-    totals = {True: 0, False: 0}
-    for p, label in zip(probabilities, positive, strict=True):
-        totals[label] += 1
-        hits[label] += (p >= 0.5) == label
-    return sum(hits[c] / totals[c] if totals[c] else 0.0 for c in (True, False)) / 2
+    counts = confusion([not label for label in positive], [p < 0.5 for p in probabilities])
+    negatives_right = recall(counts)
+    positives_right = counts.tn / (counts.tn + counts.fp) if counts.tn + counts.fp else 0.0
+    return (negatives_right + positives_right) / 2
 
 
 def validate(reviews: Sequence[Review], extras: tuple[list[Tokens], list[Tokens]], trainer: Trainer,
