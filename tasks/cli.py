@@ -100,7 +100,7 @@ def incidents(limit: int = 30) -> None:
     """List incidents, newest first."""
     from tasks.common import show_time
     from tasks.db import session_scope
-    from tasks.triage.repository import list_incidents
+    from tasks.incidents.repository import list_incidents
 
     table = Table("key", "brand", "category", "level", "state", "heat", "detected", "owner")
     with session_scope() as session:
@@ -117,8 +117,8 @@ def show(key: str) -> None:
     from tasks.common import show_time
     from tasks.compensation.repository import incident_totals
     from tasks.db import session_scope
+    from tasks.incidents.repository import get_incident
     from tasks.models import Notification
-    from tasks.triage.repository import get_incident
 
     with session_scope() as session:
         i = get_incident(session, key)
@@ -175,8 +175,8 @@ def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or 
     """Override an incident's level by hand (人工定级), with a reason; audited, announced if higher."""
     from tasks.common import resolve_now
     from tasks.db import session_scope
-    from tasks.incidents import override_level
-    from tasks.triage.repository import get_incident
+    from tasks.incidents.repository import get_incident
+    from tasks.incidents.service import override_level
 
     with session_scope() as session:
         incident = get_incident(session, key)

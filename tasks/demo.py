@@ -16,7 +16,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import func, select
 
-from tasks.aftercare.steps import set_step
+from tasks.aftercare.repository import set_step
 from tasks.db import session_scope, upgrade_database
 from tasks.errors import CrisisError
 from tasks.models import CompensationItem, Incident, Notification

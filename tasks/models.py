@@ -6,6 +6,7 @@ Times are stored in UTC (UtcDateTime always hands back aware UTC datetimes); mon
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,8 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tasks.incidents.state import IncidentState, Level
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -41,6 +44,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """Store a StrEnum as its text (a plain VARCHAR); refuse a value the enum does not know on the way in,
+    hand back the enum member on the way out."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: object) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -138,8 +159,8 @@ class Incident(Base):
     key: Mapped[str] = mapped_column(String(32), unique=True)
     brand: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
-    level: Mapped[str] = mapped_column(String(4))
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[Level] = mapped_column(EnumText(Level, 4))
+    state: Mapped[IncidentState] = mapped_column(EnumText(IncidentState, 16), index=True)
     heat: Mapped[float] = mapped_column(Float)
     trigger_reason: Mapped[str] = mapped_column(Text)
     negative_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,11 +176,11 @@ class Incident(Base):
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     # The level the metrics last called for; a manual override does not move it, so escalation
     # happens only when the metrics cross a level above both.
-    auto_level: Mapped[str | None] = mapped_column(String(4))
+    auto_level: Mapped[Level | None] = mapped_column(EnumText(Level, 4))
     affected_orders: Mapped[int | None] = mapped_column(Integer)
     opened_event_id: Mapped[str | None] = mapped_column(String(36))
     opened_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    announced_level: Mapped[str | None] = mapped_column(String(4))
+    announced_level: Mapped[Level | None] = mapped_column(EnumText(Level, 4))
     # When the first alert was queued: escalation and status updates count periods from here.
     alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # How many escalation tiers have been told; advanced with the mails that tell them.
@@ -354,7 +375,7 @@ class Drill(Base):
     seed: Mapped[int] = mapped_column(Integer)
     brand: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
-    expected_level: Mapped[str] = mapped_column(String(4))
+    expected_level: Mapped[Level] = mapped_column(EnumText(Level, 4))
     status: Mapped[str] = mapped_column(String(16), index=True)
     started_by: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)

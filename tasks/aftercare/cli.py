@@ -38,9 +38,9 @@ def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosur
          evidence: Annotated[str | None, typer.Option(help="A link to the published apology, notice …")] = None,
          now: Now = None) -> None:
     """Set a reputation-repair step (诚恳道歉, 公开信息, 改进措施, 提供补偿, 建立信任, 监测和反馈)."""
-    from tasks.aftercare.steps import set_step
+    from tasks.aftercare.repository import set_step
     from tasks.db import session_scope
-    from tasks.triage.repository import get_incident
+    from tasks.incidents.repository import get_incident
 
     with session_scope() as session:
         row = set_step(session, get_incident(session, key), name, actor=by, at=_at(now), state=state, owner=owner,
@@ -63,8 +63,8 @@ def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-M
     from tasks.aftercare.report import IncidentFacts, summarise
     from tasks.compensation.repository import incident_totals
     from tasks.db import session_scope
+    from tasks.incidents.state import durations
     from tasks.models import Incident
-    from tasks.triage.lifecycle import durations
 
     start = _at(since + "T00:00")
     with session_scope() as session:

@@ -18,6 +18,7 @@ from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.chart import curve_png
 from tasks.aftercare.repair import STEPS, overdue, review_due
+from tasks.aftercare.repository import list_steps
 from tasks.aftercare.review import (
     FollowUp,
     LevelChange,
@@ -28,18 +29,15 @@ from tasks.aftercare.review import (
     assess,
     render_review,
 )
-from tasks.aftercare.steps import list_steps
 from tasks.common import local_zone, show_time
 from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope
+from tasks.incidents.repository import get_incident, top_posts
+from tasks.incidents.state import LEVEL_NAMES, Level, durations
 from tasks.models import Incident, IncidentMetric, Mention, Notification, RecoveryCheck
 from tasks.notify import repository as outbox
 from tasks.notify.delivery import DeliveryStatus, message_id_for
-from tasks.notify.repository import top_posts
 from tasks.notify.templates import clean_subject, escape_markdown, one_line
-from tasks.triage.lifecycle import durations
-from tasks.triage.repository import get_incident
-from tasks.triage.severity import LEVEL_NAMES, Level
 
 LEVEL_ACTIONS = {"incident.opened", "incident.escalated", "incident.level_overridden"}
 

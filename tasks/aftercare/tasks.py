@@ -5,29 +5,28 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from prefect import get_run_logger, task
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.detection import load_detection
 from config.files import load_severity
 from config.settings import get_settings
-from tasks import audit
+from tasks.aftercare import repository
 from tasks.aftercare.recovery import Outcome, RecoveryCheck, RecoveryInput, check_recovery, consecutive_recovered
-from tasks.db import insert_ignoring_duplicates, session_scope
-from tasks.events import INCIDENT_ESCALATED, INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
-from tasks.incidents import snapshot, transition
+from tasks.db import session_scope
+from tasks.events import INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
+from tasks.incidents import repository as incidents
+from tasks.incidents.service import announce, escalate, transition
+from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, one_up
 from tasks.models import Incident
-from tasks.models import RecoveryCheck as CheckRow
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.repository import OTHER_CATEGORY, WindowStats, get_incident, window_stats
-from tasks.triage.severity import Level, heat_index, higher
+from tasks.triage.repository import WindowStats, window_stats
+from tasks.triage.severity import heat_index
 
 
 @task
 def incidents_in_monitoring() -> list[str]:
     """Return keys of incidents in monitoring (no side effect)."""
     with session_scope() as session:
-        return list(session.scalars(select(Incident.key).where(Incident.state == IncidentState.MONITORING.value)))
+        return incidents.keys_in_state(session, IncidentState.MONITORING)
 
 
 def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck:
@@ -56,22 +55,11 @@ def _category_negatives(stats: WindowStats | None, category: str) -> int:
     return stats.categories.get(category, 0)
 
 
-def _outcomes(session: Session, incident: Incident) -> list[str]:
-    since = incident.mitigated_at or incident.detected_at
-    return list(session.scalars(select(CheckRow.outcome).where(
-        CheckRow.incident_id == incident.id, CheckRow.window_end >= since).order_by(CheckRow.window_end)))
-
-
 def _second_wave(session: Session, incident: Incident, result: RecoveryCheck, now: datetime, actor: str) -> None:
-    """Back to responding, one level up (二次爆发)."""
+    """Back to responding, one level up (二次爆发), announced at once."""
     transition(session, incident, IncidentState.RESPONDING, actor=actor, at=now, note=result.reason)
-    if incident.level != Level.I.value:
-        before = snapshot(incident)
-        raised = higher(Level(incident.level), Level({"IV": "III", "III": "II", "II": "I"}[incident.level]))
-        incident.level = incident.auto_level = raised.value
-        session.flush()
-        audit.record(session, actor=actor, action="incident.escalated", entity_type="incident",
-                     entity_id=incident.key, at=now, before=before, after={**snapshot(incident), "reason": result.reason})
+    escalate(session, incident, one_up(Level(incident.level)), reason=result.reason, actor=actor, at=now)
+    announce(session, incident, reason=result.reason, second_wave=True)
 
 
 @task(task_run_name="recovery-{incident_key}")
@@ -81,40 +69,32 @@ def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str,
     checked once and only an incident in monitoring moves."""
     required = get_settings().recovery.windows_required
     with session_scope() as session:
-        incident = get_incident(session, incident_key)
-        if incident.state != IncidentState.MONITORING.value:
+        incident = incidents.get_incident(session, incident_key)
+        if incident.state != IncidentState.MONITORING:
             return {"incident": incident_key, "outcome": "skipped", "reason": f"state is {incident.state}"}
         result = _check(session, incident, now)
-        session.execute(insert_ignoring_duplicates(CheckRow), [{"incident_id": incident.id, "window_end": now,
-                                                                 "outcome": result.outcome.value,
-                                                                 "reason": result.reason}])
-        resolved = result.recovered and consecutive_recovered(_outcomes(session, incident), required)
+        repository.record_check(session, incident.id, now, result.outcome.value, result.reason)
+        since = incident.mitigated_at or incident.detected_at
+        resolved = result.recovered and consecutive_recovered(repository.outcomes_since(session, incident.id, since),
+                                                              required)
         if resolved:
             transition(session, incident, IncidentState.RESOLVED, actor=actor, at=now, note=result.reason)
         elif result.outcome is Outcome.SECOND_WAVE:
             _second_wave(session, incident, result, now, actor)
-            incident.announced_level = incident.level
         brand, level = incident.brand, incident.level
     get_run_logger().info("%s: %s", incident_key, result.reason)
-    _announce(incident_key, brand, level, result, resolved)
+    if resolved:
+        emit_incident_event(INCIDENT_RECOVERED, incident_key, brand=brand, level=level, payload={"reason": result.reason})
+        emit_incident_event(INCIDENT_RESOLVED, incident_key, brand=brand, level=level, payload={"reason": result.reason})
     return {"incident": incident_key, "outcome": "resolved" if resolved else result.outcome.value,
             "reason": result.reason}
-
-
-def _announce(key: str, brand: str, level: str, result: RecoveryCheck, resolved: bool) -> None:
-    if resolved:
-        emit_incident_event(INCIDENT_RECOVERED, key, brand=brand, level=level, payload={"reason": result.reason})
-        emit_incident_event(INCIDENT_RESOLVED, key, brand=brand, level=level, payload={"reason": result.reason})
-    elif result.outcome is Outcome.SECOND_WAVE:
-        emit_incident_event(INCIDENT_ESCALATED, key, brand=brand, level=level,
-                            payload={"reason": result.reason, "second_wave": True})
 
 
 def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> None:
     """Record that the incident is mitigated (缓解): it moves to monitoring and recovery is watched."""
     with session_scope() as session:
-        incident = get_incident(session, incident_key)
-        if incident.state == IncidentState.ACKNOWLEDGED.value:
+        incident = incidents.get_incident(session, incident_key)
+        if incident.state == IncidentState.ACKNOWLEDGED:
             transition(session, incident, IncidentState.RESPONDING, actor=by, at=now)
         transition(session, incident, IncidentState.MONITORING, actor=by, at=now, note=note)
 
@@ -122,5 +102,5 @@ def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> N
 def close_incident(incident_key: str, by: str, note: str, now: datetime) -> None:
     """Close a resolved incident once its review is accepted (复盘通过); audited."""
     with session_scope() as session:
-        incident = get_incident(session, incident_key)
+        incident = incidents.get_incident(session, incident_key)
         transition(session, incident, IncidentState.CLOSED, actor=by, at=now, note=note or "复盘已通过")

@@ -23,8 +23,8 @@ from prefect.runtime import flow_run
 from sqlalchemy import select
 
 from tasks.db import session_scope
+from tasks.incidents.state import IncidentState
 from tasks.models import Incident
-from tasks.triage.lifecycle import IncidentState
 
 PREFIX = "compensate-"
 PAGE = 200
@@ -47,7 +47,7 @@ def prune_closed_incident_limits() -> list[str]:
             return []
         with session_scope() as session:
             closed = session.scalars(select(Incident.key).where(
-                Incident.key.in_(ours), Incident.state == IncidentState.CLOSED.value)).all()
+                Incident.key.in_(ours), Incident.state == IncidentState.CLOSED)).all()
         deleted = []
         for key in sorted(closed):
             if ours[key] == 0:

@@ -19,10 +19,10 @@ from tasks.compensation.policy import KIND_TITLES, Kind, Plan, totals_by_kind, t
 from tasks.compensation.tasks import Batch, policy_terms
 from tasks.db import session_scope
 from tasks.events import COMPENSATION_COMPLETED, emit_incident_event
+from tasks.incidents.repository import get_incident
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.repository import enqueue
 from tasks.notify.templates import render_mail
-from tasks.triage.repository import get_incident
 
 WRITTEN_ELSEWHERE = "已由同时运行的另一批次补偿"
 

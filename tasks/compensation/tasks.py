@@ -31,9 +31,9 @@ from tasks.compensation.policy import (
 from tasks.compensation.sources import read_orders, source_label
 from tasks.db import session_scope
 from tasks.errors import InvalidTransition, NotFound
-from tasks.incidents import transition
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.repository import get_incident
+from tasks.incidents.repository import get_incident
+from tasks.incidents.service import transition
+from tasks.incidents.state import IncidentState
 
 CHUNK_ATTEMPTS = 5
 
@@ -74,7 +74,7 @@ def policy_terms(name: str) -> PolicyTerms:
 def _window(incident_key: str, terms: PolicyTerms, now: datetime) -> tuple[int, Window]:
     with session_scope() as session:
         incident = get_incident(session, incident_key)
-        if incident.state == IncidentState.OPEN.value:
+        if incident.state == IncidentState.OPEN:
             raise InvalidTransition(f"{incident_key}: acknowledge the incident before compensating")
         return incident.id, eligibility_window(terms, incident.started_at, incident.detected_at, now)
 

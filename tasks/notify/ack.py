@@ -23,10 +23,10 @@ from pydantic import Field
 
 from tasks.db import session_scope
 from tasks.errors import NotFound
+from tasks.incidents.repository import get_incident
+from tasks.incidents.state import IncidentState
 from tasks.notify.tasks import acknowledge
 from tasks.notify.templates import ack_form_markdown
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.repository import get_incident
 
 ACK_FLOW = "acknowledge"
 ANSWERED_ELSEWHERE = "已在别处确认（CLI 或另一个表单），此表单自动关闭"
@@ -50,7 +50,7 @@ def _owner(incident_key: str) -> tuple[str | None, dict[str, str]]:
     """Return who owns the incident (None while open) and what the form shows about it."""
     with session_scope() as session:
         incident = get_incident(session, incident_key)
-        owner = None if incident.state == IncidentState.OPEN.value else (incident.acknowledged_by or "—")
+        owner = None if incident.state == IncidentState.OPEN else (incident.acknowledged_by or "—")
         facts = {"key": incident.key, "brand": incident.brand, "category": incident.category,
                  "level": incident.level, "reason": incident.trigger_reason}
     return owner, facts

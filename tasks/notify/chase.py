@@ -13,6 +13,7 @@ from tasks import audit
 from tasks.aftercare.review import ACTIONS
 from tasks.common import retry_transient_db, show_time
 from tasks.db import session_scope
+from tasks.incidents import repository as incidents
 from tasks.models import Incident
 from tasks.notify import repository
 from tasks.notify.escalation import Tier, due_tier, periods_elapsed, status_needs, step_recipients
@@ -46,7 +47,7 @@ def escalate_overdue(now: datetime, actor: str, incident_key: str | None = None)
     """
     tiers = _tiers()
     with session_scope() as session:
-        keys = repository.escalation_candidates(session, len(tiers), incident_key)
+        keys = incidents.escalation_candidates(session, len(tiers), incident_key)
     steps = [step for key in keys if (step := _escalate(key, tiers, now, actor))]
     for step in steps:
         get_run_logger().warning("%s: nobody acknowledged, escalated to tier %s", step["incident_key"], step["tier"])
@@ -55,18 +56,18 @@ def escalate_overdue(now: datetime, actor: str, incident_key: str | None = None)
 
 def _escalate(key: str, tiers: list[Tier], now: datetime, actor: str) -> dict[str, object] | None:
     with session_scope() as session:
-        incident = repository.locked_incident(session, key)
+        incident = incidents.locked_incident(session, key)
         if incident.alerted_at is None:
             return None
         reached = incident.escalation_tier
         target = due_tier(incident.alerted_at, now, ack_period(incident.level), len(tiers))
-        if target <= reached or not repository.advance_tier(session, incident.id, reached, target):
+        if target <= reached or not incidents.advance_tier(session, incident.id, reached, target):
             return None
         people = roster_people()
         told = matrix_recipients(incident, people)
         chased = step_recipients(tiers, reached, target, told, people, by_name(people))
         deliveries = plan(chased, incident.level, now)
-        context = {**incident_context(incident, repository.top_posts(session, incident.id)),
+        context = {**incident_context(incident, incidents.top_posts(session, incident.id)),
                    "tier": target, "tier_name": tiers[target - 1].name, "alerted_at": show_time(incident.alerted_at),
                    "waited_minutes": int((now - incident.alerted_at).total_seconds() // 60),
                    "limit_minutes": f"{ack_period(incident.level).total_seconds() / 60:g}",
@@ -91,7 +92,7 @@ def remind_status_updates(now: datetime, actor: str, incident_key: str | None = 
     """
     queued: list[str] = []
     with session_scope() as session:
-        for incident in repository.handled_incidents(session, incident_key):
+        for incident in incidents.handled_incidents(session, incident_key):
             step = periods_elapsed(incident.alerted_at or now, now, status_period(incident.level))
             if step and _queue_status(session, incident, step, now, actor):
                 queued.append(incident.key)
@@ -105,9 +106,9 @@ def _queue_status(session, incident: Incident, step: int, now: datetime, actor: 
     told = matrix_recipients(incident, people)
     owner = next((p for p in people if p.name == incident.acknowledged_by), None)
     deliveries = plan(told + ([owner] if owner and owner not in told else []), incident.level, now)
-    metric = repository.latest_metric(session, incident.id)
+    metric = incidents.latest_metric(session, incident.id)
     context = {
-        **incident_context(incident, repository.top_posts(session, incident.id)),
+        **incident_context(incident, incidents.top_posts(session, incident.id)),
         "step": step, "as_of": show_time(now), "state_name": STATE_NAMES.get(incident.state, incident.state),
         "owner": incident.acknowledged_by,
         "interval_minutes": f"{status_period(incident.level).total_seconds() / 60:g}",

@@ -13,11 +13,11 @@ from typing import Any
 from config.files import load_playbooks, load_roster
 from config.settings import get_settings, read_environment
 from tasks.common import local_zone, show_time
+from tasks.incidents.state import LEVEL_COLOURS, LEVEL_NAMES, Level
 from tasks.models import Incident, Mention
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.routing import Delivery, QuietHours, Recipient, plan_deliveries, recipients
 from tasks.notify.templates import one_line, render_mail, safe_url
-from tasks.triage.severity import LEVEL_COLOURS, LEVEL_NAMES, Level
 
 LEVEL_CSS = {"I": "#c0392b", "II": "#e67e22", "III": "#d4ac0d", "IV": "#2e86c1"}
 
@@ -56,7 +56,7 @@ def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, 
         "key": one_line(incident.key, 64), "brand": one_line(incident.brand, 64),
         "category": one_line(incident.category, 64),
         "level": level.value, "level_name": LEVEL_NAMES[level], "level_colour": LEVEL_COLOURS[level],
-        "level_css": LEVEL_CSS[level.value], "heat": incident.heat, "reason": one_line(incident.trigger_reason, 500),
+        "level_css": LEVEL_CSS[level], "heat": incident.heat, "reason": one_line(incident.trigger_reason, 500),
         "detected_at": show_time(incident.detected_at), "drill": incident.is_drill,
         "posts": [
             {"platform": p.platform or p.source, "author": one_line(p.author or "匿名", 40),

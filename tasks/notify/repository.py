@@ -9,13 +9,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
-from tasks.errors import NotFound
-from tasks.models import CompensationItem, Incident, IncidentMetric, Mention, Notification
+from tasks.incidents.state import ACTIVE_STATES
+from tasks.models import CompensationItem, Incident, Notification
 from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus
-from tasks.triage.lifecycle import ACTIVE_STATES, IncidentState
 
 STALE_CLAIM = timedelta(minutes=10)
-HANDLED_STATES = (IncidentState.ACKNOWLEDGED.value, IncidentState.RESPONDING.value, IncidentState.MONITORING.value)
 
 
 def enqueue(session: Session, rows: list[dict[str, object]]) -> int:
@@ -26,13 +24,6 @@ def enqueue(session: Session, rows: list[dict[str, object]]) -> int:
     return len(session.execute(statement, rows).all())
 
 
-def locked_incident(session: Session, key: str) -> Incident:
-    """Return the incident, its row locked until the transaction ends (PostgreSQL), or raise NotFound."""
-    incident = session.scalars(select(Incident).where(Incident.key == key).with_for_update()).first()
-    if incident is None:
-        raise NotFound(f"no incident with key {key!r}")
-    return incident
-
 
 def has_alert(session: Session, incident: Incident) -> bool:
     """Tell whether alerts for the incident's current level are already in the outbox."""
@@ -42,57 +33,11 @@ def has_alert(session: Session, incident: Incident) -> bool:
 
 def incidents_without_alerts(session: Session) -> list[str]:
     """Return keys of active incidents whose current level has no alert queued (the sweep's work)."""
-    active = session.scalars(select(Incident).where(Incident.state.in_([s.value for s in ACTIVE_STATES])))
+    active = session.scalars(select(Incident).where(Incident.state.in_(ACTIVE_STATES)))
     return [i.key for i in active if not has_alert(session, i)]
 
 
-def top_posts(session: Session, incident_id: int, limit: int = 5) -> list[Mention]:
-    """Return the incident's widest-reaching mentions."""
-    return list(
-        session.scalars(
-            select(Mention).where(Mention.incident_id == incident_id)
-            .order_by(Mention.reach.desc(), Mention.id).limit(limit)
-        )
-    )
 
-
-def escalation_candidates(session: Session, below_tier: int, key: str | None = None) -> list[str]:
-    """Return keys of open, alerted incidents that have not reached the last tier (one key, if given)."""
-    query = select(Incident.key).where(
-        Incident.state == IncidentState.OPEN.value, Incident.alerted_at.is_not(None),
-        Incident.escalation_tier < below_tier,
-    )
-    if key is not None:
-        query = query.where(Incident.key == key)
-    return list(session.scalars(query.order_by(Incident.id)))
-
-
-def advance_tier(session: Session, incident_id: int, reached: int, target: int) -> bool:
-    """Move an open incident from tier `reached` to `target`; False when another run (or an
-    acknowledgement) changed it first — then this step is not taken here."""
-    result = session.execute(
-        update(Incident)
-        .where(Incident.id == incident_id, Incident.escalation_tier == reached,
-               Incident.state == IncidentState.OPEN.value)
-        .values(escalation_tier=target)
-    )
-    return result.rowcount == 1
-
-
-def handled_incidents(session: Session, key: str | None = None) -> list[Incident]:
-    """Return alerted incidents someone is handling (acknowledged, responding, monitoring)."""
-    query = select(Incident).where(Incident.state.in_(HANDLED_STATES), Incident.alerted_at.is_not(None))
-    if key is not None:
-        query = query.where(Incident.key == key)
-    return list(session.scalars(query.order_by(Incident.id)))
-
-
-def latest_metric(session: Session, incident_id: int) -> IncidentMetric | None:
-    """Return the incident's most recent window of metrics."""
-    return session.scalars(
-        select(IncidentMetric).where(IncidentMetric.incident_id == incident_id)
-        .order_by(IncidentMetric.window_end.desc()).limit(1)
-    ).first()
 
 
 def compensated_orders(session: Session, incident_id: int) -> int:

@@ -18,7 +18,10 @@ from tasks.common import local_zone, retry_transient_db, show_time
 from tasks.db import session_scope
 from tasks.errors import CrisisError, InvalidTransition
 from tasks.events import INCIDENT_ACKNOWLEDGED, INCIDENT_OPENED, emit_incident_event, incident_resource
-from tasks.incidents import transition
+from tasks.incidents import repository as incidents
+from tasks.incidents.repository import get_incident
+from tasks.incidents.service import transition
+from tasks.incidents.state import IncidentState
 from tasks.models import Incident, Notification
 from tasks.notify import repository
 from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus, Outcome, classify
@@ -26,8 +29,6 @@ from tasks.notify.messages import compose, incident_context, matrix_recipients, 
 from tasks.notify.routing import Delivery, holders
 from tasks.notify.senders import SmtpSender
 from tasks.notify.templates import incident_markdown
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.repository import get_incident
 
 DRAFT_KINDS = ("apology", "announcement")
 SHOWN = 20  # failed addresses named in an error, a notice or the audit log; the rest are counted
@@ -97,8 +98,8 @@ def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
     Safe to re-run: dedup keys already queued are skipped, the first alert time is kept.
     """
     with session_scope() as session:
-        incident = repository.locked_incident(session, incident_key)
-        context = incident_context(incident, repository.top_posts(session, incident.id))
+        incident = incidents.locked_incident(session, incident_key)
+        context = incident_context(incident, incidents.top_posts(session, incident.id))
         deliveries = plan(matrix_recipients(incident, roster_people()), incident.level, now)
         rows = compose("alert", incident, context, deliveries,
                        lambda d: f"alert:{incident.key}:{incident.level}:{d.addressee.email.lower()}", now)
@@ -218,7 +219,7 @@ def report_undeliverable(now: datetime, actor: str) -> None:
 def _queue_failure_notice(session, incident: Incident, rows: list[Notification], now: datetime,  # type: ignore[no-untyped-def]
                           actor: str) -> None:
     reporters = plan(holders(load_roster().delivery.report_to, roster_people()), incident.level, now)
-    context = {**incident_context(incident, repository.top_posts(session, incident.id)),
+    context = {**incident_context(incident, incidents.top_posts(session, incident.id)),
                "failed_count": len(rows),
                "failures": [{"recipient": r.recipient, "kind": r.kind, "error": r.last_error or ""}
                             for r in rows[:SHOWN]]}
@@ -239,7 +240,7 @@ def publish_mail_report(incident_keys: list[str]) -> None:
     with session_scope() as session:
         for key in incident_keys:
             incident = get_incident(session, key)
-            context = incident_context(incident, repository.top_posts(session, incident.id))
+            context = incident_context(incident, incidents.top_posts(session, incident.id))
             rows = [{"kind": n.kind, "name": names.get(n.recipient.lower(), "—"), "email": n.recipient,
                      "status": n.status} for n in repository.notifications_of(session, incident.id)]
             create_markdown_artifact(key=f"mail-{key.lower()}", markdown=incident_markdown(context, rows),
@@ -255,8 +256,8 @@ def acknowledge(incident_key: str, by: str, note: str, now: datetime, *, via: st
     or, with `if_open`, left as it is (returns False).
     """
     with session_scope() as session:
-        incident = repository.locked_incident(session, incident_key)
-        if incident.state != IncidentState.OPEN.value:
+        incident = incidents.locked_incident(session, incident_key)
+        if incident.state != IncidentState.OPEN:
             if if_open:
                 return False
             raise AlreadyAcknowledged(f"{incident_key} is already {incident.state}: acknowledged by "

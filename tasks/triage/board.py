@@ -6,17 +6,17 @@ from datetime import datetime, timedelta
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.files import load_playbooks, load_severity
 from tasks.common import show_time
 from tasks.db import session_scope
-from tasks.models import Incident, Mention
+from tasks.incidents import repository
+from tasks.incidents.state import LEVEL_NAMES, Level
+from tasks.models import Incident
 from tasks.notify.templates import escape_markdown, one_line
-from tasks.triage import repository
+from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, render_brief
-from tasks.triage.severity import LEVEL_NAMES, Level
 
 
 def _age(incident: Incident, now: datetime) -> str:
@@ -43,14 +43,8 @@ def publish_incident_board(now: datetime, source_health: list[dict[str, object]]
 
 def _hourly_negative(session: Session, incident: Incident, now: datetime) -> list[int]:
     since = now - timedelta(hours=24)
-    times = session.scalars(select(Mention.published_at).where(
-        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.negative.is_(True),
-        Mention.published_at > since,
-        Mention.published_at <= now,
-        (Mention.category.is_(None) if incident.category == repository.OTHER_CATEGORY
-         else Mention.category == incident.category)))
     counts = [0] * 24
-    for at in times:
+    for at in mentions.negative_times(session, incident, since, now):
         counts[min(23, int((at - since).total_seconds() // 3600))] += 1
     return counts
 
@@ -58,11 +52,10 @@ def _hourly_negative(session: Session, incident: Incident, now: datetime) -> lis
 def brief_for(session: Session, incident: Incident, now: datetime) -> str:
     """Return the Markdown brief of one incident (post text escaped)."""
     from tasks.monitoring.sentiment_model import negative_evidence
-    from tasks.notify.repository import top_posts
 
     level = Level(incident.level)
     posts = []
-    for p in top_posts(session, incident.id):
+    for p in repository.top_posts(session, incident.id):
         why = negative_evidence(p.text) if p.negative else ""
         posts.append(f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,} · {escape_markdown(one_line(p.text))}"
                      + (f" ([原文]({p.url}))" if p.url else "")

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tasks.incidents.state import OTHER_CATEGORY
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -108,13 +110,12 @@ def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tupl
     return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
 
 
-OTHER = "其他"
 INFLUENCER_MIN_NEGATIVE = 3
 
 
 def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire on a jump of the window's count over the previous hours, with the share risen."""
-    if g.category == OTHER:  # negatives no category explains: too noisy for volume rules
+    if g.category == OTHER_CATEGORY:  # negatives no category explains: too noisy for volume rules
         return None
     floor = t.rate_floor * t.window_minutes / 60
     fires, mean, sigma, p = _spike(g.negative, g.baseline_counts, floor, t)
@@ -130,7 +131,7 @@ def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
 
 def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire when the last day stands out against the same hours of the previous days."""
-    if not g.day_baseline or g.category == OTHER:
+    if not g.day_baseline or g.category == OTHER_CATEGORY:
         return None
     fires, mean, sigma, p = _spike(g.day_negative, g.day_baseline, t.rate_floor * 24, t)
     risen = g.day_share >= g.day_baseline_share + t.min_share_rise / 2
@@ -156,7 +157,7 @@ def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
 def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire at once on a negative post with very high reach (a news outlet, an influencer) that others
     echo: a crisis category and at least three negatives in the window (a lone complaint is not one)."""
-    if g.top_reach < t.influencer_reach or g.category == OTHER or g.negative < INFLUENCER_MIN_NEGATIVE:
+    if g.top_reach < t.influencer_reach or g.category == OTHER_CATEGORY or g.negative < INFLUENCER_MIN_NEGATIVE:
         return None
     return RuleHit("influencer", g.brand, g.category, (
         f"高影响力帖子：「{g.brand}·{g.category}」一条负面帖子触达 {g.top_reach:,} 人（≥ {t.influencer_reach:,}）"

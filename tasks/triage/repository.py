@@ -1,4 +1,4 @@
-"""SQL of triage: window statistics, the active incident of a brand, incident keys."""
+"""SQL of triage: window statistics per brand and category, linking mentions to their incident."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from tasks.errors import NotFound
-from tasks.models import DetectionHit, Incident, Mention
+from tasks.db import insert_ignoring_duplicates
+from tasks.incidents.state import OTHER_CATEGORY
+from tasks.models import DetectionHit, Incident, IncidentMetric, Mention
 from tasks.triage.detection import GroupWindow
-from tasks.triage.lifecycle import ACTIVE_STATES
-
-OTHER_CATEGORY = "其他"
 
 
 @dataclass
@@ -61,30 +59,7 @@ def window_stats(session: Session, start: datetime, end: datetime, drill: bool =
     return stats
 
 
-def active_incident(session: Session, brand: str, category: str, drill: bool = False) -> Incident | None:
-    """Return the brand and category's incident that is still being handled, if any (a drill's when `drill`)."""
-    return session.scalars(
-        select(Incident)
-        .where(Incident.brand == brand, Incident.category == category, Incident.is_drill.is_(drill),
-               Incident.state.in_([s.value for s in ACTIVE_STATES]))
-        .order_by(Incident.id.desc())
-        .limit(1)
-    ).first()
 
-
-def active_incidents(session: Session) -> list[Incident]:
-    """Return every incident still being handled."""
-    return list(session.scalars(
-        select(Incident).where(Incident.state.in_([s.value for s in ACTIVE_STATES])).order_by(Incident.id)
-    ))
-
-
-def next_incident_key(session: Session, day: str, drill: bool = False) -> str:
-    """Return the next free key of the day, INC-YYYYMMDD-NNN (a drill's: DRILL-YYYYMMDD-NNN)."""
-    prefix = f"{'DRILL' if drill else 'INC'}-{day}-"
-    last = session.scalar(select(func.max(Incident.key)).where(Incident.key.like(prefix + "%")))
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:03d}"
 
 
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
@@ -121,6 +96,29 @@ def attach_reposts(session: Session, incident: Incident, until: datetime) -> int
     return result.rowcount or 0
 
 
+def negative_times(session: Session, incident: Incident, since: datetime, until: datetime) -> list[datetime]:
+    """Return when the brand's negative mentions of the incident's category were published in (since, until]."""
+    return list(session.scalars(select(Mention.published_at).where(
+        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.negative.is_(True),
+        Mention.published_at > since, Mention.published_at <= until,
+        (Mention.category.is_(None) if incident.category == OTHER_CATEGORY
+         else Mention.category == incident.category))))
+
+
+def record_hits(session: Session, rows: list[dict[str, object]]) -> None:
+    """Store the rules that fired at a scan; a hit already stored for its window is kept as it was."""
+    if rows:
+        session.execute(insert_ignoring_duplicates(DetectionHit), rows)
+
+
+def record_metric(session: Session, row: dict[str, object]) -> None:
+    """Store an incident's metrics of one window, unless that window's are already stored."""
+    exists = session.scalar(select(IncidentMetric.id).where(
+        IncidentMetric.incident_id == row["incident_id"], IncidentMetric.window_end == row["window_end"]))
+    if exists is None:
+        session.add(IncidentMetric(**row))
+
+
 def last_activity(session: Session, incident: Incident) -> datetime:
     """Return when a rule last fired for the incident (or when it was detected): background
     complaints that join it do not keep it alive forever."""
@@ -129,28 +127,7 @@ def last_activity(session: Session, incident: Incident) -> datetime:
     return max(latest, incident.detected_at) if latest else incident.detected_at
 
 
-def get_incident(session: Session, key: str) -> Incident:
-    """Return the incident with this key or raise NotFound."""
-    incident = session.scalars(select(Incident).where(Incident.key == key)).first()
-    if incident is None:
-        raise NotFound(f"no incident with key {key!r}")
-    return incident
 
-
-def list_incidents(session: Session, limit: int = 50) -> list[Incident]:
-    """Return the newest incidents first."""
-    return list(session.scalars(select(Incident).order_by(Incident.id.desc()).limit(limit)))
-
-
-def unannounced(session: Session) -> list[Incident]:
-    """Return incidents whose opening or latest level has not been announced as an event."""
-    return list(
-        session.scalars(
-            select(Incident)
-            .where((Incident.announced_level.is_(None)) | (Incident.announced_level != Incident.level))
-            .order_by(Incident.id)
-        )
-    )
 
 
 def lookback(end: datetime, minutes: int) -> datetime:

@@ -10,24 +10,23 @@ from sqlalchemy.orm import Session
 
 from config.detection import Detection, load_detection
 from config.files import load_severity
-from tasks import audit
 from tasks.common import local_zone, retry_transient_db
-from tasks.db import insert_ignoring_duplicates, session_scope
-from tasks.events import INCIDENT_ESCALATED, INCIDENT_OPENED, emit_incident_event
-from tasks.incidents import snapshot
-from tasks.models import DetectionHit, Incident, IncidentMetric
+from tasks.db import session_scope
+from tasks.incidents import repository as incidents
+from tasks.incidents.service import announce_pending, escalate, open_incident
+from tasks.incidents.state import Level, higher, is_higher
+from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.severity import Level, grade, heat_index, higher, is_higher
+from tasks.triage.severity import grade, heat_index
 
 
 @dataclass(frozen=True)
 class IncidentChange:
     incident_key: str
     kind: str  # opened | escalated | updated
-    level: str
-    previous_level: str | None = None
+    level: Level
+    previous_level: Level | None = None
 
 
 def thresholds(det: Detection) -> Thresholds:
@@ -60,17 +59,11 @@ def _level(g: GroupWindow, affected_orders: int | None) -> tuple[float, Level]:
 
 def _open(session: Session, g: GroupWindow, reason: str, now: datetime, actor: str, drill: bool) -> IncidentChange:
     heat, level = _level(g, None)
-    key = repository.next_incident_key(session, now.astimezone(local_zone()).strftime("%Y%m%d"), drill)
-    incident = Incident(
-        key=key, brand=g.brand, category=g.category, level=level.value, auto_level=level.value,
-        state=IncidentState.OPEN.value, heat=heat, trigger_reason=reason, negative_count=g.negative,
-        reach=g.negative_reach, started_at=min(g.first_negative_at or now, now), detected_at=now, is_drill=drill,
-    )
-    session.add(incident)
-    session.flush()
-    audit.record(session, actor=actor, action="incident.opened", entity_type="incident", entity_id=key, at=now,
-                 after={**snapshot(incident), "reason": reason})
-    return IncidentChange(key, "opened", level.value)
+    key = incidents.next_incident_key(session, now.astimezone(local_zone()).strftime("%Y%m%d"), drill)
+    open_incident(session, key, actor=actor, at=now, reason=reason, brand=g.brand, category=g.category,
+                  level=level, auto_level=level, heat=heat, negative_count=g.negative, reach=g.negative_reach,
+                  started_at=min(g.first_negative_at or now, now), is_drill=drill)
+    return IncidentChange(key, "opened", level)
 
 
 def _update(session: Session, incident: Incident, g: GroupWindow, now: datetime, actor: str) -> IncidentChange:
@@ -78,17 +71,12 @@ def _update(session: Session, incident: Incident, g: GroupWindow, now: datetime,
     incident.heat = max(incident.heat, heat)
     incident.negative_count = max(incident.negative_count, g.negative)
     incident.reach = max(incident.reach, g.negative_reach)
-    auto = Level(incident.auto_level or incident.level)
-    if not (is_higher(level, auto) and is_higher(level, Level(incident.level))):
-        incident.auto_level = higher(auto, level).value
+    auto, previous = Level(incident.auto_level or incident.level), Level(incident.level)
+    reason = f"热度升至 {heat:.1f}，级别 {previous} → {level}"
+    if not is_higher(level, auto) or not escalate(session, incident, level, reason=reason, actor=actor, at=now):
+        incident.auto_level = higher(auto, level)
         return IncidentChange(incident.key, "updated", incident.level)
-    before = snapshot(incident)
-    previous, incident.level, incident.auto_level = incident.level, level.value, level.value
-    session.flush()
-    audit.record(session, actor=actor, action="incident.escalated", entity_type="incident", entity_id=incident.key,
-                 at=now, before=before,
-                 after={**snapshot(incident), "reason": f"热度升至 {heat:.1f}，级别 {previous} → {level.value}"})
-    return IncidentChange(incident.key, "escalated", level.value, previous)
+    return IncidentChange(incident.key, "escalated", level, previous)
 
 
 def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetime, incident_id: int | None,
@@ -96,21 +84,20 @@ def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetim
     rows = [{"window_end": end, "rule": h.rule, "brand": h.brand, "category": h.category, "mode": mode,
              "reason": h.reason, "incident_id": incident_id if mode == "enforce" else None, "is_drill": drill}
             for h, mode in hits]
-    if rows:
-        session.execute(insert_ignoring_duplicates(DetectionHit), rows)
+    repository.record_hits(session, rows)
 
 
 def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str,
                   drill: bool) -> IncidentChange | None:
     hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, thresholds(det))]
     enforced = [hit for hit, mode in hits if mode == "enforce"]
-    incident = repository.active_incident(session, g.brand, g.category, drill)
+    incident = incidents.active_incident(session, g.brand, g.category, drill)
     if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
         incident = None if enforced else incident
     change = None
     if incident is None and enforced:
         change = _open(session, g, "；".join(h.reason for h in enforced), end, actor, drill)
-        incident = repository.get_incident(session, change.incident_key)
+        incident = incidents.get_incident(session, change.incident_key)
     elif incident is not None and g.negative:
         change = _update(session, incident, g, end, actor)
     _record_hits(session, hits, end, incident.id if incident else None, drill)
@@ -147,15 +134,13 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
 
 
 def _record_metric(session: Session, incident: Incident, g: GroupWindow, end: datetime, window_minutes: int) -> None:
-    exists = session.query(IncidentMetric.id).filter_by(incident_id=incident.id, window_end=end).first()
-    if exists:
-        return
     previous = g.baseline_counts[0] if g.baseline_counts else 0
-    session.add(IncidentMetric(
-        incident_id=incident.id, window_start=end - timedelta(minutes=window_minutes), window_end=end,
-        volume=g.brand_volume, negative=g.negative, negative_share=round(g.share, 4), reach=g.negative_reach,
-        heat=heat_index(g.negative, g.negative_reach), velocity=float(g.negative - previous),
-    ))
+    repository.record_metric(session, {
+        "incident_id": incident.id, "window_start": end - timedelta(minutes=window_minutes), "window_end": end,
+        "volume": g.brand_volume, "negative": g.negative, "negative_share": round(g.share, 4),
+        "reach": g.negative_reach, "heat": heat_index(g.negative, g.negative_reach),
+        "velocity": float(g.negative - previous),
+    })
 
 
 @task
@@ -164,22 +149,8 @@ def announce_incidents() -> list[str]:
 
     Reconciles from the database, so an event lost to a crash is emitted on the next scan.
     """
-    announced: list[str] = []
     with session_scope() as session:
-        for incident in repository.unannounced(session):
-            payload = {"level": incident.level, "category": incident.category, "heat": incident.heat,
-                       "reason": incident.trigger_reason}
-            if incident.announced_level is None:
-                event = emit_incident_event(INCIDENT_OPENED, incident.key, brand=incident.brand,
-                                            level=incident.level, payload=payload)
-                incident.opened_event_id = str(event.id) if event else None
-                incident.opened_event_at = event.occurred if event else None
-            elif is_higher(Level(incident.level), Level(incident.announced_level)):
-                emit_incident_event(INCIDENT_ESCALATED, incident.key, brand=incident.brand, level=incident.level,
-                                    payload={**payload, "previous_level": incident.announced_level})
-            incident.announced_level = incident.level
-            announced.append(incident.key)
-    return announced
+        return announce_pending(session)
 
 
 def change_dicts(changes: list[IncidentChange]) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ from flows.compensate import compensate
 from flows.drill import drill, drill_grade
 from flows.monitor import scan
 from flows.notify import notify
-from tasks.aftercare.steps import set_step
+from tasks.aftercare.repository import set_step
 from tasks.db import session_scope
 from tasks.drills.tasks import DrillRefused
 from tasks.models import CompensationItem, Drill, Incident, Mention, Notification

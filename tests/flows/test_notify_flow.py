@@ -18,7 +18,7 @@ from flows.acknowledge import acknowledge_incident
 from flows.notify import notify
 from tasks.db import session_scope
 from tasks.events import INCIDENT_ACKNOWLEDGED
-from tasks.triage.repository import get_incident
+from tasks.incidents.repository import get_incident
 from tests.helpers import free_port, read_mail
 from tests.notify_support import PickyHandler, emails_of, incident, make_incident, matrix_emails, outbox
 

@@ -14,7 +14,7 @@ from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import func, select
 
-from tasks.aftercare.steps import set_step
+from tasks.aftercare.repository import set_step
 from tasks.db import session_scope
 from tasks.models import CompensationItem, Drill, Incident, Notification
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker

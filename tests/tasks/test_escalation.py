@@ -13,11 +13,11 @@ from prefect.logging import disable_run_logger
 
 from tasks.audit import entries_for, verify_chain
 from tasks.db import session_scope
-from tasks.incidents import transition
+from tasks.incidents.repository import get_incident
+from tasks.incidents.service import transition
+from tasks.incidents.state import IncidentState
 from tasks.notify.chase import escalate_overdue, remind_status_updates
 from tasks.notify.tasks import AlreadyAcknowledged, acknowledge, deliver_outbox, queue_alerts
-from tasks.triage.lifecycle import IncidentState
-from tasks.triage.repository import get_incident
 from tests.helpers import read_mail, text_part
 from tests.notify_support import emails_of, incident, make_incident, matrix_emails, outbox
 

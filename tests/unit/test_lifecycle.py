@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tasks.triage.lifecycle import IncidentState as S
-from tasks.triage.lifecycle import can_transition, durations, timestamp_problem
+from tasks.incidents.state import IncidentState as S
+from tasks.incidents.state import can_transition, durations, timestamp_problem
 
 ALLOWED = [
     (S.OPEN, S.ACKNOWLEDGED),

@@ -11,7 +11,7 @@ from tests.unit.conftest import ROOT
 PURE_MODULES = [
     "tasks.monitoring.analysis",
     "tasks.triage.severity",
-    "tasks.triage.lifecycle",
+    "tasks.incidents.state",
     "tasks.triage.detection",
     "tasks.notify.templates",
     "tasks.notify.routing",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.triage.severity import Level, grade, heat_index, higher, is_higher
+from tasks.incidents.state import Level, higher, is_higher
+from tasks.triage.severity import grade, heat_index
 from tests.unit.conftest import read_toml
 
 SEVERITY = read_toml("severity.toml")

@@ -1,12 +1,51 @@
-"""Incident states, the transitions the plan allows, and the order of lifecycle timestamps.
+"""The incident's vocabulary: its states and the transitions the plan allows, the order of its lifecycle
+timestamps, and the one `Level` enum of the four-level convention (I 特别重大 … IV 一般).
 
-Pure: no Prefect, SQLAlchemy or network.
+Pure: no Prefect, SQLAlchemy or network. The level names are spelled here and nowhere else.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+
+
+class Level(StrEnum):
+    I = "I"  # noqa: E741 - the plan's own name for the top level
+    II = "II"
+    III = "III"
+    IV = "IV"
+
+
+# Most severe first: I, II, III, IV.
+LEVELS: tuple[Level, ...] = tuple(Level)
+LEVEL_NAMES = {Level.I: "特别重大", Level.II: "重大", Level.III: "较大", Level.IV: "一般"}
+LEVEL_COLOURS = {Level.I: "红色", Level.II: "橙色", Level.III: "黄色", Level.IV: "蓝色"}
+_RANK = {Level.I: 4, Level.II: 3, Level.III: 2, Level.IV: 1}
+
+
+def higher(a: Level, b: Level) -> Level:
+    """Return the more severe of two levels."""
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def is_higher(a: Level, b: Level) -> bool:
+    """Tell whether a is strictly more severe than b."""
+    return _RANK[a] > _RANK[b]
+
+
+def one_up(level: Level) -> Level:
+    """Return the next more severe level (I stays I)."""
+    return LEVELS[max(LEVELS.index(level) - 1, 0)]
+
+
+def at_least(level: Level, floor: Level) -> bool:
+    """Tell whether `level` is `floor` or more severe (e.g. at_least(level, Level.II): I or II)."""
+    return _RANK[level] >= _RANK[floor]
+
+
+# The category of an incident whose mentions match no crisis category of the lexicon.
+OTHER_CATEGORY = "其他"
 
 
 class IncidentState(StrEnum):

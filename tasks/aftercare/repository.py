@@ -1,4 +1,4 @@
-"""SQL of reputation-repair steps: set one (audited), list them."""
+"""SQL of after-action: reputation-repair steps (set one, audited; list them) and recovery checks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from tasks import audit
 from tasks.aftercare.repair import STEPS, StepState, StepView
+from tasks.db import insert_ignoring_duplicates
 from tasks.errors import CrisisError
-from tasks.models import Incident, RepairStep
+from tasks.models import Incident, RecoveryCheck, RepairStep
 
 
 class StepInvalid(CrisisError):
@@ -49,3 +50,15 @@ def list_steps(session: Session, incident_id: int) -> list[StepView]:
     rows = {r.step: r for r in session.scalars(select(RepairStep).where(RepairStep.incident_id == incident_id))}
     return [StepView(step, rows[step].owner, rows[step].due_at, rows[step].state, rows[step].evidence)
             for step in STEPS if step in rows]
+
+
+def record_check(session: Session, incident_id: int, window_end: datetime, outcome: str, reason: str) -> None:
+    """Store a recovery check of one window; a window already checked keeps its first result."""
+    session.execute(insert_ignoring_duplicates(RecoveryCheck), [
+        {"incident_id": incident_id, "window_end": window_end, "outcome": outcome, "reason": reason}])
+
+
+def outcomes_since(session: Session, incident_id: int, since: datetime) -> list[str]:
+    """Return the outcomes of the incident's recovery checks from `since` on, oldest first."""
+    return list(session.scalars(select(RecoveryCheck.outcome).where(
+        RecoveryCheck.incident_id == incident_id, RecoveryCheck.window_end >= since).order_by(RecoveryCheck.window_end)))

@@ -1,0 +1,130 @@
+"""SQL of the incident: find it by key (locked or not), list it, find the active one of a brand and
+category, give out keys, and the queries every stage asks about an incident (top posts, latest metric)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tasks.errors import NotFound
+from tasks.incidents.state import ACTIVE_STATES, IncidentState
+from tasks.models import Incident, IncidentMetric, Mention
+
+HANDLED_STATES = (IncidentState.ACKNOWLEDGED, IncidentState.RESPONDING, IncidentState.MONITORING)
+
+
+def get_incident(session: Session, key: str) -> Incident:
+    """Return the incident with this key or raise NotFound."""
+    incident = session.scalars(select(Incident).where(Incident.key == key)).first()
+    if incident is None:
+        raise NotFound(f"no incident with key {key!r}")
+    return incident
+
+
+def locked_incident(session: Session, key: str) -> Incident:
+    """Return the incident, its row locked until the transaction ends (PostgreSQL), or raise NotFound."""
+    incident = session.scalars(select(Incident).where(Incident.key == key).with_for_update()).first()
+    if incident is None:
+        raise NotFound(f"no incident with key {key!r}")
+    return incident
+
+
+def list_incidents(session: Session, limit: int = 50) -> list[Incident]:
+    """Return the newest incidents first."""
+    return list(session.scalars(select(Incident).order_by(Incident.id.desc()).limit(limit)))
+
+
+def incidents_detected_since(session: Session, start: datetime) -> list[Incident]:
+    """Return the incidents detected at or after `start`, oldest first."""
+    return list(session.scalars(select(Incident).where(Incident.detected_at >= start).order_by(Incident.id)))
+
+
+def keys_in_state(session: Session, state: IncidentState) -> list[str]:
+    """Return the keys of the incidents in `state`, oldest first."""
+    return list(session.scalars(select(Incident.key).where(Incident.state == state).order_by(Incident.id)))
+
+
+def active_incident(session: Session, brand: str, category: str, drill: bool = False) -> Incident | None:
+    """Return the brand and category's incident that is still being handled, if any (a drill's when `drill`)."""
+    return session.scalars(
+        select(Incident)
+        .where(Incident.brand == brand, Incident.category == category, Incident.is_drill.is_(drill),
+               Incident.state.in_(ACTIVE_STATES))
+        .order_by(Incident.id.desc())
+        .limit(1)
+    ).first()
+
+
+def active_incidents(session: Session) -> list[Incident]:
+    """Return every incident still being handled."""
+    return list(session.scalars(select(Incident).where(Incident.state.in_(ACTIVE_STATES)).order_by(Incident.id)))
+
+
+def handled_incidents(session: Session, key: str | None = None) -> list[Incident]:
+    """Return alerted incidents someone is handling (acknowledged, responding, monitoring)."""
+    query = select(Incident).where(Incident.state.in_(HANDLED_STATES), Incident.alerted_at.is_not(None))
+    if key is not None:
+        query = query.where(Incident.key == key)
+    return list(session.scalars(query.order_by(Incident.id)))
+
+
+def next_incident_key(session: Session, day: str, drill: bool = False) -> str:
+    """Return the next free key of the day, INC-YYYYMMDD-NNN (a drill's: DRILL-YYYYMMDD-NNN)."""
+    prefix = f"{'DRILL' if drill else 'INC'}-{day}-"
+    last = session.scalar(select(func.max(Incident.key)).where(Incident.key.like(prefix + "%")))
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:03d}"
+
+
+def unannounced(session: Session) -> list[Incident]:
+    """Return incidents whose opening or latest level has not been announced as an event."""
+    return list(
+        session.scalars(
+            select(Incident)
+            .where((Incident.announced_level.is_(None)) | (Incident.announced_level != Incident.level))
+            .order_by(Incident.id)
+        )
+    )
+
+
+def escalation_candidates(session: Session, below_tier: int, key: str | None = None) -> list[str]:
+    """Return keys of open, alerted incidents that have not reached the last tier (one key, if given)."""
+    query = select(Incident.key).where(
+        Incident.state == IncidentState.OPEN, Incident.alerted_at.is_not(None),
+        Incident.escalation_tier < below_tier,
+    )
+    if key is not None:
+        query = query.where(Incident.key == key)
+    return list(session.scalars(query.order_by(Incident.id)))
+
+
+def advance_tier(session: Session, incident_id: int, reached: int, target: int) -> bool:
+    """Move an open incident from tier `reached` to `target`; False when another run (or an
+    acknowledgement) changed it first — then this step is not taken here."""
+    result = session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.escalation_tier == reached,
+               Incident.state == IncidentState.OPEN)
+        .values(escalation_tier=target)
+    )
+    return result.rowcount == 1
+
+
+def top_posts(session: Session, incident_id: int, limit: int = 5) -> list[Mention]:
+    """Return the incident's widest-reaching mentions."""
+    return list(
+        session.scalars(
+            select(Mention).where(Mention.incident_id == incident_id)
+            .order_by(Mention.reach.desc(), Mention.id).limit(limit)
+        )
+    )
+
+
+def latest_metric(session: Session, incident_id: int) -> IncidentMetric | None:
+    """Return the incident's most recent window of metrics."""
+    return session.scalars(
+        select(IncidentMetric).where(IncidentMetric.incident_id == incident_id)
+        .order_by(IncidentMetric.window_end.desc()).limit(1)
+    ).first()
