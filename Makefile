@@ -40,7 +40,7 @@ lodo: venv  ## the sentiment recipe's leave-one-domain-out check, blend vs NB al
 	$(PY) -m benchmarks.lodo --nb
 
 lint: venv
-	$(VENV)/bin/ruff check flows tasks config tests benchmarks
+	$(VENV)/bin/ruff check cli flows tasks config tests benchmarks
 
 up: venv  ## start Prefect server, SMTP sink, deployments and a worker in the background
 	mkdir -p var/prefect

@@ -22,6 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.backfill import bench_backfill
+from benchmarks.comparisons import comparison
 from benchmarks.compensation import ORDERS as COMPENSATION_ORDERS
 from benchmarks.compensation import bench_compensation
 from benchmarks.data import (
@@ -48,30 +50,6 @@ class Benchmark:
     name: str
     run: Callable[[], dict[str, object]]
     description: str
-
-
-def comparison(
-    figure: str, value: float, unit: str, baseline: str, baseline_value: float,
-    goal: float | None = None, paired: Sequence[float] = (),
-) -> dict[str, object]:
-    """One row of the table: a figure, its baseline and their ratio, with the project's goal if any.
-
-    `paired` are the ratios of the rounds in which both were timed back to back. When given, the
-    ratio is their median (sturdier on a busy machine than a ratio of two independent figures) and
-    their range shows how noisy the machine was.
-    """
-    r = statistics.median(paired) if paired else ratio(value, baseline_value)
-    return {
-        "figure": figure,
-        "value": round(value, 1),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": round(baseline_value, 1),
-        "ratio": round(r, 3),
-        "paired_ratios": [round(p, 3) for p in paired],
-        "goal_ratio": goal,
-        "meets_goal": None if goal is None else r >= goal,
-    }
 
 
 def _summary(count: int, seconds: Sequence[float]) -> dict[str, object]:
@@ -123,8 +101,8 @@ def _analysis_setup():  # type: ignore[no-untyped-def]
     """Return (lexicon, negative_below, model) and warm up jieba and the model outside any timing."""
     from config.settings import get_settings
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.lexicon import lexicon_data
     from tasks.monitoring.sentiment_model import get_model
-    from tasks.monitoring.tasks import lexicon_data
 
     lexicon = lexicon_data()
     negative_below = get_settings().analysis.negative_below
@@ -203,7 +181,7 @@ HISTORY_SEED = 1000  # the week before the burst: gives detection its baselines
 
 def _scan_rows() -> list[dict[str, object]]:
     """Return SCAN_MENTIONS generated mentions (seeds 1, 2, … until enough), a week up to SCAN_END."""
-    from tasks.scenario import generate_scenario
+    from tasks.scenario.week import generate_scenario
 
     rows: list[dict[str, object]] = []
     seed = 0
@@ -266,7 +244,8 @@ def _store_history(var: Path) -> None:
     from tasks.common import local_zone
     from tasks.monitoring.sources import read_canonical_file
     from tasks.monitoring.tasks import analyse_mentions, store_mentions
-    from tasks.scenario import generate_scenario, write_mentions
+    from tasks.scenario.files import write_mentions
+    from tasks.scenario.week import generate_scenario
 
     before = SCAN_END - timedelta(minutes=BURST_MINUTES)
     path = var / "history.jsonl"
@@ -281,7 +260,7 @@ def bench_scan() -> dict[str, object]:
     traffic read at once (a new source's first scan), and the same mentions arriving within one scan
     interval on top of a week of history (a crisis-sized burst: detection opens incidents)."""
     from benchmarks.data import app_database
-    from tasks.scenario import write_mention_rows
+    from tasks.scenario.files import write_mention_rows
 
     baseline = jieba_rate()  # measured before the environment points at the temporary database
     rows = _scan_rows()
@@ -308,14 +287,8 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("scan", bench_scan, f"scan {SCAN_MENTIONS:,} new mentions from a drop folder (a week at once; a burst): read, analyse, store, detect (SQLite)"),
     Benchmark("compensation", bench_compensation,
               f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
-    Benchmark("backfill", lambda: _backfill(), "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1 (SQLite, PostgreSQL)"),
+    Benchmark("backfill", bench_backfill, "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1 (SQLite, PostgreSQL)"),
 ]
-
-
-def _backfill() -> dict[str, object]:
-    from benchmarks.backfill import bench_backfill
-
-    return bench_backfill()
 
 
 def _spread(paired: Sequence[float]) -> str:

@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.comparisons import comparison
+
 BACKFILL_MENTIONS = 40_000
 END = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -19,7 +21,8 @@ def _store(count: int) -> None:
     from tasks.common import local_zone
     from tasks.monitoring.sources import read_canonical_file
     from tasks.monitoring.tasks import analyse_mentions, store_mentions
-    from tasks.scenario import generate_scenario, write_mentions
+    from tasks.scenario.files import write_mentions
+    from tasks.scenario.week import generate_scenario
 
     stored, seed = 0, 0
     with tempfile.TemporaryDirectory() as tmp, disable_run_logger():
@@ -47,7 +50,6 @@ def _speed_up(url: str | None, engine: str) -> dict[str, object]:
     (ratio = speed-up), on SQLite or on the database at `url`."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from benchmarks.__main__ import comparison
     from benchmarks.data import app_database
     from flows.backfill import backfill
 

@@ -98,9 +98,9 @@ def load_timelines(ids: Sequence[int], events: pd.DataFrame, sample: pd.DataFram
     from config.settings import get_settings
     from tasks.common import local_zone
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.lexicon import lexicon_data
     from tasks.monitoring.sentiment_model import get_model
     from tasks.monitoring.sources import read_canonical_file
-    from tasks.monitoring.tasks import lexicon_data
 
     lexicon, negative_below, model = lexicon_data(), get_settings().analysis.negative_below, get_model()
     timelines = []

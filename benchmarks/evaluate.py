@@ -64,8 +64,8 @@ def ours_predictor() -> Callable[[Sequence[str]], list[bool]]:
     """Return texts -> negative? with our analysis, the configured lexicon and threshold."""
     from config.settings import get_settings
     from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.lexicon import lexicon_data
     from tasks.monitoring.sentiment_model import get_model
-    from tasks.monitoring.tasks import lexicon_data
 
     lexicon = lexicon_data()
     negative_below = get_settings().analysis.negative_below

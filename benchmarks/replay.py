@@ -1,6 +1,6 @@
 """Replay of a simulated week through the real scan and triage code (issue 4; `make eval`, "replay").
 
-The week (tasks.scenario.generate_week: ordinary chatter, a 双11-like surge, one injected crisis per
+The week (tasks.scenario.week.generate_week: ordinary chatter, a 双11-like surge, one injected crisis per
 category) is written as canonical JSONL and read back through the file source. Then a scan every
 SCAN_MINUTES simulated minutes analyses and stores the rows published since the previous scan
 (analyse_mentions / store_mentions) and runs update_incidents at the scan time, on whatever app
@@ -33,10 +33,12 @@ from sqlalchemy import select
 from benchmarks.data import app_database
 from tasks.common import local_zone
 from tasks.db import session_scope
+from tasks.incidents.state import LEVELS
 from tasks.models import DetectionHit, Incident, IncidentMetric
 from tasks.monitoring.sources import RawMention, read_canonical_file
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
-from tasks.scenario import LEVELS, CrisisSpec, SurgeSpec, Week, generate_week, write_mentions
+from tasks.scenario.files import write_mentions
+from tasks.scenario.week import CrisisSpec, SurgeSpec, Week, generate_week
 from tasks.triage.tasks import update_incidents
 
 SCAN_MINUTES = 30

@@ -8,13 +8,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from config.files import _load, _Strict
+from config.loading import StrictModel, load_file
 
 RuleName = Literal["short_spike", "long_spike", "critical_terms", "influencer"]
 Mode = Literal["enforce", "monitor"]
 
 
-class Snooze(_Strict):
+class Snooze(StrictModel):
     brands: list[str] = ["*"]
     start: datetime
     end: datetime
@@ -30,7 +30,7 @@ class Snooze(_Strict):
         return end
 
 
-class Detection(_Strict):
+class Detection(StrictModel):
     window_minutes: int = Field(60, gt=0)
     short_baseline_hours: int = Field(12, gt=0)
     long_baseline_days: int = Field(14, ge=2)
@@ -51,4 +51,4 @@ class Detection(_Strict):
 @lru_cache(maxsize=1)
 def load_detection() -> Detection:
     """Return the detection rules from detection.toml."""
-    return _load("detection.toml", Detection)
+    return load_file("detection.toml", Detection)

@@ -7,33 +7,33 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.files import _load, _Strict
+from config.loading import StrictModel, load_file
+from tasks.incidents.state import LEVELS, Level
 
-LevelName = Literal["I", "II", "III", "IV"]
 StepName = Literal["apology", "disclosure", "improvement", "compensation", "trust", "monitoring"]
 
 
-class Targets(_Strict):
+class Targets(StrictModel):
     detect_minutes: float = Field(60, gt=0)
     alert_minutes: float = Field(10, gt=0)
     pass_score: int = Field(80, ge=0, le=100)
-    required_steps: dict[LevelName, list[StepName]]
+    required_steps: dict[Level, list[StepName]]
 
     @model_validator(mode="after")
     def _every_level(self) -> Targets:
-        missing = {"I", "II", "III", "IV"} - set(self.required_steps)
+        missing = [level.value for level in LEVELS if level not in self.required_steps]
         if missing:
-            raise ValueError(f"required_steps lacks levels {sorted(missing)}")
+            raise ValueError(f"required_steps lacks levels {missing}")
         return self
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     title: str
     brand: str
     product: str
     category: str
     size: Literal["small", "medium", "large"] = "medium"
-    expected_level: LevelName
+    expected_level: Level
     compensation: bool = False
     lead_minutes: int = Field(90, ge=30, le=24 * 60)
     duration_hours: int = Field(12, ge=1, le=72)
@@ -41,7 +41,7 @@ class Scenario(_Strict):
     seed: int = Field(1, ge=0)
 
 
-class Drills(_Strict):
+class Drills(StrictModel):
     baseline_days: int = Field(3, ge=1, le=30)
     targets: Targets
     scenarios: dict[str, Scenario]
@@ -56,4 +56,4 @@ class Drills(_Strict):
 @lru_cache(maxsize=1)
 def load_drills() -> Drills:
     """Return the drill scenarios and targets from drills.toml."""
-    return _load("drills.toml", Drills)
+    return load_file("drills.toml", Drills)

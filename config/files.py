@@ -6,30 +6,25 @@ Each loader validates the whole file and raises SettingsError naming the file an
 from __future__ import annotations
 
 import re
-import tomllib
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from config.detection import load_detection
+from config.drills import load_drills
+from config.loading import StrictModel, load_file
 from config.settings import SettingsError, get_settings
-
-Level = Literal["I", "II", "III", "IV"]
-_M = TypeVar("_M", bound=BaseModel)
+from tasks.incidents.state import LEVELS, Level
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Brand(_Strict):
+class Brand(StrictModel):
     aliases: list[str] = Field(min_length=1)
     products: list[str] = []
 
 
-class CategoryRule(_Strict):
+class CategoryRule(StrictModel):
     any: list[str] = Field(min_length=1)
     exclude: list[str] = []
     # Every entry must be found in a post; "A|B" is found when A or B is.
@@ -55,21 +50,31 @@ class CategoryRule(_Strict):
         return [tuple(a.strip() for a in entry.split("|")) for entry in self.required]
 
 
-class Lexicon(_Strict):
+class Lexicon(StrictModel):
     critical: list[str] = []
     slang: list[str] = []
     brands: dict[str, Brand]
     categories: dict[str, CategoryRule]
 
 
-class Severity(_Strict):
-    heat: dict[Literal["I", "II", "III"], float]
+def _has_a_threshold(level: Level) -> Level:
+    if level == Level.IV:
+        raise ValueError(f"level {level} has no threshold: it is what lies below level {Level.III}")
+    return level
+
+
+# A level a threshold can raise an incident to: any but the lowest.
+ThresholdLevel = Annotated[Level, AfterValidator(_has_a_threshold)]
+
+
+class Severity(StrictModel):
+    heat: dict[ThresholdLevel, float]
     category_floor: dict[str, Level] = {}
-    affected_orders: dict[Literal["I", "II", "III"], int] = {}
+    affected_orders: dict[ThresholdLevel, int] = {}
     level_steps: dict[Level, list[str]] = {}
 
 
-class Person(_Strict):
+class Person(StrictModel):
     name: str
     email: str = Field(pattern=r"^[^@\s<>\r\n]+@[^@\s<>\r\n]+$")
     roles: list[str] = Field(min_length=1)
@@ -79,35 +84,40 @@ class Person(_Strict):
     quiet_hours: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
-class NotifyMatrix(_Strict):
-    I: list[str]  # noqa: E741 - the plan names the top level "I"
+class NotifyMatrix(StrictModel):
+    # One field per Level, named as the level: roster.toml's [notify] keys are the plan's level names.
+    I: list[str]  # noqa: E741 - the plan names the top level I
     II: list[str]
     III: list[str]
     IV: list[str]
     by_category: dict[str, list[str]] = {}
 
+    def by_level(self) -> dict[Level, list[str]]:
+        """Return the roles told at each level, most severe first."""
+        return {level: getattr(self, level) for level in LEVELS}
 
-class EscalationTier(_Strict):
+
+class EscalationTier(StrictModel):
     name: str
     roles: list[str] = []
     # Also tell the deputies of everyone told so far.
     deputies: bool = False
 
 
-class Escalation(_Strict):
+class Escalation(StrictModel):
     tiers: list[EscalationTier] = []
 
 
-class Drafts(_Strict):
+class Drafts(StrictModel):
     roles: list[str] = ["pr"]
-    levels: list[Level] = ["I", "II", "III"]
+    levels: list[Level] = [Level.I, Level.II, Level.III]
 
 
-class DeliveryReport(_Strict):
+class DeliveryReport(StrictModel):
     report_to: list[str] = ["scribe"]
 
 
-class Roster(_Strict):
+class Roster(StrictModel):
     roles: dict[str, str]
     people: list[Person]
     notify: NotifyMatrix
@@ -116,7 +126,7 @@ class Roster(_Strict):
     delivery: DeliveryReport = DeliveryReport()
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     """One compensation policy; tasks/compensation/policy.py says what each field means."""
 
     kind: Literal["full_refund", "partial_refund", "fixed_coupon", "percent_coupon", "points"]
@@ -143,14 +153,14 @@ class Policy(_Strict):
         return self
 
 
-class OrdersQuery(_Strict):
+class OrdersQuery(StrictModel):
     """A named query against the shop's orders database (CRISIS_ORDERS_DATABASE_URL)."""
 
     sql: str
     format: Literal["auto", "generic", "taobao", "jd"] = "auto"
 
 
-class Policies(_Strict):
+class Policies(StrictModel):
     approval_timeout_hours: float = Field(24, gt=0)
     policies: dict[str, Policy]
     queries: dict[str, OrdersQuery] = {}
@@ -160,7 +170,7 @@ class Policies(_Strict):
 MentionField = Literal["id", "text", "author", "reach", "published_at", "url", "platform"]
 
 
-class _Source(_Strict):
+class _Source(StrictModel):
     """What every mention source has: a name, a switch, a timeout and its retry policy for transient errors."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
@@ -281,7 +291,7 @@ class SqlSource(_Mapped):
 AnySource = FileSource | RssSource | HttpSource | SqlSource
 
 
-class Sources(_Strict):
+class Sources(StrictModel):
     file: list[FileSource] = []
     rss: list[RssSource] = []
     http: list[HttpSource] = []
@@ -307,24 +317,7 @@ class Sources(_Strict):
         raise SettingsError(f"sources.toml: no source named {name!r}")
 
 
-def _load(name: str, model: type[_M]) -> _M:
-    path: Path = get_settings().config_dir / name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise SettingsError(f"{path}: {problems}") from None
-
-
-class SentimentSeeds(_Strict):
+class SentimentSeeds(StrictModel):
     """config/sentiment.toml: seed words of the default sentiment model and how much each counts."""
 
     negative: list[str] = Field(min_length=1)
@@ -335,28 +328,28 @@ class SentimentSeeds(_Strict):
 
 def load_sentiment_seeds() -> SentimentSeeds:
     """Return sentiment.toml, read afresh (it is read once, when the default model is built)."""
-    return _load("sentiment.toml", SentimentSeeds)
+    return load_file("sentiment.toml", SentimentSeeds)
 
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """Return brands, categories and critical terms from lexicon.toml."""
-    return _load("lexicon.toml", Lexicon)
+    return load_file("lexicon.toml", Lexicon)
 
 
 @lru_cache(maxsize=1)
 def load_severity() -> Severity:
     """Return the severity matrix from severity.toml."""
-    return _load("severity.toml", Severity)
+    return load_file("severity.toml", Severity)
 
 
 @lru_cache(maxsize=1)
 def load_roster() -> Roster:
     """Return the emergency organisation from roster.toml, checking every role is declared."""
-    roster = _load("roster.toml", Roster)
+    roster = load_file("roster.toml", Roster)
     declared = set(roster.roles)
     used = {r for p in roster.people for r in p.roles}
-    used |= {r for lvl in ("I", "II", "III", "IV") for r in getattr(roster.notify, lvl)}
+    used |= {r for roles in roster.notify.by_level().values() for r in roles}
     used |= {r for roles in roster.notify.by_category.values() for r in roles}
     used |= {r for tier in roster.escalation.tiers for r in tier.roles}
     used |= set(roster.drafts.roles) | set(roster.delivery.report_to)
@@ -372,20 +365,17 @@ def load_roster() -> Roster:
 @lru_cache(maxsize=1)
 def load_policies() -> Policies:
     """Return the compensation policies from compensation.toml."""
-    return _load("compensation.toml", Policies)
+    return load_file("compensation.toml", Policies)
 
 
 @lru_cache(maxsize=1)
 def load_sources() -> Sources:
     """Return the configured mention sources from sources.toml."""
-    return _load("sources.toml", Sources)
+    return load_file("sources.toml", Sources)
 
 
 def clear_caches() -> None:
     """Forget every loaded file and the settings (tests and config reloads)."""
-    from config.detection import load_detection
-    from config.drills import load_drills
-
     load_detection.cache_clear()
     load_drills.cache_clear()
     get_settings.cache_clear()
@@ -393,7 +383,7 @@ def clear_caches() -> None:
         loader.cache_clear()
 
 
-class Playbooks(_Strict):
+class Playbooks(StrictModel):
     steps: dict[str, list[str]]
     commitments: dict[str, list[str]] = {}
 
@@ -409,4 +399,4 @@ class Playbooks(_Strict):
 @lru_cache(maxsize=1)
 def load_playbooks() -> Playbooks:
     """Return the playbook steps from playbooks.toml."""
-    return _load("playbooks.toml", Playbooks)
+    return load_file("playbooks.toml", Playbooks)

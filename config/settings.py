@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tasks.incidents.state import LEVELS, Level
+
 CONFIG_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = CONFIG_DIR.parent
 ENV_PREFIX = "CRISIS_"
@@ -62,15 +64,15 @@ class EmailSettings(_Section):
 class NotifySettings(_Section):
     """How long an incident may wait for an acknowledgement, and how often its status is reported."""
 
-    ack_minutes: dict[Literal["I", "II", "III", "IV"], float] = {"I": 10, "II": 30, "III": 120, "IV": 480}
-    status_minutes: dict[Literal["I", "II", "III", "IV"], float] = {"I": 60, "II": 120, "III": 240, "IV": 1440}
+    ack_minutes: dict[Level, float] = {Level.I: 10, Level.II: 30, Level.III: 120, Level.IV: 480}
+    status_minutes: dict[Level, float] = {Level.I: 60, Level.II: 120, Level.III: 240, Level.IV: 1440}
 
     @field_validator("ack_minutes", "status_minutes")
     @classmethod
-    def _every_level_positive(cls, value: dict[str, float]) -> dict[str, float]:
-        missing = {"I", "II", "III", "IV"} - set(value)
+    def _every_level_positive(cls, value: dict[Level, float]) -> dict[Level, float]:
+        missing = [level.value for level in LEVELS if level not in value]
         if missing:
-            raise ValueError(f"missing level(s) {sorted(missing)}")
+            raise ValueError(f"missing level(s) {missing}")
         if any(minutes <= 0 for minutes in value.values()):
             raise ValueError("every level needs a positive number of minutes")
         return value

@@ -1,12 +1,9 @@
-"""Small helpers every stage shares: the run's clock, display time, transient-error retries."""
+"""Small helpers every stage shares: the run's clock and display time."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from config.settings import get_settings
 
@@ -31,19 +28,3 @@ def show_time(value: datetime | None) -> str:
         return "—"
     return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
-
-def is_transient_db_error(exc: BaseException) -> bool:
-    """Tell whether a database error is worth retrying (locked database, dropped connection)."""
-    if isinstance(exc, OperationalError | sqlite3.OperationalError):
-        message = str(exc).lower()
-        return "locked" in message or "busy" in message or "connection" in message
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-def retry_transient_db(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
-    """Prefect retry_condition_fn: retry only transient database errors."""
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - classifying, not swallowing
-        return is_transient_db_error(exc)
-    return False

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -164,3 +165,20 @@ def insert_ignoring_duplicates(table):  # type: ignore[no-untyped-def]
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Tell whether a database error is worth retrying (locked database, dropped connection)."""
+    if isinstance(exc, OperationalError | sqlite3.OperationalError):
+        message = str(exc).lower()
+        return "locked" in message or "busy" in message or "connection" in message
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def retry_transient_db(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Prefect retry_condition_fn: retry only transient database errors."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - classifying, not swallowing
+        return is_transient_db_error(exc)
+    return False

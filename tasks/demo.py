@@ -14,15 +14,17 @@ from pathlib import Path
 
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from sqlalchemy import func, select
 
 from tasks.aftercare.repository import set_step
+from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope, upgrade_database
 from tasks.errors import CrisisError
-from tasks.models import CompensationItem, Incident, Notification
-from tasks.notify.delivery import DeliveryStatus
+from tasks.incidents.repository import first_incident_of, get_incident, last_incident_id
+from tasks.models import Incident
+from tasks.notify.repository import sent_count
 from tasks.notify.tasks import acknowledge
-from tasks.scenario import Scenario, generate_scenario, write_mentions, write_orders
+from tasks.scenario.files import write_mentions, write_orders
+from tasks.scenario.week import Scenario, generate_scenario
 from tasks.stack import Stack, start_stack
 
 
@@ -60,23 +62,18 @@ def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
 
 def _last_incident_id() -> int:
     with session_scope() as session:
-        return int(session.scalar(select(func.max(Incident.id))) or 0)
+        return last_incident_id(session)
 
 
 def _incident_for(scenario: Scenario, after_id: int) -> Incident | None:
     """Return the incident this run's crisis opened (earlier demo runs left theirs behind)."""
     with session_scope() as session:
-        return session.scalars(
-            select(Incident).where(Incident.brand == scenario.brand, Incident.id > after_id)
-            .order_by(Incident.id).limit(1)
-        ).first()
+        return first_incident_of(session, scenario.brand, after_id)
 
 
 def _sent(key: str) -> int:
     with session_scope() as session:
-        return int(session.scalar(
-            select(func.count(Notification.id)).join(Incident, Incident.id == Notification.incident_id)
-            .where(Incident.key == key, Notification.status == DeliveryStatus.SENT.value)) or 0)
+        return sent_count(session, get_incident(session, key).id)
 
 
 def _scan_until_incident(scenario: Scenario, mentions: Path, notes: list[str]) -> Incident:
@@ -149,7 +146,7 @@ def _repair_steps(key: str, start: datetime) -> None:
         ("trust", "李娜", 120, "todo", None),
     ]
     with session_scope() as session:
-        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        incident = get_incident(session, key)
         for step, owner, due_hours, state, evidence in steps:
             set_step(session, incident, step, actor=owner, at=start + timedelta(hours=min(due_hours, 7)),
                      state=state, owner=owner, due_at=start + timedelta(hours=due_hours), evidence=evidence)
@@ -157,10 +154,9 @@ def _repair_steps(key: str, start: datetime) -> None:
 
 def _result(stack: Stack, key: str, review: Path, notes: list[str]) -> DemoResult:
     with session_scope() as session:
-        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
-        orders, amount = session.execute(
-            select(func.count(CompensationItem.id), func.coalesce(func.sum(CompensationItem.amount_fen), 0))
-            .where(CompensationItem.incident_id == incident.id)).one()
+        incident = get_incident(session, key)
+        totals = incident_totals(session, incident.id).values()
     if not review.exists():
         raise DemoFailed(f"no review at {review}")
-    return DemoResult(key, incident.level, _sent(key), int(orders), int(amount), str(review), stack.ui_url, notes)
+    return DemoResult(key, incident.level, _sent(key), sum(n for n, _ in totals), sum(f for _, f in totals),
+                      str(review), stack.ui_url, notes)

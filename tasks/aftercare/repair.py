@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from tasks.incidents.state import Level, at_least
+
 STEPS = {
     "apology": "诚恳道歉",
     "disclosure": "公开信息",
@@ -51,6 +53,6 @@ def add_working_days(start: date, days: int) -> date:
 
 def review_due(level: str, resolved_on: date) -> date:
     """Return when the review is due: levels I/II within 3 days, III/IV within 5 working days."""
-    if level in ("I", "II"):
+    if at_least(Level(level), Level.II):
         return resolved_on + timedelta(days=3)
     return add_working_days(resolved_on, 5)

@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tasks.incidents.state import LEVELS
+
 
 @dataclass(frozen=True)
 class IncidentFacts:
@@ -36,7 +38,7 @@ def _median(values: Sequence[float | None]) -> float | None:
 def summarise(facts: Sequence[IncidentFacts]) -> Report:
     """Summarise real incidents (drills excluded)."""
     real = [f for f in facts if not f.is_drill]
-    levels = sorted({f.level for f in real}, key=("I", "II", "III", "IV").index)
+    levels = sorted({f.level for f in real}, key=LEVELS.index)
     return Report(
         incidents=len(real),
         by_level=dict(Counter(f.level for f in real)),

@@ -1,17 +1,18 @@
-"""SQL of after-action: reputation-repair steps (set one, audited; list them) and recovery checks."""
+"""SQL of after-action and review: reputation-repair steps (set one, audited; list them), recovery checks,
+the mentions behind the review's curve."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tasks import audit
 from tasks.aftercare.repair import STEPS, StepState, StepView
 from tasks.db import insert_ignoring_duplicates
 from tasks.errors import CrisisError
-from tasks.models import Incident, RecoveryCheck, RepairStep
+from tasks.models import Incident, Mention, RecoveryCheck, RepairStep
 
 
 class StepInvalid(CrisisError):
@@ -52,6 +53,12 @@ def list_steps(session: Session, incident_id: int) -> list[StepView]:
             for step in STEPS if step in rows]
 
 
+def step_states(session: Session, incident_id: int) -> dict[str, str]:
+    """Return the state of each step recorded for the incident, steps the plan no longer knows included."""
+    return dict(session.execute(select(RepairStep.step, RepairStep.state).where(
+        RepairStep.incident_id == incident_id)).tuples().all())
+
+
 def record_check(session: Session, incident_id: int, window_end: datetime, outcome: str, reason: str) -> None:
     """Store a recovery check of one window; a window already checked keeps its first result."""
     session.execute(insert_ignoring_duplicates(RecoveryCheck), [
@@ -62,3 +69,23 @@ def outcomes_since(session: Session, incident_id: int, since: datetime) -> list[
     """Return the outcomes of the incident's recovery checks from `since` on, oldest first."""
     return list(session.scalars(select(RecoveryCheck.outcome).where(
         RecoveryCheck.incident_id == incident_id, RecoveryCheck.window_end >= since).order_by(RecoveryCheck.window_end)))
+
+
+def second_waves(session: Session, incident_id: int) -> int:
+    """Return how many of the incident's recovery checks found a second wave."""
+    return int(session.scalar(select(func.count(RecoveryCheck.id)).where(
+        RecoveryCheck.incident_id == incident_id, RecoveryCheck.outcome == "second_wave")) or 0)
+
+
+def last_check(session: Session, incident_id: int) -> RecoveryCheck | None:
+    """Return the incident's most recent recovery check."""
+    return session.scalars(select(RecoveryCheck).where(RecoveryCheck.incident_id == incident_id)
+                           .order_by(RecoveryCheck.window_end.desc()).limit(1)).first()
+
+
+def mention_times(session: Session, brand: str, drill: bool, start: datetime,
+                  stop: datetime) -> list[tuple[datetime, bool]]:
+    """Return (published at, negative) of the brand's mentions (a drill's, when `drill`) in [start, stop)."""
+    return list(session.execute(select(Mention.published_at, Mention.negative).where(
+        Mention.brand == brand, Mention.is_drill.is_(drill), Mention.published_at >= start,
+        Mention.published_at < stop)).tuples())

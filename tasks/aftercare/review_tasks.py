@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import markdown as md
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from config.detection import load_detection
 from config.files import load_roster
@@ -18,7 +17,7 @@ from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.chart import curve_png
 from tasks.aftercare.repair import STEPS, overdue, review_due
-from tasks.aftercare.repository import list_steps
+from tasks.aftercare.repository import last_check, list_steps, mention_times, second_waves
 from tasks.aftercare.review import (
     FollowUp,
     LevelChange,
@@ -32,12 +31,15 @@ from tasks.aftercare.review import (
 from tasks.common import local_zone, show_time
 from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope
-from tasks.incidents.repository import get_incident, top_posts
+from tasks.incidents.repository import get_incident, linked_mentions, peak_metric, top_posts
 from tasks.incidents.state import LEVEL_NAMES, Level, durations
-from tasks.models import Incident, IncidentMetric, Mention, Notification, RecoveryCheck
-from tasks.notify import repository as outbox
-from tasks.notify.delivery import DeliveryStatus, message_id_for
+from tasks.models import Incident
+from tasks.notify.repository import recipients_of, sent_count
 from tasks.notify.templates import clean_subject, escape_markdown, one_line
+from tasks.outbox import queue_mail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LEVEL_ACTIONS = {"incident.opened", "incident.escalated", "incident.level_overridden"}
 
@@ -55,9 +57,7 @@ def _detail(entry) -> str:  # type: ignore[no-untyped-def]
 def _curve(session: Session, incident: Incident, end: datetime) -> bytes:
     start = (incident.started_at - timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
     stop = max(end, start + timedelta(hours=2))
-    rows = session.execute(select(Mention.published_at, Mention.negative).where(
-        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.published_at >= start,
-        Mention.published_at < stop)).all()
+    rows = mention_times(session, incident.brand, incident.is_drill, start, stop)
     hours = max(1, min(24 * 14, int((stop - start).total_seconds() // 3600) + 1))
     volume, negative = [0] * hours, [0] * hours
     for at, is_negative in rows:
@@ -79,23 +79,20 @@ def _follow_ups(incident: Incident, steps: list, due: str) -> list[FollowUp]:  #
             FollowUp(f"复查「{incident.category}」类问题的根因与整改", owners.get("quality", "—"), due)]
 
 
-def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
-    """Gather everything the review shows (post text escaped)."""
+def review_data(session: Session, incident: Incident, chart: str, now: datetime) -> ReviewData:
+    """Gather everything the review shows as of `now` (post text escaped)."""
     entries = sorted(audit.entries_for(session, "incident", incident.key), key=lambda e: (e.at, e.seq))
     steps = list_steps(session, incident.id)
     resolved = (incident.resolved_at or incident.detected_at).astimezone(local_zone()).date()
     due = review_due(incident.level, resolved).isoformat()
-    sent = session.scalar(select(func.count(Notification.id)).where(
-        Notification.incident_id == incident.id, Notification.status == DeliveryStatus.SENT.value))
+    sent = sent_count(session, incident.id)
     totals = incident_totals(session, incident.id)
-    second_waves = session.scalar(select(func.count(RecoveryCheck.id)).where(
-        RecoveryCheck.incident_id == incident.id, RecoveryCheck.outcome == "second_wave")) or 0
-    end = incident.resolved_at or incident.closed_at or datetime.now(UTC)
+    end = incident.resolved_at or incident.closed_at or now
     well, improve = assess(Response(
         level=incident.level, durations=durations(incident.stamps()),
         ack_target_minutes=get_settings().notify.ack_minutes[incident.level],  # type: ignore[index]
         detect_target_minutes=float(load_detection().window_minutes), escalation_tier=incident.escalation_tier,
-        second_waves=int(second_waves), steps={STEPS[s.step]: s.state for s in steps},
+        second_waves=second_waves(session, incident.id), steps={STEPS[s.step]: s.state for s in steps},
         overdue_steps=[STEPS[s.step] for s in overdue(steps, end)],
         compensated_orders=sum(n for n, _ in totals.values())))
     return ReviewData(
@@ -108,27 +105,24 @@ def review_data(session: Session, incident: Incident, chart: str) -> ReviewData:
         compensation=totals,
         top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
                    for p in top_posts(session, incident.id)],
-        mail_sent=int(sent or 0),
+        mail_sent=sent,
         level_history=[LevelChange(show_time(e.at), json.loads(e.after).get("level", ""), _detail(e))
                        for e in entries if e.action in LEVEL_ACTIONS],
         steps=[StepRow(STEPS[s.step], escape_markdown(s.owner or "—"), show_time(s.due_at), s.state,
                        escape_markdown(s.evidence or "—")) for s in steps],
         follow_ups=_follow_ups(incident, steps, due), review_due=due, chart=chart, is_drill=incident.is_drill,
-        summary=_summary(session, incident, totals, int(sent or 0)), went_well=[escape_markdown(x) for x in well],
+        summary=_summary(session, incident, totals, sent), went_well=[escape_markdown(x) for x in well],
         to_improve=[escape_markdown(x) for x in improve],
     )
 
 
 def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, int]], sent: int) -> list[str]:
     """Return the impact in numbers: negative posts and reach, the peak window, compensation, mail, recovery."""
-    linked = session.execute(select(func.count(Mention.id), func.coalesce(func.sum(Mention.reach), 0)).where(
-        Mention.incident_id == incident.id)).one()
-    peak = session.execute(select(IncidentMetric.negative, IncidentMetric.heat, IncidentMetric.window_end).where(
-        IncidentMetric.incident_id == incident.id).order_by(IncidentMetric.negative.desc()).limit(1)).first()
-    last = session.scalars(select(RecoveryCheck).where(RecoveryCheck.incident_id == incident.id)
-                           .order_by(RecoveryCheck.window_end.desc()).limit(1)).first()
+    posts, reach = linked_mentions(session, incident.id)
+    peak = peak_metric(session, incident.id)
+    last = last_check(session, incident.id)
     orders, fen = sum(n for n, _ in totals.values()), sum(f for _, f in totals.values())
-    lines = [f"相关帖子 {linked[0]:,} 条（负面帖子及其转发），触达 {int(linked[1]):,} 人次；最高热度 {incident.heat:.1f}"]
+    lines = [f"相关帖子 {posts:,} 条（负面帖子及其转发），触达 {reach:,} 人次；最高热度 {incident.heat:.1f}"]
     if peak is not None:
         lines.append(f"峰值：{show_time(peak.window_end)} 前一小时负面 {peak.negative} 条（热度 {peak.heat:.1f}）")
     lines.append(f"补偿：{orders:,} 笔订单，{fen / 100:,.2f} 元" if orders else "补偿：无")
@@ -155,9 +149,9 @@ def write_review(incident_key: str, now: datetime) -> str:
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         png = _curve(session, incident, incident.resolved_at or now)
-        markdown_text = render_review(review_data(session, incident, chart))
+        markdown_text = render_review(review_data(session, incident, chart, now))
         html = _html(markdown_text, png, chart)
-        _queue_mail(session, incident, markdown_text, html, now)
+        _queue_review(session, incident, markdown_text, html, now)
     (folder / chart).write_bytes(png)
     (folder / f"{incident_key}.md").write_text(markdown_text, encoding="utf-8")
     (folder / f"{incident_key}.html").write_text(html, encoding="utf-8")
@@ -167,17 +161,11 @@ def write_review(incident_key: str, now: datetime) -> str:
     return str(folder / f"{incident_key}.md")
 
 
-def _queue_mail(session: Session, incident: Incident, text: str, html: str, now: datetime) -> int:
+def _queue_review(session: Session, incident: Incident, text: str, html: str, now: datetime) -> int:
+    """Queue the review to everyone the incident's mail reached, plus the commander and the scribe."""
     prefix = "【演练】" if incident.is_drill else ""
     subject = clean_subject(f"{prefix}【复盘】{incident.brand}「{incident.category}」事件 {incident.key} 复盘报告")
-    involved = set(session.scalars(select(Notification.recipient).where(
-        Notification.incident_id == incident.id, Notification.kind != "review")))
+    involved = recipients_of(session, incident.id, excluding="review")
     involved |= {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
-    rows = []
-    for email in sorted(involved, key=str.lower):
-        dedup = f"review:{incident.key}:{email.lower()}"
-        rows.append({"incident_id": incident.id, "kind": "review", "recipient": email, "dedup_key": dedup,
-                     "subject": subject, "body_text": text, "body_html": html,
-                     "status": DeliveryStatus.PENDING.value, "attempts": 0,
-                     "message_id": message_id_for(dedup), "created_at": now})
-    return outbox.enqueue(session, rows)
+    return queue_mail(session, incident_id=incident.id, kind="review", recipients=involved,
+                      dedup_prefix=f"review:{incident.key}", subject=subject, body_text=text, body_html=html, now=now)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
-from sqlalchemy.orm import Session
 
 from config.detection import load_detection
 from config.files import load_severity
@@ -20,6 +20,9 @@ from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, one_up
 from tasks.models import Incident
 from tasks.triage.repository import WindowStats, window_stats
 from tasks.triage.severity import heat_index
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @task
@@ -42,7 +45,7 @@ def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck
         baseline_share=b.negative_share if b else 0.0, window_share=w.negative_share if w else 0.0,
         recent_negative=own, recent_share=r.negative_share if r else 0.0,
         recent_heat=heat_index(own, own_reach), tolerance=cfg.tolerance,
-        min_volume=det.min_volume, heat_ceiling=load_severity().heat["III"],
+        min_volume=det.min_volume, heat_ceiling=load_severity().heat[Level.III],
     ))
 
 

@@ -16,15 +16,15 @@ from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
-from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+from prefect.concurrency.asyncio import (  # the sync concurrency() raises it too; only here is it public
+    ConcurrencySlotAcquisitionError,
+)
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import flow_run
-from sqlalchemy import select
 
 from tasks.db import session_scope
-from tasks.incidents.state import IncidentState
-from tasks.models import Incident
+from tasks.incidents.repository import closed_keys
 
 PREFIX = "compensate-"
 PAGE = 200
@@ -46,8 +46,7 @@ def prune_closed_incident_limits() -> list[str]:
         if not ours:
             return []
         with session_scope() as session:
-            closed = session.scalars(select(Incident.key).where(
-                Incident.key.in_(ours), Incident.state == IncidentState.CLOSED)).all()
+            closed = closed_keys(session, list(ours))
         deleted = []
         for key in sorted(closed):
             if ours[key] == 0:

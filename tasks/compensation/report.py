@@ -20,9 +20,9 @@ from tasks.compensation.tasks import Batch, policy_terms
 from tasks.db import session_scope
 from tasks.events import COMPENSATION_COMPLETED, emit_incident_event
 from tasks.incidents.repository import get_incident
-from tasks.notify.delivery import DeliveryStatus, message_id_for
-from tasks.notify.repository import enqueue
+from tasks.models import Incident
 from tasks.notify.templates import render_mail
+from tasks.outbox import Letter, queue_letters
 
 WRITTEN_ELSEWHERE = "已由同时运行的另一批次补偿"
 
@@ -130,6 +130,20 @@ def _notices(summary: BatchSummary, plan: Plan, incident_id: int) -> pd.DataFram
         points=("points", "sum")).reset_index()
 
 
+def _letters(summary: BatchSummary, title: str, incident: Incident, customers: pd.DataFrame) -> list[Letter]:
+    """Render each customer's notice, keyed (incident, policy, customer) so a customer is told once."""
+    templates = get_settings().config_dir / "templates"
+    letters = []
+    for c in customers.itertuples(index=False):
+        mail = render_mail("compensation_notice", {
+            "customer": c.customer_id, "brand": incident.brand, "key": incident.key, "title": title,
+            "amount_yuan": f"{c.amount_fen / 100:,.2f}", "points": int(c.points), "orders": int(c.orders),
+            "sender_name": get_settings().email.sender_name}, templates)
+        letters.append(Letter(c.email, f"compensation_notice:{summary.incident_key}:{summary.policy}:"
+                              f"{c.customer_id}", mail.subject, mail.text, mail.html))
+    return letters
+
+
 @task(task_run_name="notices-{summary.incident_key}", cache_policy=NO_CACHE)
 def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | None) -> BatchSummary:
     """Queue one compensation notice per compensated customer with an e-mail address in the outbox (the
@@ -139,30 +153,17 @@ def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | No
         return summary
     at = resolve_now(now)
     terms = policy_terms(summary.policy)
-    templates = get_settings().config_dir / "templates"
     with session_scope() as session:
         incident = get_incident(session, summary.incident_key)
-    customers = _notices(summary, plan, incident.id)
+    letters = _letters(summary, terms.title, incident, _notices(summary, plan, incident.id))
     with session_scope() as session:
-        rows = []
-        for c in customers.itertuples(index=False):
-            dedup = f"compensation_notice:{summary.incident_key}:{summary.policy}:{c.customer_id}"
-            mail = render_mail("compensation_notice", {
-                "customer": c.customer_id, "brand": incident.brand, "key": incident.key, "title": terms.title,
-                "amount_yuan": f"{c.amount_fen / 100:,.2f}", "points": int(c.points), "orders": int(c.orders),
-                "sender_name": get_settings().email.sender_name}, templates)
-            rows.append({"incident_id": incident.id, "kind": "compensation_notice", "recipient": c.email,
-                         "dedup_key": dedup, "subject": mail.subject, "body_text": mail.text,
-                         "body_html": mail.html,
-                         "status": DeliveryStatus.PENDING.value, "attempts": 0,
-                         "message_id": message_id_for(dedup), "created_at": at})
-        added = sum(enqueue(session, rows[i : i + 1000]) for i in range(0, len(rows), 1000))
+        added = queue_letters(session, incident_id=incident.id, kind="compensation_notice", letters=letters, now=at)
         if added:
             audit.record(session, actor=audit.flow_actor(), action="notification.queued",
                          entity_type="incident", entity_id=summary.incident_key, at=at,
                          after={"kind": "compensation_notice", "batch": summary.batch_id, "customers": added})
     get_run_logger().info("%d compensation notice(s) queued, %d already in the outbox",
-                          added, len(rows) - added)
+                          added, len(letters) - added)
     return replace(summary, notices=added)
 
 

@@ -114,6 +114,12 @@ def incident_totals(session: Session, incident_id: int) -> dict[str, tuple[int, 
     return {kind: (int(n), int(total)) for kind, n, total in rows}
 
 
+def dry_run_batches(session: Session, incident_id: int) -> int:
+    """Return how many dry-run batches the incident had."""
+    return int(session.scalar(select(func.count(CompensationBatch.id)).where(
+        CompensationBatch.incident_id == incident_id, CompensationBatch.dry_run.is_(True))) or 0)
+
+
 def new_batch(session: Session, **values: object) -> CompensationBatch:
     """Create a batch row and return it with its id."""
     batch = CompensationBatch(**values)

@@ -16,7 +16,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from config.files import Policy, load_policies
 from config.settings import get_settings
 from tasks import audit
-from tasks.common import is_transient_db_error, local_zone, resolve_now, retry_transient_db
+from tasks.common import local_zone, resolve_now
 from tasks.compensation import repository
 from tasks.compensation.approval import BatchForApproval, Decision
 from tasks.compensation.artifacts import Progress
@@ -29,7 +29,7 @@ from tasks.compensation.policy import (
     plan_compensation,
 )
 from tasks.compensation.sources import read_orders, source_label
-from tasks.db import session_scope
+from tasks.db import is_transient_db_error, retry_transient_db, session_scope
 from tasks.errors import InvalidTransition, NotFound
 from tasks.incidents.repository import get_incident
 from tasks.incidents.service import transition
@@ -247,5 +247,5 @@ def is_transient_ledger_error(exc: BaseException) -> bool:
 def _enter(batch: Batch, target: IncidentState, now: datetime, only_from: IncidentState) -> None:
     with session_scope() as session:
         incident = get_incident(session, batch.incident_key)
-        if incident.state == only_from.value:
+        if incident.state == only_from:
             transition(session, incident, target, actor=batch.requested_by, at=now)

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tasks.incidents.state import Level, levels_apart
+
 STEP_NAMES = {
     "apology": "诚恳道歉", "disclosure": "公开信息", "improvement": "改进措施", "compensation": "提供补偿",
     "trust": "建立信任", "monitoring": "监测和反馈",
 }
-LEVEL_ORDER = ("I", "II", "III", "IV")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def _timed(name: str, points: int, start: datetime | None, end: datetime | None,
 def _level_check(facts: DrillFacts) -> Check:
     if facts.level is None:
         return Check("定级", 0, 10, f"{facts.expected_level} 级", "未定级")
-    off = abs(LEVEL_ORDER.index(facts.level) - LEVEL_ORDER.index(facts.expected_level))
+    off = levels_apart(Level(facts.level), Level(facts.expected_level))
     return Check("定级", (10, 5)[off] if off < 2 else 0, 10, f"{facts.expected_level} 级", f"{facts.level} 级")
 
 

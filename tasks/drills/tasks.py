@@ -11,35 +11,52 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import markdown as md
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session
 
 from config.drills import Scenario, load_drills
 from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
+from tasks.aftercare.repository import step_states
 from tasks.common import show_time
+from tasks.compensation.repository import dry_run_batches
 from tasks.db import session_scope
 from tasks.drills.grading import DrillFacts, Targets, grade, render_scorecard
-from tasks.errors import CrisisError, NotFound
-from tasks.models import CompensationBatch, Drill, Incident, Mention, Notification, RepairStep
+from tasks.drills.repository import (
+    GRADED,
+    RUNNING,
+    drill_incident,
+    due_drill_ids,
+    get_drill,
+    lock_drill_starts,
+    new_drill,
+    newest_drills,
+    running_drill,
+    withdraw_unpublished,
+)
+from tasks.errors import CrisisError
 from tasks.monitoring import repository as mentions
 from tasks.monitoring.duplicates import link_duplicates
 from tasks.monitoring.sources import RawMention
 from tasks.monitoring.tasks import DUPLICATE_WINDOW
-from tasks.notify.delivery import DeliveryStatus, message_id_for
-from tasks.notify.repository import enqueue
+from tasks.notify.repository import first_sent_at, recipients_of, sent_count
 from tasks.notify.templates import clean_subject, escape_markdown
-from tasks.scenario import CrisisSpec, generate_orders, generate_week, write_orders_rows
+from tasks.outbox import queue_mail
+from tasks.scenario.files import write_orders_rows
+from tasks.scenario.orders import generate_orders
+from tasks.scenario.week import CrisisSpec, generate_week
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tasks.models import Drill
 
 DRILL_SOURCE = "drill"
-DRILL_LOCK = 0x64726C6C  # "drll": two drill starts at the same moment take turns, so only one runs
-RUNNING, GRADED = "running", "graded"
 
 
 class DrillRefused(CrisisError):
@@ -88,28 +105,21 @@ def generate_drill(name: str, seed: int, now: datetime) -> Injection:
     return Injection(name, seed, crisis_start, raws, week.mentions, orders)
 
 
-def _running(session: Session) -> Drill | None:
-    return session.scalars(select(Drill).where(Drill.status == RUNNING).order_by(Drill.id).limit(1)).first()
-
-
 @task(cache_policy=NO_CACHE)
 def inject_drill(injection: Injection, analysed: list[dict[str, object]], started_by: str, now: datetime) -> int:
     """Record the drill and store its mentions in the drill source, in one transaction (all or nothing);
     return the drill's id. Refused while another drill is running: two would feed each other's incidents."""
     scenario = scenario_for(injection.scenario)
     with session_scope() as session:
-        if session.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE already serialises
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DRILL_LOCK})
-        running = _running(session)
+        lock_drill_starts(session)
+        running = running_drill(session)
         if running is not None:
             raise DrillRefused(f"drill #{running.id} ({running.scenario}) is still running until "
                                f"{show_time(running.grade_at)}: grade it first (crisis drill grade {running.id})")
-        drill = Drill(scenario=injection.scenario, seed=injection.seed, brand=scenario.brand,
-                      category=scenario.category, expected_level=scenario.expected_level, status=RUNNING,
-                      started_by=started_by, started_at=now, crisis_start=injection.crisis_start,
-                      grade_at=now + timedelta(minutes=scenario.grade_after_minutes), mentions=len(analysed))
-        session.add(drill)
-        session.flush()
+        drill = new_drill(session, scenario=injection.scenario, seed=injection.seed, brand=scenario.brand,
+                          category=scenario.category, expected_level=scenario.expected_level, status=RUNNING,
+                          started_by=started_by, started_at=now, crisis_start=injection.crisis_start,
+                          grade_at=now + timedelta(minutes=scenario.grade_after_minutes), mentions=len(analysed))
         rows = [{**row, "external_id": f"d{drill.id}-{row['external_id']}", "is_drill": True} for row in analysed]
         earlier = mentions.recent_originals(session, rows, DUPLICATE_WINDOW)
         _, new = mentions.insert_mentions(session, rows)
@@ -120,44 +130,29 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
                                     "mentions": len(rows), "crisis_start": injection.crisis_start.isoformat(),
                                     "grade_at": drill.grade_at.isoformat()})
         drill_id = drill.id
-    folder = get_settings().var_path / "drills" / str(drill_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "mentions.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in injection.rows)
-    if injection.orders:
-        write_orders_rows(injection.orders, folder / "orders.csv")
+    _keep_injection(drill_id, injection)
     get_run_logger().info("drill #%d (%s): %d mentions injected into the drill source; graded at %s",
                           drill_id, injection.scenario, len(rows), show_time(now + timedelta(
                               minutes=scenario.grade_after_minutes)))
     return drill_id
 
 
-def _drill_incident(session: Session, drill: Drill) -> Incident | None:
-    """Return the drill incident this drill opened: its brand and category, detected after the crisis began."""
-    if drill.incident_id is not None:
-        return session.get(Incident, drill.incident_id)
-    incident = session.scalars(select(Incident).where(
-        Incident.is_drill.is_(True), Incident.brand == drill.brand, Incident.category == drill.category,
-        Incident.detected_at >= drill.crisis_start).order_by(Incident.id).limit(1)).first()
-    if incident is not None:
-        drill.incident_id = incident.id
-    return incident
+def _keep_injection(drill_id: int, injection: Injection) -> None:
+    """Write what was injected under var/drills/<id>/: mentions.jsonl, and orders.csv when there are orders."""
+    folder = get_settings().var_path / "drills" / str(drill_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "mentions.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in injection.rows)
+    if injection.orders:
+        write_orders_rows(injection.orders, folder / "orders.csv")
 
 
 @task(cache_policy=NO_CACHE)
 def link_drill_incident(drill_id: int) -> str | None:
     """Link the drill to the incident its mentions opened; return its key (None while none is open)."""
     with session_scope() as session:
-        drill = _get(session, drill_id)
-        incident = _drill_incident(session, drill)
+        incident = drill_incident(session, get_drill(session, drill_id))
         return incident.key if incident else None
-
-
-def _get(session: Session, drill_id: int) -> Drill:
-    drill = session.get(Drill, drill_id)
-    if drill is None:
-        raise NotFound(f"no drill #{drill_id}")
-    return drill
 
 
 def targets() -> Targets:
@@ -171,34 +166,24 @@ def targets() -> Targets:
 def drill_facts(session: Session, drill: Drill, now: datetime) -> DrillFacts:
     """Gather what the response did, as recorded in the database."""
     scenario = load_drills().scenarios.get(drill.scenario)
-    incident = _drill_incident(session, drill)
+    incident = drill_incident(session, drill)
     base = dict(drill_id=drill.id, scenario=drill.scenario, title=scenario.title if scenario else drill.scenario,
                 expected_level=drill.expected_level, crisis_start=drill.crisis_start, started_at=drill.started_at,
                 graded_at=now, compensation_expected=bool(scenario and scenario.compensation))
     if incident is None:
         return DrillFacts(**base)  # type: ignore[arg-type]
-    first_alert = session.scalar(select(func.min(Notification.sent_at)).where(
-        Notification.incident_id == incident.id, Notification.kind == "alert",
-        Notification.status == DeliveryStatus.SENT.value))
-    sent = session.scalar(select(func.count(Notification.id)).where(
-        Notification.incident_id == incident.id, Notification.status == DeliveryStatus.SENT.value))
-    steps = dict(session.execute(select(RepairStep.step, RepairStep.state).where(
-        RepairStep.incident_id == incident.id)).tuples().all())
-    batches = session.scalar(select(func.count(CompensationBatch.id)).where(
-        CompensationBatch.incident_id == incident.id, CompensationBatch.dry_run.is_(True)))
     return DrillFacts(**base, incident_key=incident.key, level=incident.level,  # type: ignore[arg-type]
-                      detected_at=incident.detected_at, first_alert_at=first_alert,
+                      detected_at=incident.detected_at, first_alert_at=first_sent_at(session, incident.id, "alert"),
                       acknowledged_at=incident.acknowledged_at, acknowledged_by=incident.acknowledged_by,
-                      escalation_tier=incident.escalation_tier, steps=steps, dry_run_batches=int(batches or 0),
-                      mails_sent=int(sent or 0))
+                      escalation_tier=incident.escalation_tier, steps=step_states(session, incident.id),
+                      dry_run_batches=dry_run_batches(session, incident.id), mails_sent=sent_count(session, incident.id))
 
 
 @task(cache_policy=NO_CACHE)
 def due_drills(now: datetime) -> list[int]:
     """Return the running drills whose grading time has come (no side effect)."""
     with session_scope() as session:
-        return list(session.scalars(select(Drill.id).where(Drill.status == RUNNING, Drill.grade_at <= now)
-                                    .order_by(Drill.id)))
+        return due_drill_ids(session, now)
 
 
 @task(task_run_name="grade-drill-{drill_id}", cache_policy=NO_CACHE)
@@ -207,7 +192,7 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
     artifact, queue the scorecard mail (【演练】) to everyone the drill alerted and the commander. Safe to
     re-run: a graded drill keeps its first grade; files and artifact are rewritten, the mail queued once."""
     with session_scope() as session:
-        drill = _get(session, drill_id)
+        drill = get_drill(session, drill_id)
         if drill.status == GRADED and drill.grade:
             result = json.loads(drill.grade)
             text = (get_settings().var_path / "drills" / str(drill_id) / "scorecard.md")
@@ -217,7 +202,8 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
         text = render_scorecard(facts, result, show_time, escape_markdown)
         drill.status, drill.graded_at, drill.score = GRADED, now, result.score
         drill.grade = json.dumps({**result.as_dict(), "incident": facts.incident_key}, ensure_ascii=False)
-        stopped = _stop_feed(session, drill, now)
+        # End the feed: the tail of the generated crisis must not open another drill incident.
+        stopped = withdraw_unpublished(session, drill.id, DRILL_SOURCE, now)
         audit.record(session, actor=actor, action="drill.graded", entity_type="drill", entity_id=str(drill_id),
                      at=now, after={"score": result.score, "verdict": result.verdict, "incident": facts.incident_key,
                                     "posts_withdrawn": stopped})
@@ -228,15 +214,6 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
                           result.verdict, path, queued)
     return {"drill": drill_id, "score": result.score, "verdict": result.verdict, "path": str(path),
             "incident": facts.incident_key}
-
-
-def _stop_feed(session: Session, drill: Drill, now: datetime) -> int:
-    """End the drill's feed: its posts not yet published are withdrawn, so the tail of the generated crisis
-    cannot open another drill incident once this one is handled. Return how many."""
-    result = session.execute(delete(Mention).where(
-        Mention.is_drill.is_(True), Mention.source == DRILL_SOURCE, Mention.external_id.like(f"d{drill.id}-%"),
-        Mention.published_at > now, Mention.incident_id.is_(None)))
-    return result.rowcount or 0
 
 
 def _write(drill_id: int, text: str) -> object:
@@ -253,31 +230,21 @@ def _write(drill_id: int, text: str) -> object:
 def _queue_scorecard(session: Session, drill: Drill, incident_key: str | None, text: str, now: datetime) -> int:
     """Queue the scorecard to everyone the drill's incident alerted, plus the commander and the scribe.
     A drill that never opened an incident (detection failed) still reports, to the commander and scribe."""
-    incident = session.get(Incident, drill.incident_id) if drill.incident_id else None
     verdict = json.loads(drill.grade or "{}").get("verdict", "")
     subject = clean_subject(f"【演练】演练评估 #{drill.id} {incident_key or '未立案'}：{verdict}（{drill.score} 分）")
     recipients: set[str] = set()
-    if incident is not None:
-        recipients |= set(session.scalars(select(Notification.recipient).where(
-            Notification.incident_id == incident.id, Notification.kind.in_(("alert", "escalation", "status")))))
+    if drill.incident_id:
+        recipients |= recipients_of(session, drill.incident_id, kinds=("alert", "escalation", "status"))
     recipients |= {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
-    html = md.markdown(text, extensions=["tables"])
-    rows = [{"incident_id": incident.id if incident else None, "kind": "drill_grade", "recipient": email,
-             "dedup_key": f"drill_grade:{drill.id}:{email.lower()}", "subject": subject, "body_text": text,
-             "body_html": html, "status": DeliveryStatus.PENDING.value, "attempts": 0,
-             "message_id": message_id_for(f"drill_grade:{drill.id}:{email.lower()}"), "created_at": now}
-            for email in sorted(recipients, key=str.lower)]
-    return enqueue(session, rows)
+    return queue_mail(session, incident_id=drill.incident_id or None, kind="drill_grade",
+                      recipients=recipients, dedup_prefix=f"drill_grade:{drill.id}", subject=subject, body_text=text,
+                      body_html=md.markdown(text, extensions=["tables"]), now=now)
 
 
 def list_drills(limit: int = 20) -> list[dict[str, object]]:
     """Return the newest drills for people: id, scenario, status, incident, score."""
     with session_scope() as session:
-        drills = list(session.scalars(select(Drill).order_by(Drill.id.desc()).limit(limit)))
-        out = []
-        for d in drills:
-            incident = session.get(Incident, d.incident_id) if d.incident_id else None
-            out.append({"id": d.id, "scenario": d.scenario, "status": d.status, "started": show_time(d.started_at),
-                        "grade at": show_time(d.grade_at), "incident": incident.key if incident else "—",
-                        "score": "—" if d.score is None else str(d.score)})
-        return out
+        return [{"id": d.id, "scenario": d.scenario, "status": d.status, "started": show_time(d.started_at),
+                 "grade at": show_time(d.grade_at), "incident": incident.key if incident else "—",
+                 "score": "—" if d.score is None else str(d.score)}
+                for d, incident in newest_drills(session, limit)]

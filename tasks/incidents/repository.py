@@ -1,8 +1,10 @@
 """SQL of the incident: find it by key (locked or not), list it, find the active one of a brand and
-category, give out keys, and the queries every stage asks about an incident (top posts, latest metric)."""
+category, give out keys, and the queries every stage asks about an incident (top posts, linked mentions,
+latest and peak metric)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -13,6 +15,14 @@ from tasks.incidents.state import ACTIVE_STATES, IncidentState
 from tasks.models import Incident, IncidentMetric, Mention
 
 HANDLED_STATES = (IncidentState.ACKNOWLEDGED, IncidentState.RESPONDING, IncidentState.MONITORING)
+
+
+def add_incident(session: Session, **values: object) -> Incident:
+    """Insert an incident and return it with its id."""
+    incident = Incident(**values)
+    session.add(incident)
+    session.flush()
+    return incident
 
 
 def get_incident(session: Session, key: str) -> Incident:
@@ -128,3 +138,41 @@ def latest_metric(session: Session, incident_id: int) -> IncidentMetric | None:
         select(IncidentMetric).where(IncidentMetric.incident_id == incident_id)
         .order_by(IncidentMetric.window_end.desc()).limit(1)
     ).first()
+
+
+def peak_metric(session: Session, incident_id: int) -> IncidentMetric | None:
+    """Return the incident's window with the most negative mentions."""
+    return session.scalars(
+        select(IncidentMetric).where(IncidentMetric.incident_id == incident_id)
+        .order_by(IncidentMetric.negative.desc()).limit(1)
+    ).first()
+
+
+def linked_mentions(session: Session, incident_id: int) -> tuple[int, int]:
+    """Return how many mentions are linked to the incident and their total reach."""
+    count, reach = session.execute(select(func.count(Mention.id), func.coalesce(func.sum(Mention.reach), 0))
+                                   .where(Mention.incident_id == incident_id)).one()
+    return int(count), int(reach)
+
+
+def incident_by_id(session: Session, incident_id: int) -> Incident | None:
+    """Return the incident with this id, if there is one."""
+    return session.get(Incident, incident_id)
+
+
+def last_incident_id(session: Session) -> int:
+    """Return the highest incident id so far (0 before the first)."""
+    return int(session.scalar(select(func.max(Incident.id))) or 0)
+
+
+def first_incident_of(session: Session, brand: str, after_id: int) -> Incident | None:
+    """Return the brand's first incident opened after the incident `after_id`."""
+    return session.scalars(
+        select(Incident).where(Incident.brand == brand, Incident.id > after_id).order_by(Incident.id).limit(1)
+    ).first()
+
+
+def closed_keys(session: Session, keys: Collection[str]) -> list[str]:
+    """Return those of `keys` whose incident is closed."""
+    return list(session.scalars(select(Incident.key).where(Incident.key.in_(keys),
+                                                           Incident.state == IncidentState.CLOSED)))

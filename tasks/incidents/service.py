@@ -5,9 +5,7 @@ is audited."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from tasks import audit
 from tasks.errors import InvalidTransition
@@ -15,6 +13,9 @@ from tasks.events import INCIDENT_ESCALATED, INCIDENT_OPENED, emit_incident_even
 from tasks.incidents import repository
 from tasks.incidents.state import STAMPS, IncidentState, Level, can_transition, is_higher, timestamp_problem
 from tasks.models import Incident
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
@@ -82,9 +83,8 @@ def override_level(session: Session, incident: Incident, level: str, *, reason: 
 
 def open_incident(session: Session, key: str, *, actor: str, at: datetime, reason: str, **fields: Any) -> Incident:
     """Create the incident `key` in state open, detected at `at`, audited with the reason it opened."""
-    incident = Incident(key=key, state=IncidentState.OPEN, detected_at=at, trigger_reason=reason, **fields)
-    session.add(incident)
-    session.flush()
+    incident = repository.add_incident(session, key=key, state=IncidentState.OPEN, detected_at=at,
+                                       trigger_reason=reason, **fields)
     audit.record(session, actor=actor, action="incident.opened", entity_type="incident", entity_id=key, at=at,
                  after={**snapshot(incident), "reason": reason})
     return incident

@@ -44,6 +44,11 @@ def at_least(level: Level, floor: Level) -> bool:
     return _RANK[level] >= _RANK[floor]
 
 
+def levels_apart(a: Level, b: Level) -> int:
+    """Return how many levels separate a and b (0 for the same level)."""
+    return abs(_RANK[a] - _RANK[b])
+
+
 # The category of an incident whose mentions match no crisis category of the lexicon.
 OTHER_CATEGORY = "其他"
 

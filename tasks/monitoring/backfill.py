@@ -6,14 +6,13 @@ from datetime import datetime
 
 from prefect import task
 from prefect_dask import DaskTaskRunner
-from sqlalchemy import bindparam, func, select, update
 
 from config.settings import get_settings
 from tasks.db import session_scope
-from tasks.models import Mention
+from tasks.monitoring import repository
 from tasks.monitoring.analysis import analyse_many
+from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment_model import get_model
-from tasks.monitoring.tasks import lexicon_data
 
 
 def dask_runner(workers: int | None = None) -> DaskTaskRunner:
@@ -29,8 +28,7 @@ def dask_runner(workers: int | None = None) -> DaskTaskRunner:
 def plan_chunks(since: datetime, until: datetime, chunk_size: int) -> list[tuple[int, int]]:
     """Return (first id, last id) ranges of about `chunk_size` mentions published in [since, until]."""
     with session_scope() as session:
-        ids = session.scalars(select(Mention.id).where(Mention.published_at >= since, Mention.published_at <= until)
-                              .order_by(Mention.id)).all()
+        ids = repository.mention_ids_published(session, since, until)
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
@@ -39,22 +37,11 @@ def reanalyse_chunk(first_id: int, last_id: int, since: datetime, until: datetim
     """Re-score the chunk's mentions with the current lexicon and model; return how many. Safe to re-run:
     it overwrites the analysis columns with the same values."""
     with session_scope() as session:
-        rows = session.execute(select(Mention.id, Mention.text).where(
-            Mention.id.between(first_id, last_id), Mention.published_at >= since, Mention.published_at <= until)).all()
+        rows = repository.mention_texts(session, first_id, last_id, since, until)
     results = analyse_many([r.text for r in rows], lexicon_data(), get_settings().analysis.negative_below, get_model())
     values = [{"mid": r.id, "sentiment": a.positive, "negative": a.negative, "category": a.category,
                "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms)}
               for r, a in zip(rows, results, strict=True)]
-    statement = update(Mention.__table__).where(Mention.__table__.c.id == bindparam("mid")).values(
-        sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
-        brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"))
     with session_scope() as session:
-        session.connection().execute(statement, values)
+        repository.store_analysis(session, values)
     return len(values)
-
-
-def count_mentions(since: datetime, until: datetime) -> int:
-    """Return how many mentions a backfill of [since, until] covers."""
-    with session_scope() as session:
-        return int(session.scalar(select(func.count(Mention.id)).where(
-            Mention.published_at >= since, Mention.published_at <= until)) or 0)

@@ -1,11 +1,12 @@
-"""SQL of the scan: mentions with their duplicate links, each source's progress and health, drop files read."""
+"""SQL of the scan: mentions with their duplicate links, each source's progress and health, drop files read;
+the backfill's re-analysis of stored mentions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
@@ -123,3 +124,26 @@ def record_health(session: Session, outcome: SourceOutcome, now: datetime) -> No
 def stored_health(session: Session) -> dict[str, dict[str, object]]:
     """Return every source's stored health by name."""
     return {row.source: _as_dict(row) for row in session.scalars(select(SourceHealth))}
+
+
+def mention_ids_published(session: Session, since: datetime, until: datetime) -> list[int]:
+    """Return the ids of the mentions published in [since, until], in id order."""
+    return list(session.scalars(select(Mention.id).where(Mention.published_at >= since, Mention.published_at <= until)
+                                .order_by(Mention.id)))
+
+
+def mention_texts(session: Session, first_id: int, last_id: int, since: datetime,
+                  until: datetime) -> list[Row[tuple[int, str]]]:
+    """Return (id, text) of the mentions with ids in [first_id, last_id] published in [since, until]."""
+    return list(session.execute(select(Mention.id, Mention.text).where(
+        Mention.id.between(first_id, last_id), Mention.published_at >= since, Mention.published_at <= until)).all())
+
+
+def store_analysis(session: Session, values: list[dict[str, object]]) -> None:
+    """Overwrite the analysis columns of mentions by id (one executemany UPDATE; keys: mid, sentiment,
+    negative, category, brand, product, critical_terms)."""
+    table = Mention.__table__
+    statement = update(table).where(table.c.id == bindparam("mid")).values(
+        sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
+        brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"))
+    session.connection().execute(statement, values)

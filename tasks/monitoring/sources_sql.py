@@ -20,8 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from config.files import SqlSource
-from tasks.common import is_transient_db_error
-from tasks.db import read_only_engine
+from tasks.db import is_transient_db_error, read_only_engine
 from tasks.monitoring.errors import SourceDataInvalid, SourceRejected, TransientSourceError
 from tasks.monitoring.resilience import RetryPolicy, Sleep, call_with_retries
 from tasks.monitoring.sources import Collector, ReadReport, SourceProgress, pluck

@@ -12,32 +12,21 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from config.files import load_lexicon, load_sources
+from config.files import load_sources
 from config.settings import get_settings
-from tasks.common import local_zone, retry_transient_db, show_time
-from tasks.db import session_scope
+from tasks.common import local_zone, show_time
+from tasks.db import retry_transient_db, session_scope
 from tasks.monitoring import health, readers, repository
-from tasks.monitoring.analysis import CategoryTerms, LexiconData, analyse_many
+from tasks.monitoring.analysis import analyse_many
 from tasks.monitoring.duplicates import link_duplicates
 from tasks.monitoring.health import SourceOutcome
+from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.results import MANUAL
 from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.sources import RawMention, ReadReport, read_canonical_file
 from tasks.monitoring.sources_files import AlreadyRead, DropFile
 
 DUPLICATE_WINDOW = timedelta(hours=48)
-
-
-def lexicon_data() -> LexiconData:
-    """Return config/lexicon.toml as the plain data the pure analysis takes."""
-    lexicon = load_lexicon()
-    return LexiconData(
-        brands={name: b.aliases for name, b in lexicon.brands.items()},
-        products={name: b.products for name, b in lexicon.brands.items()},
-        categories={name: CategoryTerms(c.any, c.exclude, c.required_groups) for name, c in lexicon.categories.items()},
-        critical=lexicon.critical,
-        slang=lexicon.slang,
-    )
 
 
 @task

@@ -11,8 +11,8 @@ from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.review import ACTIONS
-from tasks.common import retry_transient_db, show_time
-from tasks.db import session_scope
+from tasks.common import show_time
+from tasks.db import retry_transient_db, session_scope
 from tasks.incidents import repository as incidents
 from tasks.models import Incident
 from tasks.notify import repository

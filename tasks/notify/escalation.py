@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tasks.incidents.state import Level, at_least
 from tasks.notify.routing import Recipient, holders, unique_people
 
 
@@ -63,7 +64,7 @@ def status_needs(state: str, owner: str | None, compensated_orders: int, level: 
         needs.append("尚无人确认接手：请立即确认（crisis ack）")
     if compensated_orders == 0:
         needs.append("评估是否需要启动补偿（crisis compensate）")
-    if level in ("I", "II"):
+    if at_least(Level(level), Level.II):
         needs.append("公关专员确认对外声明是否已发布，口径是否需要更新")
     if state == "monitoring":
         needs.append("继续观察舆情回落，确认是否可以结束事件")

@@ -19,7 +19,7 @@ from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.routing import Delivery, QuietHours, Recipient, plan_deliveries, recipients
 from tasks.notify.templates import one_line, render_mail, safe_url
 
-LEVEL_CSS = {"I": "#c0392b", "II": "#e67e22", "III": "#d4ac0d", "IV": "#2e86c1"}
+LEVEL_CSS = {Level.I: "#c0392b", Level.II: "#e67e22", Level.III: "#d4ac0d", Level.IV: "#2e86c1"}
 
 
 def roster_people() -> list[Recipient]:
@@ -39,8 +39,7 @@ def by_name(people: Sequence[Recipient]) -> dict[str, Recipient]:
 def matrix_recipients(incident: Incident, people: Sequence[Recipient]) -> list[Recipient]:
     """Return who the roster's matrix tells about the incident at its current level and category."""
     matrix = load_roster().notify
-    return recipients(incident.level, incident.category, people, matrix.model_dump(exclude={"by_category"}),
-                      matrix.by_category)
+    return recipients(incident.level, incident.category, people, matrix.by_level(), matrix.by_category)
 
 
 def plan(people: Sequence[Recipient], level: str, now: datetime) -> list[Delivery]:

@@ -1,8 +1,9 @@
 """SQL of the outbox and of chasing: queue once per dedup key, claim before sending, record results,
-advance escalation tiers, find failures to report."""
+advance escalation tiers, find failures to report; what was sent about an incident, and to whom."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -24,7 +25,6 @@ def enqueue(session: Session, rows: list[dict[str, object]]) -> int:
     return len(session.execute(statement, rows).all())
 
 
-
 def has_alert(session: Session, incident: Incident) -> bool:
     """Tell whether alerts for the incident's current level are already in the outbox."""
     prefix = f"alert:{incident.key}:{incident.level}:"
@@ -35,9 +35,6 @@ def incidents_without_alerts(session: Session) -> list[str]:
     """Return keys of active incidents whose current level has no alert queued (the sweep's work)."""
     active = session.scalars(select(Incident).where(Incident.state.in_(ACTIVE_STATES)))
     return [i.key for i in active if not has_alert(session, i)]
-
-
-
 
 
 def compensated_orders(session: Session, incident_id: int) -> int:
@@ -122,3 +119,28 @@ def notifications_of(session: Session, incident_id: int) -> list[Notification]:
     """Return the incident's outbox rows in the order they were queued."""
     return list(session.scalars(select(Notification).where(Notification.incident_id == incident_id)
                                 .order_by(Notification.id)))
+
+
+def sent_count(session: Session, incident_id: int) -> int:
+    """Return how many of the incident's messages were sent."""
+    return int(session.scalar(select(func.count(Notification.id)).where(
+        Notification.incident_id == incident_id, Notification.status == DeliveryStatus.SENT.value)) or 0)
+
+
+def first_sent_at(session: Session, incident_id: int, kind: str) -> datetime | None:
+    """Return when the incident's first message of `kind` was sent (None if none was)."""
+    return session.scalar(select(func.min(Notification.sent_at)).where(
+        Notification.incident_id == incident_id, Notification.kind == kind,
+        Notification.status == DeliveryStatus.SENT.value))
+
+
+def recipients_of(session: Session, incident_id: int, *, kinds: Collection[str] | None = None,
+                  excluding: str | None = None) -> set[str]:
+    """Return the addresses the incident's messages went to (queued or sent): of `kinds` only, or all
+    but the kind `excluding`."""
+    query = select(Notification.recipient).where(Notification.incident_id == incident_id)
+    if kinds is not None:
+        query = query.where(Notification.kind.in_(tuple(kinds)))
+    if excluding is not None:
+        query = query.where(Notification.kind != excluding)
+    return set(session.scalars(query))

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from tasks.incidents.state import Level
+
 
 @dataclass(frozen=True)
 class QuietHours:
@@ -78,10 +80,10 @@ def holders(roles: Iterable[str], people: Sequence[Recipient]) -> list[Recipient
 
 
 def recipients(
-    level: str,
+    level: Level,
     category: str,
     people: Sequence[Recipient],
-    by_level: Mapping[str, Sequence[str]],
+    by_level: Mapping[Level, Sequence[str]],
     by_category: Mapping[str, Sequence[str]],
 ) -> list[Recipient]:
     """Return the people holding a role the level or category calls for, each once, roster order."""
@@ -100,7 +102,7 @@ def plan_deliveries(
     plans: list[Delivery] = []
     for person in people:
         deputy = directory.get(person.deputy) if person.deputy else None
-        if level == "I" or person.quiet is None or not person.asleep(local_now):
+        if level == Level.I or person.quiet is None or not person.asleep(local_now):
             plans.append(Delivery(person, person))
         elif deputy is not None and not deputy.asleep(local_now):
             plans.append(Delivery(person, deputy))

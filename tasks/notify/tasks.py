@@ -14,8 +14,8 @@ from prefect.events import Event
 from config.files import load_playbooks, load_roster
 from config.settings import get_settings
 from tasks import audit
-from tasks.common import local_zone, retry_transient_db, show_time
-from tasks.db import session_scope
+from tasks.common import local_zone, show_time
+from tasks.db import retry_transient_db, session_scope
 from tasks.errors import CrisisError, InvalidTransition
 from tasks.events import INCIDENT_ACKNOWLEDGED, INCIDENT_OPENED, emit_incident_event, incident_resource
 from tasks.incidents import repository as incidents

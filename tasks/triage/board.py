@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy.orm import Session
 
 from config.files import load_playbooks, load_severity
 from tasks.common import show_time
@@ -17,6 +17,9 @@ from tasks.models import Incident
 from tasks.notify.templates import escape_markdown, one_line
 from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, render_brief
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _age(incident: Incident, now: datetime) -> str:

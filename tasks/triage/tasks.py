@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
-from sqlalchemy.orm import Session
 
 from config.detection import Detection, load_detection
 from config.files import load_severity
-from tasks.common import local_zone, retry_transient_db
-from tasks.db import session_scope
+from tasks.common import local_zone
+from tasks.db import retry_transient_db, session_scope
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce_pending, escalate, open_incident
 from tasks.incidents.state import Level, higher, is_higher
@@ -19,6 +19,9 @@ from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
 from tasks.triage.severity import grade, heat_index
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)

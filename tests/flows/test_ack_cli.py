@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from prefect.events.worker import EventsWorker
 from typer.testing import CliRunner
 
+from cli.app import app
 from tasks.audit import entries_for
-from tasks.cli import app
 from tasks.db import session_scope
 from tasks.events import INCIDENT_ACKNOWLEDGED
 from tests.notify_support import incident, make_incident

@@ -16,8 +16,8 @@ from prefect.events.worker import EventsWorker
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from cli.app import app
 from flows.compensate import compensate
-from tasks.cli import app
 from tasks.db import session_scope
 from tasks.errors import OrdersFileInvalid
 from tasks.events import COMPENSATION_COMPLETED

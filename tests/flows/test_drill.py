@@ -21,7 +21,8 @@ from tasks.db import session_scope
 from tasks.drills.tasks import DrillRefused
 from tasks.models import CompensationItem, Drill, Incident, Mention, Notification
 from tasks.notify.tasks import acknowledge
-from tasks.scenario import generate_scenario, write_mentions
+from tasks.scenario.files import write_mentions
+from tasks.scenario.week import generate_scenario
 from tests.helpers import read_mail, text_part
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -136,7 +137,7 @@ def test_an_unknown_scenario_is_refused_with_the_known_names(sqlite_db: str) -> 
 def test_the_cli_names_the_known_scenarios_and_lists_drills(sqlite_db: str) -> None:
     from typer.testing import CliRunner
 
-    from tasks.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     refused = runner.invoke(app, ["drill", "--scenario", "fire"])

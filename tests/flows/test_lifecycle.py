@@ -18,7 +18,8 @@ from tasks.audit import verify_chain
 from tasks.db import session_scope
 from tasks.models import CompensationItem, Incident, Mention, Notification
 from tasks.notify.tasks import acknowledge
-from tasks.scenario import generate_scenario, write_mentions, write_orders
+from tasks.scenario.files import write_mentions, write_orders
+from tasks.scenario.week import generate_scenario
 from tests.helpers import read_mail, text_part
 
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -36,7 +36,7 @@ def test_the_server_refuses_requests_without_the_auth_string(
 
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "client")}
     env.pop("PREFECT_SERVER_API_AUTH_STRING")
-    scan = [sys.executable, "-m", "tasks.cli", "scan", "--now", "2026-11-27T10:00"]
+    scan = [sys.executable, "-m", "cli.app", "scan", "--now", "2026-11-27T10:00"]
     refused = subprocess.run(scan, env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0
     ok = subprocess.run(scan, env={**env, "PREFECT_API_AUTH_STRING": SECRET}, cwd=PROJECT_DIR,

@@ -9,8 +9,8 @@ from prefect.logging import disable_run_logger
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli.app import app
 from tasks.aftercare.tasks import evaluate_recovery
-from tasks.cli import app
 from tasks.db import session_scope
 from tasks.models import AuditEntry, Incident, RepairStep
 from tests.tasks.test_triage import END, add_mentions, chatter, incidents, triage

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from config.files import clear_caches
-from tasks.cli import app
 from tasks.monitoring import sentiment_model
 
 runner = CliRunner()

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from cli.app import app
 from tasks.audit import record, verify_chain
-from tasks.cli import app
 from tasks.db import get_engine, session_scope
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from benchmarks.replay import MAX_SCANS_TO_OPEN, SEED, ReplayResult, replay_week, standard_week
 from config.files import clear_caches
 from tasks.db import reset_engine, upgrade_database
-from tasks.scenario import SIZES
+from tasks.scenario.crisis import SIZES
 
 
 @pytest.fixture(scope="module", params=[SEED, 42], ids=lambda seed: f"seed-{seed}")

@@ -12,8 +12,8 @@ from prefect.logging import disable_run_logger
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from cli.app import app
 from config.files import clear_caches
-from tasks.cli import app
 from tasks.db import session_scope
 from tasks.models import AuditEntry, DetectionHit, Incident, Mention
 from tasks.triage.tasks import update_incidents

@@ -1,4 +1,4 @@
-"""Tests of the simulated chatter generator (tasks/scenario.py): pure, deterministic, realistic enough."""
+"""Tests of the simulated chatter generator (tasks/scenario/): pure, deterministic, realistic enough, lexicon-driven."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ast
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,14 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.scenario import (
-    ORDER_FIELDS,
-    PLATFORM_SLUG,
-    Scenario,
-    generate_scenario,
-    write_mentions,
-    write_orders,
-)
+from config.files import clear_caches
+from tasks.scenario.files import write_mentions, write_orders
+from tasks.scenario.orders import ORDER_FIELDS
+from tasks.scenario.vocabulary import PLATFORM_SLUG
+from tasks.scenario.week import Scenario, generate_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 LEXICON = tomllib.loads((ROOT / "config" / "lexicon.toml").read_text(encoding="utf-8"))
@@ -276,13 +274,50 @@ def test_bad_arguments_raise_value_error(kwargs: dict[str, object]) -> None:
         generate_scenario(1, **arguments)  # type: ignore[arg-type]
 
 
-def test_the_generator_imports_only_the_standard_library() -> None:
-    tree = ast.parse((ROOT / "tasks" / "scenario.py").read_text(encoding="utf-8"))
-    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert {name.split(".")[0] for name in modules} <= set(sys.stdlib_module_names) | {"__future__"}
-    forbidden = "{'prefect', 'sqlalchemy', 'yagmail', 'httpx', 'requests', 'config'}"
-    probe = f"import sys, tasks.scenario; print(sorted({forbidden} & set(sys.modules)))"
+def test_brands_and_products_come_from_the_lexicon(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    copy = tmp_path / "config"
+    shutil.copytree(ROOT / "config", copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    text = (copy / "lexicon.toml").read_text(encoding="utf-8")
+    text = text.replace('[brands."青禾"]', '[brands."星河"]\naliases = ["星河", "星河数码"]\n'
+                        'products = ["星河手机", "星河耳机"]\n\n[brands."青禾"]')
+    text = text.replace('products = ["木棉四件套", "木棉羽绒被", "木棉毛巾"]', "products = []")
+    (copy / "lexicon.toml").write_text(text, encoding="utf-8")
+    clean_settings.setenv("CRISIS_CONFIG_DIR", str(copy))
+    clear_caches()
+    scenario = generate_scenario(SEED, END, crisis_brand="星河", crisis_product="星河耳机",
+                                 crisis_category="人身安全/食品安全", orders=20)
+    texts = [str(row["text"]) for row in scenario.mentions]
+    assert all(any(product in t for t in texts) for product in ("星河手机", "星河耳机", "澄星电水壶", "青禾牛奶"))
+    assert not any("木棉" in t for t in texts)
+    ordinary = [t for row, t in zip(scenario.mentions, texts, strict=True)
+                if published(row) < scenario.crisis_start and "星河" in t]
+    assert len(ordinary) > 200 and sum(not has_any(t, ALL_TERMS) for t in ordinary) > 0.8 * len(ordinary)
+    crisis = times_where(scenario, is_crisis_post(scenario))
+    assert sum(scenario.crisis_start <= t < scenario.crisis_start + timedelta(hours=1) for t in crisis) >= 25
+    in_crisis = [t for t in texts if "星河耳机" in t and has_any(t, CATEGORIES[scenario.category])]
+    assert sum(category_of(t) == scenario.category for t in in_crisis) >= 0.97 * len(in_crisis)
+    assert {row["product"] for row in scenario.orders} == {"星河耳机"}
+    assert all(re.fullmatch(r"SKU-[0-9A-F]{8}-0[12]", str(row["sku"])) for row in scenario.orders)
+    assert generate_scenario(SEED, END, crisis_brand="星河", crisis_product="星河耳机",
+                             crisis_category="人身安全/食品安全", orders=20) == scenario
+    with pytest.raises(ValueError, match="unknown crisis_brand '木棉优选'"):
+        generate_scenario(SEED, END, crisis_brand="木棉优选", crisis_product="木棉毛巾")
+
+
+def test_the_generator_imports_only_the_standard_library_itself_and_the_lexicon_loader() -> None:
+    outside: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "tasks" / "scenario").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        modules |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        foreign = {name for name in modules if name.split(".")[0] not in sys.stdlib_module_names
+                   and name != "__future__" and not name.startswith("tasks.scenario.")}
+        if foreign:
+            outside[path.name] = foreign
+    assert outside == {"catalogue.py": {"config.files"}, "week.py": {"tasks.incidents.state"}}
+    forbidden = "{'prefect', 'sqlalchemy', 'yagmail', 'httpx', 'requests'}"
+    modules = ", ".join(f"tasks.scenario.{path.stem}" for path in (ROOT / "tasks" / "scenario").glob("*.py"))
+    probe = f"import sys, {modules}; print(sorted({forbidden} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )

@@ -1,4 +1,4 @@
-"""Tests of the simulated week (tasks/scenario.py generate_week): crises of each size and category, a sale surge."""
+"""Tests of the simulated week (tasks/scenario/week.py generate_week): crises of each size and category, a sale surge."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.scenario import BRANDS, SIZES, CrisisSpec, SurgeSpec, Week, generate_week, write_mentions
+from config.drills import load_drills
+from tasks.scenario.crisis import SIZES
+from tasks.scenario.files import write_mentions
+from tasks.scenario.week import CrisisSpec, SurgeSpec, Week, generate_week
 
 ROOT = Path(__file__).resolve().parents[2]
 LEXICON = tomllib.loads((ROOT / "config" / "lexicon.toml").read_text(encoding="utf-8"))
@@ -106,7 +109,7 @@ def test_the_surge_multiplies_praise_and_neutral_talk_only(week: Week) -> None:
         return sum(window[0] <= at(r) < window[1] and brand_of(str(r["text"])) == brand
                    and any(t in str(r["text"]) for t in ALL_TERMS) == complaint for r in rows)
 
-    for brand in BRANDS:
+    for brand in LEXICON["brands"]:
         assert 4 <= inside(week.mentions, brand, False) / inside(quiet.mentions, brand, False) <= 8, brand
         assert inside(week.mentions, brand, True) == inside(quiet.mentions, brand, True), brand
     sale = [str(r["text"]) for r in week.mentions if window[0] <= at(r) < window[1] and "双11" in str(r["text"])]
@@ -138,3 +141,12 @@ def test_a_week_is_written_like_a_scenario(week: Week, tmp_path: Path) -> None:
 def test_bad_specs_raise_value_error(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         generate_week(1, END, **kwargs)  # type: ignore[arg-type]
+
+
+def test_every_drill_scenario_is_one_the_generator_makes(clean_settings: pytest.MonkeyPatch) -> None:
+    for name, drill in load_drills().scenarios.items():
+        assert drill.product in LEXICON["brands"][drill.brand]["products"], name
+        spec = CrisisSpec(drill.brand, drill.product, drill.category, END - timedelta(hours=2), drill.size,
+                          drill.expected_level)
+        week = generate_week(drill.seed, END, days=1, crises=[spec])
+        assert len(crisis_posts(week, week.crises[0], 2)) >= 10, name

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from tasks.aftercare.cli import Now, _at
+from cli.options import Now, console, fails_cleanly, parse_time
 
-console = Console()
 drill_app = typer.Typer(help="Drills (应急演练): a generated crisis through the real lifecycle, graded.",
                         invoke_without_command=True)
 
 
 @drill_app.callback()
+@fails_cleanly
 def start(ctx: typer.Context,
           scenario: Annotated[str | None, typer.Option("--scenario", help="A scenario of config/drills.toml.")] = None,
           seed: Annotated[int | None, typer.Option(help="Generate the same drill again.")] = None,
@@ -28,23 +27,29 @@ def start(ctx: typer.Context,
         console.print(ctx.get_help())
         raise typer.Exit(2)
     from flows.drill import drill
+    from tasks.common import resolve_now
     from tasks.drills.tasks import scenario_for
 
     scenario_for(scenario)  # an unknown name stops here, before Prefect starts
-    result = drill(scenario=scenario, seed=seed, started_by=by, now=_at(now))
+    result = drill(scenario=scenario, seed=seed, started_by=by, now=resolve_now(parse_time(now)))
     key = result["incident"] or "none yet (later scans keep grading the drill source)"
     console.print(f"drill #{result['drill']} ({scenario}) started; drill incident: {key}")
 
 
+@drill_app.command("grade")
+@fails_cleanly
 def grade(drill_id: int, now: Now = None) -> None:
     """Grade a drill now (otherwise the drill-grade deployment grades it when its time is up)."""
     from flows.drill import drill_grade
+    from tasks.common import resolve_now
 
-    for result in drill_grade(drill_id=drill_id, now=_at(now)):
+    for result in drill_grade(drill_id=drill_id, now=resolve_now(parse_time(now))):
         console.print(f"drill #{result['drill']}: {result['verdict']} ({result['score']} points); "
                       f"scorecard {result['path']}")
 
 
+@drill_app.command("list")
+@fails_cleanly
 def list_(limit: int = 20) -> None:
     """List drills, newest first, with their incident and score."""
     from tasks.drills.tasks import list_drills
@@ -56,6 +61,8 @@ def list_(limit: int = 20) -> None:
     console.print(table)
 
 
+@drill_app.command("scenarios")
+@fails_cleanly
 def scenarios() -> None:
     """List the drill scenarios of config/drills.toml."""
     from config.drills import load_drills

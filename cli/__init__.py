@@ -1,0 +1,1 @@
+"""The `crisis` command line: one module per command group, wired together in `cli.app`."""

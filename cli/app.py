@@ -1,0 +1,39 @@
+"""The `crisis` command: operate the system without the Prefect UI. Each group's commands live in their module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import aftercare, analyze, compensate, incidents, stack
+from cli.audit import audit_app
+from cli.db import db_app
+from cli.drill import drill_app
+from cli.options import errors
+from config.settings import SettingsError, get_settings
+
+app = typer.Typer(help="舆情危机响应 — e-commerce crisis response on Prefect.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Validate the configuration before any command (a bad key stops here, named)."""
+    try:
+        get_settings()
+    except SettingsError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+# in the order `crisis --help` lists them
+for command in (incidents.scan, incidents.incidents, incidents.show, incidents.ack, compensate.compensate,
+                incidents.level, stack.up, stack.down, stack.demo, analyze.analyze, aftercare.mitigate,
+                aftercare.step, aftercare.close, aftercare.report):
+    app.command()(command)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(analyze.sentiment_app, name="sentiment")
+app.add_typer(drill_app, name="drill")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""`crisis scan | incidents | show | ack | level`: find incidents, look at them, take them on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.options import Now, console, fails_cleanly, parse_time
+
+
+@fails_cleanly
+def scan(now: Now = None,
+         file: Annotated[Path | None, typer.Option("--file", help="An extra canonical JSONL/CSV file.")] = None) -> None:
+    """Run one monitor + triage pass now, through the same flow the schedule runs."""
+    from flows.monitor import scan as scan_flow
+
+    if file is not None and not file.is_file():
+        raise typer.BadParameter(f"{file}: no such file", param_hint="--file")
+    result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
+    console.print(f"read {result['read']} mentions, {result['new']} new, {len(result['bad_rows'])} bad rows")
+    for problem in result["bad_rows"][:20]:
+        console.print(f"  [yellow]bad row[/yellow] {problem}", highlight=False)
+    for change in result["changes"]:
+        if change["kind"] != "updated":
+            console.print(f"[bold red]{change['kind']}[/bold red] {change['incident_key']} level {change['level']}")
+
+
+@fails_cleanly
+def incidents(limit: int = 30) -> None:
+    """List incidents, newest first."""
+    from tasks.common import show_time
+    from tasks.db import session_scope
+    from tasks.incidents.repository import list_incidents
+
+    table = Table("key", "brand", "category", "level", "state", "heat", "detected", "owner")
+    with session_scope() as session:
+        for i in list_incidents(session, limit):
+            table.add_row(i.key, i.brand, i.category, i.level, i.state, f"{i.heat:.1f}", show_time(i.detected_at),
+                          i.acknowledged_by or "—")
+    console.print(table)
+
+
+@fails_cleanly
+def show(key: str) -> None:
+    """Show one incident: reason, timestamps, outbox and ledger."""
+    from tasks.common import show_time
+    from tasks.compensation.repository import incident_totals
+    from tasks.db import session_scope
+    from tasks.incidents.repository import get_incident
+    from tasks.notify.repository import notifications_of
+
+    with session_scope() as session:
+        i = get_incident(session, key)
+        console.print(f"[bold]{i.key}[/bold] {i.brand} · {i.category} · level {i.level} · {i.state} · heat {i.heat}")
+        console.print(f"reason: {i.trigger_reason}", highlight=False)
+        for name, value in i.stamps().items():
+            console.print(f"  {name:16} {show_time(value)}")
+        mail = notifications_of(session, i.id)
+        console.print(f"mail: {sum(m.status == 'sent' for m in mail)} sent of {len(mail)} queued")
+        for kind, (orders, fen) in incident_totals(session, i.id).items():
+            console.print(f"compensation: {kind} {orders} orders, {fen / 100:,.2f} 元")
+
+
+@fails_cleanly
+def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes ownership.")],
+        note: str = "", now: Now = None) -> None:
+    """Acknowledge an incident (确认接手): audited, and announced as an event."""
+    from prefect.events.worker import EventsWorker
+
+    from tasks.common import resolve_now
+    from tasks.notify.tasks import acknowledge
+
+    acknowledge(key, by, note, resolve_now(parse_time(now)))
+    EventsWorker.drain_all()
+    console.print(f"{key} acknowledged by {by}")
+
+
+@fails_cleanly
+def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or IV.")],
+          reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+          by: Annotated[str, typer.Option("--by", help="Who decides.")], now: Now = None) -> None:
+    """Override an incident's level by hand (人工定级), with a reason; audited, announced if higher."""
+    from tasks.common import resolve_now
+    from tasks.db import session_scope
+    from tasks.incidents.repository import get_incident
+    from tasks.incidents.service import override_level
+
+    with session_scope() as session:
+        incident = get_incident(session, key)
+        previous = incident.level
+        override_level(session, incident, to.upper(), reason=reason, actor=by, at=resolve_now(parse_time(now)))
+    console.print(f"{key}: level {previous} → {to.upper()} ({reason})")

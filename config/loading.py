@@ -1,0 +1,39 @@
+"""How an operator-editable TOML file of the config directory becomes a typed model.
+
+Every file's model derives from StrictModel (an unknown key is an error) and is read by load_file,
+which raises SettingsError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from config.settings import SettingsError, get_settings
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def load_file(name: str, model: type[_M]) -> _M:
+    """Read and validate one file of the config directory as `model`."""
+    path: Path = get_settings().config_dir / name
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(f"{path}: {problems}") from None

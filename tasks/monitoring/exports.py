@@ -1,0 +1,77 @@
+"""Score an operator's export outside the pipeline (`crisis analyze`): read its texts, write them analysed."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from config.settings import get_settings
+from tasks.errors import CrisisError
+from tasks.monitoring.analysis import analyse_many
+from tasks.monitoring.lexicon import lexicon_data
+from tasks.monitoring.sentiment import evidence
+from tasks.monitoring.sentiment_model import get_model
+
+BATCH = 2000
+COLUMNS = ["text", "positive_probability", "label", "category", "brand", "product", "critical_terms", "evidence"]
+
+
+class AnalyzeInputInvalid(CrisisError):
+    """The file to analyse cannot be read; the message names it and why."""
+
+
+def read_texts(path: Path, text_column: str) -> list[str]:
+    """Return the texts of a CSV (the text column), a JSONL file (the text field) or a plain file (one per line)."""
+    if not path.is_file():
+        raise AnalyzeInputInvalid(f"{path}: no such file")
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            content = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise AnalyzeInputInvalid(f"{path}: neither UTF-8 nor GB18030 text")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        reader = csv.DictReader(content.splitlines())
+        if text_column not in (reader.fieldnames or []):
+            raise AnalyzeInputInvalid(f"{path}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])})")
+        return [row[text_column] or "" for row in reader]
+    if suffix == ".jsonl":
+        texts = []
+        for number, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                texts.append(str(json.loads(line).get(text_column) or ""))
+            except (json.JSONDecodeError, AttributeError):
+                raise AnalyzeInputInvalid(f"{path}:{number}: not a JSON object") from None
+        return texts
+    return [line for line in content.splitlines() if line.strip()]
+
+
+def write_analysed(texts: list[str], out: Path, advance: Callable[[int], None]) -> Counter[str]:
+    """Write each text with its sentiment, label, category, brand, critical terms and the three features that
+    weigh most in its score (+ towards positive, - towards negative) to a CSV; return the count per label and
+    category. `advance` hears how many texts each batch scored. Overwrites `out`."""
+    lexicon, model, threshold = lexicon_data(), get_model(), get_settings().analysis.negative_below
+    counts: Counter[str] = Counter()
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for start in range(0, len(texts), BATCH):
+            chunk = texts[start : start + BATCH]
+            for text, a in zip(chunk, analyse_many(chunk, lexicon, threshold, model), strict=True):
+                label = "negative" if a.negative else "positive"
+                counts[label] += 1
+                counts[f"category:{a.category or '—'}"] += 1
+                why = "；".join(f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens))
+                writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",
+                                 a.product or "", " ".join(a.critical_terms), why])
+            advance(len(chunk))
+    return counts
