@@ -74,6 +74,7 @@ class Mention(Base):
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
         Index("ix_mentions_brand_published", "brand", "published_at"),
         Index("ix_mentions_drill_published", "is_drill", "published_at"),
+        Index("ix_mentions_source_repost_of", "source", "repost_of"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,6 +101,14 @@ class Mention(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"), index=True)
     # Injected by a drill (应急演练): only drill incidents see it; real triage, recovery and reports never do.
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The external id (same source) of the post this one reposts or quotes, as the platform gives it
+    # (Weibo's retweeted_status, Douyin's share/quote id); None for an original post.
+    repost_of: Mapped[str | None] = mapped_column(String(128))
+    # Engagement as the platform reported it at the last read (a later read of the same post may raise it);
+    # None when the source does not report it.
+    reposts: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    likes: Mapped[int | None] = mapped_column(Integer)
 
 
 class SourceState(Base):
@@ -185,6 +194,14 @@ class Incident(Base):
     alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # How many escalation tiers have been told; advanced with the mails that tell them.
     escalation_tier: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its origin has the shape of a rumour (谣言): forwarded lists, 转发/扩散 calls, claims without a source,
+    # debunking shares rising); why, in words.
+    possible_rumour: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    rumour_reason: Mapped[str | None] = mapped_column(Text)
+    # How a responder closed it when it was no real crisis: unfounded (谣言, handled by 辟谣) or false_alarm
+    # (误报, the rule that fired kept for tuning); None for a real crisis.
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
     def stamps(self) -> dict[str, datetime | None]:
         """Return the lifecycle timestamps by name."""

@@ -69,3 +69,27 @@ def test_0008_lets_mail_belong_to_no_incident_and_goes_back_down(database: str) 
     with get_engine().begin() as connection:
         assert connection.execute(sa.text("SELECT dedup_key FROM notifications")).scalars().all() == ["with"]
     migrate("upgrade", "head")
+
+
+def test_0009_and_0010_add_reposts_and_resolutions_and_go_back_down_with_rows(database: str) -> None:
+    """Rows referencing the incident (a mail) and a mention stay through both migrations, up and down."""
+    from tasks.db import get_engine
+
+    migrate("downgrade", "0008")
+    with get_engine().begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
+            " started_at, detected_at, escalation_tier, is_drill) VALUES ('INC-20261127-001', '青禾', '产品质量',"
+            " 'III', 'open', 50, 'r', 0, 0, :at, :at, 0, false)"), {"at": AT})
+        incident = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
+        connection.execute(sa.text(MAIL.format(incident=incident)), {"key": "kept", "at": AT})
+    migrate("upgrade", "head")
+    assert {"repost_of", "reposts", "comments", "likes"} <= columns("mentions")
+    assert {"possible_rumour", "rumour_reason", "resolution", "resolution_note"} <= columns("incidents")
+    with get_engine().begin() as connection:
+        assert connection.execute(sa.text("SELECT possible_rumour FROM incidents")).scalar_one() in (False, 0)
+    migrate("downgrade", "0008")
+    assert "repost_of" not in columns("mentions") and "resolution" not in columns("incidents")
+    with get_engine().begin() as connection:
+        assert connection.execute(sa.text("SELECT dedup_key FROM notifications")).scalars().all() == ["kept"]
+    migrate("upgrade", "head")
