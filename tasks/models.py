@@ -109,6 +109,8 @@ class Mention(Base):
     reposts: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[int | None] = mapped_column(Integer)
     likes: Mapped[int | None] = mapped_column(Integer)
+    # Its own text refutes a story (造谣, 辟谣, 假新闻 …): it spreads the denial, not the complaint.
+    debunk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SourceState(Base):

@@ -96,6 +96,8 @@ class Analysis:
     critical_terms: list[str] = field(default_factory=list)
     content_hash: str = ""
     simhash: int = 0
+    # Its own text refutes a story (造谣, 辟谣, 假新闻 …): not a complaint, whatever its tone.
+    debunk: bool = False
 
 
 def load_user_dictionary(words: Iterable[str]) -> None:
