@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from config.loading import StrictModel, load_file
 
-RuleName = Literal["short_spike", "long_spike", "critical_terms", "influencer"]
+RuleName = Literal["short_spike", "long_spike", "critical_terms", "influencer", "viral_post"]
 Mode = Literal["enforce", "monitor"]
 
 
@@ -41,9 +41,13 @@ class Detection(StrictModel):
     min_share_rise: float = Field(0.15, ge=0, le=1)
     critical_min: int = Field(2, gt=0)
     influencer_reach: int = Field(300000, gt=0)
+    viral_min_reposts: int = Field(50, gt=0)
+    viral_audience_share: float = Field(0.01, gt=0)
+    viral_max_reposts: int = Field(1000, gt=0)
     dedup_hours: int = Field(48, gt=0)
     rules: dict[RuleName, Mode] = {
         "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "influencer": "enforce",
+        "viral_post": "enforce",
     }
     snooze: list[Snooze] = []
 

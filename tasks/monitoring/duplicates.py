@@ -1,4 +1,5 @@
-"""Reposts and near-duplicates: which new mention repeats an earlier one of the same brand. Pure.
+"""Reposts and near-duplicates: which new mention repeats an earlier one of the same brand, and what a
+platform repost (its `repost_of`) counts for. Pure.
 
 Two mentions are the same post when their content hashes are equal, or their SimHashes differ in at
 most `max_bits` bits, and they were published within `window` of each other. SimHashes are indexed by
@@ -76,3 +77,71 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
         else:
             links[print_.key] = original
     return links
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one stored post counts for in triage: its brand, product, category and polarity."""
+
+    brand: str | None
+    product: str | None
+    category: str | None
+    negative: bool
+    sentiment: float
+
+
+def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | None:
+    """Return what a repost counts for, given its own reading and its original's; None when it keeps its own
+    and is not linked to the original.
+
+    A repost's own text is mostly "转发微博", "求扩散" or an @-list: it spreads what the original says, so it takes
+    the original's brand, product, category and polarity — unless its own text clearly says otherwise:
+    - it names another watched brand than the original: it keeps its own reading and is not linked (it is
+      about that brand, and must not join the first brand's incident);
+    - it debunks the story (造谣, 辟谣 …): never a complaint, whatever the original's tone;
+    - it names the brand itself and complains of a post that does not: its own complaint stays negative.
+    Applying it to its own result changes nothing, so a repost can be resolved again safely.
+    """
+    if original.brand is None or own.brand not in (None, original.brand):
+        return None if own.brand is not None and original.brand is not None else own
+    own_complaint = own.brand is not None and own.negative and not original.negative
+    if debunk:
+        negative, sentiment = False, own.sentiment
+    elif own_complaint:
+        negative, sentiment = True, own.sentiment
+    else:
+        negative, sentiment = original.negative, original.sentiment
+    category = own.category if own_complaint and own.category else original.category
+    return Reading(original.brand, original.product or own.product, category, negative, sentiment)
+
+
+@dataclass(frozen=True)
+class RepostPair:
+    """A stored repost and the stored post it names in `repost_of`, as they read now."""
+
+    repost_id: int
+    repost_external_id: str
+    repost: Reading
+    debunk: bool
+    linked_to: int | None
+    original_id: int
+    original: Reading
+    original_of: int | None  # the original's own link, when it repeats an earlier post
+
+
+def resolve_reposts(pairs: Iterable[RepostPair]) -> dict[int, tuple[Reading, int]]:
+    """Return {repost id: (what it counts for, the original it links to)} for the reposts that change.
+
+    A repost links to the original's own original when the original is itself a repeat, so a link always
+    points at the first post of a cascade.
+    """
+    changes: dict[int, tuple[Reading, int]] = {}
+    for pair in pairs:
+        reading = spread_reading(pair.repost, pair.original, pair.debunk)
+        if reading is None:
+            continue
+        first = pair.original_of
+        target = first if first is not None and first != pair.repost_id else pair.original_id
+        if reading != pair.repost or target != pair.linked_to:
+            changes[pair.repost_id] = (reading, target)
+    return changes

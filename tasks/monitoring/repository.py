@@ -1,17 +1,17 @@
-"""SQL of the scan: mentions with their duplicate links, each source's progress and health, drop files read;
-the backfill's re-analysis of stored mentions."""
+"""SQL of the scan: mentions with their duplicate and repost links and engagement counts, each source's
+progress and health, drop files read; the backfill's re-analysis of stored mentions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, case, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from tasks.db import insert_ignoring_duplicates
 from tasks.models import Mention, ProcessedFile, SourceHealth, SourceState
-from tasks.monitoring.duplicates import Fingerprint
+from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair
 from tasks.monitoring.health import SourceOutcome, next_health
 from tasks.monitoring.sources import FileMark, SourceProgress
 from tasks.monitoring.sources_files import DropFile
@@ -61,6 +61,65 @@ def link_duplicates(session: Session, links: dict[int, int]) -> None:
     pairs = [{"mention_id": key, "original_id": original} for key, original in links.items()]
     for start in range(0, len(pairs), CHUNK):
         session.execute(statement, pairs[start : start + CHUNK])
+
+
+_COUNTS = ("reposts", "comments", "likes")
+
+
+def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Raise the stored engagement counts of mentions read again with higher ones (never lower them; the
+    text and analysis stay as first stored). Rows not stored yet match nothing."""
+    table = Mention.__table__
+    params = [{"s": r["source"], "e": r["external_id"], **{f"new_{name}": r.get(name) for name in _COUNTS}}
+              for r in rows if any(r.get(name) is not None for name in _COUNTS)]
+    if not params:
+        return
+    higher = {name: func.coalesce(table.c[name], -1) < bindparam(f"new_{name}") for name in _COUNTS}
+    statement = (update(table)
+                 .where(table.c.source == bindparam("s"), table.c.external_id == bindparam("e"), or_(*higher.values()))
+                 .values({name: case((higher[name], bindparam(f"new_{name}")), else_=table.c[name])
+                          for name in _COUNTS}))
+    for start in range(0, len(params), CHUNK):
+        session.execute(statement, params[start : start + CHUNK])
+
+
+def sources_with_reposts(session: Session, sources: set[str]) -> list[str]:
+    """Return which of `sources` have any stored mention that reposts another (uses the repost index)."""
+    return sorted(s for s in sources if session.scalar(
+        select(Mention.id).where(Mention.source == s, Mention.repost_of.is_not(None)).limit(1)) is not None)
+
+
+def repost_pairs(session: Session, source: str, reposts: Sequence[str], originals: Sequence[str]) -> list[RepostPair]:
+    """Return the stored reposts of `source` among the external ids `reposts`, and those reposting one of
+    `originals`, each with its stored original (a repost whose original is not stored yet is left out)."""
+    r, o = aliased(Mention), aliased(Mention)
+    query = (select(r.id, r.external_id, r.brand, r.product, r.category, r.negative, r.sentiment, r.debunk,
+                    r.duplicate_of_id, o.id, o.brand, o.product, o.category, o.negative, o.sentiment,
+                    o.duplicate_of_id)
+             .join(o, (o.source == r.source) & (o.external_id == r.repost_of)).where(r.source == source))
+    found: dict[int, RepostPair] = {}
+    for column, keys in ((r.external_id, reposts), (r.repost_of, originals)):
+        for start in range(0, len(keys), CHUNK):
+            for row in session.execute(query.where(column.in_(keys[start : start + CHUNK]))):
+                found[row[0]] = RepostPair(row[0], row[1], Reading(*row[2:7]), bool(row[7]), row[8], row[9],
+                                           Reading(*row[10:15]), row[15])
+    return list(found.values())
+
+
+def apply_spread(session: Session, changes: dict[int, tuple[Reading, int]]) -> None:
+    """Write what each repost counts for and link it to its original; mentions that pointed at the repost
+    point at that original instead (a link always names the first post)."""
+    table = Mention.__table__
+    statement = update(table).where(table.c.id == bindparam("rid")).values(
+        brand=bindparam("b"), product=bindparam("p"), category=bindparam("c"), negative=bindparam("n"),
+        sentiment=bindparam("sv"), duplicate_of_id=bindparam("target"))
+    repoint = (update(table).where(table.c.duplicate_of_id == bindparam("rid"), table.c.id != bindparam("target"))
+               .values(duplicate_of_id=bindparam("target")))
+    params = [{"rid": key, "b": reading.brand, "p": reading.product, "c": reading.category, "n": reading.negative,
+               "sv": reading.sentiment, "target": target} for key, (reading, target) in changes.items()]
+    for start in range(0, len(params), CHUNK):
+        session.execute(statement, params[start : start + CHUNK])
+        session.execute(repoint, [{"rid": p["rid"], "target": p["target"]} for p in params[start : start + CHUNK]])
 
 
 def load_progress(session: Session, source: str) -> SourceProgress | None:

@@ -2,8 +2,9 @@
 ours, and the canonical file reader.
 
 Canonical files are JSONL, CSV or XLSX (UTF-8, UTF-8 with BOM, GBK or GB18030) with `id`, `text`, and
-optional `author`, `reach`, `published_at`, `url`, `platform`; a source's `fields` maps other names (dotted
-paths reach into nested JSON). A bad record is named (`where: field: why`) and the good ones still come
+optional `author`, `reach`, `published_at`, `url`, `platform`, `repost_of` (the id, in the same source, of
+the post this one reposts or quotes) and the engagement counts `reposts`, `comments`, `likes`; a source's
+`fields` maps other names (dotted paths reach into nested JSON). A bad record is named (`where: field: why`) and the good ones still come
 through. Records published after the scan's `now` wait for a later scan.
 """
 
@@ -21,7 +22,10 @@ from zoneinfo import ZoneInfo
 
 from tasks.monitoring.formats import detect_encoding, file_format, iter_rows
 
-FIELDS = ("id", "text", "author", "reach", "published_at", "url", "platform")
+FIELDS = ("id", "text", "author", "reach", "published_at", "url", "platform", "repost_of", "reposts", "comments",
+          "likes")
+ENGAGEMENT = ("reposts", "comments", "likes")
+_MAX_COUNT = 2**31 - 1  # the columns are 32-bit integers
 _MAX_ID = 128
 _CHINESE_TIME = re.compile(
     r"^(\d{4})[年/.-](\d{1,2})[月/.-](\d{1,2})日?(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?)?$")
@@ -38,6 +42,10 @@ class RawMention:
     reach: int = 0
     url: str | None = None
     platform: str | None = None
+    repost_of: str | None = None  # external id (same source) of the post this one reposts or quotes
+    reposts: int | None = None  # engagement as reported at this read; None when the source does not say
+    comments: int | None = None
+    likes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,8 +135,14 @@ def parse_time(value: object, timezone: ZoneInfo) -> datetime:
 
 def parse_reach(value: object) -> int:
     """Parse followers or views: 1200, "1,200", "1.2万", "3亿", "10万+"; raise ValueError('reach: why')."""
+    return parse_count(value, "reach") or 0
+
+
+def parse_count(value: object, name: str) -> int | None:
+    """Parse a count as platforms show it (1200, "1,200", "1.2万", "10万+"); None when absent; raise
+    ValueError('<name>: why')."""
     if value is None or value == "":
-        return 0
+        return None
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -139,11 +153,11 @@ def parse_reach(value: object) -> int:
             factor = _MULTIPLIERS.get(text[-1:], 1)
             number = float(text[:-1] if factor != 1 else text) * factor
     except (ValueError, OverflowError):
-        raise ValueError(f"reach: not a number ({value!r})") from None
+        raise ValueError(f"{name}: not a number ({value!r})") from None
     if not math.isfinite(number):
-        raise ValueError(f"reach: not a number ({value!r})")
+        raise ValueError(f"{name}: not a number ({value!r})")
     if number < 0:
-        raise ValueError(f"reach: negative ({int(number)})")
+        raise ValueError(f"{name}: negative ({int(number)})")
     return int(number)
 
 
@@ -190,6 +204,11 @@ def to_mention(record: Mapping[str, object], fields: Mapping[str, str], source: 
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"published_at: not a time ({raw_time!r})") from None
     named = _short(get("platform"), 64)
+    counts = {name: parse_count(get(name), name) for name in ENGAGEMENT}
+    for name, count in counts.items():
+        if count is not None and count > _MAX_COUNT:
+            raise ValueError(f"{name}: too large ({count})")
+    repost_of = _external_id(get("repost_of")) or None
     return RawMention(
         source=(named if source_from_platform and named else source)[:64],
         external_id=external_id,
@@ -199,6 +218,10 @@ def to_mention(record: Mapping[str, object], fields: Mapping[str, str], source: 
         reach=reach,
         url=_safe_url(get("url")),
         platform=named or platform,
+        repost_of=repost_of if repost_of != external_id else None,
+        reposts=counts["reposts"],
+        comments=counts["comments"],
+        likes=counts["likes"],
     )
 
 

@@ -2,6 +2,8 @@
 
 Incremental by conditional GET: the feed's ETag and Last-Modified are kept, so an unchanged feed
 answers 304 and costs nothing; entries already stored are skipped by the unique (source, id) key.
+A feed says nothing of reposts or likes; the Slash namespace's `<slash:comments>` (news sites and blogs)
+is read as the entry's comment count, raised on the stored mention when a later read reports more.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def _entry_record(entry: feedparser.FeedParserDict) -> dict[str, object]:
         "author": entry.get("author"),
         "url": entry.get("link"),
         "published_at": datetime.fromtimestamp(timegm(parsed), UTC) if parsed else None,
+        "comments": entry.get("slash_comments"),
     }
 
 

@@ -1,12 +1,15 @@
 """Prefect tasks of the scan (舆情监测): read each source, analyse in batches, store idempotently with
-duplicate links, then save each source's progress and health."""
+duplicate and repost links, then save each source's progress and health."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -18,7 +21,7 @@ from tasks.common import local_zone, show_time
 from tasks.db import retry_transient_db, session_scope
 from tasks.monitoring import health, readers, repository
 from tasks.monitoring.analysis import analyse_many
-from tasks.monitoring.duplicates import link_duplicates
+from tasks.monitoring.duplicates import link_duplicates, resolve_reposts
 from tasks.monitoring.health import SourceOutcome
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.results import MANUAL
@@ -26,7 +29,12 @@ from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.sources import RawMention, ReadReport, read_canonical_file
 from tasks.monitoring.sources_files import AlreadyRead, DropFile
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 DUPLICATE_WINDOW = timedelta(hours=48)
+# Rounds of repost resolution per store: a repost of a repost is resolved one round after its original.
+REPOST_DEPTH = 5
 
 
 @task
@@ -106,6 +114,11 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
             "brand": a.brand,
             "product": a.product,
             "critical_terms": ",".join(a.critical_terms),
+            "debunk": a.debunk,
+            "repost_of": m.repost_of,
+            "reposts": m.reposts,
+            "comments": m.comments,
+            "likes": m.likes,
         }
         for m, a in zip(mentions, results, strict=True)
     ]
@@ -114,20 +127,49 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
 @task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db,
       cache_policy=NO_CACHE)
 def store_mentions(rows: list[dict[str, object]]) -> int:
-    """Insert mentions not seen before and link reposts and near-duplicates to the earlier mention they repeat.
+    """Insert mentions not seen before, link near-duplicates to the earlier mention they repeat, and resolve
+    platform reposts (`repost_of`): a repost takes its original's brand, category and polarity and links to
+    it, whether the original came in this batch, before, or only now (after its reposts). Engagement counts
+    read again higher are raised on the stored mention.
 
-    Safe to re-run: (source, external_id) already stored are skipped, and links are set only on new rows.
+    Safe to re-run: (source, external_id) already stored are skipped, links are set only on new rows, a
+    resolved repost resolves to the same again, and counts only ever go up.
     """
     if not rows:
         return 0
     with session_scope() as session:
+        repository.raise_engagement(session, rows)
         earlier = repository.recent_originals(session, rows, DUPLICATE_WINDOW)
         inserted, new = repository.insert_mentions(session, rows)
         links = link_duplicates(earlier, new, window=DUPLICATE_WINDOW)
         repository.link_duplicates(session, links)
-    get_run_logger().info("stored %d new mentions of %d read; %d are reposts or near-duplicates",
-                          inserted, len(rows), len(links))
+        spread = resolve_stored_reposts(session, rows)
+    get_run_logger().info("stored %d new mentions of %d read; %d near-duplicates, %d reposts resolved",
+                          inserted, len(rows), len(links), spread)
     return inserted
+
+
+def resolve_stored_reposts(session: Session, rows: Sequence[dict[str, object]]) -> int:
+    """Resolve the batch's reposts whose original is stored, and the stored reposts of the batch's posts;
+    return how many reposts changed. Each round's changed reposts are originals to the next round's."""
+    batch: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for row in rows:
+        reposts, posts = batch[str(row["source"])]
+        posts.append(str(row["external_id"]))
+        if row.get("repost_of"):
+            reposts.append(str(row["external_id"]))
+    changed = 0
+    for source in repository.sources_with_reposts(session, set(batch)):
+        reposts, posts = batch[source]
+        for _ in range(REPOST_DEPTH):
+            pairs = {p.repost_id: p for p in repository.repost_pairs(session, source, reposts, posts)}
+            changes = resolve_reposts(pairs.values())
+            if not changes:
+                break
+            repository.apply_spread(session, changes)
+            changed += len(changes)
+            reposts, posts = [], [pairs[key].repost_external_id for key in changes]
+    return changed
 
 
 @task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db,

@@ -9,8 +9,10 @@ For one brand x crisis category at the end of a scan window:
   days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
 - critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
 - influencer: a negative mention in the window reaches at least `influencer_reach` people, in a crisis
-  category, with at least three negatives in the window.
+  category, with at least three negatives in the window;
+- viral_post: a negative original post spread far beyond its author's audience (see `viral_needed`).
 Volume rules skip 其他 (negatives no category explains): misread neutral posts gather there.
+Reposts count as what they repost (monitoring resolves them), so volumes count a cascade by its reposts.
 """
 
 from __future__ import annotations
@@ -36,6 +38,24 @@ class Thresholds:
     min_share_rise: float = 0.15
     critical_min: int = 2
     influencer_reach: int = 300_000
+    viral_min_reposts: int = 50
+    viral_audience_share: float = 0.01
+    viral_max_reposts: int = 1000
+
+
+@dataclass(frozen=True)
+class SpreadingPost:
+    """A negative original post of the group and how far it spreads."""
+
+    external_id: str
+    excerpt: str
+    author_reach: int  # the original's reach (its author's followers or its views); 0 when unknown
+    reposts: int  # its reposts and near-duplicates stored with a time in the window
+    reported: int | None = None  # the repost count its platform reported at the last read (posts of the last 24 h)
+
+    @property
+    def spread(self) -> int:
+        return max(self.reposts, self.reported or 0)
 
 
 @dataclass
@@ -58,6 +78,7 @@ class GroupWindow:
     critical_mentions: int = 0
     top_reach: int = 0
     first_negative_at: datetime | None = None
+    spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
 
     @property
     def share(self) -> float:
@@ -164,8 +185,35 @@ def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     ))
 
 
+def viral_needed(author_reach: int, t: Thresholds) -> int:
+    """Return the reposts that make a post by an author of `author_reach` viral:
+    needed = min(viral_max_reposts, max(viral_min_reposts, ⌈viral_audience_share × author_reach⌉)).
+
+    A post normally travels within its author's audience, and the bigger the audience the more reposts are
+    ordinary: 1 % of it reposting within the window is far more than usual. A small account's post
+    reposted by many more than that has left its circle and is carried by strangers; the floor keeps a
+    few friends' reposts quiet, the cap keeps a star's post from needing an impossible count.
+    """
+    return min(t.viral_max_reposts, max(t.viral_min_reposts, math.ceil(t.viral_audience_share * author_reach)))
+
+
+def viral_post(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire on a negative original post about the brand whose reposts in the window (or, where the platform
+    reports it, its repost count in its first day) reach `viral_needed` for its author's reach."""
+    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t), default=None)
+    if best is None or best.spread < (needed := viral_needed(best.author_reach, t)):
+        return None
+    spread = (f"最近 {t.window_minutes} 分钟被转发 {best.reposts:,} 次" if best.reposts >= best.spread
+              else f"平台报告转发 {best.spread:,} 次（本窗口内收录 {best.reposts:,} 次）")
+    return RuleHit("viral_post", g.brand, g.category, (
+        f"负面帖子扩散：「{g.brand}·{g.category}」原帖 {best.external_id}「{best.excerpt}」"
+        f"（作者触达 {best.author_reach:,} 人）{spread}，超过门槛 {needed:,}"
+        f"（触达 × {t.viral_audience_share:g}，不少于 {t.viral_min_reposts:,}、至多 {t.viral_max_reposts:,}）"
+    ))
+
+
 RULES = {"short_spike": short_spike, "long_spike": long_spike, "critical_terms": critical_terms,
-         "influencer": influencer}
+         "influencer": influencer, "viral_post": viral_post}
 
 
 def evaluate(g: GroupWindow, t: Thresholds) -> list[RuleHit]:

@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
 from tasks.models import DetectionHit, Incident, IncidentMetric, Mention
-from tasks.triage.detection import GroupWindow
+from tasks.triage.detection import GroupWindow, SpreadingPost
+
+DAY_SECONDS = 86400
+SPREADING_CANDIDATES = 50  # originals looked up per scan (the most reposted, the most reported)
+SPREADING_KEPT = 10  # per group
 
 
 @dataclass
@@ -146,7 +150,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     start = end - timedelta(days=long_days + 1)
     rows = session.execute(
         select(Mention.brand, Mention.category, Mention.negative, Mention.reach, Mention.published_at,
-               Mention.critical_terms)
+               Mention.critical_terms, Mention.id, Mention.duplicate_of_id, Mention.reposts)
         .where(Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > start,
                Mention.published_at <= end)
     ).all()
@@ -160,7 +164,36 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     for brand in sorted(set(brands)):
         mine = brands == brand
         _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, long_days, influencer_reach)
+    for key, posts in _spreading(session, rows, age, window, end).items():
+        if key in groups:
+            groups[key].spreading = posts
     return groups
+
+
+def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
+               end: datetime) -> dict[tuple[str, str], list[SpreadingPost]]:
+    """Return per brand x category its negative originals that spread most: counted by their negative
+    reposts (and near-duplicates) published in the window, or by the repost count their platform reported
+    when published within the last day (a debunking repost is not negative, so it does not count)."""
+    recent = [(rows[i], age[i]) for i in np.flatnonzero(age < DAY_SECONDS)]
+    linked = Counter(r.duplicate_of_id for r, a in recent if a < window and r.negative and r.duplicate_of_id)
+    reported = sorted(((r.reposts, r.id) for r, _ in recent if r.reposts and r.negative and r.duplicate_of_id is None),
+                      reverse=True)
+    ids = {key for key, _ in linked.most_common(SPREADING_CANDIDATES)}
+    ids |= {key for _, key in reported[:SPREADING_CANDIDATES]}
+    if not ids:
+        return {}
+    originals = session.execute(
+        select(Mention.id, Mention.external_id, Mention.text, Mention.reach, Mention.brand, Mention.category,
+               Mention.published_at, Mention.reposts)
+        .where(Mention.id.in_(ids), Mention.negative.is_(True), Mention.brand.is_not(None),
+               Mention.duplicate_of_id.is_(None)))
+    groups: dict[tuple[str, str], list[SpreadingPost]] = {}
+    for key, external_id, text, reach, brand, category, published, count in originals:
+        fresh = (end - published).total_seconds() < DAY_SECONDS
+        groups.setdefault((brand, category or OTHER_CATEGORY), []).append(SpreadingPost(
+            external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None))
+    return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 
 def _share(mask_all: np.ndarray, mask_negative: np.ndarray) -> float:

@@ -1,0 +1,141 @@
+"""Reposts count for what they spread: a cascade of bare reposts ("转发微博") of a negative post about a watched
+brand opens an incident through the real path (canonical file → analyse → store → triage every 5 minutes),
+a praise post's cascade does not; reposts stored before their original inherit once it arrives; engagement
+counts only go up. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect.logging import disable_run_logger
+from sqlalchemy import func, select
+
+from tasks.db import session_scope
+from tasks.models import DetectionHit, Incident, Mention
+from tasks.monitoring.sources import RawMention, read_canonical_file
+from tasks.monitoring.tasks import analyse_mentions, store_mentions
+from tasks.triage.tasks import update_incidents
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+COMPLAINT = ("上周在旗舰店买的澄星空气炸锅，用了两天就坏了，加热的时候一直冒黑烟，还有一股塑料烧焦的味道，联系客服三次都"
+             "没有人处理，大家千万别买，太失望了")
+PRAISE = "澄星空气炸锅真的太好用了，做鸡翅又快又香，清洗也方便，强烈推荐给大家，已经回购第二台送给爸妈"
+REPOST_TEXTS = ("转发微博", "求扩散", "@某人 //转发")
+
+
+def cascade_file(folder: Path, original: str, reposts: int = 300, minutes: float = 40) -> Path:
+    """Write a canonical JSONL export: the original by a 800-follower account, then `reposts` bare reposts."""
+    rows = [{"id": "root", "text": original, "author": "小号用户", "reach": 800,
+             "published_at": START.isoformat(), "platform": "微博"}]
+    for i in range(reposts):
+        at = START + timedelta(minutes=1 + (minutes - 1) * i / reposts)
+        rows.append({"id": f"rt{i}", "text": REPOST_TEXTS[i % 3], "author": f"路人{i}", "reach": 150,
+                     "published_at": at.isoformat(), "platform": "微博", "repost_of": "root"})
+    path = folder / "cascade.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def scan(path: Path, now: datetime) -> list:  # type: ignore[type-arg]
+    """One scan as `crisis scan --file` runs it: read as of now, analyse, store, triage."""
+    with disable_run_logger():
+        mentions = read_canonical_file(path, "manual", now, SHANGHAI).mentions
+        store_mentions.fn(analyse_mentions.fn(mentions, now))
+        return update_incidents.fn(now, "test")
+
+
+def incidents() -> list[Incident]:
+    with session_scope() as session:
+        return list(session.scalars(select(Incident)))
+
+
+def test_a_cascade_of_bare_reposts_opens_an_incident_within_two_scans(database: str, tmp_path: Path) -> None:
+    path = cascade_file(tmp_path, COMPLAINT)
+    opened_at = [n for n in range(1, 10) if any(c.kind == "opened" for c in scan(path, START + timedelta(minutes=5 * n)))]
+    assert opened_at and opened_at[0] <= 2, "the cascade opens an incident within two 5-minute scans"
+    (incident,) = incidents()
+    assert (incident.brand, incident.category) == ("澄星", "产品质量")
+    with session_scope() as session:
+        linked = session.scalar(select(func.count(Mention.id)).where(Mention.incident_id == incident.id))
+        reasons = session.scalars(select(DetectionHit.reason).where(DetectionHit.rule == "viral_post")).all()
+    assert linked == 301, "the original and all its reposts are in the incident"
+    assert reasons and "原帖 root" in reasons[0] and "触达 800 人" in reasons[0] and "门槛 50" in reasons[0]
+
+
+def test_a_praise_posts_cascade_opens_nothing(database: str, tmp_path: Path) -> None:
+    path = cascade_file(tmp_path, PRAISE)
+    assert [scan(path, START + timedelta(minutes=5 * n)) for n in range(1, 10)] == [[]] * 9
+    assert incidents() == []
+    with session_scope() as session:
+        rows = session.execute(select(Mention.brand, Mention.negative).where(Mention.repost_of == "root")).all()
+    assert len(rows) == 300 and set(rows) == {("澄星", False)}
+
+
+def _store(*mentions: RawMention, debunk: frozenset[str] = frozenset()) -> int:
+    with disable_run_logger():
+        rows = analyse_mentions.fn(list(mentions), START)
+        for row in rows:  # the analysis's debunk flag, as its detection will set it
+            row["debunk"] = row["debunk"] or row["external_id"] in debunk
+        return store_mentions.fn(rows)
+
+
+def _raw(ident: str, text: str, minutes: float, repost_of: str | None = None, **counts: int) -> RawMention:
+    return RawMention(source="weibo", external_id=ident, text=text, published_at=START + timedelta(minutes=minutes),
+                      repost_of=repost_of, **counts)  # type: ignore[arg-type]
+
+
+def _stored() -> dict[str, tuple[object, ...]]:
+    with session_scope() as session:
+        rows = session.execute(select(Mention.id, Mention.external_id, Mention.brand, Mention.category,
+                                      Mention.negative, Mention.duplicate_of_id)).all()
+    names = {key: ident for key, ident, *_ in rows}
+    return {ident: (brand, category, negative, names.get(link)) for _, ident, brand, category, negative, link in rows}
+
+
+def test_a_debunking_repost_is_linked_but_no_complaint(database: str) -> None:
+    _store(_raw("root", COMPLAINT, 0), _raw("rt1", "转发微博", 1, "root"),
+           _raw("rt2", "假的，别信，已经辟谣了 //转发", 2, "root"), debunk=frozenset({"rt2"}))
+    stored = _stored()
+    assert stored["rt1"] == ("澄星", "产品质量", True, "root")
+    assert stored["rt2"] == ("澄星", "产品质量", False, "root")
+
+
+def test_reposts_stored_before_their_original_inherit_when_it_arrives(database: str) -> None:
+    _store(_raw("rt1", "转发微博", 5, "root"), _raw("rt2", "求扩散", 6, "rt1"),
+           _raw("rt3", "青禾牛奶才是良心 //转发", 7, "root"))
+    early = _stored()
+    assert early["rt1"] == (None, None, early["rt1"][2], None) and early["rt2"][3] == "rt1"
+    _store(_raw("root", COMPLAINT, 0))
+    stored = _stored()
+    assert stored["rt1"] == ("澄星", "产品质量", True, "root")
+    assert stored["rt2"] == ("澄星", "产品质量", True, "root"), "a repost of a repost links to the first post"
+    assert stored["rt3"][0] == "青禾" and stored["rt3"][3] is None, "another brand's repost keeps its own"
+    _store(_raw("root", COMPLAINT, 0), _raw("rt1", "转发微博", 5, "root"))
+    assert _stored() == stored, "a re-store changes nothing"
+
+
+def _counts(ident: str) -> tuple[object, ...]:
+    with session_scope() as session:
+        return session.execute(select(Mention.text, Mention.reposts, Mention.comments, Mention.likes)
+                               .where(Mention.external_id == ident)).one().tuple()
+
+
+def test_engagement_read_again_higher_is_raised_and_lower_is_not(database: str) -> None:
+    assert _store(_raw("root", COMPLAINT, 0, reposts=10, comments=4)) == 1
+    assert _store(_raw("root", "编辑后的文字", 0, reposts=25, comments=3, likes=7)) == 0
+    assert _counts("root") == (COMPLAINT, 25, 4, 7), "counts go up, text stays as first stored"
+    _store(_raw("root", COMPLAINT, 0, reposts=5))
+    assert _counts("root") == (COMPLAINT, 25, 4, 7)
+
+
+def test_a_bad_reposts_value_names_the_row_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    rows = [{"id": "a", "text": "澄星转发", "reposts": 12}, {"id": "b", "text": "澄星", "reposts": "很多"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    report = read_canonical_file(path, "manual", START, SHANGHAI)
+    assert [m.reposts for m in report.mentions] == [12]
+    assert report.problems == [f"{path}:2: reposts: not a number ('很多')"]

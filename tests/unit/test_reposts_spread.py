@@ -1,0 +1,138 @@
+"""What a repost counts for (tasks/monitoring/duplicates.py spread_reading, resolve_reposts), the canonical
+format's repost and engagement fields, and the viral_post rule (tasks/triage/detection.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tasks.monitoring.duplicates import Reading, RepostPair, resolve_reposts, spread_reading
+from tasks.monitoring.sources import to_mention
+from tasks.triage.detection import GroupWindow, SpreadingPost, Thresholds, evaluate, viral_needed, viral_post
+
+COMPLAINT = Reading("澄星", "澄星空气炸锅", "产品质量", True, 0.05)
+PRAISE = Reading("澄星", "澄星空气炸锅", None, False, 0.95)
+BARE = Reading(None, None, None, False, 0.62)  # "转发微博": no brand, a tone that means nothing
+T = Thresholds()
+
+
+def test_a_bare_repost_counts_for_what_it_spreads() -> None:
+    assert spread_reading(BARE, COMPLAINT, debunk=False) == COMPLAINT
+    assert spread_reading(Reading(None, None, None, True, 0.2), PRAISE, debunk=False) == PRAISE
+
+
+def test_a_debunking_repost_takes_the_brand_but_is_no_complaint() -> None:
+    reading = spread_reading(Reading(None, None, None, True, 0.3), COMPLAINT, debunk=True)
+    assert reading is not None
+    assert (reading.brand, reading.category, reading.negative) == ("澄星", "产品质量", False)
+
+
+def test_a_repost_naming_another_brand_keeps_its_own_and_is_not_linked() -> None:
+    own = Reading("青禾", "青禾牛奶", None, False, 0.9)
+    assert spread_reading(own, COMPLAINT, debunk=False) is None
+    pair = RepostPair(7, "r7", own, False, None, 1, COMPLAINT, None)
+    assert resolve_reposts([pair]) == {}
+
+
+def test_a_repost_complaining_in_its_own_words_stays_negative() -> None:
+    own = Reading("澄星", None, "售后服务", True, 0.1)
+    assert spread_reading(own, PRAISE, debunk=False) == Reading("澄星", "澄星空气炸锅", "售后服务", True, 0.1)
+
+
+def test_a_repost_of_an_unwatched_post_keeps_its_own_reading() -> None:
+    unwatched = Reading(None, None, None, True, 0.1)
+    assert spread_reading(BARE, unwatched, debunk=False) == BARE
+
+
+@pytest.mark.parametrize("own, original, debunk", [
+    (BARE, COMPLAINT, False), (BARE, PRAISE, False), (BARE, COMPLAINT, True),
+    (Reading("澄星", None, "售后服务", True, 0.1), PRAISE, False),
+])
+def test_resolving_a_resolved_repost_changes_nothing(own: Reading, original: Reading, debunk: bool) -> None:
+    once = spread_reading(own, original, debunk)
+    assert once is not None and spread_reading(once, original, debunk) == once
+
+
+def test_a_repost_links_to_the_first_post_of_the_cascade() -> None:
+    via_repeat = RepostPair(9, "r9", BARE, False, None, 5, COMPLAINT, original_of=2)
+    direct = RepostPair(8, "r8", BARE, False, None, 5, COMPLAINT, original_of=None)
+    done = RepostPair(4, "r4", COMPLAINT, False, 5, 5, COMPLAINT, original_of=None)
+    assert resolve_reposts([via_repeat, direct, done]) == {9: (COMPLAINT, 2), 8: (COMPLAINT, 5)}
+
+
+def _record(**values: object) -> object:
+    return to_mention({"id": "m1", "text": "转发微博", **values}, {}, "weibo", None, datetime(2026, 11, 27, tzinfo=UTC),
+                      ZoneInfo("Asia/Shanghai"))
+
+
+def test_repost_and_engagement_fields_are_read_as_platforms_give_them() -> None:
+    mention = _record(repost_of=4988123456789, reposts="1.2万", comments="3,400", likes=17)
+    assert (mention.repost_of, mention.reposts, mention.comments, mention.likes) == ("4988123456789", 12000, 3400, 17)
+    plain = _record()
+    assert (plain.repost_of, plain.reposts, plain.comments, plain.likes) == (None, None, None, None)
+
+
+def test_an_apis_nested_repost_and_counts_are_mapped_through_fields() -> None:
+    fields = {"id": "mid", "repost_of": "retweeted_status.mid", "reposts": "reposts_count",
+              "likes": "attitudes_count"}
+    record = {"mid": "5001", "text": "转发微博", "retweeted_status": {"mid": "4988", "text": "澄星…"},
+              "reposts_count": 3, "attitudes_count": "2万"}
+    mention = to_mention(record, fields, "weibo-search", "微博", datetime(2026, 11, 27, tzinfo=UTC),
+                         ZoneInfo("Asia/Shanghai"))
+    assert (mention.repost_of, mention.reposts, mention.likes, mention.comments) == ("4988", 3, 20000, None)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"reposts": "很多"}, "reposts: not a number"), ({"likes": -3}, "likes: negative"),
+    ({"comments": 3e10}, "comments: too large"),
+])
+def test_a_bad_engagement_count_names_the_field(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _record(**values)
+
+
+def post(reposts: int, reach: int, reported: int | None = None) -> SpreadingPost:
+    return SpreadingPost("4988", "澄星空气炸锅用了两天就冒黑烟", reach, reposts, reported)
+
+
+def group(*posts: SpreadingPost) -> GroupWindow:
+    return GroupWindow(brand="澄星", category="产品质量", negative=1 + sum(p.reposts for p in posts),
+                       spreading=list(posts))
+
+
+@pytest.mark.parametrize("reach, needed", [(0, 50), (500, 50), (20_000, 200), (80_000, 800), (5_000_000, 1000)])
+def test_the_reposts_needed_grow_with_the_authors_reach_between_floor_and_cap(reach: int, needed: int) -> None:
+    assert viral_needed(reach, T) == needed
+
+
+def test_a_small_accounts_post_reposted_far_beyond_its_audience_fires_with_its_numbers() -> None:
+    hit = viral_post(group(post(200, 500)), T)
+    assert hit is not None and hit.rule == "viral_post"
+    for number in ("4988", "触达 500 人", "最近 60 分钟被转发 200 次", "门槛 50", "× 0.01", "不少于 50", "至多 1,000"):
+        assert number in hit.reason
+    assert "viral_post" in [h.rule for h in evaluate(group(post(200, 500)), T)]
+
+
+def test_the_same_reposts_of_a_big_accounts_post_are_ordinary() -> None:
+    assert viral_post(group(post(200, 80_000)), T) is None
+    assert viral_post(group(post(800, 80_000)), T) is not None
+    assert viral_post(group(post(49, 500)), T) is None
+
+
+def test_the_post_furthest_beyond_its_threshold_is_named() -> None:
+    hit = viral_post(group(post(600, 1_000_000), SpreadingPost("small", "小号", 300, 120)), T)
+    assert hit is not None and "small" in hit.reason and "门槛 50" in hit.reason
+
+
+def test_a_platforms_reported_count_counts_when_few_reposts_are_stored() -> None:
+    hit = viral_post(group(post(3, 500, reported=400)), T)
+    assert hit is not None and "平台报告转发 400 次" in hit.reason and "收录 3 次" in hit.reason
+    assert viral_post(group(post(3, 500, reported=40)), T) is None
+
+
+def test_thresholds_are_tunable() -> None:
+    strict = Thresholds(viral_min_reposts=300, viral_audience_share=0.05, viral_max_reposts=5000)
+    assert viral_needed(500, strict) == 300 and viral_needed(200_000, strict) == 5000
+    assert viral_post(group(post(200, 500)), strict) is None
