@@ -23,6 +23,7 @@ from typing import Literal
 import jieba
 import numpy as np
 
+from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
 from tasks.monitoring.sentiment import SentimentModel
 
 try:
@@ -72,16 +73,22 @@ class LexiconData:
     categories: Mapping[str, CategoryTerms]
     critical: Sequence[str] = ()
     slang: Sequence[str] = ()
+    health_claims: Sequence[str] = ()
+    debunk: Sequence[str] = ()
+
+    def model_words(self) -> list[str]:
+        """Return the terms jieba keeps whole that the sentiment model is trained with (critical terms and
+        slang): changing them changes the model's tokens, and so the model."""
+        return [*self.critical, *self.slang]
 
     def dictionary_words(self) -> list[str]:
-        """Return every term jieba must keep whole."""
-        words: list[str] = [*self.critical, *self.slang]
+        """Return every term jieba must keep whole: model_words() and the brand and product names. Category
+        terms, health claims and debunk words are found in the text, not among the tokens."""
+        words = self.model_words()
         for aliases in self.brands.values():
             words.extend(aliases)
         for products in self.products.values():
             words.extend(products)
-        for rule in self.categories.values():
-            words.extend(rule.terms())
         return words
 
 
@@ -98,6 +105,8 @@ class Analysis:
     simhash: int = 0
     # Its own text refutes a story (造谣, 辟谣, 假新闻 …): not a complaint, whatever its tone.
     debunk: bool = False
+    # Health claims (致癌, 禁用农药 …) it makes about the brand or product it names: negative, whatever its tone.
+    health_claims: list[str] = field(default_factory=list)
 
 
 def load_user_dictionary(words: Iterable[str]) -> None:
@@ -244,6 +253,7 @@ class TermIndex:
             *chain.from_iterable(lexicon.brands.values()),
             *chain.from_iterable(lexicon.products.values()),
             *chain.from_iterable(rule.terms() for rule in lexicon.categories.values()),
+            *lexicon.health_claims, *lexicon.debunk, *REPORT_CUES,
         ]
         self.by_first: dict[str, list[str]] = {}
         for term in dict.fromkeys(terms):
@@ -282,20 +292,26 @@ def analyse_many(
     hashes = simhash_many(token_lists)
     probabilities = model.probabilities(token_lists)
     sha256 = hashlib.sha256
+    debunk_cues = frozenset((*lexicon.debunk, *REPORT_CUES))
     results = []
     for clean, tokens, simhash_value, positive in zip(cleaned, token_lists, hashes, probabilities, strict=True):
         present = index.terms_in(clean)
         brand, product = match_brand(present, lexicon) if present else (None, None)
+        debunk = not debunk_cues.isdisjoint(present) and is_debunk(clean, lexicon.debunk)
+        claims = health_claims_in(clean, lexicon.health_claims) if brand and not debunk else []
         results.append(Analysis(
             tokens=tokens,
+            # The model's reading of the tone, kept as it is: a claim or a debunk decides `negative`, below.
             positive=round(positive, 4),
-            negative=positive < negative_below,
+            negative=not debunk and (bool(claims) or positive < negative_below),
             brand=brand,
             product=product,
             category=categorise(present, lexicon) if present else None,
             critical_terms=[t for t in lexicon.critical if t in present] if present else [],
             content_hash=sha256(clean.encode("utf-8")).hexdigest(),
             simhash=simhash_value,
+            debunk=debunk,
+            health_claims=claims,
         ))
     return results
 

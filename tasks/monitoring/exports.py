@@ -11,12 +11,14 @@ from pathlib import Path
 from config.settings import get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring.analysis import analyse_many
+from tasks.monitoring.claims import reading_note
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment import evidence
 from tasks.monitoring.sentiment_model import get_model
 
 BATCH = 2000
-COLUMNS = ["text", "positive_probability", "label", "category", "brand", "product", "critical_terms", "evidence"]
+COLUMNS = ["text", "positive_probability", "label", "category", "brand", "product", "critical_terms", "debunk",
+           "evidence"]
 
 
 class AnalyzeInputInvalid(CrisisError):
@@ -56,9 +58,10 @@ def read_texts(path: Path, text_column: str) -> list[str]:
 
 
 def write_analysed(texts: list[str], out: Path, advance: Callable[[int], None]) -> Counter[str]:
-    """Write each text with its sentiment, label, category, brand, critical terms and the three features that
-    weigh most in its score (+ towards positive, - towards negative) to a CSV; return the count per label and
-    category. `advance` hears how many texts each batch scored. Overwrites `out`."""
+    """Write each text with its sentiment, label, category, brand, critical terms, debunk flag and why: a health
+    claim or debunk that decided the label (reading_note), then the three features that weigh most in its score
+    (+ towards positive, - towards negative), to a CSV; return the count per label and category. `advance`
+    hears how many texts each batch scored. Overwrites `out`."""
     lexicon, model, threshold = lexicon_data(), get_model(), get_settings().analysis.negative_below
     counts: Counter[str] = Counter()
     with out.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -70,8 +73,10 @@ def write_analysed(texts: list[str], out: Path, advance: Callable[[int], None]) 
                 label = "negative" if a.negative else "positive"
                 counts[label] += 1
                 counts[f"category:{a.category or '—'}"] += 1
-                why = "；".join(f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens))
+                why = "；".join([note] if (note := reading_note(a.debunk, a.health_claims)) else []
+                               + [f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens)])
+                counts["debunk"] += a.debunk
                 writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",
-                                 a.product or "", " ".join(a.critical_terms), why])
+                                 a.product or "", " ".join(a.critical_terms), "yes" if a.debunk else "", why])
             advance(len(chunk))
     return counts

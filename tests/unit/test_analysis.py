@@ -175,3 +175,75 @@ def test_near_duplicate_is_close_and_unrelated_posts_are_far(lexicon: LexiconDat
     assert hamming(base, near) < 10
     for other in UNRELATED:
         assert hamming(base, analyse(other, lexicon, NEGATIVE_BELOW, model()).simhash) > 15
+
+
+# Health scares written as news (issue 15): calm, even positive in tone, a crisis all the same.
+NEWS_SCARES = [
+    "【央视曝光】青禾承认旗下青禾牛奶含有国家禁用农药，专家指出该农药可致癌，香港已下架相关产品。",
+    "据媒体报道，澄星电水壶内胆检出重金属超标，专家建议消费者暂停使用。",
+    "青禾坚果礼盒被检出黄曲霉毒素，已有三名儿童食用后送进医院。",
+]
+
+
+@pytest.mark.parametrize("text", NEWS_SCARES)
+def test_a_health_claim_about_the_brand_is_negative_and_a_safety_crisis(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.brand is not None and result.health_claims
+    assert result.negative and not result.debunk
+    assert result.category == "人身安全/食品安全"
+
+
+def test_the_same_claim_without_a_watched_brand_is_left_to_the_model(lexicon: LexiconData) -> None:
+    """The rule is about the brands we watch: a general health article keeps the model's reading."""
+    text = "专家指出，长期食用含禁用农药的水果可致癌，香港已出台新规。"
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.brand is None and result.health_claims == []
+    assert result.negative == (result.positive < NEGATIVE_BELOW)
+
+
+@pytest.mark.parametrize("text", [
+    "青禾燕麦片好吃到哭，笑死，一包根本不够吃",
+    "澄星空气炸锅做的鸡翅香死了，死贵但是值",
+    "木棉四件套太舒服了，躺上去就不想起来，爱死了",
+])
+def test_praise_with_dramatic_words_is_not_a_safety_crisis(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.category != "人身安全/食品安全" and result.health_claims == []
+    assert not result.negative
+
+
+@pytest.mark.parametrize("text", [
+    "青禾官方辟谣：网传青禾牛奶致癌系谣言，检测报告显示一切合格，造谣者已被警方处理。",
+    "网传澄星空气炸锅爆炸伤人，经核实消息不实，是假新闻，大家不要再转了。",
+])
+def test_a_debunk_is_not_negative(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.debunk and not result.negative
+
+
+def test_an_affirmed_story_is_not_a_debunk(lexicon: LexiconData) -> None:
+    result = analyse("这不是谣言，青禾牛奶喝完全家拉肚子住院了，太可怕了！", lexicon, NEGATIVE_BELOW, model())
+    assert not result.debunk and result.negative
+    assert result.category == "人身安全/食品安全"
+
+
+@pytest.mark.parametrize("text", [
+    "同样在澄星旗舰店买澄星破壁机，老用户反而比新用户贵了两百，这就是大数据杀熟！",
+    "青禾坚果礼盒双11先提价后打折，虚构原价，虚假折扣，典型的价格欺诈。",
+])
+def test_price_discrimination_gets_its_own_category(lexicon: LexiconData, text: str) -> None:
+    assert analyse(text, lexicon, NEGATIVE_BELOW, model()).category == "价格欺诈/大数据杀熟"
+
+
+def test_a_plain_price_rise_complaint_stays_in_the_older_price_category(lexicon: LexiconData) -> None:
+    """先涨后降 alone is in both price categories; the earlier one, 价格/虚假宣传, keeps it (the demo's texts)."""
+    assert categorise("刚买完就降价了，有点先涨后降的意思", lexicon) == "价格/虚假宣传"
+
+
+def test_the_brief_names_the_health_claim_first() -> None:
+    """An incident brief's 负面依据 (negative_evidence) starts with the claim that made the post negative."""
+    from tasks.monitoring.sentiment_model import negative_evidence
+
+    assert negative_evidence(NEWS_SCARES[0]).startswith("健康风险说法：")
+    assert "致癌" in negative_evidence(NEWS_SCARES[0]).split("；")[0]
+    assert not negative_evidence(COMPLAINT).startswith("健康风险说法")

@@ -1,0 +1,99 @@
+"""What a post claims, beyond its tone: a health scare (致癌, 禁用农药 …) or the refutation of a story (辟谣). Pure.
+
+Both read the text itself, not the tokens: a term is found as written, then its few characters before
+and after say whether the post means it. 青禾牛奶不含三聚氰胺 denies the claim; 这不是谣言 affirms the story;
+求辟谣 asks for a denial nobody has given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+# A clause ends at these: a cue in the previous clause says nothing of this one.
+_CLAUSE_END = re.compile(r"[，,。．.！!？?；;：:\n、]")
+# Just before a health claim: the post denies it (不含致癌物, 未检出三聚氰胺, 没有超标, 无有害物质).
+_DENIED = ("不", "没", "未", "无", "非", "零")
+# ... except where 不 does not deny: 不仅致癌, 不但超标, 不少…
+_NOT_DENIALS = ("不仅", "不但", "不只", "不少", "不止")
+# Just before a debunk word: the post affirms the story or asks whether it is true.
+_AFFIRMED = ("不是", "并非", "绝非", "不算", "哪是", "非")
+_ASKED = ("求", "等", "盼", "请", "要求", "希望", "需要", "没有", "没", "不")
+# Just after: a question (是谣言吗？) is not a refutation.
+_QUESTION = ("吗", "么", "？", "?")
+# 网传…不实: a reported story called untrue later in the same sentence. 不实 alone is too loose (价格不实惠).
+_REPORTED_UNTRUE = re.compile(r"(网传|传言|传闻|网曝)[^。！？!?\n]{0,40}?"
+                              r"(不实(?![惠在用际践])|失实|是假的|系谣言|为谣言|纯属谣言|是谣言)")
+# Longer words that start with a claim or a debunk word and mean something else (超标准间, 重金属音乐, 不实在).
+_HARMLESS = ("超标准", "重金属音乐", "重金属摇滚", "重金属风", "不实在", "不实惠", "不实用", "不实际")
+_WINDOW = 4
+
+
+def _before(text: str, start: int) -> str:
+    """Return up to _WINDOW characters before `start`, within its clause."""
+    head = text[max(0, start - _WINDOW):start]
+    cut = max((m.end() for m in _CLAUSE_END.finditer(head)), default=0)
+    return head[cut:]
+
+
+def _occurrences(text: str, term: str) -> Iterable[int]:
+    start = text.find(term)
+    while start >= 0:
+        yield start
+        start = text.find(term, start + 1)
+
+
+def _meant(text: str, at: int, term: str) -> bool:
+    """Return whether the term found at `at` is meant, not part of a longer harmless word that runs past it."""
+    end = at + len(term)
+    for harmless in _HARMLESS:
+        found = text.find(harmless, max(0, at - len(harmless) + 1), end + len(harmless))
+        while 0 <= found < end:
+            if found + len(harmless) > at and (found < at or found + len(harmless) > end):
+                return False
+            found = text.find(harmless, found + 1, end + len(harmless))
+    return True
+
+
+def _denied(before: str) -> bool:
+    for cue in _NOT_DENIALS:
+        before = before.replace(cue, "")
+    return any(cue in before for cue in _DENIED)
+
+
+def health_claims_in(text: str, claims: Sequence[str]) -> list[str]:
+    """Return the health claims the text makes (in list order), leaving out those it denies (不含, 未检出 …)."""
+    made = []
+    for claim in claims:
+        if any(_meant(text, at, claim) and not _denied(_before(text, at)) for at in _occurrences(text, claim)):
+            made.append(claim)
+    return made
+
+
+# Worth calling is_debunk only when one of these (or a debunk word) is in the text.
+REPORT_CUES = ("不实", "失实", "是假的", "谣言")
+
+
+def is_debunk(text: str, words: Sequence[str]) -> bool:
+    """Return whether the text refutes a story: a debunk word neither affirmed (这不是谣言), asked for
+    (求辟谣) nor asked about (是谣言吗), or a reported story called untrue (网传…不实)."""
+    if _REPORTED_UNTRUE.search(text):
+        return True
+    for word in words:
+        for at in _occurrences(text, word):
+            if not _meant(text, at, word):
+                continue
+            before, after = _before(text, at), text[at + len(word):at + len(word) + 1]
+            if any(cue in before for cue in (*_AFFIRMED, *_ASKED)) or after in _QUESTION:
+                continue
+            return True
+    return False
+
+
+def reading_note(debunk: bool, health_claims: Sequence[str]) -> str:
+    """Return why a post's label is not its tone alone ("" when it is): it debunks a story, or makes health claims."""
+    if debunk:
+        return "辟谣：不计为负面"
+    if health_claims:
+        return f"健康风险说法：{'、'.join(health_claims)}"
+    return ""
