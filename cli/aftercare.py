@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from cli.options import By, Now, console, fails_cleanly, parse_time
+from tasks.incidents.state import RESOLUTION_NAMES, Resolution
 
 
 @fails_cleanly
@@ -40,22 +42,53 @@ def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosur
 
 
 @fails_cleanly
-def close(key: str, by: By, note: str = "", now: Now = None) -> None:
-    """Close a resolved incident once its review is accepted (复盘通过)."""
-    from tasks.aftercare.tasks import close_incident
+def close(key: str, by: By, note: str = "",
+          as_: Annotated[Resolution | None, typer.Option(
+              "--as", help="Close an active incident at once as unfounded (谣言, handled by 辟谣) or false_alarm "
+                           "(误报, the rules that fired are recorded for tuning).")] = None,
+          reason: Annotated[str | None, typer.Option(help="Why it was no crisis (required with --as).")] = None,
+          now: Now = None) -> None:
+    """Close a resolved incident once its review is accepted (复盘通过), or with --as an active one that was
+    no crisis: unfounded (谣言) or false_alarm (误报)."""
     from tasks.common import resolve_now
 
-    close_incident(key, by, note, resolve_now(parse_time(now)))
-    console.print(f"{key}: closed by {by}")
+    at = resolve_now(parse_time(now))
+    if as_ is None:
+        if reason is not None:
+            raise typer.BadParameter("--reason goes with --as unfounded|false_alarm (use --note otherwise)")
+        from tasks.aftercare.tasks import close_incident
+
+        close_incident(key, by, note, at)
+        console.print(f"{key}: closed by {by}")
+        return
+    rules = _dismiss(key, as_, reason or "", by, at)
+    console.print(f"{key}: closed as {as_.value}（{RESOLUTION_NAMES[as_]}）by {by}")
+    if as_ is Resolution.FALSE_ALARM:
+        console.print("rules that fired: " + (", ".join(rules) or "—"))
+
+
+def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetime) -> list[str]:
+    """Close the incident as unfounded or a false alarm, audited; return the detection rules that fired."""
+    from tasks.db import session_scope
+    from tasks.incidents.repository import fired_rules, locked_incident
+    from tasks.incidents.service import dismiss
+
+    with session_scope() as session:
+        incident = locked_incident(session, key)
+        rules = fired_rules(session, incident.id)
+        dismiss(session, incident, resolution, reason=reason, actor=by, at=at,
+                rules=rules if resolution is Resolution.FALSE_ALARM else None)
+    return rules
 
 
 @fails_cleanly
 def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD, Asia/Shanghai).")]) -> None:
-    """Metrics across incidents since a day: counts by level and category, median TTD/TTA/TTR, compensation."""
+    """Metrics across incidents since a day: counts by level and category, median TTD/TTA/TTR, compensation,
+    and the incidents closed as unfounded (谣言) or false alarms (误报) with the rules that fired."""
     from tasks.aftercare.report import IncidentFacts, summarise
     from tasks.compensation.repository import incident_totals
     from tasks.db import session_scope
-    from tasks.incidents.repository import incidents_detected_since
+    from tasks.incidents.repository import fired_rules, incidents_detected_since
     from tasks.incidents.state import durations
 
     start = parse_time(since + "T00:00")
@@ -63,8 +96,9 @@ def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-M
         facts = []
         for i in incidents_detected_since(session, start):
             totals = incident_totals(session, i.id).values()
+            rules = tuple(fired_rules(session, i.id)) if i.resolution == Resolution.FALSE_ALARM else ()
             facts.append(IncidentFacts(i.level, i.category, i.is_drill, durations(i.stamps()),
-                                       sum(t[1] for t in totals), sum(t[0] for t in totals)))
+                                       sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules))
     result = summarise(facts)
     table = Table("level", "incidents", "median TTD (min)", "median TTA (min)", "median TTR (h)")
     for level, medians in result.medians.items():
@@ -75,6 +109,11 @@ def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-M
     console.print(table)
     console.print("by category: " + ("、".join(f"{k} {v}" for k, v in result.by_category.items()) or "—"))
     console.print(f"compensation: {result.compensated_orders:,} orders, {result.compensation_fen / 100:,.2f} 元")
+    console.print(f"no crisis (not counted above): {result.unfounded} unfounded（谣言）, "
+                  f"{result.false_alarms} false alarms（误报）")
+    if result.false_alarm_rules:
+        console.print("false alarms by rule that fired: "
+                      + "、".join(f"{rule} {n}" for rule, n in result.false_alarm_rules.items()))
 
 
 def _fmt(value: float | None) -> str:

@@ -53,6 +53,10 @@ class CategoryRule(StrictModel):
 class Lexicon(StrictModel):
     critical: list[str] = []
     slang: list[str] = []
+    # A post naming a watched brand or product with one of these is negative whatever its tone.
+    health_claims: list[str] = []
+    # A post with one of these refutes a story (辟谣): a debunk, never a complaint.
+    debunk: list[str] = []
     brands: dict[str, Brand]
     categories: dict[str, CategoryRule]
 
@@ -167,7 +171,8 @@ class Policies(StrictModel):
     statuses: dict[str, Literal["unpaid", "paid", "shipped", "completed", "refunded", "cancelled"]] = {}
 
 
-MentionField = Literal["id", "text", "author", "reach", "published_at", "url", "platform"]
+MentionField = Literal["id", "text", "author", "reach", "published_at", "url", "platform", "repost_of", "reposts",
+                       "comments", "likes"]
 
 
 class _Source(StrictModel):
@@ -383,9 +388,15 @@ def clear_caches() -> None:
         loader.cache_clear()
 
 
+class DebunkPath(StrictModel):
+    steps: list[str] = []
+
+
 class Playbooks(StrictModel):
     steps: dict[str, list[str]]
     commitments: dict[str, list[str]] = {}
+    # The 辟谣 path for an incident marked a possible rumour (谣言).
+    debunk: DebunkPath = DebunkPath()
 
     def for_category(self, category: str) -> list[str]:
         """Return the category's steps, or the default ones."""

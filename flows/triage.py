@@ -9,6 +9,7 @@ from prefect import flow
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
 from tasks.triage.board import publish_briefs, publish_incident_board
+from tasks.triage.rumour_tasks import flag_rumours
 from tasks.triage.tasks import announce_incidents, change_dicts, update_incidents
 
 
@@ -18,11 +19,12 @@ def triage_mentions(window_end: datetime | None = None,
     """Grade the stored mentions into incidents.
 
     1) evaluate every brand x category against its baselines (spikes, critical terms, influencers),
-    open incidents or update and escalate active ones, record each rule that fired and why;
+    open incidents or update and escalate active ones, record each rule that fired and why, mark possible rumours;
     2) announce every unannounced change as an event; 3) refresh the board and the briefs.
     """
     end = resolve_now(window_end)
     changes = update_incidents(end, flow_actor())
+    flag_rumours(end, flow_actor())
     announce_incidents()
     publish_incident_board(end, source_health)
     publish_briefs(end)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from tasks.incidents.state import IncidentState, Level
+from tasks.incidents.state import IncidentState, Level, Resolution
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -202,7 +202,7 @@ class Incident(Base):
     rumour_reason: Mapped[str | None] = mapped_column(Text)
     # How a responder closed it when it was no real crisis: unfounded (谣言, handled by 辟谣) or false_alarm
     # (误报, the rule that fired kept for tuning); None for a real crisis.
-    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolution: Mapped[Resolution | None] = mapped_column(EnumText(Resolution, 16))
     resolution_note: Mapped[str | None] = mapped_column(Text)
 
     def stamps(self) -> dict[str, datetime | None]:

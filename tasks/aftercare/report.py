@@ -1,13 +1,19 @@
-"""Metrics across incidents (`crisis report`): counts, median TTD/TTA/TTR per level, compensation. Pure."""
+"""Metrics across incidents (`crisis report`): counts, median TTD/TTA/TTR per level, compensation, and the
+incidents that were no crisis (closed as unfounded or false alarms, with the rules that fired). Pure.
+
+Counts by level and category and the medians are of crises only: a rumour closed after 辟谣 or a false alarm
+would bend "how fast do we handle a crisis" (it has no TTR) and is counted apart. Compensation paid is
+money spent whatever the incident turned out to be, so its totals include them.
+"""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tasks.incidents.state import LEVELS
+from tasks.incidents.state import LEVELS, Resolution
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,8 @@ class IncidentFacts:
     durations: dict[str, float | None]  # minutes
     compensation_fen: int
     compensated_orders: int
+    resolution: str | None = None  # unfounded | false_alarm | None (a crisis)
+    rules: tuple[str, ...] = ()  # the detection rules that fired for it
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class Report:
     medians: dict[str, dict[str, float | None]]  # level -> TTD/TTA/TTR -> minutes
     compensation_fen: int
     compensated_orders: int
+    unfounded: int = 0
+    false_alarms: int = 0
+    false_alarm_rules: dict[str, int] = field(default_factory=dict)  # rule -> false alarms it fired for
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -36,15 +47,20 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 
 def summarise(facts: Sequence[IncidentFacts]) -> Report:
-    """Summarise real incidents (drills excluded)."""
+    """Summarise real incidents (drills excluded); crises apart from those closed as no crisis."""
     real = [f for f in facts if not f.is_drill]
-    levels = sorted({f.level for f in real}, key=LEVELS.index)
+    crises = [f for f in real if f.resolution is None]
+    false_alarms = [f for f in real if f.resolution == Resolution.FALSE_ALARM]
+    levels = sorted({f.level for f in crises}, key=LEVELS.index)
     return Report(
-        incidents=len(real),
-        by_level=dict(Counter(f.level for f in real)),
-        by_category=dict(Counter(f.category for f in real)),
-        medians={lvl: {m: _median([f.durations.get(m) for f in real if f.level == lvl]) for m in ("TTD", "TTA", "TTR")}
+        incidents=len(crises),
+        by_level=dict(Counter(f.level for f in crises)),
+        by_category=dict(Counter(f.category for f in crises)),
+        medians={lvl: {m: _median([f.durations.get(m) for f in crises if f.level == lvl]) for m in ("TTD", "TTA", "TTR")}
                  for lvl in levels},
         compensation_fen=sum(f.compensation_fen for f in real),
         compensated_orders=sum(f.compensated_orders for f in real),
+        unfounded=sum(f.resolution == Resolution.UNFOUNDED for f in real),
+        false_alarms=len(false_alarms),
+        false_alarm_rules=dict(Counter(rule for f in false_alarms for rule in f.rules).most_common()),
     )

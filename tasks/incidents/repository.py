@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tasks.errors import NotFound
 from tasks.incidents.state import ACTIVE_STATES, IncidentState
-from tasks.models import Incident, IncidentMetric, Mention
+from tasks.models import DetectionHit, Incident, IncidentMetric, Mention
 
 HANDLED_STATES = (IncidentState.ACKNOWLEDGED, IncidentState.RESPONDING, IncidentState.MONITORING)
 
@@ -176,3 +176,33 @@ def closed_keys(session: Session, keys: Collection[str]) -> list[str]:
     """Return those of `keys` whose incident is closed."""
     return list(session.scalars(select(Incident.key).where(Incident.key.in_(keys),
                                                            Incident.state == IncidentState.CLOSED)))
+
+
+def earliest_posts(session: Session, incident_id: int, limit: int = 5) -> list[Mention]:
+    """Return the incident's first mentions (its origin), oldest first."""
+    return list(
+        session.scalars(
+            select(Mention).where(Mention.incident_id == incident_id)
+            .order_by(Mention.published_at, Mention.id).limit(limit)
+        )
+    )
+
+
+def debunk_flags(session: Session, brand: str, since: datetime, until: datetime, drill: bool) -> list[tuple[datetime, bool]]:
+    """Return (published_at, debunk) of every mention of the brand in [since, until) (the drill source's when
+    `drill`), oldest first: a debunking post need not be negative or linked to the incident."""
+    rows = session.execute(
+        select(Mention.published_at, Mention.debunk)
+        .where(Mention.brand == brand, Mention.is_drill.is_(drill), Mention.published_at >= since,
+               Mention.published_at < until)
+        .order_by(Mention.published_at, Mention.id)
+    ).all()
+    return [(at, bool(debunk)) for at, debunk in rows]
+
+
+def fired_rules(session: Session, incident_id: int) -> list[str]:
+    """Return the detection rules enforced for the incident (what opened or fed it), in name order."""
+    return list(session.scalars(
+        select(DetectionHit.rule).where(DetectionHit.incident_id == incident_id, DetectionHit.mode == "enforce")
+        .distinct().order_by(DetectionHit.rule)
+    ))

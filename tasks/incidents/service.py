@@ -1,6 +1,6 @@
 """What happens to an incident, each in one place: it opens, changes state (checked against the plan,
-stamped, validated), escalates, has its level set by hand, and is announced as an event. Every change
-is audited."""
+stamped, validated), escalates, has its level set by hand, is marked a possible rumour (or cleared), is
+dismissed as unfounded or a false alarm, and is announced as an event. Every change is audited."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from tasks import audit
 from tasks.errors import InvalidTransition
 from tasks.events import INCIDENT_ESCALATED, INCIDENT_OPENED, emit_incident_event
 from tasks.incidents import repository
-from tasks.incidents.state import STAMPS, IncidentState, Level, can_transition, is_higher, timestamp_problem
+from tasks.incidents.state import (
+    STAMPS,
+    IncidentState,
+    Level,
+    Resolution,
+    can_dismiss,
+    can_transition,
+    is_higher,
+    timestamp_problem,
+)
 from tasks.models import Incident
 
 if TYPE_CHECKING:
@@ -28,6 +37,8 @@ def snapshot(incident: Incident) -> dict[str, Any]:
         "state": incident.state,
         "heat": incident.heat,
         "acknowledged_by": incident.acknowledged_by,
+        "possible_rumour": incident.possible_rumour,
+        "resolution": incident.resolution,
         **incident.stamps(),
     }
 
@@ -130,3 +141,46 @@ def announce_pending(session: Session) -> list[str]:
         announce(session, incident)
         keys.append(incident.key)
     return keys
+
+
+def mark_rumour(session: Session, incident: Incident, possible: bool, reason: str, *, actor: str,
+                at: datetime) -> bool:
+    """Mark the incident a possible rumour with the reason (or clear the mark), audited; False, and nothing
+    changed, when the mark already says so (the reason of a standing mark is kept)."""
+    if bool(incident.possible_rumour) == possible:
+        return False
+    before = snapshot(incident)
+    incident.possible_rumour = possible
+    incident.rumour_reason = reason or None
+    session.flush()
+    audit.record(session, actor=actor, action="incident.rumour_marked" if possible else "incident.rumour_cleared",
+                 entity_type="incident", entity_id=incident.key, at=at, before=before,
+                 after={**snapshot(incident), "reason": reason})
+    return True
+
+
+def dismiss(session: Session, incident: Incident, resolution: str, *, reason: str, actor: str, at: datetime,
+            rules: list[str] | None = None) -> None:
+    """Close an active incident at once as unfounded (谣言, 辟谣 done) or a false alarm (误报), with the
+    reason and, for a false alarm, the detection rules that fired (kept so detection can be tuned); audited.
+    Only closed_at is stamped: it was never mitigated or resolved, so it gives no TTM / TTR."""
+    if resolution not in tuple(Resolution):
+        raise InvalidTransition(f"{incident.key}: unknown resolution {resolution!r} ({', '.join(Resolution)})")
+    if not reason.strip():
+        raise InvalidTransition(f"{incident.key}: closing as {resolution} needs a reason")
+    current = IncidentState(incident.state)
+    if not can_dismiss(current):
+        raise InvalidTransition(f"{incident.key}: cannot close as {resolution} from {current} "
+                                "(only an active incident: open, acknowledged, responding, monitoring)")
+    problem = timestamp_problem({**incident.stamps(), "closed_at": at})
+    if problem:
+        raise InvalidTransition(f"{incident.key}: {problem}")
+    before = snapshot(incident)
+    incident.state, incident.closed_at = IncidentState.CLOSED, at
+    incident.resolution, incident.resolution_note = Resolution(resolution), reason.strip()
+    session.flush()
+    after: dict[str, Any] = {**snapshot(incident), "reason": reason.strip(), "trigger_reason": incident.trigger_reason}
+    if rules is not None:
+        after["rules"] = rules
+    audit.record(session, actor=actor, action=f"incident.{resolution}", entity_type="incident",
+                 entity_id=incident.key, at=at, before=before, after=after)

@@ -124,3 +124,19 @@ def durations(stamps: dict[str, datetime | None]) -> dict[str, float | None]:
         "TTM": minutes("detected_at", "mitigated_at"),
         "TTR": minutes("detected_at", "resolved_at"),
     }
+
+
+class Resolution(StrEnum):
+    """How a responder closed an incident that was no real crisis (None on the incident: a real one)."""
+
+    UNFOUNDED = "unfounded"  # 谣言: the story was false, handled by 辟谣
+    FALSE_ALARM = "false_alarm"  # 误报: detection fired on nothing; the rules that fired are kept for tuning
+
+
+RESOLUTION_NAMES = {Resolution.UNFOUNDED: "谣言（不实）", Resolution.FALSE_ALARM: "误报"}
+
+
+def can_dismiss(current: IncidentState) -> bool:
+    """Tell whether an incident in `current` may be closed straight away as unfounded or a false alarm:
+    from any active state (open … monitoring), never once resolved or closed."""
+    return current in ACTIVE_STATES

@@ -57,6 +57,7 @@ def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, 
         "level": level.value, "level_name": LEVEL_NAMES[level], "level_colour": LEVEL_COLOURS[level],
         "level_css": LEVEL_CSS[level], "heat": incident.heat, "reason": one_line(incident.trigger_reason, 500),
         "detected_at": show_time(incident.detected_at), "drill": incident.is_drill,
+        "rumour": one_line(incident.rumour_reason or "疑似谣言", 500) if incident.possible_rumour else "",
         "posts": [
             {"platform": p.platform or p.source, "author": one_line(p.author or "匿名", 40),
              "reach": f"{p.reach:,}", "text": one_line(p.text), "url": one_line(p.url or "", 300),

@@ -9,14 +9,16 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from config.files import load_playbooks, load_severity
-from tasks.common import show_time
+from config.settings import get_settings
+from tasks.common import local_zone, show_time
 from tasks.db import session_scope
 from tasks.incidents import repository
-from tasks.incidents.state import LEVEL_NAMES, Level
+from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution
 from tasks.models import Incident
 from tasks.notify.templates import escape_markdown, one_line
 from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, render_brief
+from tasks.triage.debunk import render_debunk_statement
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,17 +29,28 @@ def _age(incident: Incident, now: datetime) -> str:
     return f"{minutes} 分钟" if minutes < 120 else f"{minutes / 60:.1f} 小时"
 
 
+def _state(incident: Incident) -> str:
+    """Return the state, with how it was closed when it was no real crisis (closed（误报）)."""
+    if incident.resolution is None:
+        return str(incident.state)
+    return f"{incident.state}（{RESOLUTION_NAMES[Resolution(incident.resolution)]}）"
+
+
+def board_row(incident: Incident, now: datetime, sources: str) -> dict[str, object]:
+    """Return one row of the incident board (the trigger reason and rumour reason are ours, not post text)."""
+    return {"key": incident.key, "level": f"{incident.level} {LEVEL_NAMES[Level(incident.level)]}",
+            "state": _state(incident), "brand": incident.brand, "category": incident.category, "heat": incident.heat,
+            "age": _age(incident, now), "owner": incident.owner or "—",
+            "rumour": (incident.rumour_reason or "疑似谣言") if incident.possible_rumour else "—",
+            "source health": sources, "trigger reason": incident.trigger_reason}
+
+
 @task
 def publish_incident_board(now: datetime, source_health: list[dict[str, object]] | None = None) -> int:
     """Update the `incident-board` table artifact (newest first, with source health); return its rows."""
     sources = "; ".join(f"{h['name']}: {h['status']}" for h in source_health or []) or "—"
     with session_scope() as session:
-        rows = [
-            {"key": i.key, "level": f"{i.level} {LEVEL_NAMES[Level(i.level)]}", "state": i.state,
-             "brand": i.brand, "category": i.category, "heat": i.heat, "age": _age(i, now),
-             "owner": i.owner or "—", "source health": sources, "trigger reason": i.trigger_reason}
-            for i in repository.list_incidents(session)
-        ]
+        rows = [board_row(i, now, sources) for i in repository.list_incidents(session)]
     create_table_artifact(key="incident-board", table=rows or [{"key": "—", "state": "no incidents",
                                                                 "source health": sources}],
                           description="舆情事件看板 — incidents, newest first")
@@ -69,8 +82,21 @@ def brief_for(session: Session, incident: Incident, now: datetime) -> str:
         reason=escape_markdown(incident.trigger_reason), detected=show_time(incident.detected_at),
         owner=escape_markdown(incident.owner or "未确认"), hourly_negative=_hourly_negative(session, incident, now),
         top_posts=posts, level_steps=load_severity().level_steps.get(level.value, []),
-        playbook=load_playbooks().for_category(incident.category),
+        playbook=load_playbooks().for_category(incident.category), **_rumour_parts(session, incident, now),
     ))
+
+
+def _rumour_parts(session: Session, incident: Incident, now: datetime) -> dict[str, object]:
+    """Return the brief's 辟谣 section of a possible rumour: the reason, the path, the draft statement."""
+    if not incident.possible_rumour:
+        return {}
+    origin = [m for m in repository.earliest_posts(session, incident.id) if not m.debunk]
+    claim = one_line(origin[0].text, 40) if origin else f"{incident.brand}{incident.category}问题"
+    statement = render_debunk_statement(get_settings().config_dir / "templates", brand=escape_markdown(incident.brand),
+                                        claim=escape_markdown(claim),
+                                        today=now.astimezone(local_zone()).strftime("%Y年%m月%d日"))
+    return {"rumour": escape_markdown(incident.rumour_reason or "疑似谣言"),
+            "debunk_steps": load_playbooks().debunk.steps, "debunk_statement": statement}
 
 
 @task

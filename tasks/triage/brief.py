@@ -1,4 +1,5 @@
-"""The incident brief (事件简报) as Markdown: why it opened, the trend, top posts, what to do. Pure."""
+"""The incident brief (事件简报) as Markdown: why it opened, the trend, top posts, what to do (and, for a
+possible rumour, the 辟谣 path with a draft statement). Pure."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class BriefData:
     top_posts: Sequence[str]  # escaped by the caller
     level_steps: Sequence[str]
     playbook: Sequence[str]
+    rumour: str = ""  # "疑似谣言：…" when the incident is a possible rumour, escaped by the caller
+    debunk_steps: Sequence[str] = ()  # the 辟谣 path, shown only with `rumour`
+    debunk_statement: str = ""  # the draft statement (Markdown, untrusted parts escaped by the caller)
 
 
 def render_brief(data: BriefData) -> str:
@@ -44,6 +48,7 @@ def render_brief(data: BriefData) -> str:
         "",
         f"**触发原因**：{data.reason}",
         "",
+        *([f"**{data.rumour}**", ""] if data.rumour else []),
         "## 负面声量（最近 24 小时，每小时）",
         "",
         f"`{sparkline(data.hourly_negative)}`  峰值 {max(data.hourly_negative, default=0)} 条/小时，"
@@ -57,5 +62,23 @@ def render_brief(data: BriefData) -> str:
         "",
         *(f"- [ ] {step}" for step in [*data.level_steps, *data.playbook]),
         "",
+        *_rumour_lines(data),
     ]
     return "\n".join(lines)
+
+
+def _rumour_lines(data: BriefData) -> list[str]:
+    if not data.rumour:
+        return []
+    return [
+        "## 辟谣（疑似谣言）",
+        "",
+        f"**{data.rumour}**",
+        "",
+        *(f"- [ ] {step}" for step in data.debunk_steps),
+        "",
+        "### 辟谣声明草稿（核实并附证据、经法务审核后方可发布）",
+        "",
+        *(f"> {line}" if line else ">" for line in data.debunk_statement.strip().splitlines()),
+        "",
+    ]

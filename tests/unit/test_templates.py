@@ -21,7 +21,7 @@ def alert_context(**changes: Any) -> dict[str, Any]:
         "key": "INC-20251120-001", "brand": "澄星", "category": "产品质量",
         "level": "II", "level_name": "重大", "level_colour": "橙色", "level_css": "#e67e22",
         "heat": 65.3, "reason": "负面声量阈值：最近 60 分钟「澄星」负面提及 12 条",
-        "detected_at": "2025-11-20 10:05", "drill": False, "greeting": "李娜（公关专员）您好：", "on_behalf": "",
+        "detected_at": "2025-11-20 10:05", "drill": False, "rumour": "", "greeting": "李娜（公关专员）您好：", "on_behalf": "",
         "posts": [{"platform": "微博", "author": one_line("用户<b>甲</b>", 40), "reach": "12,345",
                    "text": one_line(HOSTILE), "url": "https://weibo.example/1", "link": "https://weibo.example/1"}],
         "playbook": read_toml("playbooks.toml")["steps"]["产品质量"],
