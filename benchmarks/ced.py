@@ -1,283 +1,208 @@
-"""Replay of real Weibo repost timelines (CED, ../shared/data/events) through the spike rules (`make eval`).
+"""Replay of real Weibo repost timelines (CED, ../shared/data/events) through `crisis replay` (`make eval`).
 
-For each selected event (the consumer-topic events whose reposts are in the sample, and the three
-rumours and three non-rumours with the most sampled reposts as a contrast) the original post and its
-reposts become canonical mentions (an empty repost is "转发微博" + the original text, as Weibo shows it),
-are written as JSONL, read back through the file source and analysed with the real lexicon and
-sentiment model. The event is one group (a pseudo-brand, its posts' most common category): at every
-scan of a 30-minute grid from the first post, a GroupWindow is built the way triage's repository
-builds it (window, short baseline, same hours of earlier days, share, critical terms, reach) and the
-pure rules (tasks.triage.detection.evaluate, thresholds from config/detection.toml) are run. Reported:
-the first scan at which a rule fired, which rule, and its lead or lag on the first post and the peak
-hour. Reach is known only for the original post (its author's followers); reposts count 0.
+The events are the consumer-topic ones (consumer_keyword = 1) whose reposts are in the sample: 28 of them.
+Each was read once, by a person, and given below a watch term (what an operator would have in the lexicon:
+the brand or product the post is about) and a verdict: "crisis" when the post is bad news about that term
+(a safety scare, a blacklist, a price rumour), "quiet" when it names the term without being a crisis for it
+(news, praise, advice, jokes, a place name). Each event becomes a canonical file: the original post (reach =
+its author's followers, reposts and comments as reported) and every sampled repost, with `repost_of` = the
+original's id (an empty repost text is "转发微博", as Weibo shows it). The file is replayed by
+tasks.replay.runner exactly as `crisis replay FILE --watch TERM --step 15m --horizon 48h` would.
+
+Reported: crisis events alarmed / total, the median minutes from the first post to the incident, the share
+of crisis events with an incident by the end of their peak repost hour, and the quiet events that alarmed.
 It measures and reports; it asserts nothing.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.data import DATA_DIR
-from tasks.triage.detection import GroupWindow, Thresholds, evaluate
 
 CED_FILES = ("events/CED_events.csv", "events/CED_reposts_sample.csv")
 BEIJING = "+08:00"
-SCAN_MINUTES = 30
-CONTRAST_EVENTS = 3  # rumours and non-rumours without consumer keywords, the most reposted in the sample
-DAY = 86400
+STEP = timedelta(minutes=15)
+HORIZON = timedelta(hours=48)
+CRISIS, QUIET = "crisis", "quiet"
 
 
 @dataclass(frozen=True)
-class Post:
-    at: float  # Unix seconds
-    negative: bool
-    reach: int
-    critical: tuple[str, ...]
-    category: str | None
+class Verdict:
+    watch: str  # a --watch term: "A|B" watches A under the aliases A and B
+    kind: str  # CRISIS or QUIET
+    reason: str
 
 
-@dataclass(frozen=True)
-class Timeline:
-    event_id: int
-    label: int
-    consumer: bool
-    text: str
-    posts: tuple[Post, ...]  # sorted by time, the original first
-
-    @property
-    def category(self) -> str:
-        counts = Counter(p.category for p in self.posts if p.category)
-        return counts.most_common(1)[0][0] if counts else "其他"
+# Every selected event, read once: event id -> what an operator would watch, and whether it is a crisis for it.
+EVENTS: dict[int, Verdict] = {
+    1: Verdict("快递员|快递", CRISIS, "假快递员骗局警示，快递配送安全恐慌"),
+    55: Verdict("地沟油", CRISIS, "查地沟油记者遇害 + 地沟油鉴别，食品安全恐慌"),
+    57: Verdict("奶粉", QUIET, "香港海关人体藏奶粉案，新闻，非奶粉质量问题"),
+    237: Verdict("牙膏", CRISIS, "牙膏色条=化学成分的传言，整个品类的质量恐慌"),
+    685: Verdict("三聚氰胺", QUIET, "举报人遭遇的政治议题列表，三聚氰胺只是旧事提及"),
+    751: Verdict("大闸蟹", CRISIS, "江苏大闸蟹激素、抗菌素超标，食品安全"),
+    1013: Verdict("产品", QUIET, "叙利亚标语“道德比产品还垃圾”，国家形象话题，不指向任何商品"),
+    1055: Verdict("西瓜", CRISIS, "打针西瓜、禁用添加剂，食品安全"),
+    1585: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标"),
+    1611: Verdict("狗肉", QUIET, "狗肉举报电话的动物保护倡议，不是商品危机"),
+    1841: Verdict("易拉罐", CRISIS, "易拉罐鼠尿致死传言，饮料包装安全恐慌"),
+    2161: Verdict("地沟油", CRISIS, "地沟油鉴别方法，食用油安全恐慌"),
+    2177: Verdict("大润发", QUIET, "寻人启事，大润发只是地点"),
+    2231: Verdict("猫肉", QUIET, "食用猫肉违法的法规科普，动物保护"),
+    2301: Verdict("狗肉|猫狗肉", QUIET, "上海开通猫狗肉举报电话，好消息"),
+    2309: Verdict("地沟油", CRISIS, "查地沟油记者遇害，食品安全恐慌"),
+    2355: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标（同 1585）"),
+    2453: Verdict("中国移动|移动", CRISIS, "移动对微信微博收费的传言，价格/收费危机"),
+    2737: Verdict("思思家", QUIET, "店主承诺每件商品捐五元，公益与好评"),
+    3111: Verdict("四大|会计师事务所", QUIET, "财政部回应四大本土化，财经新闻"),
+    3155: Verdict("Google Glass|Glass", QUIET, "Google Glass 新视频，期待与好评"),
+    3703: Verdict("折扣", QUIET, "高收入白领与品牌折扣的调查，营销资讯"),
+    4565: Verdict("蓝牙耳机", QUIET, "新交规下蓝牙耳机仍被扣分，交通新闻，商品本身无问题"),
+    4675: Verdict("淘宝", QUIET, "淘宝社社团口号，正面"),
+    4767: Verdict("创业", QUIET, "创业公司人人多面手，职场感悟"),
+    4895: Verdict("食品厂", QUIET, "环境日县委书记谈污染企业，随笔"),
+    4955: Verdict("Ubeam", QUIET, "Ubeam 无线充电的创业介绍，科技资讯"),
+    5091: Verdict("高频交易", QUIET, "商品市场重挫与高频交易，财经新闻"),
+}
 
 
 def select_events(events: pd.DataFrame, sample: pd.DataFrame) -> list[int]:
-    """Return the consumer events with sampled reposts, then the contrast events (fixed order)."""
-    sampled = sample.groupby("event_id").size()
-    known = events[events["event_id"].isin(sampled.index)].assign(n=lambda f: f["event_id"].map(sampled))
-    chosen = known[known["consumer_keyword"] == 1]["event_id"].tolist()
-    others = known[known["consumer_keyword"] != 1].sort_values(["n", "event_id"], ascending=[False, True])
-    for label in (1, 0):
-        chosen += others[others["label"] == label]["event_id"].head(CONTRAST_EVENTS).tolist()
-    return chosen
+    """Return the consumer-topic events with sampled reposts (the ones EVENTS must judge), by id."""
+    sampled = set(sample["event_id"])
+    chosen = events[(events["consumer_keyword"] == 1) & events["event_id"].isin(sampled)]
+    return sorted(int(e) for e in chosen["event_id"])
+
+
+def check_split(selected: Iterable[int], verdicts: Mapping[int, Verdict]) -> dict[str, int]:
+    """Return the split's counts; ValueError when EVENTS misses a selected event or judges one not selected."""
+    chosen = set(selected)
+    missing, extra = sorted(chosen - set(verdicts)), sorted(set(verdicts) - chosen)
+    if missing or extra:
+        raise ValueError(f"EVENTS does not match the selected CED events: unjudged {missing}, not selected {extra}")
+    kinds = Counter(verdicts[e].kind for e in chosen)
+    if set(kinds) - {CRISIS, QUIET}:
+        raise ValueError(f"unknown verdicts: {sorted(set(kinds) - {CRISIS, QUIET})}")
+    return {CRISIS: kinds[CRISIS], QUIET: kinds[QUIET]}
+
+
+def _beijing(stamp: object) -> str:
+    return f"{str(stamp).replace(' ', 'T')}{BEIJING}"
 
 
 def canonical_rows(event: pd.Series, reposts: pd.DataFrame) -> list[dict[str, object]]:
-    """Return the event's original post and reposts as canonical mention rows (Beijing time)."""
-    original = str(event["text"])
-    followers = event["user_followers"]
-    rows: list[dict[str, object]] = [{
-        "id": f"ced{event['event_id']}-0", "text": original, "author": "原博",
-        "reach": int(followers) if pd.notna(followers) else 0,
-        "published_at": f"{str(event['timestamp']).replace(' ', 'T')}{BEIJING}", "platform": "微博",
-    }]
+    """Return the event's original post and its reposts as canonical mention rows (Beijing time)."""
+    original_id = f"ced{event['event_id']}-0"
+    original: dict[str, object] = {
+        "id": original_id, "text": str(event["text"]), "author": "原博", "platform": "微博",
+        "reach": int(event["user_followers"]) if pd.notna(event["user_followers"]) else 0,
+        "published_at": _beijing(event["timestamp"]),
+    }
+    for column, name in (("reposts_reported", "reposts"), ("comments_reported", "comments")):
+        if pd.notna(event.get(column)):
+            original[name] = int(event[column])
+    rows = [original]
     for n, (stamp, text) in enumerate(zip(reposts["timestamp"], reposts["text"], strict=True), start=1):
         comment = str(text).strip() if isinstance(text, str) else ""
-        rows.append({
-            "id": f"ced{event['event_id']}-{n}", "text": comment or f"转发微博 {original}", "reach": 0,
-            "published_at": f"{str(stamp).replace(' ', 'T')}{BEIJING}", "platform": "微博",
-        })
+        rows.append({"id": f"ced{event['event_id']}-{n}", "text": comment or "转发微博", "platform": "微博",
+                     "published_at": _beijing(stamp), "repost_of": original_id})
     return rows
 
 
-def load_timelines(ids: Sequence[int], events: pd.DataFrame, sample: pd.DataFrame, folder: Path) -> list[Timeline]:
-    """Write each event as JSONL, read it back through the file source and analyse it."""
-    from config.settings import get_settings
-    from tasks.common import local_zone
-    from tasks.monitoring.analysis import analyse_many
-    from tasks.monitoring.lexicon import lexicon_data
-    from tasks.monitoring.sentiment_model import get_model
-    from tasks.monitoring.sources import read_canonical_file
-
-    lexicon, negative_below, model = lexicon_data(), get_settings().analysis.negative_below, get_model()
-    timelines = []
-    for event_id in ids:
-        event = events[events["event_id"] == event_id].iloc[0]
-        path = folder / f"ced-{event_id}.jsonl"
-        rows = canonical_rows(event, sample[sample["event_id"] == event_id])
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        report = read_canonical_file(path, "ced", datetime.max.replace(tzinfo=UTC), local_zone())
-        mentions = sorted(report.mentions, key=lambda m: m.published_at)
-        texts = sorted({m.text for m in mentions})  # plain reposts repeat the original: analyse each text once
-        by_text = dict(zip(texts, analyse_many(texts, lexicon, negative_below, model), strict=True))
-        posts = tuple(Post(m.published_at.timestamp(), by_text[m.text].negative, m.reach,
-                           tuple(by_text[m.text].critical_terms), by_text[m.text].category) for m in mentions)
-        timelines.append(Timeline(int(event_id), int(event["label"]), bool(event["consumer_keyword"] == 1),
-                                  str(event["text"]), posts))
-    return timelines
-
-
-def group_at(line: Timeline, end: float, t: Thresholds, long_days: int) -> GroupWindow:
-    """Return the event's GroupWindow at `end`, as triage's repository.group_windows builds one."""
-    at = np.array([p.at for p in line.posts])
-    negative = np.array([p.negative for p in line.posts])
-    age = end - at
-    seen = (age >= 0) & (age < DAY * (long_days + 1))
-    window = t.window_minutes * 60
-    in_window, in_short = seen & (age < window), seen & (age >= window) & (age < window + t.short_baseline_hours * 3600)
-    in_day, in_days = seen & (age < DAY), seen & (age >= DAY)
-    g = GroupWindow(brand=f"CED-{line.event_id}", category=line.category, brand_volume=int(in_window.sum()),
-                    brand_negative=int((in_window & negative).sum()), baseline_share=_share(in_short, negative),
-                    day_share=_share(in_day, negative), day_baseline_share=_share(in_days, negative))
-    bins = ((age[in_short & negative] - window) // window).astype(int)
-    slots = t.short_baseline_hours * 3600 // window
-    g.baseline_counts = np.bincount(bins, minlength=slots)[:slots].tolist()
-    g.day_negative = int((in_day & negative).sum())
-    days = (age[in_days] // DAY).astype(int) - 1
-    counts = np.bincount(days[negative[in_days]], minlength=long_days)[:long_days]
-    observed = sorted(set(days.tolist()))
-    g.day_baseline = [int(counts[d]) for d in observed if d < long_days] if len(observed) >= 3 else []
-    for index in np.flatnonzero(in_window & negative):
-        post = line.posts[index]
-        g.negative += 1
-        g.negative_reach += post.reach * (2 if post.reach >= t.influencer_reach else 1)
-        g.top_reach = max(g.top_reach, post.reach)
-        g.critical.update(post.critical)
-        g.critical_mentions += bool(post.critical)
-    return g
-
-
-def _share(mask: np.ndarray, negative: np.ndarray) -> float:
-    total = int(mask.sum())
-    return float((mask & negative).sum()) / total if total else 0.0
-
-
-def peak_hour(line: Timeline) -> float:
-    """Return the start (Unix seconds) of the clock hour with the most posts (the earliest of ties)."""
-    hours = Counter(int(p.at // 3600) for p in line.posts)
+def peak_hour_end(times: Iterable[datetime]) -> datetime:
+    """Return the end of the clock hour with the most posts (the earliest of ties)."""
+    hours = Counter(t.replace(minute=0, second=0, microsecond=0) for t in times)
     busiest = max(hours.values())
-    return min(h for h, n in hours.items() if n == busiest) * 3600.0
-
-
-def first_alarm(line: Timeline, t: Thresholds, long_days: int) -> tuple[float, list[str]] | None:
-    """Return (scan time, rules) of the first scan on the 30-minute grid at which a rule fires, if any."""
-    step = SCAN_MINUTES * 60
-    quiet = max(DAY, t.window_minutes * 60)  # every rule needs a negative post this recent
-    times = [p.at for p in line.posts]
-    scan = (times[0] // step + 1) * step
-    while scan <= times[-1] + t.window_minutes * 60:
-        following = bisect.bisect_right(times, scan)
-        if following == 0 or times[following - 1] <= scan - quiet:  # nothing recent: skip to the next post
-            scan = (times[following] // step + 1) * step
-            continue
-        hits = evaluate(group_at(line, scan, t, long_days), t)
-        if hits:
-            return scan, [h.rule for h in hits]
-        scan += step
-    return None
-
-
-def _when(seconds: float) -> str:
-    return (datetime.fromtimestamp(seconds, UTC) + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
-
-
-def replay_event(line: Timeline, t: Thresholds, long_days: int) -> dict[str, object]:
-    """Return one event's row: first post, peak hour, the first alarm and its lead on the peak."""
-    first, peak = line.posts[0].at, peak_hour(line)
-    alarm = first_alarm(line, t, long_days)
-    negatives = sum(p.negative for p in line.posts)
-    row: dict[str, object] = {
-        "event_id": line.event_id, "label": "rumour" if line.label else "non-rumour", "consumer": line.consumer,
-        "text": line.text[:40], "posts": len(line.posts), "negative_share": round(negatives / len(line.posts), 3),
-        "category": line.category, "first_post": _when(first), "peak_hour": _when(peak),
-        "peak_posts": max(Counter(int(p.at // 3600) for p in line.posts).values()),
-        "alarm": None, "rules": [], "hours_after_first_post": None, "hours_before_peak": None,
-    }
-    if alarm is not None:
-        at, rules = alarm
-        row.update(alarm=_when(at), rules=rules, hours_after_first_post=round((at - first) / 3600, 2),
-                   hours_before_peak=round((peak - at) / 3600, 2))
-    return row
+    return min(h for h, n in hours.items() if n == busiest) + timedelta(hours=1)
 
 
 def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
-    """Return the share detected and the median lead on the peak, for consumer events and for all."""
-    def part(chosen: list[dict[str, object]]) -> dict[str, object]:
-        hit = [r for r in chosen if r["alarm"] is not None]
-        leads = [float(r["hours_before_peak"]) for r in hit]  # type: ignore[arg-type]
-        lags = [float(r["hours_after_first_post"]) for r in hit]  # type: ignore[arg-type]
-        return {
-            "events": len(chosen), "detected": len(hit),
-            "share_detected": round(len(hit) / len(chosen), 3) if chosen else None,
-            "median_hours_after_first_post": _median(lags),
-            "median_hours_before_peak": _median(leads),
-            "detected_before_peak_hour_ends": sum(lead > -1 for lead in leads),
-            "first_rules": dict(Counter(r["rules"][0] for r in hit)),  # type: ignore[index]
-            "median_negative_share": {
-                "detected": _median([float(r["negative_share"]) for r in hit]),  # type: ignore[arg-type]
-                "missed": _median([float(r["negative_share"]) for r in chosen if r["alarm"] is None]),  # type: ignore[arg-type]
-            },
-        }
-
-    return {"consumer": part([r for r in rows if r["consumer"]]), "all": part(rows)}
+    """Return, for crisis events, alarmed / total, the median minutes to the incident and the share opened by the
+    end of the peak repost hour; for quiet events, how many alarmed (each one a false alarm)."""
+    crisis = [r for r in rows if r["kind"] == CRISIS]
+    quiet = [r for r in rows if r["kind"] == QUIET]
+    alarmed = [r for r in crisis if r["opened_at"] is not None]
+    minutes = [float(r["minutes"]) for r in alarmed]  # type: ignore[arg-type]
+    by_peak = [r for r in alarmed if r["opened_by_peak_end"]]
+    return {
+        "crisis_events": len(crisis), "crisis_alarmed": len(alarmed),
+        "median_minutes_to_incident": round(statistics.median(minutes), 1) if minutes else None,
+        "share_opened_by_peak_hour_end": round(len(by_peak) / len(crisis), 3) if crisis else None,
+        "quiet_events": len(quiet), "quiet_alarmed": sum(r["opened_at"] is not None for r in quiet),
+    }
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 2) if values else None
+def replay_event(event: pd.Series, reposts: pd.DataFrame, verdict: Verdict, folder: Path) -> dict[str, object]:
+    """Write one event as a canonical file, replay it watching its term, and return its row."""
+    from tasks.replay.plan import ReplayPlan, parse_watch_terms
+    from tasks.replay.runner import replay_file
+
+    path = folder / f"ced-{event['event_id']}.jsonl"
+    rows = canonical_rows(event, reposts)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, HORIZON))
+    row, first = outcome.row, outcome.row.first
+    peak_end = peak_hour_end(datetime.fromisoformat(str(r["published_at"])) for r in rows)
+    return {
+        "event_id": int(event["event_id"]), "kind": verdict.kind, "watch": verdict.watch, "reason": verdict.reason,
+        "label": "rumour" if event["label"] else "non-rumour", "posts": len(rows),
+        "first_post": row.first_post_at.isoformat(), "peak_hour_end": peak_end.isoformat(),
+        "opened_at": first.detected_at.isoformat() if first else None, "minutes": row.minutes,
+        "opened_by_peak_end": bool(first and first.detected_at <= peak_end),
+        "category": first.category if first else None, "level": first.level if first else None,
+        "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
+        "scans_run": outcome.log.scans_run, "seconds": outcome.seconds,
+    }
 
 
 def evaluate_ced() -> dict[str, object]:
-    """Replay the selected CED events and return per-event rows and the summary."""
-    from config.detection import load_detection
-    from tasks.triage.tasks import thresholds
-
+    """Replay every judged CED event through `crisis replay`'s runner; return per-event rows and the summary."""
     started = time.perf_counter()
     events, sample = (pd.read_csv(DATA_DIR / name, encoding="utf-8") for name in CED_FILES)
-    det = load_detection()
-    t = thresholds(det)
+    ids = select_events(events, sample)
+    split = check_split(ids, EVENTS)
     with tempfile.TemporaryDirectory(prefix="crisis-ced-") as tmp:
-        timelines = load_timelines(select_events(events, sample), events, sample, Path(tmp))
-    rows = [replay_event(line, t, det.long_baseline_days) for line in timelines]
-    return {"scan_minutes": SCAN_MINUTES, "events": rows, "summary": summarise(rows),
+        rows = [replay_event(events[events["event_id"] == e].iloc[0], sample[sample["event_id"] == e],
+                             EVENTS[e], Path(tmp)) for e in ids]
+    return {"step_minutes": STEP / timedelta(minutes=1), "horizon_hours": HORIZON / timedelta(hours=1),
+            "split": split, "events": rows, "summary": summarise(rows),
             "seconds": round(time.perf_counter() - started, 1)}
-
-
-def _hours(value: object) -> str:
-    return "–" if value is None else f"{float(value):+.1f}"  # type: ignore[arg-type]
-
-
-def _versus_peak(value: object) -> str:
-    if value is None:
-        return "–"
-    hours = float(value)  # type: ignore[arg-type]
-    return f"{abs(hours):.1f} h {'before' if hours >= 0 else 'after'} the peak hour began"
 
 
 def render(result: dict[str, object], console: Console) -> None:
     """Print one row per event and the summary."""
-    table = Table(title=f"CED replay: real Weibo repost timelines, a scan every {SCAN_MINUTES} min, one group per "
-                  "event (Beijing time; 'vs peak' = peak hour start − alarm, + = before)", title_justify="left")
-    for name in ("event", "kind", "posts", "neg", "first post", "peak hour (posts)", "alarm", "rules",
-                 "h after first", "h vs peak", "text"):
-        table.add_column(name, no_wrap=name != "rules", max_width=14 if name == "text" else None)
+    table = Table(title=f"CED replay through `crisis replay` (every {result['step_minutes']:g} min for "
+                  f"{result['horizon_hours']:g} h, watching each event's term; Beijing time)", title_justify="left")
+    for name in ("event", "kind", "watch", "posts", "first post", "peak hour ends", "opened", "min", "category",
+                 "level", "n", "rumour", "reason"):
+        table.add_column(name, no_wrap=name not in ("reason", "category"))
     for row in result["events"]:  # type: ignore[attr-defined]
-        kind = ("consumer " if row["consumer"] else "") + row["label"]
+        opened = row["opened_at"]
+        mark = "" if (opened is None) == (row["kind"] == "quiet") else "[red]"
         table.add_row(
-            str(row["event_id"]), kind, str(row["posts"]), f"{row['negative_share']:.2f}", row["first_post"],
-            f"{row['peak_hour'][5:]} ({row['peak_posts']})", (row["alarm"] or "–")[5:] or "–",
-            ", ".join(row["rules"]) or "–", _hours(row["hours_after_first_post"]), _hours(row["hours_before_peak"]),
-            row["text"][:14],
+            str(row["event_id"]), row["kind"], row["watch"], str(row["posts"]), row["first_post"][5:16],
+            row["peak_hour_end"][5:16], f"{mark}{opened[5:16] if opened else '–'}",
+            "–" if row["minutes"] is None else f"{row['minutes']:g}", row["category"] or "–", row["level"] or "–",
+            str(row["incidents"]), "yes" if row["possible_rumour"] else "–", row["reason"],
         )
     console.print(table)
-    for name, part in result["summary"].items():  # type: ignore[attr-defined]
-        shares = part["median_negative_share"]
-        console.print(
-            f"{name} events: {part['detected']}/{part['events']} raised an alarm, median "
-            f"{_hours(part['median_hours_after_first_post'])} h after the first post and "
-            f"{_versus_peak(part['median_hours_before_peak'])}; {part['detected_before_peak_hour_ends']} before "
-            f"their peak hour ended; first rule {part['first_rules']}; median negative share "
-            f"{shares['detected']} (alarmed) vs {shares['missed']} (silent)"
-        )
+    s = result["summary"]
+    median = s["median_minutes_to_incident"]  # type: ignore[index]
+    console.print(
+        f"crisis events: {s['crisis_alarmed']}/{s['crisis_events']} alarmed, median "  # type: ignore[index]
+        f"{'–' if median is None else f'{median:g}'} min from the first post to the incident, "
+        f"{s['share_opened_by_peak_hour_end']:.0%} opened by the end of their peak repost hour; "  # type: ignore[index]
+        f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"  # type: ignore[index]
+    )

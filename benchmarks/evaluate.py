@@ -5,8 +5,9 @@ README measured snownlp on), accuracy and negative-class precision / recall / F1
   ours    - tasks.monitoring.analysis.analyse_many(...).negative, with the configured negative_below;
   snownlp - SnowNLP(text).sentiments < 0.5 (an empty text counts as not negative), on every core;
 and a paired bootstrap 95 % interval of the accuracy gap, so a gap is read with its uncertainty.
-Then the triage replays: a simulated week with injected crises (benchmarks/replay.py) and the real
-CED repost timelines (benchmarks/ced.py).
+Then the triage replays, both through `crisis replay`'s runner (tasks/replay/runner.py): a simulated week
+with injected crises (benchmarks/replay.py) and the real CED Weibo events, each watching the term a person
+chose for it, crisis or quiet (benchmarks/ced.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 

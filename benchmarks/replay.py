@@ -1,10 +1,10 @@
 """Replay of a simulated week through the real scan and triage code (issue 4; `make eval`, "replay").
 
 The week (tasks.scenario.week.generate_week: ordinary chatter, a 双11-like surge, one injected crisis per
-category) is written as canonical JSONL and read back through the file source. Then a scan every
-SCAN_MINUTES simulated minutes analyses and stores the rows published since the previous scan
-(analyse_mentions / store_mentions) and runs update_incidents at the scan time, on whatever app
-database is configured (temporary_database() makes a throwaway SQLite one).
+category) is written as canonical JSONL and replayed by `crisis replay`'s own runner (tasks.replay.runner:
+read through the file source, then a scan every SCAN_MINUTES simulated minutes stores the rows published
+since the previous scan and triages at the scan time), on whatever app database is configured
+(evaluate_replay uses the runner's throwaway SQLite one), watching lexicon.toml's brands only.
 
 Each crisis is matched to the first incident of its brand (of its own category first) detected between
 one scan before its start and MATCH_HOURS after it; every other incident is a false positive. Nobody
@@ -15,31 +15,23 @@ week: the standard week gives every crisis its own brand x category.
 
 from __future__ import annotations
 
-import bisect
 import math
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prefect.logging import disable_run_logger
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from benchmarks.data import app_database
-from tasks.common import local_zone
 from tasks.db import session_scope
 from tasks.incidents.state import LEVELS
 from tasks.models import DetectionHit, Incident, IncidentMetric
-from tasks.monitoring.sources import RawMention, read_canonical_file
-from tasks.monitoring.tasks import analyse_mentions, store_mentions
+from tasks.replay.runner import read_posts, scan_all, throwaway_database
 from tasks.scenario.files import write_mentions
 from tasks.scenario.week import CrisisSpec, SurgeSpec, Week, generate_week
-from tasks.triage.tasks import update_incidents
 
 SCAN_MINUTES = 30
 MAX_SCANS_TO_OPEN = 2
@@ -166,13 +158,6 @@ def _plain(data: dict[str, object]) -> dict[str, object]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
-@contextmanager
-def temporary_database() -> Iterator[Path]:
-    """Point the app at a throwaway var/ with a migrated SQLite database; restore the environment after."""
-    with tempfile.TemporaryDirectory(prefix="crisis-replay-") as tmp, app_database(Path(tmp)) as folder:
-        yield folder
-
-
 def scan_times(start: datetime, end: datetime, minutes: int = SCAN_MINUTES) -> list[datetime]:
     """Return the scan grid: every `minutes` after `start` (aligned to the clock) up to `end`."""
     step = minutes * 60
@@ -180,34 +165,13 @@ def scan_times(start: datetime, end: datetime, minutes: int = SCAN_MINUTES) -> l
     return [datetime.fromtimestamp(t, UTC) for t in range(first, int(end.timestamp()) + 1, step)]
 
 
-def _by_scan(mentions: list[RawMention], scans: list[datetime]) -> list[list[RawMention]]:
-    """Split mentions by the first scan that sees them (published ≤ scan time)."""
-    slots: list[list[RawMention]] = [[] for _ in scans]
-    for mention in mentions:
-        index = bisect.bisect_left(scans, mention.published_at)
-        if index < len(scans):
-            slots[index].append(mention)
-    return slots
-
-
 def run_scans(path: Path, start: datetime, end: datetime) -> tuple[int, dict[str, str]]:
-    """Scan the file every SCAN_MINUTES from `start` to `end`; return (scans, level at opening by key).
-
-    The file is read once through the file source; each scan stores only its own rows, which is what
-    a scan re-reading the whole file would store (older rows are already in the database).
-    """
+    """Scan the file every SCAN_MINUTES from `start` to `end` with `crisis replay`'s runner; return (scans,
+    level at opening by key). Each scan stores only its own rows, which is what a scan re-reading the whole
+    file would store (older rows are already in the database)."""
     scans = scan_times(start, end)
-    report = read_canonical_file(path, "replay", end, local_zone())
-    if report.problems:
-        raise ValueError(f"the generated week has bad rows: {report.problems[:3]}")
-    opened: dict[str, str] = {}
-    with disable_run_logger():
-        for at, batch in zip(scans, _by_scan(report.mentions, scans), strict=True):
-            store_mentions.fn(analyse_mentions.fn(batch, at))
-            for change in update_incidents.fn(at, "replay"):
-                if change.kind == "opened":
-                    opened[change.incident_key] = change.level
-    return len(scans), opened
+    log = scan_all(read_posts(path), scans)
+    return len(scans), {key: str(level) for key, level in log.opened.items()}
 
 
 def _incidents(levels_at_open: dict[str, str]) -> list[Opened]:
@@ -266,8 +230,8 @@ def replay_week(week: Week, folder: Path) -> ReplayResult:
 
 def evaluate_replay(seed: int = SEED) -> ReplayResult:
     """Replay the standard week on a throwaway SQLite database (what `make eval` reports)."""
-    with temporary_database() as folder:
-        return replay_week(standard_week(seed), folder)
+    with tempfile.TemporaryDirectory(prefix="crisis-replay-") as tmp, throwaway_database():
+        return replay_week(standard_week(seed), Path(tmp))
 
 
 def _shown(at: datetime) -> str:

@@ -9,6 +9,7 @@ from cli.audit import audit_app
 from cli.db import db_app
 from cli.drill import drill_app
 from cli.options import errors
+from cli.replay import replay
 from config.settings import SettingsError, get_settings
 
 app = typer.Typer(help="舆情危机响应 — e-commerce crisis response on Prefect.", no_args_is_help=True,
@@ -30,6 +31,7 @@ for command in (incidents.scan, incidents.incidents, incidents.show, incidents.a
                 incidents.level, stack.up, stack.down, stack.demo, analyze.analyze, aftercare.mitigate,
                 aftercare.step, aftercare.close, aftercare.report):
     app.command()(command)
+app.command()(replay)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(analyze.sentiment_app, name="sentiment")

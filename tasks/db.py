@@ -40,20 +40,37 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _app_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
 def get_engine() -> Engine:
     """Return the process-wide engine for the configured database, creating it on first use."""
     global _engine
     if _engine is None:
-        url = get_settings().sqlalchemy_url
-        if url.startswith("sqlite"):
-            path = url.split("sqlite:///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            _engine = create_engine(url, connect_args={"timeout": 30})
-            _tune_sqlite(_engine)
-        else:
-            _engine = create_engine(url, pool_pre_ping=True)
+        _engine = _app_engine(get_settings().sqlalchemy_url)
     return _engine
+
+
+@contextmanager
+def database_at(url: str) -> Iterator[None]:
+    """Run the app on the database at `url` while the block runs (a replay's throwaway SQLite), then on the
+    configured one again. Process-wide: nothing else may use the app database meanwhile."""
+    global _engine, _sessions
+    saved, engine = (_engine, _sessions), _app_engine(url)
+    _engine, _sessions = engine, None
+    try:
+        yield
+    finally:
+        engine.dispose()
+        _engine, _sessions = saved
 
 
 def get_sessionmaker() -> sessionmaker[Session]:

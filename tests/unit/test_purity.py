@@ -12,6 +12,7 @@ from tests.unit.conftest import ROOT
 
 PURE_MODULES = [
     "tasks.monitoring.analysis",
+    "tasks.monitoring.claims",
     "tasks.triage.severity",
     "tasks.incidents.state",
     "tasks.triage.detection",
@@ -24,6 +25,8 @@ PURE_MODULES = [
     "tasks.aftercare.report",
     "tasks.aftercare.chart",
     "tasks.triage.brief",
+    "tasks.triage.rumour",
+    "tasks.triage.debunk",
     "tasks.monitoring.sentiment",
     "tasks.compensation.policy",
     "tasks.compensation.orders",
@@ -51,6 +54,7 @@ PURE_MODULES = [
     "tasks.monitoring.lexicon",
     "tasks.monitoring.sentiment_model",
     "tasks.common",
+    "tasks.replay.plan",
 ]
 FORBIDDEN = ["prefect", "sqlalchemy", "yagmail", "httpx", "requests", "urllib3"]
 # Read off the source only (third-party packages may use these inside): processes and mail servers.

@@ -1,0 +1,1 @@
+"""Backtesting (复盘回放): replay an export through the scan's own code on a throwaway database (`crisis replay`)."""
