@@ -34,9 +34,13 @@ from benchmarks.data import DATA_DIR
 
 CED_FILES = ("events/CED_events.csv", "events/CED_reposts_sample.csv")
 BEIJING = "+08:00"
-STEP = timedelta(minutes=15)
+STEP = timedelta(minutes=5)  # the scan interval the goals are stated for
 HORIZON = timedelta(hours=48)
 CRISIS, QUIET = "crisis", "quiet"
+
+
+SAFETY, PRIVACY, QUALITY = "人身安全/食品安全", "个人信息泄露", "产品质量"
+PRICE = ("价格/虚假宣传", "价格欺诈/大数据杀熟")
 
 
 @dataclass(frozen=True)
@@ -44,28 +48,30 @@ class Verdict:
     watch: str  # a --watch term: "A|B" watches A under the aliases A and B
     kind: str  # CRISIS or QUIET
     reason: str
+    # The crisis categories an analyst would accept for the event's incident (crisis events only).
+    categories: tuple[str, ...] = ()
 
 
 # Every selected event, read once: event id -> what an operator would watch, and whether it is a crisis for it.
 EVENTS: dict[int, Verdict] = {
-    1: Verdict("快递员|快递", CRISIS, "假快递员骗局警示，快递配送安全恐慌"),
-    55: Verdict("地沟油", CRISIS, "查地沟油记者遇害 + 地沟油鉴别，食品安全恐慌"),
+    1: Verdict("快递员|快递", CRISIS, "假快递员骗局警示，快递配送安全恐慌", (SAFETY, PRIVACY)),
+    55: Verdict("地沟油", CRISIS, "查地沟油记者遇害 + 地沟油鉴别，食品安全恐慌", (SAFETY,)),
     57: Verdict("奶粉", QUIET, "香港海关人体藏奶粉案，新闻，非奶粉质量问题"),
-    237: Verdict("牙膏", CRISIS, "牙膏色条=化学成分的传言，整个品类的质量恐慌"),
+    237: Verdict("牙膏", CRISIS, "牙膏色条=化学成分的传言，整个品类的质量恐慌", (SAFETY, QUALITY)),
     685: Verdict("三聚氰胺", QUIET, "举报人遭遇的政治议题列表，三聚氰胺只是旧事提及"),
-    751: Verdict("大闸蟹", CRISIS, "江苏大闸蟹激素、抗菌素超标，食品安全"),
+    751: Verdict("大闸蟹", CRISIS, "江苏大闸蟹激素、抗菌素超标，食品安全", (SAFETY,)),
     1013: Verdict("产品", QUIET, "叙利亚标语“道德比产品还垃圾”，国家形象话题，不指向任何商品"),
-    1055: Verdict("西瓜", CRISIS, "打针西瓜、禁用添加剂，食品安全"),
-    1585: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标"),
+    1055: Verdict("西瓜", CRISIS, "打针西瓜、禁用添加剂，食品安全", (SAFETY,)),
+    1585: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标", (SAFETY,)),
     1611: Verdict("狗肉", QUIET, "狗肉举报电话的动物保护倡议，不是商品危机"),
-    1841: Verdict("易拉罐", CRISIS, "易拉罐鼠尿致死传言，饮料包装安全恐慌"),
-    2161: Verdict("地沟油", CRISIS, "地沟油鉴别方法，食用油安全恐慌"),
+    1841: Verdict("易拉罐", CRISIS, "易拉罐鼠尿致死传言，饮料包装安全恐慌", (SAFETY,)),
+    2161: Verdict("地沟油", CRISIS, "地沟油鉴别方法，食用油安全恐慌", (SAFETY,)),
     2177: Verdict("大润发", QUIET, "寻人启事，大润发只是地点"),
     2231: Verdict("猫肉", QUIET, "食用猫肉违法的法规科普，动物保护"),
     2301: Verdict("狗肉|猫狗肉", QUIET, "上海开通猫狗肉举报电话，好消息"),
-    2309: Verdict("地沟油", CRISIS, "查地沟油记者遇害，食品安全恐慌"),
-    2355: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标（同 1585）"),
-    2453: Verdict("中国移动|移动", CRISIS, "移动对微信微博收费的传言，价格/收费危机"),
+    2309: Verdict("地沟油", CRISIS, "查地沟油记者遇害，食品安全恐慌", (SAFETY,)),
+    2355: Verdict("乐天|乐天牌", CRISIS, "质检总局黑榜点名乐天巧克力铜超标（同 1585）", (SAFETY,)),
+    2453: Verdict("中国移动|移动", CRISIS, "移动对微信微博收费的传言，价格/收费危机", PRICE),
     2737: Verdict("思思家", QUIET, "店主承诺每件商品捐五元，公益与好评"),
     3111: Verdict("四大|会计师事务所", QUIET, "财政部回应四大本土化，财经新闻"),
     3155: Verdict("Google Glass|Glass", QUIET, "Google Glass 新视频，期待与好评"),
@@ -134,12 +140,14 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
     crisis = [r for r in rows if r["kind"] == CRISIS]
     quiet = [r for r in rows if r["kind"] == QUIET]
     alarmed = [r for r in crisis if r["opened_at"] is not None]
+    right = [r for r in alarmed if r["category"] in EVENTS[int(r["event_id"])].categories]
     minutes = [float(r["minutes"]) for r in alarmed]  # type: ignore[arg-type]
     by_peak = [r for r in alarmed if r["opened_by_peak_end"]]
     return {
         "crisis_events": len(crisis), "crisis_alarmed": len(alarmed),
         "median_minutes_to_incident": round(statistics.median(minutes), 1) if minutes else None,
         "share_opened_by_peak_hour_end": round(len(by_peak) / len(crisis), 3) if crisis else None,
+        "crisis_right_category": len(right),
         "quiet_events": len(quiet), "quiet_alarmed": sum(r["opened_at"] is not None for r in quiet),
     }
 
@@ -203,6 +211,7 @@ def render(result: dict[str, object], console: Console) -> None:
     console.print(
         f"crisis events: {s['crisis_alarmed']}/{s['crisis_events']} alarmed, median "  # type: ignore[index]
         f"{'–' if median is None else f'{median:g}'} min from the first post to the incident, "
-        f"{s['share_opened_by_peak_hour_end']:.0%} opened by the end of their peak repost hour; "  # type: ignore[index]
+        f"{s['share_opened_by_peak_hour_end']:.0%} opened by the end of their peak repost hour, "  # type: ignore[index]
+        f"{s['crisis_right_category']}/{s['crisis_events']} in the right category; "  # type: ignore[index]
         f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"  # type: ignore[index]
     )

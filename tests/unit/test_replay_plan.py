@@ -105,14 +105,18 @@ def test_the_ced_split_judges_every_selected_event_once() -> None:
 
 
 def test_the_ced_summary_counts_crisis_alarms_lead_and_quiet_false_alarms() -> None:
-    def row(kind: str, minutes: float | None, by_peak: bool = False) -> dict[str, object]:
+    def row(kind: str, minutes: float | None, by_peak: bool = False, event: int = 55,
+            category: str | None = "人身安全/食品安全") -> dict[str, object]:
         return {"kind": kind, "opened_at": None if minutes is None else "x", "minutes": minutes,
-                "opened_by_peak_end": by_peak}
+                "opened_by_peak_end": by_peak, "event_id": event, "category": None if minutes is None else category}
 
-    rows = [row(CRISIS, 30, True), row(CRISIS, 90), row(CRISIS, None), row(CRISIS, 60, True),
+    # 2453 (a price rumour) opened under the safety category: alarmed, but in the wrong category.
+    rows = [row(CRISIS, 30, True), row(CRISIS, 90, event=2453), row(CRISIS, None), row(CRISIS, 60, True),
             row(QUIET, None), row(QUIET, 15)]
     assert summarise(rows) == {"crisis_events": 4, "crisis_alarmed": 3, "median_minutes_to_incident": 60.0,
-                               "share_opened_by_peak_hour_end": 0.5, "quiet_events": 2, "quiet_alarmed": 1}
+                               "share_opened_by_peak_hour_end": 0.5, "crisis_right_category": 2,
+                               "quiet_events": 2, "quiet_alarmed": 1}
+    assert all(EVENTS[e].categories for e in EVENTS if EVENTS[e].kind == CRISIS)
     assert summarise([row(QUIET, None)])["median_minutes_to_incident"] is None
 
 
