@@ -116,9 +116,8 @@ def canonical_rows(event: pd.Series, reposts: pd.DataFrame) -> list[dict[str, ob
         "reach": int(event["user_followers"]) if pd.notna(event["user_followers"]) else 0,
         "published_at": _beijing(event["timestamp"]),
     }
-    for column, name in (("reposts_reported", "reposts"), ("comments_reported", "comments")):
-        if pd.notna(event.get(column)):
-            original[name] = int(event[column])
+    # No reposts/comments counts on the original: the dataset's counts were read after the cascade, and a replay
+    # that knew them at its first scan would see the future. The timeline of reposts below is the spread.
     rows = [original]
     for n, (stamp, text) in enumerate(zip(reposts["timestamp"], reposts["text"], strict=True), start=1):
         comment = str(text).strip() if isinstance(text, str) else ""
@@ -171,6 +170,7 @@ def replay_event(event: pd.Series, reposts: pd.DataFrame, verdict: Verdict, fold
         "opened_by_peak_end": bool(first and first.detected_at <= peak_end),
         "category": first.category if first else None, "level": first.level if first else None,
         "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
+        "trigger_reason": first.trigger_reason if first else None,
         "scans_run": outcome.log.scans_run, "seconds": outcome.seconds,
     }
 
@@ -194,8 +194,8 @@ def render(result: dict[str, object], console: Console) -> None:
     table = Table(title=f"CED replay through `crisis replay` (every {result['step_minutes']:g} min for "
                   f"{result['horizon_hours']:g} h, watching each event's term; Beijing time)", title_justify="left")
     for name in ("event", "kind", "watch", "posts", "first post", "peak hour ends", "opened", "min", "category",
-                 "level", "n", "rumour", "reason"):
-        table.add_column(name, no_wrap=name not in ("reason", "category"))
+                 "level", "n", "rumour", "opened by", "reason"):
+        table.add_column(name, no_wrap=name not in ("reason", "category", "opened by"))
     for row in result["events"]:  # type: ignore[attr-defined]
         opened = row["opened_at"]
         mark = "" if (opened is None) == (row["kind"] == "quiet") else "[red]"
@@ -203,7 +203,8 @@ def render(result: dict[str, object], console: Console) -> None:
             str(row["event_id"]), row["kind"], row["watch"], str(row["posts"]), row["first_post"][5:16],
             row["peak_hour_end"][5:16], f"{mark}{opened[5:16] if opened else '–'}",
             "–" if row["minutes"] is None else f"{row['minutes']:g}", row["category"] or "–", row["level"] or "–",
-            str(row["incidents"]), "yes" if row["possible_rumour"] else "–", row["reason"],
+            str(row["incidents"]), "yes" if row["possible_rumour"] else "–", (row["trigger_reason"] or "–")[:60],
+            row["reason"],
         )
     console.print(table)
     s = result["summary"]

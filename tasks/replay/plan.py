@@ -106,6 +106,7 @@ class Opened:
     level: str
     detected_at: datetime
     possible_rumour: bool
+    trigger_reason: str = ""  # the rules that opened it, in their own words
 
 
 @dataclass(frozen=True)

@@ -14,4 +14,4 @@ def opened_incidents(session: Session) -> list[Opened]:
     incidents = session.scalars(select(Incident).where(Incident.is_drill.is_(False))
                                 .order_by(Incident.detected_at, Incident.id))
     return [Opened(key=i.key, brand=i.brand, category=i.category, level=str(i.level), detected_at=i.detected_at,
-                   possible_rumour=bool(i.possible_rumour)) for i in incidents]
+                   possible_rumour=bool(i.possible_rumour), trigger_reason=i.trigger_reason) for i in incidents]
