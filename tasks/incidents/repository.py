@@ -188,16 +188,16 @@ def earliest_posts(session: Session, incident_id: int, limit: int = 5) -> list[M
     )
 
 
-def debunk_flags(session: Session, brand: str, since: datetime, until: datetime, drill: bool) -> list[tuple[datetime, bool]]:
-    """Return (published_at, debunk) of every mention of the brand in [since, until) (the drill source's when
-    `drill`), oldest first: a debunking post need not be negative or linked to the incident."""
-    rows = session.execute(
-        select(Mention.published_at, Mention.debunk)
+def debunk_flags(session: Session, brand: str, since: datetime, until: datetime, drill: bool) -> list[bool]:
+    """Return whether each mention of the brand in [since, until) debunks (the drill source's when `drill`),
+    oldest first: a debunking post need not be negative or linked to the incident. Only the flags: this runs
+    for every active incident at every scan."""
+    return [bool(debunk) for debunk in session.scalars(
+        select(Mention.debunk)
         .where(Mention.brand == brand, Mention.is_drill.is_(drill), Mention.published_at >= since,
                Mention.published_at < until)
         .order_by(Mention.published_at, Mention.id)
-    ).all()
-    return [(at, bool(debunk)) for at, debunk in rows]
+    )]
 
 
 def fired_rules(session: Session, incident_id: int) -> list[str]:

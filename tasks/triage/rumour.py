@@ -67,22 +67,22 @@ def sourced(text: str) -> bool:
     return first_hand(text) or any(a in text for a in AUTHORITIES)
 
 
-def debunk_shares(posts: Sequence[Post]) -> tuple[float, float]:
-    """Return the debunking share of the earlier and of the later half of the posts (by time)."""
-    ordered = sorted(posts, key=lambda p: p.published_at)
-    half = len(ordered) // 2
-    early, late = ordered[:half], ordered[half:]
+def debunk_shares(flags: Sequence[bool]) -> tuple[float, float]:
+    """Return the debunking share of the earlier and of the later half of the posts (flags in time order)."""
+    half = len(flags) // 2
+    early, late = flags[:half], flags[half:]
 
-    def share(part: Sequence[Post]) -> float:
-        return sum(p.debunk for p in part) / len(part) if part else 0.0
+    def share(part: Sequence[bool]) -> float:
+        return sum(part) / len(part) if part else 0.0
 
     return share(early), share(late)
 
 
-def assess(origin: Sequence[Post], spread: Sequence[Post], brands: Collection[str],
+def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[str],
            rules: RumourRules = RumourRules()) -> Verdict:
-    """Judge whether an incident is a possible rumour from its origin (earliest and top posts) and the
-    posts about its brand since it started (for the debunking share); say why in Chinese."""
+    """Judge whether an incident is a possible rumour from its origin (earliest and top posts) and, for the
+    debunking share, whether each post about its brand since it started debunks (in time order); say why
+    in Chinese."""
     texts = [p.text for p in origin if not p.debunk]
     substantiated = bool(texts) and 2 * sum(first_hand(t) for t in texts) >= len(texts)
     evidence: list[str] = []

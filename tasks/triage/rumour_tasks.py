@@ -34,7 +34,7 @@ def flag_rumours(now: datetime, actor: str) -> list[str]:
                                         *incidents.top_posts(session, incident.id, ORIGIN_POSTS)]}
             flags = incidents.debunk_flags(session, incident.brand, incident.started_at, now, incident.is_drill)
             verdict = assess([Post(m.text, m.debunk, m.published_at) for m in origin.values()],
-                             [Post("", debunk, at) for at, debunk in flags], brands)
+                             flags, brands)
             if verdict.possible:
                 mark = mark_rumour(session, incident, True, verdict.reason, actor=actor, at=now)
             else:

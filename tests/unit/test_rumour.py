@@ -27,8 +27,13 @@ def posts(text: str, n: int, start: datetime = T0, debunk: bool = False) -> list
     return [Post(text, debunk, start + timedelta(minutes=i)) for i in range(n)]
 
 
+def flags(spread: list[Post]) -> list[bool]:
+    """The brand's posts as the task hands them over: whether each debunks, in time order."""
+    return [p.debunk for p in sorted(spread, key=lambda p: p.published_at)]
+
+
 def test_a_forwarded_list_of_many_brands_with_a_spread_call_and_no_source_is_a_possible_rumour() -> None:
-    verdict = assess(posts(LIST_POST, 3), posts(LIST_POST, 20), BRANDS)
+    verdict = assess(posts(LIST_POST, 3), flags(posts(LIST_POST, 20)), BRANDS)
     assert verdict.possible and not verdict.substantiated
     assert verdict.reason.startswith("疑似谣言：")
     assert "源头为转发清单帖（列出 10 个品牌）" in verdict.reason
@@ -37,41 +42,41 @@ def test_a_forwarded_list_of_many_brands_with_a_spread_call_and_no_source_is_a_p
 
 
 def test_a_first_hand_complaint_with_a_photo_link_and_an_order_number_is_not() -> None:
-    verdict = assess(posts(COMPLAINT, 5), posts(COMPLAINT, 30), BRANDS)
+    verdict = assess(posts(COMPLAINT, 5), flags(posts(COMPLAINT, 30)), BRANDS)
     assert not verdict.possible and verdict.substantiated
     assert "疑似谣言" not in verdict.reason
 
 
 def test_a_rising_debunking_share_is_a_signal_and_the_reason_gives_it() -> None:
     claim = "网传澄星空气炸锅会爆炸"
-    quiet = assess(posts(claim, 3), posts(claim, 40), BRANDS)
+    quiet = assess(posts(claim, 3), flags(posts(claim, 40)), BRANDS)
     assert not quiet.possible and quiet.reason == "无信息来源（“网传”）", "one signal is not enough"
     spread = posts(claim, 20) + posts("澄星空气炸锅爆炸是谣言，官方已辟谣", 6, T0 + timedelta(hours=1), debunk=True) \
         + posts(claim, 14, T0 + timedelta(hours=2))
-    verdict = assess(posts(claim, 3), spread, BRANDS)
+    verdict = assess(posts(claim, 3), flags(spread), BRANDS)
     assert verdict.possible
     assert verdict.reason == "疑似谣言：无信息来源（“网传”）；辟谣帖占比 30%（此前 0%）"
 
 
 def test_hearsay_with_a_call_to_spread_it_is_a_possible_rumour() -> None:
-    verdict = assess(posts(HEARSAY, 3), posts(HEARSAY, 20), BRANDS)
+    verdict = assess(posts(HEARSAY, 3), flags(posts(HEARSAY, 20)), BRANDS)
     assert verdict.possible and verdict.reason == "疑似谣言：含“速转”、无信息来源（“网传”“听说”）"
 
 
 def test_a_falling_debunking_share_is_no_signal() -> None:
     spread = posts("澄星是谣言", 5, debunk=True) + posts(HEARSAY, 15, T0 + timedelta(hours=1))
-    assert "辟谣" not in assess(posts("网传澄星空气炸锅会爆炸", 3), spread, BRANDS).reason
+    assert "辟谣" not in assess(posts("网传澄星空气炸锅会爆炸", 3), flags(spread), BRANDS).reason
 
 
 def test_one_signal_is_not_enough_and_the_threshold_is_a_rule() -> None:
     origin = posts("听说澄星空气炸锅有问题", 3)
-    assert not assess(origin, origin, BRANDS).possible
-    assert assess(origin, origin, BRANDS, RumourRules(min_signals=1)).possible
+    assert not assess(origin, flags(origin), BRANDS).possible
+    assert assess(origin, flags(origin), BRANDS, RumourRules(min_signals=1)).possible
 
 
 def test_naming_an_authority_is_a_source() -> None:
     text = "据说市场监管局通报了澄星空气炸锅抽检不合格，求扩散"
-    verdict = assess(posts(text, 3), posts(text, 10), BRANDS)
+    verdict = assess(posts(text, 3), flags(posts(text, 10)), BRANDS)
     assert "无信息来源" not in verdict.reason and not verdict.possible
 
 
