@@ -13,6 +13,7 @@ from tasks.monitoring import repository
 from tasks.monitoring.analysis import analyse_many
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment_model import get_model
+from tasks.monitoring.tasks import resolve_stored_reposts
 
 
 def dask_runner(workers: int | None = None) -> DaskTaskRunner:
@@ -34,14 +35,17 @@ def plan_chunks(since: datetime, until: datetime, chunk_size: int) -> list[tuple
 
 @task(task_run_name="reanalyse-{first_id}-{last_id}", retries=2, retry_delay_seconds=[2, 8])
 def reanalyse_chunk(first_id: int, last_id: int, since: datetime, until: datetime) -> int:
-    """Re-score the chunk's mentions with the current lexicon and model; return how many. Safe to re-run:
-    it overwrites the analysis columns with the same values."""
+    """Re-score the chunk's mentions with the current lexicon and model, then resolve their reposts again
+    (a repost counts for what its original now reads as, as a scan would store it); return how many. Safe to
+    re-run: it overwrites the analysis columns with the same values."""
     with session_scope() as session:
         rows = repository.mention_texts(session, first_id, last_id, since, until)
     results = analyse_many([r.text for r in rows], lexicon_data(), get_settings().analysis.negative_below, get_model())
     values = [{"mid": r.id, "sentiment": a.positive, "negative": a.negative, "category": a.category,
-               "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms)}
-              for r, a in zip(rows, results, strict=True)]
+               "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms),
+               "debunk": a.debunk} for r, a in zip(rows, results, strict=True)]
     with session_scope() as session:
         repository.store_analysis(session, values)
+        resolve_stored_reposts(session, [{"source": r.source, "external_id": r.external_id,
+                                          "repost_of": r.repost_of} for r in rows])
     return len(values)

@@ -192,17 +192,20 @@ def mention_ids_published(session: Session, since: datetime, until: datetime) ->
 
 
 def mention_texts(session: Session, first_id: int, last_id: int, since: datetime,
-                  until: datetime) -> list[Row[tuple[int, str]]]:
-    """Return (id, text) of the mentions with ids in [first_id, last_id] published in [since, until]."""
-    return list(session.execute(select(Mention.id, Mention.text).where(
+                  until: datetime) -> list[Row[tuple[int, str, str, str, str | None]]]:
+    """Return (id, text, source, external_id, repost_of) of the mentions with ids in [first_id, last_id]
+    published in [since, until]."""
+    return list(session.execute(select(Mention.id, Mention.text, Mention.source, Mention.external_id,
+                                       Mention.repost_of).where(
         Mention.id.between(first_id, last_id), Mention.published_at >= since, Mention.published_at <= until)).all())
 
 
 def store_analysis(session: Session, values: list[dict[str, object]]) -> None:
     """Overwrite the analysis columns of mentions by id (one executemany UPDATE; keys: mid, sentiment,
-    negative, category, brand, product, critical_terms)."""
+    negative, category, brand, product, critical_terms, debunk)."""
     table = Mention.__table__
     statement = update(table).where(table.c.id == bindparam("mid")).values(
         sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
-        brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"))
+        brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"),
+        debunk=bindparam("debunk"))
     session.connection().execute(statement, values)

@@ -139,3 +139,19 @@ def test_a_bad_reposts_value_names_the_row_and_field(tmp_path: Path) -> None:
     report = read_canonical_file(path, "manual", START, SHANGHAI)
     assert [m.reposts for m in report.mentions] == [12]
     assert report.problems == [f"{path}:2: reposts: not a number ('很多')"]
+
+
+def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path) -> None:
+    """Re-analysing stored mentions (after a lexicon change) reads each repost's own text again; it must then
+    count for its original again, not for "转发微博" alone."""
+    from tasks.monitoring.backfill import reanalyse_chunk
+
+    scan(cascade_file(tmp_path, COMPLAINT, reposts=20), START + timedelta(minutes=45))
+    with session_scope() as session:
+        first, last = session.execute(select(func.min(Mention.id), func.max(Mention.id))).one()
+    with disable_run_logger():
+        assert reanalyse_chunk.fn(first, last, START - timedelta(days=1), START + timedelta(days=1)) == 21
+    with session_scope() as session:
+        rows = set(session.execute(select(Mention.brand, Mention.category, Mention.negative)
+                                   .where(Mention.repost_of == "root")).all())
+    assert rows == {("澄星", "产品质量", True)}
