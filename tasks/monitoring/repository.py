@@ -68,10 +68,13 @@ _COUNTS = ("reposts", "comments", "likes")
 
 def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> None:
     """Raise the stored engagement counts of mentions read again with higher ones (never lower them; the
-    text and analysis stay as first stored). Rows not stored yet match nothing."""
+    text and analysis stay as first stored). Only rows already stored are updated: a batch of new posts
+    costs one SELECT per chunk, not an UPDATE per row."""
     table = Mention.__table__
+    counted = [r for r in rows if any(r.get(name) is not None for name in _COUNTS)]
+    stored = _stored_keys(session, counted)
     params = [{"s": r["source"], "e": r["external_id"], **{f"new_{name}": r.get(name) for name in _COUNTS}}
-              for r in rows if any(r.get(name) is not None for name in _COUNTS)]
+              for r in counted if (r["source"], r["external_id"]) in stored]
     if not params:
         return
     higher = {name: func.coalesce(table.c[name], -1) < bindparam(f"new_{name}") for name in _COUNTS}
@@ -81,6 +84,19 @@ def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> Non
                           for name in _COUNTS}))
     for start in range(0, len(params), CHUNK):
         session.execute(statement, params[start : start + CHUNK])
+
+
+def _stored_keys(session: Session, rows: Sequence[dict[str, object]]) -> set[tuple[object, object]]:
+    """Return the (source, external_id) of the rows that are already stored."""
+    by_source: dict[object, list[object]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row["external_id"])
+    found: set[tuple[object, object]] = set()
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), CHUNK):
+            found |= {(source, e) for e in session.scalars(select(Mention.external_id).where(
+                Mention.source == source, Mention.external_id.in_(ids[start : start + CHUNK])))}
+    return found
 
 
 def sources_with_reposts(session: Session, sources: set[str]) -> list[str]:
