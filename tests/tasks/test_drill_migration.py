@@ -48,17 +48,24 @@ MAIL = ("INSERT INTO notifications (incident_id, kind, recipient, dedup_key, sub
         " 'pending', 0, :key, :at)")
 
 
+def incident_with_mail(key: str, drill: bool, mail_key: str) -> None:
+    """Insert an incident (in the older schema's columns) and one mail that references it."""
+    from tasks.db import get_engine
+
+    with get_engine().begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
+            " started_at, detected_at, escalation_tier, is_drill) VALUES (:key, '青禾', '产品质量',"
+            " 'III', 'open', 50, 'r', 0, 0, :at, :at, 0, :drill)"), {"key": key, "at": AT, "drill": drill})
+        incident = connection.execute(sa.text("SELECT id FROM incidents WHERE key = :key"), {"key": key}).scalar_one()
+        connection.execute(sa.text(MAIL.format(incident=incident)), {"key": mail_key, "at": AT})
+
+
 def test_0008_lets_mail_belong_to_no_incident_and_goes_back_down(database: str) -> None:
     from tasks.db import get_engine
 
     migrate("downgrade", "0007")
-    with get_engine().begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
-            " started_at, detected_at, escalation_tier, is_drill) VALUES ('DRILL-20261127-001', '青禾', '产品质量',"
-            " 'III', 'open', 50, 'r', 0, 0, :at, :at, 0, true)"), {"at": AT})
-        incident = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
-        connection.execute(sa.text(MAIL.format(incident=incident)), {"key": "with", "at": AT})
+    incident_with_mail("DRILL-20261127-001", True, "with")
     with pytest.raises(sa.exc.IntegrityError), get_engine().begin() as connection:
         connection.execute(sa.text(MAIL.format(incident="NULL")), {"key": "without", "at": AT})
 
@@ -76,13 +83,7 @@ def test_0009_and_0010_add_reposts_and_resolutions_and_go_back_down_with_rows(da
     from tasks.db import get_engine
 
     migrate("downgrade", "0008")
-    with get_engine().begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO incidents (key, brand, category, level, state, heat, trigger_reason, negative_count, reach,"
-            " started_at, detected_at, escalation_tier, is_drill) VALUES ('INC-20261127-001', '青禾', '产品质量',"
-            " 'III', 'open', 50, 'r', 0, 0, :at, :at, 0, false)"), {"at": AT})
-        incident = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
-        connection.execute(sa.text(MAIL.format(incident=incident)), {"key": "kept", "at": AT})
+    incident_with_mail("INC-20261127-001", False, "kept")
     migrate("upgrade", "head")
     assert {"repost_of", "reposts", "comments", "likes"} <= columns("mentions")
     assert {"possible_rumour", "rumour_reason", "resolution", "resolution_note"} <= columns("incidents")
