@@ -16,7 +16,6 @@ It measures and reports; it asserts nothing.
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
@@ -31,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.data import DATA_DIR
+from tasks.scenario.files import write_mention_rows
 
 CED_FILES = ("events/CED_events.csv", "events/CED_reposts_sample.csv")
 BEIJING = "+08:00"
@@ -158,7 +158,7 @@ def replay_event(event: pd.Series, reposts: pd.DataFrame, verdict: Verdict, fold
 
     path = folder / f"ced-{event['event_id']}.jsonl"
     rows = canonical_rows(event, reposts)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    write_mention_rows(rows, path)
     outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, HORIZON))
     row, first = outcome.row, outcome.row.first
     peak_end = peak_hour_end(datetime.fromisoformat(str(r["published_at"])) for r in rows)

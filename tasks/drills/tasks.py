@@ -47,7 +47,7 @@ from tasks.monitoring.tasks import DUPLICATE_WINDOW
 from tasks.notify.repository import first_sent_at, recipients_of, sent_count
 from tasks.notify.templates import clean_subject, escape_markdown
 from tasks.outbox import queue_mail
-from tasks.scenario.files import write_orders_rows
+from tasks.scenario.files import write_mention_rows, write_orders_rows
 from tasks.scenario.orders import generate_orders
 from tasks.scenario.week import CrisisSpec, generate_week
 
@@ -141,8 +141,7 @@ def _keep_injection(drill_id: int, injection: Injection) -> None:
     """Write what was injected under var/drills/<id>/: mentions.jsonl, and orders.csv when there are orders."""
     folder = get_settings().var_path / "drills" / str(drill_id)
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "mentions.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in injection.rows)
+    write_mention_rows(injection.rows, folder / "mentions.jsonl")
     if injection.orders:
         write_orders_rows(injection.orders, folder / "orders.csv")
 
