@@ -113,6 +113,17 @@ class Mention(Base):
     debunk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class MentionBrand(Base):
+    """A watched brand (and the product that named it) a mention names beyond its first, `Mention.brand`: a
+    "问题食品" list naming three watched brands counts for each of them. Reposts inherit these rows too."""
+
+    __tablename__ = "mention_brands"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    product: Mapped[str | None] = mapped_column(String(128))
+
+
 class SourceState(Base):
     """Where each source's next scan starts: API cursor, watermark, a feed's ETag / Last-Modified."""
 
