@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +22,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    or_,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -122,6 +125,12 @@ class MentionBrand(Base):
     mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
     brand: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     product: Mapped[str | None] = mapped_column(String(128))
+
+
+def names_brand(brand: str) -> ColumnElement[bool]:
+    """SQL condition: the mention names `brand`, as its first brand or among the others it names."""
+    return or_(Mention.brand == brand,
+               Mention.id.in_(select(MentionBrand.mention_id).where(MentionBrand.brand == brand)))
 
 
 class SourceState(Base):
@@ -374,7 +383,7 @@ class RecoveryCheck(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     window_end: Mapped[datetime] = mapped_column(UtcDateTime)
-    outcome: Mapped[str] = mapped_column(String(16))  # recovered | not_yet | second_wave
+    outcome: Mapped[str] = mapped_column(String(16))  # recovered | not_yet | second_wave | insufficient
     reason: Mapped[str] = mapped_column(Text)
 
 

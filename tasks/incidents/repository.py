@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tasks.errors import NotFound
 from tasks.incidents.state import ACTIVE_STATES, IncidentState
-from tasks.models import DetectionHit, Incident, IncidentMetric, Mention
+from tasks.models import DetectionHit, Incident, IncidentMetric, Mention, names_brand
 
 HANDLED_STATES = (IncidentState.ACKNOWLEDGED, IncidentState.RESPONDING, IncidentState.MONITORING)
 
@@ -194,7 +194,7 @@ def debunk_flags(session: Session, brand: str, since: datetime, until: datetime,
     for every active incident at every scan."""
     return [bool(debunk) for debunk in session.scalars(
         select(Mention.debunk)
-        .where(Mention.brand == brand, Mention.is_drill.is_(drill), Mention.published_at >= since,
+        .where(names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= since,
                Mention.published_at < until)
         .order_by(Mention.published_at, Mention.id)
     )]

@@ -107,6 +107,8 @@ class Analysis:
     debunk: bool = False
     # Health claims (致癌, 禁用农药 …) it makes about the brand or product it names: negative, whatever its tone.
     health_claims: list[str] = field(default_factory=list)
+    # The other watched brands it names beyond `brand`, each with the product that named it (or None).
+    also: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 def load_user_dictionary(words: Iterable[str]) -> None:
@@ -219,16 +221,26 @@ def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()
 
 
-def match_brand(text: str | Set[str], lexicon: LexiconData) -> tuple[str | None, str | None]:
-    """Return (brand, product) named in the text or in the set of its lexicon terms (a product names its brand)."""
+def match_brands(text: str | Set[str], lexicon: LexiconData) -> list[tuple[str, str | None]]:
+    """Return every (brand, product) named in the text or in the set of its lexicon terms, one per brand:
+    brands named by a product first (a product names its brand), then those named by an alias, each in
+    lexicon order. A "问题食品" list naming three watched brands is about each of them."""
+    found: dict[str, str | None] = {}
     for brand, products in lexicon.products.items():
         for product in products:
             if product in text:
-                return brand, product
+                found.setdefault(brand, product)
+                break
     for brand, aliases in lexicon.brands.items():
-        if any(alias in text for alias in aliases):
-            return brand, None
-    return None, None
+        if brand not in found and any(alias in text for alias in aliases):
+            found[brand] = None
+    return list(found.items())
+
+
+def match_brand(text: str | Set[str], lexicon: LexiconData) -> tuple[str | None, str | None]:
+    """Return the first (brand, product) match_brands finds, or (None, None)."""
+    named = match_brands(text, lexicon)
+    return named[0] if named else (None, None)
 
 
 def categorise(text: str | Set[str], lexicon: LexiconData) -> str | None:
@@ -296,7 +308,8 @@ def analyse_many(
     results = []
     for clean, tokens, simhash_value, positive in zip(cleaned, token_lists, hashes, probabilities, strict=True):
         present = index.terms_in(clean)
-        brand, product = match_brand(present, lexicon) if present else (None, None)
+        named = match_brands(present, lexicon) if present else []
+        brand, product = named[0] if named else (None, None)
         debunk = not debunk_cues.isdisjoint(present) and is_debunk(clean, lexicon.debunk)
         claims = health_claims_in(clean, lexicon.health_claims) if brand and not debunk else []
         results.append(Analysis(
@@ -312,6 +325,7 @@ def analyse_many(
             simhash=simhash_value,
             debunk=debunk,
             health_claims=claims,
+            also=named[1:],
         ))
     return results
 

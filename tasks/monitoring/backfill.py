@@ -43,7 +43,7 @@ def reanalyse_chunk(first_id: int, last_id: int, since: datetime, until: datetim
     results = analyse_many([r.text for r in rows], lexicon_data(), get_settings().analysis.negative_below, get_model())
     values = [{"mid": r.id, "sentiment": a.positive, "negative": a.negative, "category": a.category,
                "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms),
-               "debunk": a.debunk} for r, a in zip(rows, results, strict=True)]
+               "debunk": a.debunk, repository.ALSO_BRANDS: a.also} for r, a in zip(rows, results, strict=True)]
     with session_scope() as session:
         repository.store_analysis(session, values)
         resolve_stored_reposts(session, [{"source": r.source, "external_id": r.external_id,

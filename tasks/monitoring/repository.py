@@ -6,34 +6,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, case, func, or_, select, update
+from sqlalchemy import Row, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks.db import insert_ignoring_duplicates
-from tasks.models import Mention, ProcessedFile, SourceHealth, SourceState
+from tasks.models import Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
 from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair
 from tasks.monitoring.health import SourceOutcome, next_health
 from tasks.monitoring.sources import FileMark, SourceProgress
 from tasks.monitoring.sources_files import DropFile
 
 CHUNK = 2000
+# A mention row's key for the other watched brands it names beyond `brand`: [(brand, product or None), …].
+ALSO_BRANDS = "also_brands"
 # Bound on the earlier originals a batch is compared with (the newest first).
 RECENT_LIMIT = 50_000
 
 
 def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tuple[int, list[Fingerprint]]:
-    """Insert rows not stored before (unique source + external id); return how many, and the fingerprints
-    of the new ones that name a brand (only those are checked for duplicates)."""
+    """Insert rows not stored before (unique source + external id), with the other watched brands each names
+    (a row's ALSO_BRANDS: [(brand, product), …]); return how many, and the fingerprints of the new ones that
+    name a brand (only those are checked for duplicates)."""
     inserted, prints = 0, []
     table = Mention.__table__
     # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
     statement = insert_ignoring_duplicates(table).returning(
-        table.c.id, table.c.brand, table.c.content_hash, table.c.simhash, table.c.published_at)
+        table.c.id, table.c.brand, table.c.content_hash, table.c.simhash, table.c.published_at,
+        table.c.source, table.c.external_id)
+    also = {(r["source"], r["external_id"]): r[ALSO_BRANDS] for r in rows if r.get(ALSO_BRANDS)}
+    extra: list[dict[str, object]] = []
     for start in range(0, len(rows), CHUNK):
-        for key, brand, content_hash, simhash, published in session.execute(statement, rows[start : start + CHUNK]):
+        chunk = [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r
+                 for r in rows[start : start + CHUNK]] if also else rows[start : start + CHUNK]
+        for key, brand, content_hash, simhash, published, source, external_id in session.execute(statement, chunk):
             inserted += 1
             if brand is not None:
                 prints.append(Fingerprint(key, brand, content_hash, int(simhash, 16), published))
+            extra.extend({"mention_id": key, "brand": b, "product": p}
+                         for b, p in also.get((source, external_id), ()))  # type: ignore[attr-defined]
+    if extra:
+        session.execute(insert_ignoring_duplicates(MentionBrand), extra)
     return inserted, prints
 
 
@@ -136,6 +148,23 @@ def apply_spread(session: Session, changes: dict[int, tuple[Reading, int]]) -> N
     for start in range(0, len(params), CHUNK):
         session.execute(statement, params[start : start + CHUNK])
         session.execute(repoint, [{"rid": p["rid"], "target": p["target"]} for p in params[start : start + CHUNK]])
+    _inherit_brands(session, {key: target for key, (reading, target) in changes.items()
+                              if target is not None and reading.brand is not None})
+
+
+def _inherit_brands(session: Session, targets: dict[int, int]) -> None:
+    """Give each repost the other watched brands its original names (a repost of a list is about each)."""
+    originals = sorted(set(targets.values()))
+    names: dict[int, list[tuple[str, str | None]]] = {}
+    for start in range(0, len(originals), CHUNK):
+        for key, brand, product in session.execute(select(MentionBrand.mention_id, MentionBrand.brand,
+                                                          MentionBrand.product)
+                                                   .where(MentionBrand.mention_id.in_(originals[start : start + CHUNK]))):
+            names.setdefault(key, []).append((brand, product))
+    rows = [{"mention_id": repost, "brand": brand, "product": product}
+            for repost, original in targets.items() for brand, product in names.get(original, ())]
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert_ignoring_duplicates(MentionBrand), rows[start : start + CHUNK])
 
 
 def load_progress(session: Session, source: str) -> SourceProgress | None:
@@ -218,10 +247,20 @@ def mention_texts(session: Session, first_id: int, last_id: int, since: datetime
 
 def store_analysis(session: Session, values: list[dict[str, object]]) -> None:
     """Overwrite the analysis columns of mentions by id (one executemany UPDATE; keys: mid, sentiment,
-    negative, category, brand, product, critical_terms, debunk)."""
+    negative, category, brand, product, critical_terms, debunk) and the other brands each names
+    (ALSO_BRANDS), replacing those stored."""
     table = Mention.__table__
     statement = update(table).where(table.c.id == bindparam("mid")).values(
         sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
         brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"),
         debunk=bindparam("debunk"))
-    session.connection().execute(statement, values)
+    if not values:
+        return
+    session.connection().execute(statement, [{k: v for k, v in row.items() if k != ALSO_BRANDS} for row in values])
+    ids = [row["mid"] for row in values]
+    for start in range(0, len(ids), CHUNK):
+        session.execute(delete(MentionBrand).where(MentionBrand.mention_id.in_(ids[start : start + CHUNK])))
+    extra = [{"mention_id": row["mid"], "brand": b, "product": p}
+             for row in values for b, p in row.get(ALSO_BRANDS) or ()]  # type: ignore[attr-defined]
+    for start in range(0, len(extra), CHUNK):
+        session.execute(insert_ignoring_duplicates(MentionBrand), extra[start : start + CHUNK])

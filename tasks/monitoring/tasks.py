@@ -7,7 +7,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from tasks.monitoring.analysis import analyse_many
 from tasks.monitoring.duplicates import link_duplicates, resolve_reposts
 from tasks.monitoring.health import SourceOutcome
 from tasks.monitoring.lexicon import lexicon_data
+from tasks.monitoring.repository import ALSO_BRANDS
 from tasks.monitoring.results import MANUAL
 from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.sources import RawMention, ReadReport, read_canonical_file
@@ -80,7 +81,7 @@ def read_source(name: str, now: datetime) -> ReadReport:
 @task(task_run_name="read-extra-file", cache_policy=NO_CACHE)
 def read_extra_file(path: str, now: datetime) -> ReadReport:
     """Read one canonical file as of `now` (no side effect; it may be read again by later scans)."""
-    report = read_canonical_file(Path(path).resolve(), MANUAL, now, local_zone())
+    report = read_canonical_file(Path(path).resolve(), MANUAL, now, local_zone(), clock=datetime.now(UTC))
     _log(report)
     return report
 
@@ -106,7 +107,7 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
             "published_at": m.published_at,
             "fetched_at": fetched_at,
             "text": m.text,
-            "content_hash": a.content_hash,
+            "content_hash": m.content_hash or a.content_hash,  # a cut text keeps its whole text's
             "simhash": f"{a.simhash:016x}",
             "sentiment": a.positive,
             "negative": a.negative,
@@ -119,6 +120,8 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
             "reposts": m.reposts,
             "comments": m.comments,
             "likes": m.likes,
+            # the other watched brands it names (a key only when there are any: most posts name one)
+            **({ALSO_BRANDS: a.also} if a.also else {}),
         }
         for m, a in zip(mentions, results, strict=True)
     ]

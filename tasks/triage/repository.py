@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Row, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
-from tasks.models import DetectionHit, Incident, IncidentMetric, Mention
+from tasks.models import DetectionHit, Incident, IncidentMetric, Mention, MentionBrand, names_brand
 from tasks.triage.detection import GroupWindow, SpreadingPost
 
 DAY_SECONDS = 86400
@@ -39,13 +39,10 @@ class WindowStats:
 
 def window_stats(session: Session, start: datetime, end: datetime, drill: bool = False) -> dict[str, WindowStats]:
     """Return per-brand statistics of mentions published in (start, end] (of the drill source when `drill`)."""
-    rows = session.execute(
-        select(
-            Mention.brand, Mention.negative, Mention.reach, Mention.published_at,
-            Mention.category, Mention.critical_terms,
-        ).where(Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > start,
-                Mention.published_at <= end)
-    )
+    columns = (Mention.negative, Mention.reach, Mention.published_at, Mention.category, Mention.critical_terms)
+    rows = _with_other_brands(
+        session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
+        Mention.is_drill.is_(drill), Mention.published_at > start, Mention.published_at <= end)
     stats: dict[str, WindowStats] = {}
     for brand, negative, reach, published_at, category, critical in rows:
         s = stats.setdefault(brand, WindowStats(brand=brand))
@@ -66,6 +63,15 @@ def window_stats(session: Session, start: datetime, end: datetime, drill: bool =
 
 
 
+def _with_other_brands(session: Session, first: Select, other: Select, *where: ColumnElement[bool]) -> list[Row]:  # type: ignore[type-arg]
+    """Return `first`'s rows (a mention under its first brand) and `other`'s (under each other brand it
+    names, see MentionBrand), both filtered by `where`: a post naming three watched brands counts for each.
+    Both selects start with the brand column and have the same columns after it."""
+    rows = list(session.execute(first.where(Mention.brand.is_not(None), *where)).all())
+    rows += session.execute(other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where)).all()
+    return rows
+
+
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
     """Link the brand and category's unlinked negative mentions published in [since, until] to the incident."""
     category = Mention.category.is_(None) if incident.category == OTHER_CATEGORY else (
@@ -73,7 +79,7 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
     result = session.execute(
         update(Mention)
         .where(
-            Mention.brand == incident.brand,
+            names_brand(incident.brand),
             Mention.is_drill.is_(incident.is_drill),
             category,
             Mention.negative.is_(True),
@@ -103,7 +109,7 @@ def attach_reposts(session: Session, incident: Incident, until: datetime) -> int
 def negative_times(session: Session, incident: Incident, since: datetime, until: datetime) -> list[datetime]:
     """Return when the brand's negative mentions of the incident's category were published in (since, until]."""
     return list(session.scalars(select(Mention.published_at).where(
-        Mention.brand == incident.brand, Mention.is_drill.is_(incident.is_drill), Mention.negative.is_(True),
+        names_brand(incident.brand), Mention.is_drill.is_(incident.is_drill), Mention.negative.is_(True),
         Mention.published_at > since, Mention.published_at <= until,
         (Mention.category.is_(None) if incident.category == OTHER_CATEGORY
          else Mention.category == incident.category))))
@@ -148,12 +154,11 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     """Return what detection needs per brand x category at `end` (one query over the long baseline), over
     real mentions, or over the drill source's when `drill`."""
     start = end - timedelta(days=long_days + 1)
-    rows = session.execute(
-        select(Mention.brand, Mention.category, Mention.negative, Mention.reach, Mention.published_at,
-               Mention.critical_terms, Mention.id, Mention.duplicate_of_id, Mention.reposts)
-        .where(Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > start,
-               Mention.published_at <= end)
-    ).all()
+    columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
+               Mention.id, Mention.duplicate_of_id, Mention.reposts)
+    rows = _with_other_brands(
+        session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
+        Mention.is_drill.is_(drill), Mention.published_at > start, Mention.published_at <= end)
     if not rows:
         return {}
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
@@ -175,7 +180,7 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
     """Return per brand x category its negative originals that spread most: counted by their negative
     reposts (and near-duplicates) published in the window, or by the repost count their platform reported
     when published within the last day (a debunking repost is not negative, so it does not count)."""
-    recent = [(rows[i], age[i]) for i in np.flatnonzero(age < DAY_SECONDS)]
+    recent = list({rows[i].id: (rows[i], age[i]) for i in np.flatnonzero(age < DAY_SECONDS)}.values())
     linked = Counter(r.duplicate_of_id for r, a in recent if a < window and r.negative and r.duplicate_of_id)
     reported = sorted(((r.reposts, r.id) for r, _ in recent if r.reposts and r.negative and r.duplicate_of_id is None),
                       reverse=True)
@@ -188,11 +193,16 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
                Mention.published_at, Mention.reposts)
         .where(Mention.id.in_(ids), Mention.negative.is_(True), Mention.brand.is_not(None),
                Mention.duplicate_of_id.is_(None)))
+    others: dict[int, list[str]] = {}
+    for key, brand in session.execute(select(MentionBrand.mention_id, MentionBrand.brand)
+                                      .where(MentionBrand.mention_id.in_(ids))):
+        others.setdefault(key, []).append(brand)
     groups: dict[tuple[str, str], list[SpreadingPost]] = {}
     for key, external_id, text, reach, brand, category, published, count in originals:
         fresh = (end - published).total_seconds() < DAY_SECONDS
-        groups.setdefault((brand, category or OTHER_CATEGORY), []).append(SpreadingPost(
-            external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None))
+        for named in (brand, *others.get(key, ())):
+            groups.setdefault((named, category or OTHER_CATEGORY), []).append(SpreadingPost(
+                external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None))
     return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 
