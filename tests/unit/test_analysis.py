@@ -108,6 +108,13 @@ def test_category_with_most_hits_wins(lexicon: LexiconData) -> None:
     assert categorise("澄星电水壶质量太差，用了两天就坏了，客服说不能退", lexicon) == "产品质量"
 
 
+def test_a_scam_warning_is_a_privacy_and_fraud_case_not_a_delivery_one(lexicon: LexiconData) -> None:
+    """A warning of fake couriers (冒充快递员) is answered like a leak (warn customers, call the police), not
+    like a late parcel: the scam terms outweigh the one 快递."""
+    assert categorise("注意新骗局：有人冒充快递员上门送货，已经有很多人上当受骗", lexicon) == "个人信息泄露"
+    assert categorise("快递三天了还没收到，物流一直不更新", lexicon) == "物流配送"
+
+
 def test_category_is_none_without_hits(lexicon: LexiconData) -> None:
     assert categorise("今天天气不错", lexicon) is None
     assert analyse(PRAISE, lexicon, NEGATIVE_BELOW, model()).category is None
