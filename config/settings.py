@@ -47,6 +47,7 @@ class RecoverySettings(_Section):
     baseline_hours: int = Field(72, gt=0)
     tolerance: float = Field(0.10, ge=0.0, le=1.0)
     windows_required: int = Field(3, gt=0)
+    min_mentions: int = Field(50, ge=1)
 
 
 class EmailSettings(_Section):
@@ -80,6 +81,25 @@ class NotifySettings(_Section):
 
 class CompensationSettings(_Section):
     chunk_size: int = Field(5000, gt=0)
+    # The lease on a run's `compensate-<KEY>` slot: a run killed while holding it frees it this long after
+    # its last renewal at the latest (Prefect's minimum is 60 s).
+    slot_lease_seconds: int = Field(300, ge=60, le=86400)
+
+
+class AuditSettings(_Section):
+    """The audit trail's HMAC key (never stored with the data) and where its head is published."""
+
+    key: SecretStr | None = None
+    key_block: str = ""
+    # Relative to var_dir; an absolute path (another disk or host mount) is better.
+    anchor_file: Path = Path("audit/anchors.jsonl")
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the audit key needs at least 16 characters")
+        return value
 
 
 class DaskSettings(_Section):
@@ -116,11 +136,14 @@ class Settings(BaseSettings):
     config_dir: Path = CONFIG_DIR
     timezone: str = "Asia/Shanghai"
     env: Literal["dev", "test", "prod"] = "dev"
+    # The CLI prints tracebacks and Prefect's run logs instead of one line per error (also `crisis --debug`).
+    debug: bool = False
     analysis: AnalysisSettings = AnalysisSettings()
     recovery: RecoverySettings = RecoverySettings()
     email: EmailSettings = EmailSettings()
     notify: NotifySettings = NotifySettings()
     compensation: CompensationSettings = CompensationSettings()
+    audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
     dask: DaskSettings = DaskSettings()
 

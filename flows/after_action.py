@@ -16,8 +16,11 @@ def after_action(incident_key: str | None = None, now: datetime | None = None) -
     """Compare each watched incident with its pre-incident baseline.
 
     1) take the incident (or, on the schedule, every incident in monitoring);
-    2) compare the last window's negative share with the baseline before the incident started;
-    3) resolve what has recovered and announce `crisis.incident.resolved`.
+    2) compare the last window's negative share with the baseline before the incident started — a
+       window with too few mentions of the brand, or a source of the brand that is down, is
+       insufficient data and never counts as recovered;
+    3) resolve what has recovered and announce `crisis.incident.resolved`;
+    4) after `recovery.windows_required` checks in a row without enough data, tell the scribe once.
     """
     at = resolve_now(now)
     keys = [incident_key] if incident_key else incidents_in_monitoring()

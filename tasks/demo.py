@@ -27,6 +27,10 @@ from tasks.scenario.files import write_mentions, write_orders
 from tasks.scenario.week import Scenario, generate_scenario
 from tasks.stack import Stack, start_stack
 
+# Hours after the crisis start of the after-action checks; each follows a scan of the chatter up to then,
+# so recovery is judged on the days after the crisis, not on an empty database.
+RECOVERY_CHECK_HOURS = (48, 60, 72)
+
 
 class DemoFailed(CrisisError):
     """A step of the demo did not produce what it should; the message says which."""
@@ -125,9 +129,10 @@ def _lifecycle(stack: Stack, scenario: Scenario, folder: Path, notes: list[str],
     })
     _repair_steps(key, scenario.crisis_start)
     say("compensation applied, repair steps recorded; watching the recovery (after-action runs)…")
-    for hours in (48, 60, 72):
-        _run("after-action/after-action", {"incident_key": key,
-                                           "now": (scenario.crisis_start + timedelta(hours=hours)).isoformat()})
+    for hours in RECOVERY_CHECK_HOURS:
+        at = (scenario.crisis_start + timedelta(hours=hours)).isoformat()
+        _run("scan/scan", {"now": at, "extra_file": str(folder / "mentions.jsonl")})
+        _run("after-action/after-action", {"incident_key": key, "now": at})
     say("resolved; waiting for the review (started by the crisis.incident.resolved trigger)…")
     review = stack.var / "reviews" / f"{key}.md"
     if not _wait_for(review.exists, 150):

@@ -1,5 +1,5 @@
 """SQL of after-action and review: reputation-repair steps (set one, audited; list them), recovery checks,
-the mentions behind the review's curve."""
+the sources that feed a brand, the mentions behind the review's curve."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tasks import audit
 from tasks.aftercare.repair import STEPS, StepState, StepView
 from tasks.db import insert_ignoring_duplicates
 from tasks.errors import CrisisError
-from tasks.models import Incident, Mention, RecoveryCheck, RepairStep
+from tasks.models import AuditEntry, Incident, Mention, RecoveryCheck, RepairStep, names_brand
 
 
 class StepInvalid(CrisisError):
@@ -71,10 +71,17 @@ def outcomes_since(session: Session, incident_id: int, since: datetime) -> list[
         RecoveryCheck.incident_id == incident_id, RecoveryCheck.window_end >= since).order_by(RecoveryCheck.window_end)))
 
 
-def second_waves(session: Session, incident_id: int) -> int:
-    """Return how many of the incident's recovery checks found a second wave."""
-    return int(session.scalar(select(func.count(RecoveryCheck.id)).where(
-        RecoveryCheck.incident_id == incident_id, RecoveryCheck.outcome == "second_wave")) or 0)
+def outcome_counts(session: Session, incident_id: int) -> dict[str, int]:
+    """Return how many of the incident's recovery checks came to each outcome."""
+    return dict(session.execute(select(RecoveryCheck.outcome, func.count(RecoveryCheck.id)).where(
+        RecoveryCheck.incident_id == incident_id).group_by(RecoveryCheck.outcome)).tuples().all())
+
+
+def feeding_sources(session: Session, brand: str, drill: bool, start: datetime, stop: datetime) -> list[str]:
+    """Return the sources that brought mentions of the brand (a drill's, when `drill`) published in [start, stop)."""
+    return sorted(session.scalars(select(Mention.source).distinct().where(
+        names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= start,
+        Mention.published_at < stop)))
 
 
 def last_check(session: Session, incident_id: int) -> RecoveryCheck | None:
@@ -87,5 +94,12 @@ def mention_times(session: Session, brand: str, drill: bool, start: datetime,
                   stop: datetime) -> list[tuple[datetime, bool]]:
     """Return (published at, negative) of the brand's mentions (a drill's, when `drill`) in [start, stop)."""
     return list(session.execute(select(Mention.published_at, Mention.negative).where(
-        Mention.brand == brand, Mention.is_drill.is_(drill), Mention.published_at >= start,
+        names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= start,
         Mention.published_at < stop)).tuples())
+
+
+def audited_once(session: Session, incident_key: str, action: str) -> bool:
+    """Tell whether the incident's audit trail already holds `action`."""
+    return session.scalar(select(AuditEntry.seq).where(
+        AuditEntry.entity_type == "incident", AuditEntry.entity_id == incident_key,
+        AuditEntry.action == action).limit(1)) is not None

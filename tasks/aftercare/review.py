@@ -76,6 +76,7 @@ class Response:
     steps: Mapping[str, str]  # step name (Chinese) -> state
     overdue_steps: Sequence[str]
     compensated_orders: int
+    insufficient_checks: int = 0  # recovery checks without enough evidence to judge
 
 
 def assess(r: Response) -> tuple[list[str], list[str]]:
@@ -99,6 +100,8 @@ def assess(r: Response) -> tuple[list[str], list[str]]:
         improve.append(f"回落观察中出现 {r.second_waves} 次二次爆发：复查处置措施是否到位")
     elif ttm is not None:
         well.append("回落观察期间未出现二次爆发")
+    if r.insufficient_checks:
+        improve.append(f"回落观察中 {r.insufficient_checks} 次检查数据不足、无法判断：复查数据来源与品牌的监测覆盖")
     done = [name for name, state in r.steps.items() if state == "done"]
     if done:
         well.append(f"声誉修复已完成：{'、'.join(done)}")
@@ -120,6 +123,7 @@ ACTIONS = {
     "incident.closed": "事件关闭", "notification.queued": "预警邮件入队",
     "compensation.batch_started": "补偿批次开始", "compensation.batch_completed": "补偿批次完成",
     "incident.level_overridden": "人工定级", "repair.step_updated": "修复步骤更新",
+    "recovery.cannot_judge": "无法判断恢复情况",
 }
 
 

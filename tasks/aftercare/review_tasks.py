@@ -16,8 +16,9 @@ from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
 from tasks.aftercare.chart import curve_png
+from tasks.aftercare.recovery import Outcome
 from tasks.aftercare.repair import STEPS, overdue, review_due
-from tasks.aftercare.repository import last_check, list_steps, mention_times, second_waves
+from tasks.aftercare.repository import last_check, list_steps, mention_times, outcome_counts
 from tasks.aftercare.review import (
     FollowUp,
     LevelChange,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 LEVEL_ACTIONS = {"incident.opened", "incident.escalated", "incident.level_overridden"}
+CHECK_NAMES = {Outcome.RECOVERED: "已回落", Outcome.NOT_YET: "未回落", Outcome.SECOND_WAVE: "二次爆发",
+               Outcome.INSUFFICIENT_DATA: "数据不足（无法判断）"}
 
 
 def _detail(entry) -> str:  # type: ignore[no-untyped-def]
@@ -88,13 +91,15 @@ def review_data(session: Session, incident: Incident, chart: str, now: datetime)
     sent = sent_count(session, incident.id)
     totals = incident_totals(session, incident.id)
     end = incident.resolved_at or incident.closed_at or now
+    checks = outcome_counts(session, incident.id)
     well, improve = assess(Response(
         level=incident.level, durations=durations(incident.stamps()),
         ack_target_minutes=get_settings().notify.ack_minutes[incident.level],  # type: ignore[index]
         detect_target_minutes=float(load_detection().window_minutes), escalation_tier=incident.escalation_tier,
-        second_waves=second_waves(session, incident.id), steps={STEPS[s.step]: s.state for s in steps},
+        second_waves=checks.get(Outcome.SECOND_WAVE, 0), steps={STEPS[s.step]: s.state for s in steps},
         overdue_steps=[STEPS[s.step] for s in overdue(steps, end)],
-        compensated_orders=sum(n for n, _ in totals.values())))
+        compensated_orders=sum(n for n, _ in totals.values()),
+        insufficient_checks=checks.get(Outcome.INSUFFICIENT_DATA, 0)))
     return ReviewData(
         key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
         level_name=LEVEL_NAMES[Level(incident.level)], state=incident.state,
@@ -111,12 +116,13 @@ def review_data(session: Session, incident: Incident, chart: str, now: datetime)
         steps=[StepRow(STEPS[s.step], escape_markdown(s.owner or "—"), show_time(s.due_at), s.state,
                        escape_markdown(s.evidence or "—")) for s in steps],
         follow_ups=_follow_ups(incident, steps, due), review_due=due, chart=chart, is_drill=incident.is_drill,
-        summary=_summary(session, incident, totals, sent), went_well=[escape_markdown(x) for x in well],
+        summary=_summary(session, incident, totals, sent, checks), went_well=[escape_markdown(x) for x in well],
         to_improve=[escape_markdown(x) for x in improve],
     )
 
 
-def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, int]], sent: int) -> list[str]:
+def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, int]], sent: int,
+             checks: dict[str, int]) -> list[str]:
     """Return the impact in numbers: negative posts and reach, the peak window, compensation, mail, recovery."""
     posts, reach = linked_mentions(session, incident.id)
     peak = peak_metric(session, incident.id)
@@ -127,6 +133,9 @@ def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, 
         lines.append(f"峰值：{show_time(peak.window_end)} 前一小时负面 {peak.negative} 条（热度 {peak.heat:.1f}）")
     lines.append(f"补偿：{orders:,} 笔订单，{fen / 100:,.2f} 元" if orders else "补偿：无")
     lines.append(f"预警与通报邮件 {sent} 封")
+    if checks:
+        lines.append(f"回落检查 {sum(checks.values())} 次：" + "，".join(
+            f"{name} {checks[outcome]} 次" for outcome, name in CHECK_NAMES.items() if checks.get(outcome)))
     if last is not None:
         lines.append(f"最近一次回落检查（{show_time(last.window_end)}）：{escape_markdown(last.reason)}")
     return lines
@@ -149,7 +158,7 @@ def write_review(incident_key: str, now: datetime) -> str:
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         png = _curve(session, incident, incident.resolved_at or now)
-        markdown_text = render_review(review_data(session, incident, chart, now))
+        markdown_text = render_review(review_data(session, incident, chart, now)) + audit.head_note(session)
         html = _html(markdown_text, png, chart)
         _queue_review(session, incident, markdown_text, html, now)
     (folder / chart).write_bytes(png)

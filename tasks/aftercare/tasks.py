@@ -1,28 +1,47 @@
-"""Prefect tasks of after-action (监测和反馈): recovery checks, second waves, resolution."""
+"""Prefect tasks of after-action (监测和反馈): recovery checks on evidence, second waves, resolution, and telling
+the scribe when an incident cannot be judged."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from html import escape
 from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
 
 from config.detection import load_detection
-from config.files import load_severity
+from config.files import load_roster, load_severity, load_sources
 from config.settings import get_settings
+from tasks import audit
 from tasks.aftercare import repository
-from tasks.aftercare.recovery import Outcome, RecoveryCheck, RecoveryInput, check_recovery, consecutive_recovered
+from tasks.aftercare.recovery import (
+    Evidence,
+    Outcome,
+    RecoveryCheck,
+    RecoveryInput,
+    SourceState,
+    check_recovery,
+    consecutive_recovered,
+    evidence_gaps,
+    insufficient_in_a_row,
+)
+from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.events import INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce, escalate, transition
 from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, one_up
 from tasks.models import Incident
+from tasks.monitoring.repository import stored_health
+from tasks.notify.templates import clean_subject
+from tasks.outbox import queue_mail
 from tasks.triage.repository import WindowStats, window_stats
 from tasks.triage.severity import heat_index
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+CANNOT_JUDGE = "recovery.cannot_judge"
 
 
 @task
@@ -35,18 +54,38 @@ def incidents_in_monitoring() -> list[str]:
 def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck:
     cfg, det = get_settings().recovery, load_detection()
     drill = incident.is_drill  # a drill recovers on its own source's mentions
+    start = now - timedelta(hours=cfg.window_hours)
     base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at, drill)
-    window = window_stats(session, now - timedelta(hours=cfg.window_hours), now, drill)
+    window = window_stats(session, start, now, drill)
     recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now, drill)
     b, w, r = base.get(incident.brand), window.get(incident.brand), recent.get(incident.brand)
     own = _category_negatives(r, incident.category)
     own_reach = round(r.negative_reach * own / r.negative) if r and r.negative else 0
+    mentions = w.volume if w else 0
+    gaps = evidence_gaps(Evidence(mentions, cfg.min_mentions, start, _feeding_sources(session, incident, now)),
+                         show_time)
     return check_recovery(RecoveryInput(
         baseline_share=b.negative_share if b else 0.0, window_share=w.negative_share if w else 0.0,
         recent_negative=own, recent_share=r.negative_share if r else 0.0,
         recent_heat=heat_index(own, own_reach), tolerance=cfg.tolerance,
-        min_volume=det.min_volume, heat_ceiling=load_severity().heat[Level.III],
-    ))
+        min_volume=det.min_volume, heat_ceiling=load_severity().heat[Level.III], window_mentions=mentions,
+    ), gaps)
+
+
+def _feeding_sources(session: Session, incident: Incident, now: datetime) -> list[SourceState]:
+    """Return the enabled sources of sources.toml that brought the brand's mentions since the baseline began,
+    with their stored health (a file handed to one scan, or a source switched off, is no feed to watch)."""
+    since = incident.started_at - timedelta(hours=get_settings().recovery.baseline_hours)
+    enabled = {source.name for source in load_sources().all() if source.enabled}
+    health = stored_health(session)
+    states = []
+    for name in repository.feeding_sources(session, incident.brand, incident.is_drill, since, now):
+        if name in enabled:
+            row = health.get(name, {})
+            last = row.get("last_success_at")
+            states.append(SourceState(name, str(row.get("status", "never run")),
+                                      last if isinstance(last, datetime) else None))
+    return states
 
 
 def _category_negatives(stats: WindowStats | None, category: str) -> int:
@@ -65,11 +104,31 @@ def _second_wave(session: Session, incident: Incident, result: RecoveryCheck, no
     announce(session, incident, reason=result.reason, second_wave=True)
 
 
+def _tell_cannot_judge(session: Session, incident: Incident, result: RecoveryCheck, checks: int, now: datetime,
+                       actor: str) -> None:
+    """Tell the scribe once that the incident cannot be judged (无法判断恢复情况), and audit it."""
+    if repository.audited_once(session, incident.key, CANNOT_JUDGE):
+        return
+    scribes = sorted({p.email for p in load_roster().people if "scribe" in p.roles})
+    prefix = "【演练】" if incident.is_drill else ""
+    subject = clean_subject(f"{prefix}【无法判断恢复情况】{incident.brand}「{incident.category}」事件 {incident.key}")
+    lines = [f"事件 {incident.key}（{incident.brand}「{incident.category}」）连续 {checks} 次回落检查数据不足，"
+             "无法判断恢复情况。事件保持回落观察，不会因为没有数据而自动解决。",
+             f"最近一次检查（{show_time(now)}）：{result.reason}",
+             "请先恢复数据来源（见 source-health），之后的回落检查会照常判断。"]
+    queue_mail(session, incident_id=incident.id, kind="recovery", recipients=scribes,
+               dedup_prefix=f"cannot-judge:{incident.key}", subject=subject, body_text="\n\n".join(lines),
+               body_html="".join(f"<p>{escape(line)}</p>" for line in lines), now=now)
+    audit.record(session, actor=actor, action=CANNOT_JUDGE, entity_type="incident", entity_id=incident.key, at=now,
+                 after={"checks": checks, "reason": result.reason, "told": scribes})
+
+
 @task(task_run_name="recovery-{incident_key}")
 def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str, object]:
     """Record this window's recovery check; resolve after enough consecutive recovered windows, or send
-    the incident back to responding (re-escalated) on a second wave. Safe to re-run: a window is
-    checked once and only an incident in monitoring moves."""
+    the incident back to responding (re-escalated) on a second wave; after as many checks in a row without
+    enough evidence, tell the scribe (once) that it cannot be judged. Safe to re-run: a window is
+    checked once, only an incident in monitoring moves, and the scribe is told once per incident."""
     required = get_settings().recovery.windows_required
     with session_scope() as session:
         incident = incidents.get_incident(session, incident_key)
@@ -77,13 +136,14 @@ def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str,
             return {"incident": incident_key, "outcome": "skipped", "reason": f"state is {incident.state}"}
         result = _check(session, incident, now)
         repository.record_check(session, incident.id, now, result.outcome.value, result.reason)
-        since = incident.mitigated_at or incident.detected_at
-        resolved = result.recovered and consecutive_recovered(repository.outcomes_since(session, incident.id, since),
-                                                              required)
+        outcomes = repository.outcomes_since(session, incident.id, incident.mitigated_at or incident.detected_at)
+        resolved = result.recovered and consecutive_recovered(outcomes, required)
         if resolved:
             transition(session, incident, IncidentState.RESOLVED, actor=actor, at=now, note=result.reason)
         elif result.outcome is Outcome.SECOND_WAVE:
             _second_wave(session, incident, result, now, actor)
+        elif (unjudged := insufficient_in_a_row(outcomes)) >= required:
+            _tell_cannot_judge(session, incident, result, unjudged, now, actor)
         brand, level = incident.brand, incident.level
     get_run_logger().info("%s: %s", incident_key, result.reason)
     if resolved:
