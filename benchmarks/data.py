@@ -95,8 +95,11 @@ def app_database(var: Path, url: str | None = None) -> Iterator[Path]:
         clear_caches()
 
 
-PG_ADMIN_URL = os.environ.get("CRISIS_TEST_PG_URL",
-                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+# The admin URL of a throwaway PostgreSQL server, as the tests name it (TEST_POSTGRES_URL). The older name
+# CRISIS_TEST_PG_URL is still read, and taken out of the environment: every CRISIS_* variable is a setting,
+# so the app's settings would refuse it as unknown.
+PG_ADMIN_URL = (os.environ.pop("CRISIS_TEST_PG_URL", None) or os.environ.get("TEST_POSTGRES_URL")
+                or "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 @contextmanager

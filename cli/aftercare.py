@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import By, Now, console, fails_cleanly, parse_time
+from cli.options import By, Now, console, fails_cleanly, parse_time, safe_text
 from tasks.incidents.state import RESOLUTION_NAMES, Resolution
 
 
@@ -19,7 +19,7 @@ def mitigate(key: str, by: By, note: str = "", now: Now = None) -> None:
     from tasks.common import resolve_now
 
     mitigate_incident(key, by, note, resolve_now(parse_time(now)))
-    console.print(f"{key}: monitoring")
+    console.print(f"{safe_text(key)}: monitoring", highlight=False)
 
 
 @fails_cleanly
@@ -38,7 +38,8 @@ def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosur
     with session_scope() as session:
         row = set_step(session, get_incident(session, key), name, actor=by, at=resolve_now(parse_time(now)),
                        state=state, owner=owner, due_at=parse_time(due), evidence=evidence)
-        console.print(f"{key}: {name} {row.state} (owner {row.owner or '—'})")
+        console.print(f"{safe_text(key)}: {safe_text(name)} {safe_text(row.state)} (owner {safe_text(row.owner or '—')})",
+                      highlight=False)
 
 
 @fails_cleanly
@@ -59,12 +60,13 @@ def close(key: str, by: By, note: str = "",
         from tasks.aftercare.tasks import close_incident
 
         close_incident(key, by, note, at)
-        console.print(f"{key}: closed by {by}")
+        console.print(f"{safe_text(key)}: closed by {safe_text(by)}", highlight=False)
         return
     rules = _dismiss(key, as_, reason or "", by, at)
-    console.print(f"{key}: closed as {as_.value}（{RESOLUTION_NAMES[as_]}）by {by}")
+    console.print(f"{safe_text(key)}: closed as {as_.value}（{RESOLUTION_NAMES[as_]}）by {safe_text(by)}",
+                  highlight=False)
     if as_ is Resolution.FALSE_ALARM:
-        console.print("rules that fired: " + (", ".join(rules) or "—"))
+        console.print("rules that fired: " + (", ".join(safe_text(r) for r in rules) or "—"), highlight=False)
 
 
 def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetime) -> list[str]:
@@ -107,13 +109,14 @@ def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-M
                       _fmt(ttr / 60 if ttr is not None else None))
     console.print(f"{result.incidents} incidents since {since} (drills excluded)")
     console.print(table)
-    console.print("by category: " + ("、".join(f"{k} {v}" for k, v in result.by_category.items()) or "—"))
+    console.print("by category: " + ("、".join(f"{safe_text(k)} {v}" for k, v in result.by_category.items()) or "—"),
+                  highlight=False)
     console.print(f"compensation: {result.compensated_orders:,} orders, {result.compensation_fen / 100:,.2f} 元")
     console.print(f"no crisis (not counted above): {result.unfounded} unfounded（谣言）, "
                   f"{result.false_alarms} false alarms（误报）")
     if result.false_alarm_rules:
         console.print("false alarms by rule that fired: "
-                      + "、".join(f"{rule} {n}" for rule, n in result.false_alarm_rules.items()))
+                      + "、".join(f"{safe_text(rule)} {n}" for rule, n in result.false_alarm_rules.items()), highlight=False)
 
 
 def _fmt(value: float | None) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.markup import escape
 
 from cli import aftercare, analyze, compensate, incidents, stack
 from cli.audit import audit_app
+from cli.config import config_app
 from cli.db import db_app
 from cli.drill import drill_app
-from cli.options import errors
+from cli.options import errors, set_debug
 from cli.replay import replay
 from config.settings import SettingsError, get_settings
 
@@ -17,23 +21,29 @@ app = typer.Typer(help="舆情危机响应 — e-commerce crisis response on Pre
 
 
 @app.callback()
-def _check_settings() -> None:
+def _check_settings(ctx: typer.Context, debug: Annotated[bool, typer.Option(
+        "--debug", help="Print tracebacks and Prefect's run logs (otherwise in <var>/log/cli.log).")] = False) -> None:
     """Validate the configuration before any command (a bad key stops here, named)."""
+    set_debug(debug)
+    if ctx.invoked_subcommand == "config":  # `crisis config check` names every problem, settings included
+        return
     try:
         get_settings()
     except SettingsError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        errors.print(f"[red]configuration error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
 # in the order `crisis --help` lists them
 for command in (incidents.scan, incidents.incidents, incidents.show, incidents.ack, compensate.compensate,
-                incidents.level, stack.up, stack.down, stack.demo, analyze.analyze, aftercare.mitigate,
+                compensate.approve, compensate.reject, incidents.level, stack.up, stack.down, stack.demo,
+                analyze.analyze, aftercare.mitigate,
                 aftercare.step, aftercare.close, aftercare.report):
     app.command()(command)
 app.command()(replay)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
 app.add_typer(analyze.sentiment_app, name="sentiment")
 app.add_typer(drill_app, name="drill")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, fails_cleanly, parse_time
+from cli.options import Now, console, fails_cleanly, parse_time, safe_text
 
 drill_app = typer.Typer(help="Drills (应急演练): a generated crisis through the real lifecycle, graded.",
                         invoke_without_command=True)
@@ -33,7 +33,8 @@ def start(ctx: typer.Context,
     scenario_for(scenario)  # an unknown name stops here, before Prefect starts
     result = drill(scenario=scenario, seed=seed, started_by=by, now=resolve_now(parse_time(now)))
     key = result["incident"] or "none yet (later scans keep grading the drill source)"
-    console.print(f"drill #{result['drill']} ({scenario}) started; drill incident: {key}")
+    console.print(f"drill #{result['drill']} ({safe_text(scenario)}) started; drill incident: {safe_text(key)}",
+                  highlight=False)
 
 
 @drill_app.command("grade")
@@ -44,8 +45,8 @@ def grade(drill_id: int, now: Now = None) -> None:
     from tasks.common import resolve_now
 
     for result in drill_grade(drill_id=drill_id, now=resolve_now(parse_time(now))):
-        console.print(f"drill #{result['drill']}: {result['verdict']} ({result['score']} points); "
-                      f"scorecard {result['path']}")
+        console.print(f"drill #{result['drill']}: {safe_text(result['verdict'])} ({result['score']} points); "
+                      f"scorecard {safe_text(result['path'])}", highlight=False)
 
 
 @drill_app.command("list")
@@ -57,7 +58,7 @@ def list_(limit: int = 20) -> None:
     rows = list_drills(limit)
     table = Table(*(rows[0].keys() if rows else ("id", "scenario", "status")))
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(safe_text(v) for v in row.values()))
     console.print(table)
 
 
@@ -69,6 +70,6 @@ def scenarios() -> None:
 
     table = Table("name", "title", "category", "expected level", "compensation", "graded after (min)")
     for name, s in load_drills().scenarios.items():
-        table.add_row(name, s.title, s.category, s.expected_level, "yes" if s.compensation else "no",
-                      str(s.grade_after_minutes))
+        table.add_row(safe_text(name), safe_text(s.title), safe_text(s.category), s.expected_level,
+                      "yes" if s.compensation else "no", str(s.grade_after_minutes))
     console.print(table)

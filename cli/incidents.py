@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, fails_cleanly, parse_time
+from cli.options import Now, console, fails_cleanly, parse_time, safe_text
 
 
 @fails_cleanly
@@ -22,10 +22,11 @@ def scan(now: Now = None,
     result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
     console.print(f"read {result['read']} mentions, {result['new']} new, {len(result['bad_rows'])} bad rows")
     for problem in result["bad_rows"][:20]:
-        console.print(f"  [yellow]bad row[/yellow] {problem}", highlight=False)
+        console.print(f"  [yellow]bad row[/yellow] {safe_text(problem)}", highlight=False)
     for change in result["changes"]:
         if change["kind"] != "updated":
-            console.print(f"[bold red]{change['kind']}[/bold red] {change['incident_key']} level {change['level']}")
+            console.print(f"[bold red]{safe_text(change['kind'])}[/bold red] {safe_text(change['incident_key'])} "
+                          f"level {safe_text(change['level'])}")
 
 
 @fails_cleanly
@@ -38,8 +39,8 @@ def incidents(limit: int = 30) -> None:
     table = Table("key", "brand", "category", "level", "state", "heat", "detected", "owner")
     with session_scope() as session:
         for i in list_incidents(session, limit):
-            table.add_row(i.key, i.brand, i.category, i.level, i.state, f"{i.heat:.1f}", show_time(i.detected_at),
-                          i.acknowledged_by or "—")
+            table.add_row(*(safe_text(v) for v in (i.key, i.brand, i.category, i.level, i.state)), f"{i.heat:.1f}",
+                          show_time(i.detected_at), safe_text(i.acknowledged_by or "—"))
     console.print(table)
 
 
@@ -47,21 +48,28 @@ def incidents(limit: int = 30) -> None:
 def show(key: str) -> None:
     """Show one incident: reason, timestamps, outbox and ledger."""
     from tasks.common import show_time
-    from tasks.compensation.repository import incident_totals
+    from tasks.compensation.repository import batch_totals, batches_of, incident_totals
     from tasks.db import session_scope
     from tasks.incidents.repository import get_incident
     from tasks.notify.repository import notifications_of
 
     with session_scope() as session:
         i = get_incident(session, key)
-        console.print(f"[bold]{i.key}[/bold] {i.brand} · {i.category} · level {i.level} · {i.state} · heat {i.heat}")
-        console.print(f"reason: {i.trigger_reason}", highlight=False)
+        console.print(f"[bold]{safe_text(i.key)}[/bold] {safe_text(i.brand)} · {safe_text(i.category)} · "
+                      f"level {i.level} · {i.state} · heat {i.heat}")
+        console.print(f"reason: {safe_text(i.trigger_reason)}", highlight=False)
         for name, value in i.stamps().items():
             console.print(f"  {name:16} {show_time(value)}")
         mail = notifications_of(session, i.id)
         console.print(f"mail: {sum(m.status == 'sent' for m in mail)} sent of {len(mail)} queued")
         for kind, (orders, fen) in incident_totals(session, i.id).items():
-            console.print(f"compensation: {kind} {orders} orders, {fen / 100:,.2f} 元")
+            console.print(f"compensation: {safe_text(kind)} {orders} orders, {fen / 100:,.2f} 元")
+        for b in batches_of(session, i.id):
+            console.print(f"  batch {b.id} {safe_text(b.policy)} {safe_text(b.status)}: {b.applied_count} orders, "
+                          f"{b.amount_fen / 100:,.2f} 元", highlight=False, soft_wrap=True)
+        total = batch_totals(session, i.id, None)
+        console.print(f"赔付合计（全部批次）：{total['orders']} 单，{total['amount_fen'] / 100:,.2f} 元，"
+                      f"{total['points']} 积分", highlight=False, soft_wrap=True)
 
 
 @fails_cleanly
@@ -75,7 +83,7 @@ def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes owners
 
     acknowledge(key, by, note, resolve_now(parse_time(now)))
     EventsWorker.drain_all()
-    console.print(f"{key} acknowledged by {by}")
+    console.print(f"{safe_text(key)} acknowledged by {safe_text(by)}", highlight=False)
 
 
 @fails_cleanly
@@ -92,4 +100,5 @@ def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or 
         incident = get_incident(session, key)
         previous = incident.level
         override_level(session, incident, to.upper(), reason=reason, actor=by, at=resolve_now(parse_time(now)))
-    console.print(f"{key}: level {previous} → {to.upper()} ({reason})")
+    console.print(f"{safe_text(key)}: level {previous} → {safe_text(to.upper())} ({safe_text(reason)})",
+                  highlight=False)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.options import console, errors, fails_cleanly
+from cli.options import console, errors, fails_cleanly, safe_text
 from config.settings import SettingsError
 from tasks.errors import CrisisError
 
@@ -45,14 +45,14 @@ def replay(
                 rows.append(replay_file(path, plan, advance=lambda n, bar=bar: progress.advance(bar, n)).row)
             except (CrisisError, SettingsError) as exc:
                 failed += 1
-                errors.print(f"[red]error:[/red] {exc}", highlight=False)
+                errors.print(f"[red]error:[/red] {safe_text(exc)}", highlight=False)
             progress.remove_task(bar)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(row.values() for row in rows)
-    table = Table(title=f"crisis replay: every {step} for {horizon}, watching {', '.join(plan.watch)}",
+    table = Table(title=f"crisis replay: every {step} for {horizon}, watching {', '.join(safe_text(w) for w in plan.watch)}",
                   title_justify="left")
     for column in COLUMNS:
         table.add_column(column, justify="right" if column in ("minutes", "incidents") else "left")
@@ -60,7 +60,7 @@ def replay(
         cells = row.values()
         shown = {"file": Path(row.file).name, "first_post_at": cells["first_post_at"][:16].replace("T", " "),
                  "opened_at": cells["opened_at"][:16].replace("T", " ")}
-        table.add_row(*({**cells, **shown}).values())
+        table.add_row(*(safe_text(v) for v in {**cells, **shown}.values()))
     console.print(table)
     console.print(f"wrote {out} ({len(rows)} of {len(files)} files replayed)")
     if failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from cli.options import console, fails_cleanly
+from cli.options import console, fails_cleanly, safe_text
 from config.settings import get_settings
 
 
@@ -16,7 +16,8 @@ def up() -> None:
 
     upgrade_database()
     stack = start_stack(first_scan=True)
-    console.print(f"stack up: Prefect UI {stack.ui_url}, logs in {stack.var / 'log'}; the first scan is queued")
+    console.print(f"stack up: Prefect UI {stack.ui_url}, logs in {stack.var / 'log'}; the first scan is queued",
+                  markup=False, highlight=False)
 
 
 @fails_cleanly
@@ -24,8 +25,12 @@ def down() -> None:
     """Stop what `crisis up` or `crisis demo` started (nothing else)."""
     from tasks.stack import stop_stack
 
-    stopped = stop_stack()
-    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    notes: list[str] = []
+    stopped = stop_stack(notes=notes)
+    for note in notes:
+        console.print(note, markup=False, highlight=False)
+    if stopped or not notes:
+        console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
 @fails_cleanly
@@ -34,13 +39,13 @@ def demo(seed: int | None = None) -> None:
     from tasks.demo import run_demo
     from tasks.stack import Stack
 
-    result = run_demo(Stack(get_settings()), seed=seed, say=lambda line: console.print(f"· {line}"))
+    result = run_demo(Stack(get_settings()), seed=seed, say=lambda line: console.print(f"· {safe_text(line)}"))
     table = Table("demo summary", "", show_header=True)
-    table.add_row("incident", f"{result.incident_key} (level {result.level})")
+    table.add_row("incident", safe_text(f"{result.incident_key} (level {result.level})"))
     table.add_row("e-mails delivered", str(result.mails_delivered))
     table.add_row("orders compensated", f"{result.orders_compensated} ({result.amount_fen / 100:,.2f} 元)")
-    table.add_row("review", result.review_path)
-    table.add_row("Prefect UI", result.ui_url)
+    table.add_row("review", safe_text(result.review_path))
+    table.add_row("Prefect UI", safe_text(result.ui_url))
     for note in result.notes:
-        table.add_row("note", note)
+        table.add_row("note", safe_text(note))
     console.print(table)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.detection import load_detection
 from config.drills import load_drills
-from config.loading import StrictModel, load_file
+from config.loading import ConfigFileError, StrictModel, load_file
 from config.settings import SettingsError, get_settings
 from tasks.incidents.state import LEVELS, Level
 
@@ -78,9 +78,25 @@ class Severity(StrictModel):
     level_steps: dict[Level, list[str]] = {}
 
 
+# What our SMTP path can deliver to: an ASCII local part (no leading, trailing or double dots) and a domain
+# of two labels or more. Anything else would be refused by the server, or worse, smuggled into a header.
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def address_problem(address: str) -> str | None:
+    """Return why mail cannot go to `address` (Chinese, one line), or None when it can."""
+    local, at, domain = address.rpartition("@")
+    if not at or not _LOCAL.match(local) or not _DOMAIN.match(domain) or len(address) > 254:
+        return f"{address!r} 不是有效的电子邮件地址（应形如 name@shop.example）"
+    return None
+
+
 class Person(StrictModel):
     name: str
-    email: str = Field(pattern=r"^[^@\s<>\r\n]+@[^@\s<>\r\n]+$")
+    # Checked by address_problem, not here: one bad address must not silence the whole roster at send time
+    # (its own messages fail, named); `crisis config check` and `crisis up` name it before that.
+    email: str
     roles: list[str] = Field(min_length=1)
     # Told instead of this person during their quiet hours (never for level I).
     deputy: str | None = None
@@ -129,6 +145,11 @@ class Roster(StrictModel):
     drafts: Drafts = Drafts()
     delivery: DeliveryReport = DeliveryReport()
 
+    def address_problems(self) -> list[tuple[str, str]]:
+        """Return (field, problem) for each person whose address cannot be mailed, e.g. people.2.email."""
+        return [(f"people.{n}.email", f"{p.name}: {problem}") for n, p in enumerate(self.people)
+                if (problem := address_problem(p.email))]
+
 
 class Policy(StrictModel):
     """One compensation policy; tasks/compensation/policy.py says what each field means."""
@@ -146,6 +167,10 @@ class Policy(StrictModel):
     skus: list[str] = []
     approval_limit_fen: int | None = Field(None, ge=0)
     approval_limit_points: int | None = Field(None, ge=0)
+    # The approver of a batch above the limit must be someone other than its requester (四眼原则).
+    four_eyes: bool = True
+    # An order partly refunded (退款金额 below the amount paid): compensated on what remains, or excluded.
+    partly_refunded: Literal["remainder", "exclude"] = "remainder"
 
     @model_validator(mode="after")
     def _has_what_its_kind_needs(self) -> Policy:
@@ -352,6 +377,7 @@ def load_severity() -> Severity:
 def load_roster() -> Roster:
     """Return the emergency organisation from roster.toml, checking every role is declared."""
     roster = load_file("roster.toml", Roster)
+    path = get_settings().config_dir / "roster.toml"
     declared = set(roster.roles)
     used = {r for p in roster.people for r in p.roles}
     used |= {r for roles in roster.notify.by_level().values() for r in roles}
@@ -359,11 +385,11 @@ def load_roster() -> Roster:
     used |= {r for tier in roster.escalation.tiers for r in tier.roles}
     used |= set(roster.drafts.roles) | set(roster.delivery.report_to)
     if used - declared:
-        raise SettingsError(f"roster.toml: undeclared roles {sorted(used - declared)}")
+        raise ConfigFileError(path, [("roles", f"undeclared roles {sorted(used - declared)}")])
     names = {p.name for p in roster.people}
     unknown = sorted({p.deputy for p in roster.people if p.deputy and p.deputy not in names})
     if unknown:
-        raise SettingsError(f"roster.toml: deputies name nobody in [[people]]: {unknown}")
+        raise ConfigFileError(path, [("", f"deputies name nobody in [[people]] (people.*.deputy): {unknown}")])
     return roster
 
 

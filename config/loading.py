@@ -21,19 +21,26 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ConfigFileError(SettingsError):
+    """One config file is invalid: `problems` holds (field, message) pairs; field "" is the whole file."""
+
+    def __init__(self, path: Path, problems: list[tuple[str, str]]):
+        self.path, self.problems = path, problems
+        super().__init__(f"{path}: " + "; ".join(f"{field}: {message}" if field else message
+                                                  for field, message in problems))
+
+
 def load_file(name: str, model: type[_M]) -> _M:
     """Read and validate one file of the config directory as `model`."""
     path: Path = get_settings().config_dir / name
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"{path}: file not found") from None
+        raise ConfigFileError(path, [("", "file not found")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigFileError(path, [("", f"not valid TOML: {exc}")]) from None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise SettingsError(f"{path}: {problems}") from None
+        raise ConfigFileError(path, [(".".join(str(p) for p in e["loc"]) or "", e["msg"])
+                                     for e in exc.errors()]) from None

@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from flows.triage import triage_mentions
+from tasks.audit_anchor import publish_audit_head
 from tasks.common import resolve_now
 from tasks.monitoring.results import MANUAL, collect_reads, fail_on_source_errors, scan_summary
 from tasks.monitoring.tasks import (
@@ -30,7 +31,8 @@ def scan(now: datetime | None = None, extra_file: str | None = None) -> dict[str
        JSONL/CSV/XLSX, read again at every scan); bad records are named, the good ones kept;
     2) analyse the batch (jieba, snownlp, lexicon); 3) store new mentions, linking reposts and
        near-duplicates (a rescan adds nothing); 4) save each source's watermark, files read and health;
-    5) triage, with the sources' health on the board; 6) publish the `source-health` table.
+    5) triage, with the sources' health on the board; 6) publish the `source-health` table;
+    7) publish the audit chain's head to the anchor file outside the database.
     Partial failure: a source that cannot be read stops no other; triage runs on what the others
     brought, then the run ends Failed naming every failed source.
     """
@@ -45,6 +47,7 @@ def scan(now: datetime | None = None, extra_file: str | None = None) -> dict[str
     health = save_source_progress(reads.outcomes, at)
     changes = triage_mentions(window_end=at, source_health=health)
     publish_source_health(health)
+    publish_audit_head(at)
     result = scan_summary(at, reads, stored, changes)
     fail_on_source_errors(reads)
     return result

@@ -13,6 +13,7 @@ from tasks.notify.chase import escalate_overdue, remind_status_updates
 from tasks.notify.tasks import (
     deliver_outbox,
     incidents_needing_alerts,
+    incidents_touched,
     publish_mail_report,
     queue_alerts,
     report_undeliverable,
@@ -31,15 +32,16 @@ def notify(incident_key: str | None = None, now: datetime | None = None) -> dict
     4) deliver the outbox: each message once, transient SMTP failures retried with backoff;
     5) close acknowledgement forms answered elsewhere; publish the mail of each incident touched;
     6) report addresses that failed for good — the run then ends Failed, as it does while mail waits.
+    One incident, step or message that fails never stops the others: each goes on, and the run ends Failed.
     """
     at, actor = resolve_now(now), flow_actor()
     keys = [incident_key] if incident_key else incidents_needing_alerts()
-    queued = sum(queue_alerts(key, at, actor) for key in keys)
-    escalated = escalate_overdue(at, actor, incident_key)
-    reminded = remind_status_updates(at, actor, incident_key)
+    queued = [queue_alerts(key, at, actor, return_state=True) for key in keys]
+    escalated = escalate_overdue(at, actor, incident_key, return_state=True)
+    reminded = remind_status_updates(at, actor, incident_key, return_state=True)
     delivery = deliver_outbox(at, return_state=True)
     close_answered_forms()
-    publish_mail_report(sorted({*keys, *(str(s["incident_key"]) for s in escalated), *reminded}))
+    publish_mail_report(incidents_touched(keys, escalated, reminded))
     report_undeliverable(at, actor)
-    return {"incidents": keys, "queued": queued, "escalated": escalated, "reminded": reminded,
-            **delivery.result()}
+    return {"incidents": keys, "queued": sum(q.result() for q in queued), "escalated": escalated.result(),
+            "reminded": reminded.result(), **delivery.result()}

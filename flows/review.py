@@ -7,6 +7,7 @@ from datetime import datetime
 from prefect import flow
 
 from tasks.aftercare.review_tasks import write_review
+from tasks.audit_anchor import publish_audit_head
 from tasks.common import resolve_now
 from tasks.notify.tasks import deliver_outbox
 
@@ -17,9 +18,11 @@ def review(incident_key: str, now: datetime | None = None) -> str:
 
     1) rebuild the timeline and level history from the audit trail; 2) compute TTD / TTA / TTM / TTR;
     3) draw the volume and negative curve; 4) list repair steps, compensation and follow-up actions
-    with owners and due dates; 5) write var/reviews/<KEY>.md/.html, publish the artifact, mail it.
+    with owners and due dates; 5) publish the audit chain's head outside the database and state it in
+    the review; 6) write var/reviews/<KEY>.md/.html, publish the artifact, mail it.
     """
     at = resolve_now(now)
+    publish_audit_head(at)
     path = write_review(incident_key, at)
     deliver_outbox(at)
     return path

@@ -1,11 +1,18 @@
-"""Small helpers every stage shares: the run's clock and display time."""
+"""Small helpers every stage shares: the run's clock, display time, and which URLs may be kept or linked."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from config.settings import get_settings
+
+MAX_URL = 1024  # the url column's width
+# An absolute http(s) URL with a host, and none of what may end a link or open markup where it is shown
+# (square brackets too: RFC 3986 allows them only around an IPv6 host).
+_URL_CHAR = r"[^\s\x00-\x1f\x7f-\x9f\\\"'<>`{}|^\[\]]"
+_HTTP_URL = re.compile(rf"https?://(?:(?![/?#]){_URL_CHAR})+{_URL_CHAR}*", re.IGNORECASE)
 
 
 def resolve_now(now: datetime | None) -> datetime:
@@ -28,3 +35,9 @@ def show_time(value: datetime | None) -> str:
         return "—"
     return value.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
+
+def http_url(value: object) -> str | None:
+    """Return the value as an absolute http(s) URL, or None: a `javascript:`, `data:`, relative or malformed
+    URL (whitespace, control characters, quotes, angle or square brackets) is never stored nor linked."""
+    url = str(value).strip() if isinstance(value, str) else ""
+    return url if len(url) <= MAX_URL and _HTTP_URL.fullmatch(url) else None

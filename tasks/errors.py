@@ -25,11 +25,18 @@ class OrdersFileInvalid(CrisisError):
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        if len(problems) == 1:  # one line: a whole-file problem or a single bad row
+            super().__init__(f"{problems[0]}; nothing applied")
+            return
         super().__init__(f"{path}: {len(problems)} bad row(s), nothing applied:\n{shown}{more}")
 
 
 class OrdersSourceInvalid(CrisisError):
     """A compensation run was not told where its orders are, or was told something that does not exist."""
+
+
+class ApprovalRefused(CrisisError):
+    """A compensation decision was refused: no batch waits, a blank approver, or the requester approving."""
 
 
 class AuditChainBroken(CrisisError):

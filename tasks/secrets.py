@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.settings import EmailSettings
+from config.settings import AuditSettings, EmailSettings
 
 
 def email_password(settings: EmailSettings) -> str | None:
@@ -13,4 +13,15 @@ def email_password(settings: EmailSettings) -> str | None:
         from prefect.blocks.system import Secret
 
         return str(Secret.load(settings.password_block).get())
+    return None
+
+
+def audit_key(settings: AuditSettings) -> bytes | None:
+    """Return the audit log's HMAC key (CRISIS_AUDIT__KEY, else the named Secret block, else None)."""
+    if settings.key is not None:
+        return settings.key.get_secret_value().encode("utf-8")
+    if settings.key_block:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(settings.key_block).get()).encode("utf-8")
     return None

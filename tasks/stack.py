@@ -1,12 +1,15 @@
 """Start and stop the embedded local stack: Prefect server, SMTP sink, deployments, a worker.
 
 Every process it starts gets a pid file under var/run and a log under var/log; `stop_stack`
-stops only those. Everything binds to loopback unless configured otherwise.
+stops only those. Everything binds to loopback unless configured otherwise. The Prefect server and
+the SMTP sink get only the environment they need (never a password, secret or token of ours); the
+worker, which runs the flows, gets it all.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,12 +17,36 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import PROJECT_DIR, Settings, child_environment, get_settings, read_environment
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# What any service needs to run Python here; the rest of our environment is none of its business.
+_SERVICE_NAMES = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
+                  "VIRTUAL_ENV", "SYSTEMROOT", "PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONIOENCODING"}
+_SERVICE_PREFIXES = ("LC_", "SSL_CERT_", "REQUESTS_CA_BUNDLE")
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_KEY|AUTH|PRIVATE|_KEY$", re.IGNORECASE)
+# The Prefect server's own settings (its database URL and password, its API auth string) are its to have.
+_SERVER_OWN = ("PREFECT_SERVER_", "PREFECT_API_DATABASE_")
+
+
+def service_environment(environment: Mapping[str, str], *, prefect_server: bool = False) -> dict[str, str]:
+    """Return the part of `environment` a service may see: the basics to run Python, and for the Prefect
+    server its PREFECT_* settings. Never CRISIS_* (SMTP password, database URLs, keys) and never a variable
+    named like a secret, except the server's own (PREFECT_SERVER_*)."""
+    kept = {}
+    for name, value in environment.items():
+        basic = name in _SERVICE_NAMES or name.startswith(_SERVICE_PREFIXES)
+        prefect = prefect_server and name.startswith("PREFECT_")
+        if not (basic or prefect):
+            continue
+        if _SECRET_NAME.search(name) and not (prefect_server and name.startswith(_SERVER_OWN)):
+            continue
+        kept[name] = value
+    return kept
 
 
 class StackError(RuntimeError):
@@ -55,6 +82,14 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
 
+    def server_env(self) -> dict[str, str]:
+        """Return the Prefect server's environment: no secret of ours (see service_environment)."""
+        return service_environment(self.env(), prefect_server=True)
+
+    def sink_env(self) -> dict[str, str]:
+        """Return the SMTP sink's environment: just enough to run Python."""
+        return service_environment(self.env())
+
 
 def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
@@ -76,12 +111,12 @@ def _alive(stack: Stack, name: str) -> bool:
     return True
 
 
-def _spawn(stack: Stack, name: str, argv: list[str]) -> None:
+def _spawn(stack: Stack, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
     (stack.var / "run").mkdir(parents=True, exist_ok=True)
     (stack.var / "log").mkdir(parents=True, exist_ok=True)
     log = (stack.var / "log" / f"{name}.log").open("ab")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env=stack.env(), cwd=PROJECT_DIR, start_new_session=True)
+                               env=stack.env() if env is None else env, cwd=PROJECT_DIR, start_new_session=True)
     _pid_file(stack, name).write_text(str(process.pid))
 
 
@@ -119,18 +154,22 @@ def ensure_prefect_server(stack: Stack) -> bool:
         raise StackError(f"stack.host is {cfg.host}, beyond loopback: set PREFECT_SERVER_API_AUTH_STRING "
                          "(user:password) for the server and PREFECT_API_AUTH_STRING for clients and workers")
     _spawn(stack, "prefect-server", [_bin("prefect"), "server", "start", "--host", cfg.host,
-                                     "--port", str(cfg.prefect_port)])
+                                     "--port", str(cfg.prefect_port)], stack.server_env())
     _wait(lambda: prefect_is_up(stack.api_url), "the Prefect server", stack.var / "log/prefect-server.log", 120)
     return True
 
 
 def ensure_smtp_sink(stack: Stack) -> bool:
-    """Start the SMTP sink on the configured mail port unless something listens there."""
+    """Start the SMTP sink on the configured mail port unless something listens there; only on loopback (a
+    sink elsewhere would take anyone's mail): a remote email.host must be a real server that answers."""
     email = stack.settings.email
     if port_is_open(email.host, email.port):
         return False
+    if email.host not in LOOPBACK:
+        raise StackError(f"email.host 是 {email.host}:{email.port}，不是本机且无人应答：本地 SMTP 接收器只在本机"
+                         "（127.0.0.1）启动；请启动该邮件服务器，或把 email.host 设为 127.0.0.1")
     _spawn(stack, "smtp-sink", [sys.executable, "-m", "tasks.notify.sink", "--host", email.host,
-                                "--port", str(email.port), "--dir", str(stack.var / "mail")])
+                                "--port", str(email.port), "--dir", str(stack.var / "mail")], stack.sink_env())
     _wait(lambda: port_is_open(email.host, email.port), "the SMTP sink", stack.var / "log/smtp-sink.log", 30)
     return True
 
@@ -170,8 +209,14 @@ def ensure_worker(stack: Stack, name: str | None = None, limit: int | None = Non
 
 
 def start_stack(stack: Stack | None = None, first_scan: bool = False) -> Stack:
-    """Bring up server, sink, deployments and worker (each only if not already up); with `first_scan`,
-    ask for a scan at once instead of waiting for the schedule's first tick."""
+    """Check the configuration, then bring up server, sink, deployments and worker (each only if not already
+    up); with `first_scan`, ask for a scan at once instead of waiting for the schedule's first tick."""
+    from config.check import check_config
+
+    problems = check_config()
+    if problems:
+        more = f"（另有 {len(problems) - 1} 处，crisis config check 列出全部）" if len(problems) > 1 else ""
+        raise StackError(f"配置有问题，未启动：{problems[0]}{more}")
     stack = stack or Stack(get_settings())
     ensure_prefect_server(stack)
     ensure_smtp_sink(stack)
@@ -184,25 +229,52 @@ def start_stack(stack: Stack | None = None, first_scan: bool = False) -> Stack:
     return stack
 
 
-def stop_stack(stack: Stack | None = None) -> list[str]:
-    """Stop every process this stack started (by its pid file); return their names."""
+def stop_stack(stack: Stack | None = None, notes: list[str] | None = None) -> list[str]:
+    """Stop every process this stack started (by its pid file); return their names. A pid file whose process
+    is gone, or is no longer the one we started (restarted by hand, pid reused), is removed and, with `notes`,
+    named there; nothing else is signalled."""
     stack = stack or Stack(get_settings())
     stopped = []
     workers = sorted(path.stem for path in (stack.var / "run").glob("worker*.pid"))
     for name in (*workers, "smtp-sink", "prefect-server"):
-        if not _alive(stack, name):
+        path = _pid_file(stack, name)
+        if not path.exists():
             continue
-        pid = int(_pid_file(stack, name).read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        for _ in range(40):
-            if not _alive(stack, name):
-                break
+        pid = _read_pid(path)
+        if pid is None or not _ours(pid):
+            path.unlink(missing_ok=True)
+            if notes is not None:
+                notes.append(f"{name}（pid {pid if pid is not None else '?'}）已不在运行或已被手动重启，"
+                             "未停止它，已清除其 pid 文件")
+            continue
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _ours(pid) and time.monotonic() < deadline:
             time.sleep(0.25)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        _pid_file(stack, name).unlink(missing_ok=True)
+        if _ours(pid):
+            _signal_group(pid, signal.SIGKILL)
+        path.unlink(missing_ok=True)
         stopped.append(name)
     return stopped
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (ValueError, OSError):
+        return None
+
+
+def _ours(pid: int) -> bool:
+    """Tell whether `pid` still leads the process group we started it in (start_new_session)."""
+    try:
+        return os.getpgid(pid) == pid
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # gone meanwhile

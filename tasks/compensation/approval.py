@@ -1,25 +1,60 @@
 """The approval gate (审批): a batch above its policy's limit pauses its flow run until a person answers
-the form the Prefect UI shows on the paused run (Resume → approver, decision, note)."""
+the form the Prefect UI shows on the paused run (Resume → approver, decision, note), or runs
+`crisis approve|reject KEY`, which resumes the same run with the same input through Prefect's API.
+
+The approver must be named (not blank) and, under the policy's four-eyes rule (四眼原则, on unless the
+policy sets `four_eyes = false`), be someone other than the requester. The form's schema says so, so
+the server refuses such an answer and the run stays paused for a proper one; the run checks again."""
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
+from uuid import UUID
 
 from prefect import get_run_logger
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
+
+from config.files import load_policies
+from tasks.compensation import repository
+from tasks.db import session_scope
+from tasks.errors import ApprovalRefused
+from tasks.incidents.repository import get_incident
+from tasks.notify.templates import markdown_cell
 
 POLL_SECONDS = 5
+RECORD_WAIT_SECONDS = 60
+
+
+def refusal(approver: str, decision: str, requester: str, four_eyes: bool) -> str | None:
+    """Return why a decision may not be taken (blank approver; the requester approving under four eyes)."""
+    if not approver.strip():
+        return "审批人不能为空：请填写真实姓名"
+    if four_eyes and decision == "approve" and approver.strip() == requester.strip():
+        return f"申请人 {requester.strip()} 不能审批自己申请的批次（四眼原则），请由另一人审批"
+    return None
 
 
 class ApprovalInput(RunInput):
     """The resume form of a paused compensation run."""
 
-    approver: str = Field(min_length=1, max_length=128, description="审批人（姓名）")
+    approver: str = Field(min_length=1, max_length=128, pattern=r"\S", description="审批人（姓名）")
     decision: Literal["approve", "reject"] = Field(description="approve 批准发放 / reject 驳回（不发放）")
     note: str = Field("", max_length=2000, description="审批意见")
+
+    requester: ClassVar[str] = ""
+    four_eyes: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _allowed(self) -> ApprovalInput:
+        why = refusal(self.approver, self.decision, type(self).requester, type(self).four_eyes)
+        if why:
+            raise ValueError(why)
+        return self
 
 
 @dataclass(frozen=True)
@@ -43,10 +78,12 @@ class BatchForApproval:
     limit: str
     requested_by: str
     note: str
+    four_eyes: bool = True
 
 
 def approval_description(batch: BatchForApproval) -> str:
     """Return the Markdown the resume form shows above its fields."""
+    rule = "审批人须为申请人以外的另一人（四眼原则）。" if batch.four_eyes else ""
     return "\n".join([
         f"### 补偿批次待审批：{batch.incident_key} · 批次 {batch.batch_id}",
         "",
@@ -57,11 +94,25 @@ def approval_description(batch: BatchForApproval) -> str:
         f"| 金额 | {batch.amount_fen / 100:,.2f} 元 |",
         f"| 积分 | {batch.points:,} |",
         f"| 审批上限 | {batch.limit} |",
-        f"| 申请人 | {batch.requested_by} |",
-        f"| 备注 | {batch.note or '—'} |",
+        f"| 申请人 | {markdown_cell(batch.requested_by)} |",
+        f"| 备注 | {markdown_cell(batch.note or '—')} |",
         "",
-        "Choose **approve** to pay, **reject** to pay nothing; both are recorded in the audit log.",
+        f"Choose **approve** to pay, **reject** to pay nothing; both are recorded in the audit log. {rule}",
     ])
+
+
+def approval_form(batch: BatchForApproval) -> type[ApprovalInput]:
+    """Return the batch's resume form: its schema refuses a blank approver and, under four eyes, the
+    requester approving (the server checks the schema when the run is resumed, from the UI or the CLI)."""
+    extra: dict[str, Any] = {}
+    if batch.four_eyes:
+        itself = {"pattern": rf"^\s*{re.escape(batch.requested_by.strip())}\s*$"}
+        extra = {"if": {"properties": {"decision": {"const": "approve"}}},
+                 "then": {"properties": {"approver": {"not": itself}}}}
+    form = type("ApprovalInput", (ApprovalInput,), {
+        "model_config": ConfigDict(json_schema_extra=extra), "__module__": __name__,
+        "requester": batch.requested_by, "four_eyes": batch.four_eyes})
+    return form.with_initial_data(description=approval_description(batch))
 
 
 def await_approval(batch: BatchForApproval | None, timeout_hours: float) -> Decision:
@@ -70,11 +121,60 @@ def await_approval(batch: BatchForApproval | None, timeout_hours: float) -> Deci
     if batch is None:
         return Decision(required=False, approved=True)
     get_run_logger().warning(
-        "batch %s of %s pays %.2f 元 / %s points, above the policy's limit (%s): waiting for approval",
-        batch.batch_id, batch.incident_key, batch.amount_fen / 100, batch.points, batch.limit)
+        "batch %s of %s pays %.2f 元 / %s points, above the policy's limit (%s): waiting for approval "
+        "(UI Resume, or `crisis approve|reject %s --batch %s --by NAME`)",
+        batch.batch_id, batch.incident_key, batch.amount_fen / 100, batch.points, batch.limit,
+        batch.incident_key, batch.batch_id)
     answer = pause_flow_run(
-        wait_for_input=ApprovalInput.with_initial_data(description=approval_description(batch)),
+        wait_for_input=approval_form(batch),
         timeout=int(timeout_hours * 3600), poll_interval=POLL_SECONDS, key=f"approve-batch-{batch.batch_id}",
     )
     return Decision(required=True, approved=answer.decision == "approve", approver=answer.approver.strip(),
                     note=answer.note)
+
+
+def resume_with_decision(flow_run_id: str, approver: str, decision: str, note: str) -> None:
+    """Resume a paused compensation run with the form's input, as the UI's Resume button does; a refusal
+    by the server (the run is no longer paused, the answer breaks the form's rules) is one named line."""
+    answer = {"approver": approver.strip(), "decision": decision, "note": note}
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=answer)
+    except (RuntimeError, ValueError) as exc:  # Prefect's refusals: NotPausedError, "Cannot resume …"
+        raise ApprovalRefused(f"运行 {flow_run_id} 未能继续：{' '.join(str(exc).split())}") from None
+
+
+def decide_waiting_batch(incident_key: str, batch_id: int | None, approver: str, decision: str,
+                         note: str) -> tuple[int, str]:
+    """Answer the batch of the incident that waits for approval (the only one, or `batch_id`) by resuming
+    its paused run; return the batch and its approval as the run recorded it ("pending" when the run has
+    not recorded it within a minute). The run audits the decision under the approver's name."""
+    with session_scope() as session:
+        incident = get_incident(session, incident_key)
+        waiting = {b.id: b for b in repository.waiting_batches(session, incident.id)}
+        if batch_id is None and len(waiting) != 1:
+            listed = "、".join(str(i) for i in sorted(waiting))
+            raise ApprovalRefused(f"{incident_key}: 没有等待审批的补偿批次" if not waiting
+                                  else f"{incident_key}: 有多个批次等待审批（{listed}），请用 --batch 指定")
+        chosen = waiting.get(batch_id if batch_id is not None else next(iter(waiting)))
+        if chosen is None:
+            raise ApprovalRefused(f"{incident_key}: 批次 {batch_id} 不在等待审批")
+        batch_id, requester, policy, run = chosen.id, chosen.requested_by, chosen.policy, chosen.flow_run_id
+    policies = load_policies().policies
+    why = refusal(approver, decision, requester, policies[policy].four_eyes if policy in policies else True)
+    if why:
+        raise ApprovalRefused(f"{incident_key} 批次 {batch_id}: {why}")
+    if run is None:
+        raise ApprovalRefused(f"{incident_key} 批次 {batch_id}: 没有记录其运行，无法继续")
+    resume_with_decision(run, approver, decision, note)
+    return batch_id, _wait_for_record(batch_id)
+
+
+def _wait_for_record(batch_id: int, seconds: float = RECORD_WAIT_SECONDS) -> str:
+    """Return the batch's approval once the resumed run has recorded it ("pending" if not in time)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with session_scope() as session:
+            approval = repository.approval_of(session, batch_id)
+        if approval != "pending" or time.monotonic() >= deadline:
+            return approval
+        time.sleep(0.5)

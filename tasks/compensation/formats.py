@@ -1,8 +1,9 @@
 """Order-export formats (订单导出格式): which header means which field, and what each status means. Pure.
 
-Three formats are known: the project's generic CSV, the Taobao/Tmall seller-centre export (淘宝/天猫卖家中心)
-and the JD merchant export (京东商家后台). `detect_format` picks one from the header; a format can also be
-named explicitly. Statuses are mapped to unpaid | paid | shipped | completed | refunded | cancelled;
+Four formats are known: the project's generic CSV, the Taobao/Tmall seller-centre export (淘宝/天猫卖家中心),
+Tmall's own order report (天猫订单报表: no customer and no status column; the status follows from the payment
+time and 退款金额) and the JD merchant export (京东商家后台). `detect_format` picks one from the header; a
+format can also be named explicitly. Statuses are mapped to unpaid | paid | shipped | completed | refunded | cancelled;
 operators can add words for statuses a platform invents (config/compensation.toml, [statuses]).
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-FIELDS = ("order_id", "customer_id", "amount", "paid_at", "status", "product", "sku", "email")
+FIELDS = ("order_id", "customer_id", "amount", "paid_at", "status", "product", "sku", "email", "refund")
 REQUIRED = ("order_id", "customer_id", "amount", "paid_at", "status")
 STATUSES = ("unpaid", "paid", "shipped", "completed", "refunded", "cancelled")
-FORMAT_NAMES = ("auto", "generic", "taobao", "jd")
+FORMAT_NAMES = ("auto", "generic", "taobao", "tmall", "jd")
+CUSTOMER_COLUMNS = ("买家会员名", "买家昵称", "买家ID", "买家会员ID")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class OrdersFormat:
     name: str
     title: str
     columns: Mapping[str, tuple[str, ...]]  # field -> header names it may have, the first present wins
+    required: tuple[str, ...] = REQUIRED
 
 
 GENERIC = OrdersFormat("generic", "通用格式", {
@@ -36,7 +39,7 @@ GENERIC = OrdersFormat("generic", "通用格式", {
 })
 TAOBAO = OrdersFormat("taobao", "淘宝/天猫卖家中心导出", {
     "order_id": ("订单编号", "主订单编号", "订单号"),
-    "customer_id": ("买家会员名", "买家昵称", "买家ID", "买家会员ID"),
+    "customer_id": CUSTOMER_COLUMNS,
     "amount": ("买家实际支付金额", "实付金额", "买家应付货款", "总金额"),
     "paid_at": ("订单付款时间", "付款时间", "订单创建时间"),
     "status": ("订单状态",),
@@ -44,6 +47,18 @@ TAOBAO = OrdersFormat("taobao", "淘宝/天猫卖家中心导出", {
     "sku": ("商家编码", "商品编码", "SKU编码", "宝贝编号"),
     "email": ("买家邮箱", "邮箱", "电子邮箱"),
 })
+# 天猫订单报表: paid = 订单付款时间 present; refunded = 退款金额 ≥ the amount paid. Without a customer
+# column each order stands for its own customer, so only a per-order policy can use it.
+TMALL = OrdersFormat("tmall", "天猫订单报表", {
+    "order_id": ("订单编号",),
+    "customer_id": CUSTOMER_COLUMNS,
+    "amount": ("买家实际支付金额", "总金额"),
+    "paid_at": ("订单付款时间",),
+    "refund": ("退款金额",),
+    "product": ("宝贝标题", "商品标题"),
+    "sku": ("商家编码",),
+    "email": ("买家邮箱",),
+}, required=("order_id", "amount", "paid_at", "refund"))
 JD = OrdersFormat("jd", "京东商家后台导出", {
     "order_id": ("订单号", "订单编号"),
     "customer_id": ("客户账号", "下单帐号", "下单账号", "用户账号", "客户帐号"),
@@ -54,7 +69,7 @@ JD = OrdersFormat("jd", "京东商家后台导出", {
     "sku": ("商品ID", "SKU", "sku", "商品编号"),
     "email": ("邮箱", "电子邮箱", "客户邮箱"),
 })
-FORMATS = {f.name: f for f in (GENERIC, TAOBAO, JD)}
+FORMATS = {f.name: f for f in (GENERIC, TAOBAO, TMALL, JD)}
 
 STATUS_WORDS: dict[str, str] = {
     **{s: s for s in STATUSES},
@@ -84,7 +99,7 @@ def _columns_for(fmt: OrdersFormat, header: Sequence[str]) -> tuple[dict[str, st
         found = next((name for name in names if name in present), None)
         if found is not None:
             chosen[field] = found
-    return chosen, [f for f in REQUIRED if f not in chosen]
+    return chosen, [f for f in fmt.required if f not in chosen]
 
 
 def detect_format(header: Sequence[str], requested: str = "auto") -> tuple[OrdersFormat, dict[str, str]]:

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder, FlowRun, StateType
 from prefect.concurrency.asyncio import (  # the sync concurrency() raises it too; only here is it public
     ConcurrencySlotAcquisitionError,
 )
@@ -23,12 +31,15 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.runtime import flow_run
 
+from config.settings import get_settings
+from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.incidents.repository import closed_keys
 
 PREFIX = "compensate-"
 PAGE = 200
 ACQUIRE_ATTEMPTS = 3  # each one after the limit was found deleted by another run's pruning
+REPORT_EVERY_SECONDS = 30  # a waiting run says again who holds the slot this often
 
 
 def limit_name(incident_key: str) -> str:
@@ -68,8 +79,9 @@ def one_run_per_incident(incident_key: str) -> Iterator[None]:
 
     The limit is created on first use, since Prefect lets a run through a limit that does not exist
     (and created again if another run's pruning deletes it before the slot is taken); a run killed
-    while holding it frees it when its lease lapses (5 minutes). First the limits of closed incidents
-    that no run holds are deleted."""
+    while holding it frees it when its lease lapses (`compensation.slot_lease_seconds`, 5 minutes). While
+    waiting, the run says every 30 s which run holds the slot and until when. First the limits of closed
+    incidents that no run holds are deleted."""
     name = limit_name(incident_key)
     logger = get_run_logger()
     pruned = prune_closed_incident_limits()
@@ -79,9 +91,8 @@ def one_run_per_incident(incident_key: str) -> Iterator[None]:
     with ExitStack() as held:
         for attempt in range(1, ACQUIRE_ATTEMPTS + 1):
             create_limit(name)
-            logger.info("waiting for %s: one compensation per incident at a time", name)
             try:
-                held.enter_context(concurrency(name, holder=holder, strict=True))
+                _take_slot(held, incident_key, holder)
             except ConcurrencySlotAcquisitionError:
                 if attempt == ACQUIRE_ATTEMPTS:
                     raise
@@ -91,3 +102,45 @@ def one_run_per_incident(incident_key: str) -> Iterator[None]:
                 break
         logger.info("holding %s", name)
         yield
+
+
+def _take_slot(held: ExitStack, incident_key: str, holder: ConcurrencyLeaseHolder) -> None:
+    """Enter the incident's slot in `held`, saying who holds it while waiting."""
+    name, lease = limit_name(incident_key), get_settings().compensation.slot_lease_seconds
+    logger = get_run_logger()
+    while True:
+        logger.info("waiting for %s (one compensation per incident at a time): %s", name,
+                    describe_holder(incident_key, flow_run.id, lease, datetime.now(UTC)))
+        try:
+            held.enter_context(concurrency(name, holder=holder, strict=True, lease_duration=lease,
+                                           timeout_seconds=REPORT_EVERY_SECONDS))
+            return
+        except TimeoutError:
+            continue
+
+
+def describe_holder(incident_key: str, own_run_id: str, lease_seconds: int, now: datetime) -> str:
+    """Say which other compensate run of the incident holds its slot and until when (in one line)."""
+    with get_client(sync_client=True) as client:
+        live = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["compensate"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.RUNNING, StateType.PAUSED]))), limit=PAGE)
+    runs = [r for r in live if r.parameters.get("incident_key") == incident_key and str(r.id) != own_run_id]
+    if not runs:
+        return "槽位空闲或持有者已结束，即将获取"
+    run = min(runs, key=lambda r: r.start_time or now)
+    latest = show_time(now + timedelta(seconds=lease_seconds))
+    return (f"槽位由运行 {_who(run)} 持有，直到{_until(run)}；"
+            f"若其进程已被终止，租约最迟于 {latest} 到期，之后本运行将其批次标记为 interrupted 并继续")
+
+
+def _who(run: FlowRun) -> str:
+    started = show_time(run.start_time) if run.start_time else "—"
+    return f"{run.name}（{run.id}，{run.parameters.get('requested_by', '—')} 于 {started} 发起）"
+
+
+def _until(run: FlowRun) -> str:
+    if run.state is not None and run.state.is_paused() and run.state.state_details.pause_timeout:
+        return f"审批有结果或 {show_time(run.state.state_details.pause_timeout)} 审批超时"
+    return "它结束"

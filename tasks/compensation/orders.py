@@ -1,9 +1,11 @@
 """Load and validate orders into one canonical DataFrame, or name every bad row. Pure (pandas only).
 
-Files are CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX, in the generic, Taobao/Tmall or JD format
-(tasks/compensation/formats.py). Values lose surrounding whitespace and Excel's ="…" protection.
-Amounts are yuan with optional ¥/￥, RMB/CNY, 元 and thousands separators, converted to integer fen
-rounding half up at the fen. A time without an offset is in the operators' zone (Asia/Shanghai).
+Files are CSV (UTF-8, UTF-8 with BOM, GBK/GB18030; a file mixing UTF-8 and GBK lines is refused, naming
+the first line in the other encoding) or XLSX, in one of the formats of tasks/compensation/formats.py; a
+file without order rows (empty, blank lines or a header only) is refused. Values lose surrounding
+whitespace and Excel's ="…" protection. Amounts are yuan with optional ¥/￥, RMB/CNY, 元 and thousands
+separators (a comma only before groups of three digits: "1.234,50" and "12,5" are errors), converted to
+integer fen rounding half up at the fen. A time without an offset is in the operators' zone (Asia/Shanghai).
 A paid_at may be blank only for an unpaid or cancelled order. Every check runs on whole columns;
 every bad row is reported as `source:row: field: why`, and nothing is returned unless all rows are good.
 """
@@ -20,15 +22,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from tasks.compensation.formats import STATUS_WORDS, STATUSES, detect_format, normalise_header
+from tasks.compensation.formats import CUSTOMER_COLUMNS, STATUS_WORDS, STATUSES, detect_format, normalise_header
 from tasks.errors import OrdersFileInvalid
 
-COLUMNS = ["order_id", "customer_id", "product", "sku", "email", "amount_fen", "paid_at", "status"]
+COLUMNS = ["order_id", "customer_id", "product", "sku", "email", "amount_fen", "refund_fen", "paid_at", "status"]
 _PLAIN_AMOUNT = r"\d{1,12}(?:\.\d{0,2})?"
 _LONG_AMOUNT = r"\d{1,12}\.\d{3,}"
-_MONEY_NOISE = r"[¥￥,，\s]|元$|^(?:RMB|CNY)"
+_MONEY_NOISE = r"[¥￥\s]|元$|^(?:RMB|CNY)"
+_COMMA = r"[,，]"
+# A comma separates thousands only: groups of three digits up to the dot or the end ("1,234.50", "12,345");
+# "1.234,50" (a decimal comma) or "12,5" is refused rather than read as 1.23 or 125 元.
+_GROUPED = r"-?\d{1,3}(?:[,，]\d{3})+(?:\.\d*)?"
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
-_SNIFF_BYTES = 1 << 20
 
 
 def yuan_to_fen(text: str) -> int:
@@ -56,6 +61,9 @@ def amounts_to_fen(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     rest = np.flatnonzero(~plain)
     if len(rest):
         cleaned = text.iloc[rest].str.replace(_MONEY_NOISE, "", regex=True)
+        grouped = cleaned.str.fullmatch(_GROUPED)
+        cleaned = cleaned.where(~cleaned.str.contains(_COMMA) | grouped, "?")
+        cleaned = cleaned.str.replace(_COMMA, "", regex=True)
         now_plain = cleaned.str.fullmatch(_PLAIN_AMOUNT).to_numpy(dtype=bool)
         yuan = pd.to_numeric(cleaned[now_plain]).to_numpy(dtype=np.float64)
         fen[rest[now_plain]] = np.rint(yuan * 100).astype(np.int64)
@@ -94,35 +102,55 @@ def map_statuses(text: pd.Series, extra_words: Mapping[str, str] | None = None) 
 
 def validate_orders(
     raw: pd.DataFrame, source: str, timezone: ZoneInfo, *, orders_format: str = "auto",
-    status_words: Mapping[str, str] | None = None, first_row: int = 2,
+    status_words: Mapping[str, str] | None = None, first_row: int = 2, one_per_customer: bool = False,
 ) -> pd.DataFrame:
     """Return the canonical orders of a raw all-text table, or raise OrdersFileInvalid naming every bad row.
 
-    `first_row` is the row number of the table's first row as people see it (2 under a CSV header).
+    `first_row` is the row number of the table's first row as people see it (2 under a CSV header). A
+    table without a customer column (天猫订单报表) has each order stand for its own customer, which a
+    one-per-customer policy cannot use; without a status column, an order with a payment time is paid,
+    and refunded when its refund (退款金额) covers the amount paid.
     """
     raw = raw.set_axis(normalise_header(list(raw.columns)), axis=1)
     try:
-        _, mapping = detect_format(list(raw.columns), orders_format)
+        fmt, mapping = detect_format(list(raw.columns), orders_format)
     except ValueError as exc:
         raise OrdersFileInvalid(source, [f"{source}: header: {exc}"]) from None
+    if one_per_customer and "customer_id" not in mapping:
+        raise OrdersFileInvalid(source, [
+            f"{source}: header: 该策略每位客户只补偿一次，需要客户列（{' / '.join(CUSTOMER_COLUMNS)}），"
+            f"{fmt.title}没有；请改用按订单补偿的策略（one_per_customer = false）或带客户列的导出"])
     blank = pd.Series("", index=raw.index, dtype="str")
     col = {f: _clean(raw[c]) if c in raw.columns else blank for f, c in mapping.items()}
     for field in ("product", "sku", "email"):
         col.setdefault(field, blank)
-    status = map_statuses(col["status"], status_words)
+    col.setdefault("customer_id", col["order_id"])
     fen, amount_why = amounts_to_fen(col["amount"])
+    refund = col.get("refund", blank)
+    refund_fen, refund_why = amounts_to_fen(refund.where(refund != "", "0"))
+    status = (map_statuses(col["status"], status_words) if "status" in mapping
+              else _status_from_payment(col["paid_at"], fen, refund_fen))
     paid_at = parse_times(col["paid_at"], timezone)
-    problems = _problems(col, status, amount_why, paid_at, mapping)
+    problems = _problems(col, status, amount_why, refund_why, paid_at, mapping)
     if problems is not None:
         raise OrdersFileInvalid(source, _one_line_per_row(problems, source, first_row))
     return pd.DataFrame({
         "order_id": col["order_id"], "customer_id": col["customer_id"], "product": col["product"],
-        "sku": col["sku"], "email": col["email"], "amount_fen": fen, "paid_at": paid_at, "status": status,
+        "sku": col["sku"], "email": col["email"], "amount_fen": fen, "refund_fen": refund_fen,
+        "paid_at": paid_at, "status": status,
     }).reset_index(drop=True)
 
 
-def _problems(col: dict[str, pd.Series], status: pd.Series, amount_why: pd.Series, paid_at: pd.Series,
-              mapping: Mapping[str, str]) -> pd.DataFrame | None:
+def _status_from_payment(paid_at: pd.Series, fen: pd.Series, refund_fen: pd.Series) -> pd.Series:
+    """Return unpaid (no payment time), refunded (the refund covers the amount paid) or paid."""
+    status = pd.Series("paid", index=paid_at.index, dtype=object)
+    status[(refund_fen > 0) & (refund_fen >= fen)] = "refunded"
+    status[paid_at == ""] = "unpaid"
+    return status
+
+
+def _problems(col: dict[str, pd.Series], status: pd.Series, amount_why: pd.Series, refund_why: pd.Series,
+              paid_at: pd.Series, mapping: Mapping[str, str]) -> pd.DataFrame | None:
     order_id, customer_id, when = col["order_id"], col["customer_id"], col["paid_at"]
     may_lack_time = status.isin(["unpaid", "cancelled"])
     known = f"; known: {', '.join(STATUSES)} or words in config/compensation.toml [statuses]"
@@ -130,8 +158,9 @@ def _problems(col: dict[str, pd.Series], status: pd.Series, amount_why: pd.Serie
         ("order_id", lambda: order_id == "", lambda m: "missing"),
         ("order_id", lambda: (order_id != "") & order_id.duplicated(),
          lambda m: "duplicate (" + order_id[m] + ")"),
-        ("customer_id", lambda: customer_id == "", lambda m: "missing"),
+        ("customer_id", lambda: (customer_id == "") & ("customer_id" in mapping), lambda m: "missing"),
         ("amount", lambda: amount_why != "", lambda m: amount_why[m]),
+        ("refund", lambda: refund_why != "", lambda m: refund_why[m]),
         ("paid_at", lambda: (when == "") & ~may_lack_time, lambda m: "missing"),
         ("paid_at", lambda: (when != "") & paid_at.isna(), lambda m: "not a date-time (" + when[m] + ")"),
         ("status", lambda: status == "", lambda m: "unknown (" + col["status"][m] + known + ")"),
@@ -158,40 +187,71 @@ def _one_line_per_row(problems: pd.DataFrame, source: str, first_row: int) -> li
 
 def _label(field: str, mapping: Mapping[str, str]) -> str:
     """Name a field as the file does, adding the canonical name when they differ (实付金额 (amount))."""
-    column = mapping[field]
+    column = mapping.get(field, field)
     if column == field or (field, column) == ("amount", "amount_yuan"):
         return column
     return f"{column} ({field})"
 
 
-def sniff_encoding(path: Path) -> str:
-    """Return utf-8-sig, utf-8 or gb18030 (which also reads GBK) from the start of the file."""
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+def sniff_encoding(path: Path, data: bytes) -> str:
+    """Return utf-8-sig, utf-8 or gb18030 (which also reads GBK) for the file's bytes, or raise
+    OrdersFileInvalid naming the first line in the other encoding when it mixes UTF-8 and GBK lines.
+
+    GB18030 decodes UTF-8 bytes too (as mojibake: 张伟 becomes 寮犱紵), so each non-ASCII line is
+    classified: valid UTF-8 or not. The file's first such line decides; a line of the other kind is refused."""
+    if data.startswith(codecs.BOM_UTF8):
+        data, encoding = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+    else:
+        encoding = "utf-8"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
+        data.decode("utf-8")
+        return encoding
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    first_bad = data.count(b"\n", 0, bad_at) + 1
+    utf8_before = not data[: data.rfind(b"\n", 0, bad_at) + 1].isascii()
+    if encoding == "utf-8-sig" or utf8_before:
+        raise _mixed(path, first_bad, "UTF-8")
+    for number, line in enumerate(data.split(b"\n")[first_bad:], start=first_bad + 1):
+        if not line.isascii() and _is_utf8(line):
+            raise _mixed(path, number, "GBK/GB18030")
+    return "gb18030"
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
     except UnicodeDecodeError:
-        return "gb18030"
+        return False
+    return True
+
+
+def _mixed(path: Path, line: int, first: str) -> OrdersFileInvalid:
+    why = (f"{path}:{line}: row: 编码与前面的行不同（前面是 {first}），文件混用了 UTF-8 与 GBK；"
+           "请整个文件另存为同一种编码")
+    return OrdersFileInvalid(str(path), [why])
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, int]:
-    """Return the file's cells as text and the number of its first data row, or raise OrdersFileInvalid."""
+    """Return the file's cells as text and the number of its first data row, or raise OrdersFileInvalid
+    (also for a file with no order rows: empty, blank lines only or a header only)."""
     if not path.is_file():
         raise OrdersFileInvalid(str(path), [f"{path}: file not found"])
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-        return frame.fillna(""), 2
+        return _some_rows(path, frame.fillna("")), 2
     if suffix not in (".csv", ".txt"):
         why = f"{path}: unsupported file type {suffix!r}: save it as .csv or .xlsx"
         raise OrdersFileInvalid(str(path), [why])
-    encoding = sniff_encoding(path)
+    data = path.read_bytes()
+    if not data.removeprefix(codecs.BOM_UTF8).strip():
+        raise OrdersFileInvalid(str(path), [f"{path}: 文件是空的（没有表头，也没有订单行）"])
+    encoding = sniff_encoding(path, data)
     for attempt in (encoding, "gb18030"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=attempt, engine="pyarrow"), 2
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=attempt, engine="pyarrow")
+            return _some_rows(path, frame), 2
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:
@@ -199,6 +259,12 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
                 continue
             raise OrdersFileInvalid(str(path), _ragged_rows(path, attempt) or [f"{path}: {exc}"]) from None
     raise OrdersFileInvalid(str(path), [f"{path}: the file is neither UTF-8 nor GB18030/GBK text"])
+
+
+def _some_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        raise OrdersFileInvalid(str(path), [f"{path}: 只有表头，没有订单行"])
+    return frame
 
 
 def _ragged_rows(path: Path, encoding: str) -> list[str]:
@@ -214,8 +280,8 @@ def _ragged_rows(path: Path, encoding: str) -> list[str]:
 
 
 def load_orders(path: Path, timezone: ZoneInfo, orders_format: str = "auto",
-                status_words: Mapping[str, str] | None = None) -> pd.DataFrame:
+                status_words: Mapping[str, str] | None = None, one_per_customer: bool = False) -> pd.DataFrame:
     """Return the validated orders of a CSV/XLSX file or raise OrdersFileInvalid naming each bad row."""
     raw, first_row = read_table(path)
     return validate_orders(raw, str(path), timezone, orders_format=orders_format, status_words=status_words,
-                           first_row=first_row)
+                           first_row=first_row, one_per_customer=one_per_customer)

@@ -7,8 +7,11 @@ Rounding: money is integer fen. A percentage is held in basis points (1 % = 100 
 decimals) and a share is computed in integers, `(amount_fen × bp + 5000) // 10000`: half a fen or
 more rounds up, less rounds down; the cap applies after rounding.
 
+A partly refunded order (refund_fen below the amount paid) is compensated on what remains after the
+refund, or skipped when the policy says `partly_refunded = "exclude"`.
+
 Eligibility, checked in this order, each skip with its reason: the order is unpaid, cancelled or
-refunded; it was paid outside the incident window (from `window_before_days` before the incident
+refunded (or partly refunded, when excluded); it was paid outside the incident window (from `window_before_days` before the incident
 started to its detection, or to the run's `now`); it is not an affected product or SKU (when the
 policy lists any); it would pay nothing; it is already in the ledger; its customer is already in the
 ledger for the incident (one-per-customer policies); it is not the customer's earliest eligible order
@@ -56,6 +59,7 @@ class PolicyTerms:
     approval_limit_fen: int | None = None  # a batch paying more waits for approval; None = never
     approval_limit_points: int | None = None
     title: str = ""
+    partly_refunded: str = "remainder"  # or "exclude": an order partly refunded is skipped
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def _affected(orders: pd.DataFrame, products: Sequence[str], skus: Sequence[str]
 
 
 REPEAT_CUSTOMER = "同一客户只补偿一次"
+PARTLY_REFUNDED = "订单已部分退款"
 
 
 def _reasons(orders: pd.DataFrame, terms: PolicyTerms, money: np.ndarray, points: np.ndarray,
@@ -130,6 +135,8 @@ def _reasons(orders: pd.DataFrame, terms: PolicyTerms, money: np.ndarray, points
     """Return each order's first reason to skip it as a code (0 = eligible) and the reasons by code - 1."""
     status = orders["status"]
     rules: list[tuple[str, object]] = [(why, status == s) for s, why in INELIGIBLE_STATUSES.items()]
+    if terms.partly_refunded == "exclude" and "refund_fen" in orders:
+        rules.append((PARTLY_REFUNDED, orders["refund_fen"] > 0))
     if window is not None:
         paid_at = orders["paid_at"]
         rules += [("付款时间早于事件影响窗口", paid_at < pd.Timestamp(window.start)),
@@ -147,7 +154,10 @@ def _reasons(orders: pd.DataFrame, terms: PolicyTerms, money: np.ndarray, points
 def plan_compensation(orders: pd.DataFrame, terms: PolicyTerms, paid_orders: set[str],
                       paid_customers: set[str], window: Window | None = None) -> Plan:
     """Return the items to write (earliest payment first) and the orders skipped with a reason each."""
-    money, points = compensation_amounts(orders["amount_fen"].to_numpy(), terms)
+    paid = orders["amount_fen"].to_numpy()
+    if "refund_fen" in orders:  # what the customer is still out of pocket after a partial refund
+        paid = np.maximum(paid - orders["refund_fen"].to_numpy(), 0)
+    money, points = compensation_amounts(paid, terms)
     codes, reasons = _reasons(orders, terms, money, points, paid_orders, paid_customers, window)
     eligible = np.flatnonzero(codes == 0)
     paid_at = orders["paid_at"].to_numpy(dtype="datetime64[us]")  # UTC, without per-row Timestamp objects

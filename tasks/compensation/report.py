@@ -46,6 +46,9 @@ class BatchSummary:
     by_kind: dict[str, dict[str, int]]
     report_path: str | None = None
     notices: int = 0
+    incident_orders: int = 0  # the incident's ledger over all its batches (interrupted ones included)
+    incident_amount_fen: int = 0
+    incident_points: int = 0
 
 
 def _applied_items(batch: Batch, plan: Plan, written: dict[str, int]) -> pd.DataFrame:
@@ -91,6 +94,8 @@ def _table(summary: BatchSummary) -> list[dict[str, object]]:
         else:
             rows.append({"item": f"{title} ({kind}): 元", "value": f"{totals['amount_fen'] / 100:,.2f}"})
     rows += [{"item": f"skipped: {reason}", "value": n} for reason, n in summary.skipped.items()]
+    rows.append({"item": "本事件累计（全部批次）", "value": f"{summary.incident_orders} 单，"
+                 f"{summary.incident_amount_fen / 100:,.2f} 元，{summary.incident_points} 积分"})
     return rows
 
 
@@ -103,12 +108,16 @@ def report_batch(batch: Batch, plan: Plan, written: dict[str, int]) -> BatchSumm
     if batch.status == "approved" and written["orders"] < len(plan.items):
         skipped[WRITTEN_ELSEWHERE] = len(plan.items) - written["orders"]
     status = {"approved": "applied"}.get(batch.status, batch.status)
+    with session_scope() as session:
+        incident = repository.batch_totals(session, batch.incident_id, None)
     summary = BatchSummary(
         incident_key=batch.incident_key, batch_id=batch.batch_id, policy=batch.policy, dry_run=batch.dry_run,
         status=status, approval=batch.approval, approver=batch.approver, orders=batch.order_count,
         planned=len(plan.items), applied=len(items), customers=int(items["customer_id"].nunique()),
         amount_fen=int(items["amount_fen"].sum()), points=int(items["points"].sum()), skipped=skipped,
         by_kind=totals_by_kind(items), report_path=_write_csv(batch, items) if status != "rejected" else None,
+        incident_orders=incident["orders"], incident_amount_fen=incident["amount_fen"],
+        incident_points=incident["points"],
     )
     publish_table(f"compensation-{batch.incident_key.lower()}", _table(summary),
                   f"补偿批次 {batch.batch_id}（{batch.policy}）: {status}")

@@ -82,14 +82,16 @@ def _copy_then_insert(cursor: Any, items: pd.DataFrame, constants: dict[str, Any
     return int(cursor.rowcount)
 
 
-def batch_totals(session: Session, incident_id: int, batch_id: int) -> dict[str, int]:
-    """Return what the batch actually wrote to the ledger: orders, customers, fen and points."""
-    orders, customers, fen, points = session.execute(
-        select(func.count(CompensationItem.id), func.count(func.distinct(CompensationItem.customer_id)),
-               func.coalesce(func.sum(CompensationItem.amount_fen), 0),
-               func.coalesce(func.sum(CompensationItem.points), 0))
-        .where(CompensationItem.incident_id == incident_id, CompensationItem.batch_id == batch_id)
-    ).one()
+def batch_totals(session: Session, incident_id: int, batch_id: int | None) -> dict[str, int]:
+    """Return what the batch actually wrote to the ledger (every batch of the incident when `batch_id` is
+    None): orders, customers, fen and points."""
+    query = (select(func.count(CompensationItem.id), func.count(func.distinct(CompensationItem.customer_id)),
+                    func.coalesce(func.sum(CompensationItem.amount_fen), 0),
+                    func.coalesce(func.sum(CompensationItem.points), 0))
+             .where(CompensationItem.incident_id == incident_id))
+    if batch_id is not None:
+        query = query.where(CompensationItem.batch_id == batch_id)
+    orders, customers, fen, points = session.execute(query).one()
     return {"orders": int(orders), "customers": int(customers), "amount_fen": int(fen), "points": int(points)}
 
 
@@ -137,3 +139,35 @@ def update_batch(session: Session, batch_id: int, **values: object) -> Compensat
         setattr(batch, name, value)
     session.flush()
     return batch
+
+
+def waiting_batches(session: Session, incident_id: int) -> list[CompensationBatch]:
+    """Return the incident's batches that wait for an approval decision, oldest first."""
+    return list(session.scalars(select(CompensationBatch).where(
+        CompensationBatch.incident_id == incident_id, CompensationBatch.approval == "pending",
+        CompensationBatch.status == "pending_approval").order_by(CompensationBatch.id)))
+
+
+def approval_of(session: Session, batch_id: int) -> str:
+    """Return the batch's approval (not_required | pending | approved | rejected)."""
+    return str(session.scalar(select(CompensationBatch.approval).where(CompensationBatch.id == batch_id)))
+
+
+UNFINISHED = ("pending_approval", "approved", "running")
+
+
+def unfinished_batches(session: Session, *, incident_id: int | None = None,
+                       flow_run_id: str | None = None) -> list[CompensationBatch]:
+    """Return the batches not yet applied, rejected or interrupted, of an incident or of a flow run."""
+    query = select(CompensationBatch).where(CompensationBatch.status.in_(UNFINISHED))
+    if incident_id is not None:
+        query = query.where(CompensationBatch.incident_id == incident_id)
+    if flow_run_id is not None:
+        query = query.where(CompensationBatch.flow_run_id == flow_run_id)
+    return list(session.scalars(query.order_by(CompensationBatch.id)))
+
+
+def batches_of(session: Session, incident_id: int) -> list[CompensationBatch]:
+    """Return the incident's batches, oldest first."""
+    return list(session.scalars(select(CompensationBatch).where(CompensationBatch.incident_id == incident_id)
+                                .order_by(CompensationBatch.id)))

@@ -39,11 +39,12 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_orders(orders_path: str | None, orders_query: str | None, orders_format: str, *, incident_key: str,
-                window: Window, timezone: ZoneInfo, status_words: Mapping[str, str]) -> pd.DataFrame:
+                window: Window, timezone: ZoneInfo, status_words: Mapping[str, str],
+                one_per_customer: bool = False) -> pd.DataFrame:
     """Return the validated orders of the file or the named query (OrdersFileInvalid names bad rows)."""
     label = source_label(orders_path, orders_query)
     if orders_path:
-        return load_orders(Path(orders_path), timezone, orders_format, status_words)
+        return load_orders(Path(orders_path), timezone, orders_format, status_words, one_per_customer)
     queries = load_policies().queries
     if orders_query not in queries:
         raise OrdersSourceInvalid(f"no orders query {orders_query!r} in config/compensation.toml; "
@@ -54,4 +55,4 @@ def read_orders(orders_path: str | None, orders_query: str | None, orders_format
             "incident_key": incident_key, "window_start": window.start, "window_end": window.end})
     chosen = query.format if orders_format == "auto" else orders_format
     return validate_orders(_as_text(frame), label, timezone, orders_format=chosen, status_words=status_words,
-                           first_row=1)
+                           first_row=1, one_per_customer=one_per_customer)

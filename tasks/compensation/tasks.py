@@ -48,7 +48,7 @@ class Batch:
     requested_by: str
     order_count: int
     status: str  # dry_run | pending_approval | approved | rejected
-    approval: str = "not_required"  # not_required | pending | approved | rejected
+    approval: str = "not_required"  # not_required | pending | approved | rejected; a dry run: required
     approver: str = ""
 
 
@@ -67,7 +67,7 @@ def policy_terms(name: str) -> PolicyTerms:
         cap_fen=p.cap_fen, points=p.points or 0, one_per_customer=p.one_per_customer,
         window_before_days=p.window_before_days, window_end=p.window_end, products=tuple(p.products),
         skus=tuple(p.skus), approval_limit_fen=p.approval_limit_fen,
-        approval_limit_points=p.approval_limit_points, title=p.title,
+        approval_limit_points=p.approval_limit_points, title=p.title, partly_refunded=p.partly_refunded,
     )
 
 
@@ -83,9 +83,11 @@ def _window(incident_key: str, terms: PolicyTerms, now: datetime) -> tuple[int, 
 def load_orders_source(incident_key: str, orders_path: str | None, orders_query: str | None,
                        orders_format: str, policy: str, now: datetime) -> pd.DataFrame:
     """Read and validate the orders (no side effect): a bad row raises OrdersFileInvalid naming every one."""
-    _, window = _window(incident_key, policy_terms(policy), now)
+    terms = policy_terms(policy)
+    _, window = _window(incident_key, terms, now)
     orders = read_orders(orders_path, orders_query, orders_format, incident_key=incident_key, window=window,
-                         timezone=local_zone(), status_words=load_policies().statuses)
+                         timezone=local_zone(), status_words=load_policies().statuses,
+                         one_per_customer=terms.one_per_customer)
     get_run_logger().info("%s: %d valid orders", source_label(orders_path, orders_query), len(orders))
     return orders
 
@@ -116,26 +118,30 @@ def open_batch(incident_key: str, plan: Plan, policy: str, orders_source: str, o
             get_run_logger().warning("%s is a drill (演练): compensation runs as a dry run, nothing is paid",
                                      incident_key)
             dry_run = True
-        waits = needs_approval(plan, policy_terms(policy)) and not dry_run
+        over_limit = needs_approval(plan, policy_terms(policy))
+        waits = over_limit and not dry_run
         status = "dry_run" if dry_run else ("pending_approval" if waits else "approved")
+        approval = "pending" if waits else ("required" if over_limit else "not_required")
         batch = repository.new_batch(
             session, incident_id=incident.id, policy=policy, orders_source=orders_source,
             orders_format=orders_format, dry_run=dry_run, status=status,
             order_count=len(plan.items) + len(plan.skipped), planned_count=len(plan.items),
             planned_fen=plan.total_fen, planned_points=plan.total_points,
-            skipped_count=len(plan.skipped), approval="pending" if waits else "not_required",
-            flow_run_id=_flow_run_id(), requested_by=requested_by, note=note, created_at=now,
+            skipped_count=len(plan.skipped), approval=approval,
+            flow_run_id=current_run_id(), requested_by=requested_by, note=note, created_at=now,
         )
         audit.record(session, actor=requested_by, action="compensation.batch_started", entity_type="incident",
                      entity_id=incident_key, at=now,
                      after={"batch": batch.id, "policy": policy, "source": orders_source, "dry_run": dry_run,
                             "planned_orders": len(plan.items), "planned_fen": plan.total_fen,
-                            "planned_points": plan.total_points, "needs_approval": waits, "note": note or ""})
+                            "planned_points": plan.total_points, "needs_approval": over_limit,
+                            "note": note or ""})
         return Batch(incident_key, incident.id, batch.id, policy, dry_run, requested_by,
-                     len(plan.items) + len(plan.skipped), status, "pending" if waits else "not_required")
+                     len(plan.items) + len(plan.skipped), status, approval)
 
 
-def _flow_run_id() -> str | None:
+def current_run_id() -> str | None:
+    """Return the id of the flow run this code runs in (None outside a run)."""
     from prefect.runtime import flow_run
 
     return str(flow_run.id) if flow_run.id else None
@@ -152,7 +158,7 @@ def approval_request(batch: Batch, plan: Plan, note: str | None) -> BatchForAppr
         incident_key=batch.incident_key, batch_id=batch.batch_id, policy=batch.policy,
         policy_title=terms.title, orders=len(plan.items), customers=int(plan.items["customer_id"].nunique()),
         amount_fen=plan.total_fen, points=plan.total_points, limit=" / ".join(x for x in limits if x),
-        requested_by=batch.requested_by, note=note or "")
+        requested_by=batch.requested_by, note=note or "", four_eyes=_policy(batch.policy).four_eyes)
 
 
 @task(task_run_name="decide-batch-{batch.batch_id}")

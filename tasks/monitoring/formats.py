@@ -82,7 +82,7 @@ def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, strict=False)  # a raw control character is cleaned and named, not fatal
         except json.JSONDecodeError as exc:
             yield number, f"not valid JSON ({exc.msg})"
             continue

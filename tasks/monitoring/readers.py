@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,13 +35,15 @@ def secret(source: str, env: str | None, block: str | None) -> str | None:
 
 def read(source: AnySource, progress: SourceProgress | None, now: datetime, timezone: ZoneInfo, var: Path,
          wall_clock: float, already_read: AlreadyRead) -> ReadReport:
-    """Read one source as of `now` from where its last scan left off."""
+    """Read one source as of `now` from where its last scan left off (`wall_clock`: the machine's time, which
+    tells a post dated years ahead from one a scan in the past has not reached yet)."""
     if isinstance(source, FileSource):
         return read_drop_folder(source, var, now, timezone, wall_clock, already_read)
+    clock = datetime.fromtimestamp(wall_clock, UTC)
     if isinstance(source, RssSource):
-        return read_rss_source(source, progress, now, timezone)
+        return read_rss_source(source, progress, now, timezone, clock=clock)
     if isinstance(source, HttpSource):
         return read_http_source(source, progress, secret(source.name, source.token_env, source.token_block), now,
-                                timezone)
+                                timezone, clock=clock)
     url = secret(source.name, source.url_env, source.url_block) or source.url
-    return read_sql_source(source, progress, str(url), now, timezone)
+    return read_sql_source(source, progress, str(url), now, timezone, clock=clock)

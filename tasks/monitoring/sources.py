@@ -5,12 +5,13 @@ Canonical files are JSONL, CSV or XLSX (UTF-8, UTF-8 with BOM, GBK or GB18030) w
 optional `author`, `reach`, `published_at`, `url`, `platform`, `repost_of` (the id, in the same source, of
 the post this one reposts or quotes) and the engagement counts `reposts`, `comments`, `likes`; a source's
 `fields` maps other names (dotted paths reach into nested JSON). A bad record is named (`where: field: why`) and the good ones still come
-through. Records published after the scan's `now` wait for a later scan.
+through. Records published after the scan's `now` wait for a later scan. What a record may bring in (no
+control characters, capped text, http(s) URLs, a plausible id and date) is sources_hygiene's; a record
+cleaned on the way in is named too, and of two records with one id and different texts the first is kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from tasks.common import http_url
 from tasks.monitoring.formats import detect_encoding, file_format, iter_rows
+from tasks.monitoring.sources_hygiene import cap_text, cleaning_notes, external_id, future_limit, scrub
 
 FIELDS = ("id", "text", "author", "reach", "published_at", "url", "platform", "repost_of", "reposts", "comments",
           "likes")
 ENGAGEMENT = ("reposts", "comments", "likes")
 _MAX_COUNT = 2**31 - 1  # the columns are 32-bit integers
-_MAX_ID = 128
 _CHINESE_TIME = re.compile(
     r"^(\d{4})[年/.-](\d{1,2})[月/.-](\d{1,2})日?(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?)?$")
 _MULTIPLIERS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
@@ -46,6 +48,7 @@ class RawMention:
     reposts: int | None = None  # engagement as reported at this read; None when the source does not say
     comments: int | None = None
     likes: int | None = None
+    content_hash: str | None = None  # set when the text was cut: the whole text's (the analysis hashes the rest)
 
 
 @dataclass(frozen=True)
@@ -161,23 +164,6 @@ def parse_count(value: object, name: str) -> int | None:
     return int(number)
 
 
-def _external_id(raw: object) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    text = str(raw if raw is not None else "").strip()
-    if text.startswith('="') and text.endswith('"'):  # Excel's protection of long numbers
-        text = text[2:-1].strip()
-    if len(text) > _MAX_ID:
-        text = "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
-    return text
-
-
-def _safe_url(value: object) -> str | None:
-    """Keep only http(s) links: a `javascript:` or `data:` URL must never become a live link."""
-    url = str(value or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) and len(url) <= 1024 else None
-
-
 def _short(value: object, limit: int) -> str | None:
     return str(value if value is not None else "").strip()[:limit] or None
 
@@ -185,12 +171,25 @@ def _short(value: object, limit: int) -> str | None:
 def to_mention(record: Mapping[str, object], fields: Mapping[str, str], source: str, platform: str | None,
                fallback_time: datetime, timezone: ZoneInfo, source_from_platform: bool = False) -> RawMention:
     """Build one mention from a record through the field mapping, or raise ValueError('field: why')."""
+    return read_record(record, fields, source, platform, fallback_time, timezone, source_from_platform)[0]
+
+
+def read_record(record: Mapping[str, object], fields: Mapping[str, str], source: str, platform: str | None,
+                fallback_time: datetime, timezone: ZoneInfo,
+                source_from_platform: bool = False) -> tuple[RawMention, list[str]]:
+    """Build one mention as to_mention does; also return what was cleaned on the way in ('field: what')."""
+    scrubbed: dict[str, int] = {}
 
     def get(name: str) -> object:
-        return pluck(record, fields.get(name, name))
+        value = pluck(record, fields.get(name, name))
+        if isinstance(value, str):
+            value, removed = scrub(value)
+            if removed:
+                scrubbed[name] = removed
+        return value
 
-    external_id = _external_id(get("id"))
-    if not external_id:
+    ident = external_id(get("id"))
+    if not ident:
         raise ValueError("id: missing")
     text = get("text")
     if isinstance(text, int | float) and not isinstance(text, bool):
@@ -208,53 +207,79 @@ def to_mention(record: Mapping[str, object], fields: Mapping[str, str], source: 
     for name, count in counts.items():
         if count is not None and count > _MAX_COUNT:
             raise ValueError(f"{name}: too large ({count})")
-    repost_of = _external_id(get("repost_of")) or None
+    repost_of = external_id(get("repost_of"), "repost_of") or None
+    text, full_hash = cap_text(text)
+    url, author = http_url(raw_url := get("url")), _short(get("author"), 256)
+    notes = cleaning_notes(scrubbed, full_hash is not None, None if url or raw_url in (None, "") else raw_url)
     return RawMention(
         source=(named if source_from_platform and named else source)[:64],
-        external_id=external_id,
+        external_id=ident,
         text=text,
         published_at=published,
-        author=_short(get("author"), 256),
+        author=author,
         reach=reach,
-        url=_safe_url(get("url")),
+        url=url,
         platform=named or platform,
-        repost_of=repost_of if repost_of != external_id else None,
+        repost_of=repost_of if repost_of != ident else None,
         reposts=counts["reposts"],
         comments=counts["comments"],
         likes=counts["likes"],
-    )
+        content_hash=full_hash,
+    ), notes
+
+
+Outcome = Literal["ok", "bad", "waiting", "future"]
 
 
 class Collector:
-    """Turn a source's records into mentions as of `now`, naming each bad record in the report."""
+    """Turn a source's records into mentions as of `now`, naming each bad or cleaned record in the report.
+
+    `clock` is the machine's clock at the read: a post dated a day past both it and `now` is refused as a
+    wrong date ("future"), one due by then waits ("waiting"). Of two records with one id and different texts
+    the first is kept and the second named ("bad")."""
 
     def __init__(self, report: ReadReport, now: datetime, timezone: ZoneInfo, fields: Mapping[str, str],
-                 platform: str | None = None, source_from_platform: bool = False):
+                 platform: str | None = None, source_from_platform: bool = False, clock: datetime | None = None):
         self.report, self.now, self.timezone = report, now, timezone
         self.fields, self.platform, self.source_from_platform = fields, platform, source_from_platform
+        self.latest = future_limit(now, clock)
+        self.seen: dict[tuple[str, str], tuple[str, str]] = {}  # (source, id) -> (where, text) of the first
 
-    def add(self, where: str, record: object) -> Literal["ok", "bad", "waiting"]:
+    def add(self, where: str, record: object) -> Outcome:
         """Add one record (a mapping, or a string saying why it is not one); tell what became of it."""
         if not isinstance(record, Mapping):
             self.report.problems.append(f"{where}: {record if isinstance(record, str) else 'not an object'}")
             return "bad"
         try:
-            mention = to_mention(record, self.fields, self.report.source, self.platform, self.now, self.timezone,
-                                 self.source_from_platform)
+            mention, notes = read_record(record, self.fields, self.report.source, self.platform, self.now,
+                                         self.timezone, self.source_from_platform)
         except ValueError as exc:
             self.report.problems.append(f"{where}: {exc}")
             return "bad"
+        if mention.published_at > self.latest:
+            shown = mention.published_at.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+            self.report.problems.append(f"{where}: published_at: 发布时间 {shown} 比扫描时间晚一天以上，日期有误，未入库")
+            return "future"
         if mention.published_at > self.now:
             self.report.not_yet_published += 1
             return "waiting"
+        key = (mention.source, mention.external_id)
+        first = self.seen.setdefault(key, (where, mention.text))
+        if first[1] != mention.text:
+            self.report.problems.append(f"{where}: id: 编号 {mention.external_id} 与 {first[0]} 相同而正文不同，"
+                                        "保留前一条，此条未入库")
+            return "bad"
+        self.report.problems.extend(f"{where}: {note}" for note in notes)
         self.report.mentions.append(mention)
         return "ok"
 
 
 def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneInfo, *,
                         fields: Mapping[str, str] | None = None, fmt: str = "auto", encoding: str = "auto",
-                        sheet: str | None = None, platform: str | None = None) -> ReadReport:
-    """Read one export as of `now`: rows published later are left for a later scan.
+                        sheet: str | None = None, platform: str | None = None,
+                        clock: datetime | None = None) -> ReadReport:
+    """Read one export as of `now`: rows published later are left for a later scan (a day past `now` and
+    the machine's `clock`, refused as a wrong date).
 
     Raises SourceFileInvalid when the file as a whole cannot be read (format, encoding, header).
     """
@@ -262,7 +287,7 @@ def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneIn
     kind = file_format(path, fmt)
     codec = detect_encoding(path, encoding) if kind != "xlsx" else ""
     report = ReadReport(source=source, kind="file")
-    collector = Collector(report, now, timezone, mapping, platform, source_from_platform=True)
+    collector = Collector(report, now, timezone, mapping, platform, source_from_platform=True, clock=clock)
     required = [mapping.get("id", "id"), mapping.get("text", "text")]
     for number, row in iter_rows(path, kind, codec, required, sheet):
         collector.add(f"{path}:{number}", row)

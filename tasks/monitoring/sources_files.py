@@ -19,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -94,7 +94,8 @@ def read_drop_folder(source: FileSource, var: Path, now: datetime, timezone: Zon
             continue
         try:
             part = read_canonical_file(file.path, source.name, now, timezone, fields=source.fields, fmt=source.format,
-                                       encoding=source.encoding, sheet=source.sheet, platform=source.platform)
+                                       encoding=source.encoding, sheet=source.sheet, platform=source.platform,
+                                       clock=datetime.fromtimestamp(wall_clock, UTC))
         except SourceFileInvalid as exc:
             report.problems.append(str(exc))
             report.files.append(file.mark(0, 1))

@@ -120,10 +120,11 @@ class _Pages:
 
 
 def read_http_source(source: HttpSource, progress: SourceProgress | None, token: str | None, now: datetime,
-                     timezone: ZoneInfo, sleep: Sleep = time.sleep) -> ReadReport:
-    """Read every new page as of `now`; return the mentions and the cursor / watermark to resume from."""
+                     timezone: ZoneInfo, sleep: Sleep = time.sleep, clock: datetime | None = None) -> ReadReport:
+    """Read every new page as of `now` (`clock`: the machine's, see Collector); return the mentions and the
+    cursor / watermark to resume from."""
     report = ReadReport(source=source.name, kind="http")
-    collector = Collector(report, now, timezone, source.fields, source.platform)
+    collector = Collector(report, now, timezone, source.fields, source.platform, clock=clock)
     previous = progress or SourceProgress()
     start = previous.watermark or (parse_time(source.initial_since, timezone).isoformat()
                                    if source.initial_since else None)

@@ -47,8 +47,9 @@ def _entry_record(entry: feedparser.FeedParserDict) -> dict[str, object]:
 
 
 def read_rss_source(source: RssSource, progress: SourceProgress | None, now: datetime, timezone: ZoneInfo,
-                    sleep: Sleep = time.sleep) -> ReadReport:
-    """Read the feed's entries as of `now`; an unchanged feed (304) reads nothing."""
+                    sleep: Sleep = time.sleep, clock: datetime | None = None) -> ReadReport:
+    """Read the feed's entries as of `now` (`clock`: the machine's, see Collector); an unchanged feed (304)
+    reads nothing."""
     report = ReadReport(source=source.name, kind="rss")
     previous = progress or SourceProgress()
     conditional = {k: v for k, v in (("If-None-Match", previous.etag),
@@ -63,7 +64,7 @@ def read_rss_source(source: RssSource, progress: SourceProgress | None, now: dat
         "content-type", "application/xml")})
     if feed.bozo and not feed.entries:
         raise SourceDataInvalid(f"{source.name}: feed: not an RSS or Atom feed ({feed.get('bozo_exception')})")
-    collector = Collector(report, now, timezone, {}, source.platform)
+    collector = Collector(report, now, timezone, {}, source.platform, clock=clock)
     waited = False
     for number, entry in enumerate(feed.entries, start=1):
         waited |= collector.add(f"{source.name}: entry {number}", _entry_record(entry)) == "waiting"

@@ -72,20 +72,22 @@ def _rows(source: SqlSource, url: str, watermark: object) -> tuple[list[str], li
 
 
 def read_sql_source(source: SqlSource, progress: SourceProgress | None, url: str, now: datetime,
-                    timezone: ZoneInfo, sleep: Sleep = time.sleep) -> ReadReport:
-    """Read rows past the watermark as of `now`; keep the largest watermark not past a waiting row."""
+                    timezone: ZoneInfo, sleep: Sleep = time.sleep, clock: datetime | None = None) -> ReadReport:
+    """Read rows past the watermark as of `now` (`clock`: the machine's, see Collector); keep the largest
+    watermark not past a waiting row. A row dated years ahead is named and never moves the watermark."""
     report = ReadReport(source=source.name, kind="sql")
     start = decode_watermark(progress.watermark) if progress and progress.watermark else source.initial_watermark
     columns, rows = call_with_retries(lambda: _rows(source, url, start), RetryPolicy.of(source), sleep)
     if source.watermark not in columns:
         raise SourceDataInvalid(f"{source.name}: the query returns no column {source.watermark!r} "
                                 f"(it returns {columns})")
-    collector = Collector(report, now, timezone, source.fields, source.platform)
+    collector = Collector(report, now, timezone, source.fields, source.platform, clock=clock)
     taken, waiting = [], []
     for number, row in enumerate(rows, start=1):
         ident = pluck(row, source.fields.get("id", "id"))
         outcome = collector.add(f"{source.name}: row {number} (id {ident})", row)
-        (waiting if outcome == "waiting" else taken).append(row[source.watermark])
+        if outcome != "future":  # a watermark carried to 2099 would skip every row after it
+            (waiting if outcome == "waiting" else taken).append(row[source.watermark])
     report.progress = SourceProgress(watermark=encode_watermark(_next_watermark(start, taken, waiting)))
     if len(rows) == source.max_rows:
         report.waiting.append(f"{source.name}: stopped at max_rows {source.max_rows}; the next scan goes on")

@@ -13,11 +13,26 @@ from enum import StrEnum
 GIVE_UP_AFTER = timedelta(hours=24)
 
 
+# A message whose delivery stayed uncertain this many times is not sent again (it most likely arrived).
+MAX_UNCERTAIN_ATTEMPTS = 3
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # The server had the whole message and dropped the connection before answering: it may have it. Sent
+    # again (mail is at least once, with the same Message-ID) up to MAX_UNCERTAIN_ATTEMPTS tries in all.
+    UNCERTAIN = "uncertain"
+
+
+STATUS_NAMES: dict[str, str] = {DeliveryStatus.PENDING: "待发送", DeliveryStatus.SENDING: "发送中", DeliveryStatus.SENT: "已发送",
+                DeliveryStatus.FAILED: "失败", DeliveryStatus.UNCERTAIN: "待确认"}
+
+
+class DeliveryUncertain(smtplib.SMTPServerDisconnected):
+    """The connection dropped after the message's data went out, before the server's answer."""
 
 
 def message_id_for(dedup_key: str) -> str:

@@ -10,14 +10,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from config.files import load_playbooks, load_roster
+from jinja2 import TemplateError
+
+from config.files import address_problem, load_playbooks, load_roster
 from config.settings import get_settings, read_environment
 from tasks.common import local_zone, show_time
 from tasks.incidents.state import LEVEL_COLOURS, LEVEL_NAMES, Level
 from tasks.models import Incident, Mention
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.routing import Delivery, QuietHours, Recipient, plan_deliveries, recipients
-from tasks.notify.templates import one_line, render_mail, safe_url
+from tasks.notify.templates import RenderedMail, one_line, render_mail, safe_url
 
 LEVEL_CSS = {Level.I: "#c0392b", Level.II: "#e67e22", Level.III: "#d4ac0d", Level.IV: "#2e86c1"}
 
@@ -88,16 +90,27 @@ def compose(
     dedup_for: Callable[[Delivery], str],
     now: datetime,
 ) -> list[dict[str, object]]:
-    """Render one message per delivery and return outbox rows (pending, keyed for deduplication)."""
+    """Render one message per delivery and return outbox rows (pending, keyed for deduplication).
+
+    A message that cannot be sent (a bad roster address, a template that does not render) is a failed row
+    naming why, reported like any undeliverable mail; it never stops the others.
+    """
     templates = get_settings().config_dir / "templates"
     rows: list[dict[str, object]] = []
     for delivery in deliveries:
-        mail = render_mail(kind, {**context, **personal_context(delivery)}, templates)
         dedup = dedup_for(delivery)
+        mail, problem = RenderedMail("", "", ""), address_problem(delivery.to.email)
+        if problem is not None:
+            problem = f"roster.toml 中 {delivery.to.name} 的地址：{problem}"
+        else:
+            try:
+                mail = render_mail(kind, {**context, **personal_context(delivery)}, templates)
+            except TemplateError as exc:
+                problem = f"模板 {kind} 无法生成邮件（{type(exc).__name__}: {exc}）；运行 crisis config check"
         rows.append({
             "incident_id": incident.id, "kind": kind, "recipient": delivery.to.email, "dedup_key": dedup,
             "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-            "status": DeliveryStatus.PENDING.value, "attempts": 0, "message_id": message_id_for(dedup),
-            "created_at": now, "not_before": delivery.not_before,
+            "status": (DeliveryStatus.FAILED if problem else DeliveryStatus.PENDING).value, "last_error": problem,
+            "attempts": 0, "message_id": message_id_for(dedup), "created_at": now, "not_before": delivery.not_before,
         })
     return rows

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import ACTIVE_STATES
 from tasks.models import CompensationItem, Incident, Notification
-from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus
+from tasks.notify.delivery import GIVE_UP_AFTER, MAX_UNCERTAIN_ATTEMPTS, DeliveryStatus
 
 STALE_CLAIM = timedelta(minutes=10)
 
@@ -44,13 +44,16 @@ def compensated_orders(session: Session, incident_id: int) -> int:
 
 
 def deliverable_ids(session: Session, now: datetime) -> list[int]:
-    """Return outbox ids to try now: pending ones no longer held, and claims left stale by a dead run."""
+    """Return outbox ids to try now: pending ones no longer held, uncertain ones not yet tried
+    MAX_UNCERTAIN_ATTEMPTS times, and claims left stale by a dead run."""
     return list(
         session.scalars(
             select(Notification.id).where(
                 or_(
                     (Notification.status == DeliveryStatus.PENDING.value)
                     & or_(Notification.not_before.is_(None), Notification.not_before <= now),
+                    (Notification.status == DeliveryStatus.UNCERTAIN.value)
+                    & (Notification.attempts < MAX_UNCERTAIN_ATTEMPTS),
                     (Notification.status == DeliveryStatus.SENDING.value)
                     & (Notification.claimed_at < now - STALE_CLAIM),
                 ),
@@ -67,7 +70,7 @@ def claim(session: Session, notification_id: int, now: datetime) -> Notification
         return None
     stale = (row.status == DeliveryStatus.SENDING.value and row.claimed_at is not None
              and row.claimed_at < now - STALE_CLAIM)
-    if row.status != DeliveryStatus.PENDING.value and not stale:
+    if row.status not in (DeliveryStatus.PENDING.value, DeliveryStatus.UNCERTAIN.value) and not stale:
         return None
     result = session.execute(
         update(Notification)
@@ -81,12 +84,17 @@ def claim(session: Session, notification_id: int, now: datetime) -> Notification
     return row
 
 
+def status_of(session: Session, notification_id: int) -> str | None:
+    """Return a message's delivery status (None when there is no such message)."""
+    return session.scalar(select(Notification.status).where(Notification.id == notification_id))
+
+
 def finish(session: Session, notification_id: int, status: DeliveryStatus, now: datetime, error: str = "") -> None:
     """Record the outcome of one attempt."""
     values: dict[str, object] = {"status": status.value, "last_error": error or None}
     if status is DeliveryStatus.SENT:
         values["sent_at"] = now
-    if status is DeliveryStatus.PENDING:
+    if status in (DeliveryStatus.PENDING, DeliveryStatus.UNCERTAIN):
         values["claimed_at"] = None
     session.execute(update(Notification).where(Notification.id == notification_id).values(**values))
 

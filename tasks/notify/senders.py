@@ -2,12 +2,15 @@
 
 yagmail owns the connection (SSL / STARTTLS / login). The message itself is built with the
 standard library so that it has exactly one plain-text and one HTML part and a Message-ID
-derived from the outbox's dedup key (a resend after a crash carries the same id).
+derived from the outbox's dedup key (a resend after a crash carries the same id). The SMTP
+transaction is spelled out (MAIL, RCPT, DATA) so that a connection lost after the data went out,
+before the server answered, is told apart: DeliveryUncertain, the server may have the message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -16,7 +19,10 @@ from email.utils import formatdate
 import yagmail
 
 from config.settings import EmailSettings
+from tasks.notify.delivery import DeliveryUncertain
 from tasks.secrets import email_password
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def build_message(
@@ -63,7 +69,17 @@ class SmtpSender:
         """Send one message; SMTP errors propagate for the caller to classify."""
         self.connect()
         message = build_message(self.settings, to, subject, text, html, message_id)
-        self.client.smtp.send_message(message, from_addr=self.settings.user, to_addrs=[to])
+        smtp: smtplib.SMTP = self.client.smtp
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(self.settings.user)
+        if code != 250:
+            _reset(smtp)
+            raise smtplib.SMTPSenderRefused(code, reply, self.settings.user)
+        code, reply = smtp.rcpt(to)
+        if code not in (250, 251):
+            _reset(smtp)
+            raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+        _data(smtp, message.as_bytes(policy=message.policy.clone(linesep="\r\n")), message_id)
 
     def reset(self) -> None:
         """Drop the connection after a failure; the next message opens a fresh one."""
@@ -75,3 +91,26 @@ class SmtpSender:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.client.close()
         self.connected = False
+
+
+def _data(smtp: smtplib.SMTP, payload: bytes, message_id: str) -> None:
+    """DATA as smtplib sends it, but a reply lost once the data is out raises DeliveryUncertain."""
+    code, reply = smtp.docmd("DATA")
+    if code != 354:
+        _reset(smtp)
+        raise smtplib.SMTPDataError(code, reply)
+    body = _LEADING_DOT.sub(b"..", payload)
+    smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    try:
+        code, reply = smtp.getreply()
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise DeliveryUncertain(f"the server dropped the connection after the message {message_id} was sent, "
+                                f"before it answered ({exc}); it may have the message") from exc
+    if code != 250:
+        _reset(smtp)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPServerDisconnected, OSError):
+        smtp.rset()

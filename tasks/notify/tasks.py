@@ -9,6 +9,7 @@ from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
 from prefect.events import Event
 
 from config.files import load_playbooks, load_roster
@@ -24,7 +25,14 @@ from tasks.incidents.service import transition
 from tasks.incidents.state import IncidentState
 from tasks.models import Incident, Notification
 from tasks.notify import repository
-from tasks.notify.delivery import GIVE_UP_AFTER, DeliveryStatus, Outcome, classify
+from tasks.notify.delivery import (
+    GIVE_UP_AFTER,
+    STATUS_NAMES,
+    DeliveryStatus,
+    DeliveryUncertain,
+    Outcome,
+    classify,
+)
 from tasks.notify.messages import compose, incident_context, matrix_recipients, plan, roster_people
 from tasks.notify.routing import Delivery, holders
 from tasks.notify.senders import SmtpSender
@@ -141,6 +149,7 @@ def _connect(sender: SmtpSender, report: DeliveryReport) -> bool:
 
 def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: DeliveryReport) -> None:
     with session_scope() as session:
+        was_uncertain = repository.status_of(session, notification_id) == DeliveryStatus.UNCERTAIN
         row = repository.claim(session, notification_id, now)
     if row is None:
         return
@@ -149,6 +158,8 @@ def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: De
     except Exception as exc:  # noqa: BLE001 - classified below and recorded, never swallowed
         outcome = classify(exc, connecting=False)
         status = DeliveryStatus.FAILED if outcome is Outcome.FAIL_MESSAGE else DeliveryStatus.PENDING
+        if isinstance(exc, DeliveryUncertain) or (was_uncertain and status is DeliveryStatus.PENDING):
+            status = DeliveryStatus.UNCERTAIN  # it may have arrived: say so until an attempt is answered
         with session_scope() as session:
             repository.finish(session, row.id, status, now, f"{type(exc).__name__}: {exc}")
         if outcome is Outcome.FIX_SETTINGS:
@@ -232,6 +243,17 @@ def _queue_failure_notice(session, incident: Incident, rows: list[Notification],
                                 "reported_to": _mailboxes(reporters)})
 
 
+def incidents_touched(keys: list[str], escalated: State, reminded: State) -> list[str]:
+    """Return the incidents whose mail changed this run: those alerted, and those the escalation and status
+    steps touched when they completed (a failed step is reported by its own state)."""
+    touched = set(keys)
+    if escalated.is_completed():
+        touched |= {str(s["incident_key"]) for s in escalated.result()}
+    if reminded.is_completed():
+        touched |= set(reminded.result())
+    return sorted(touched)
+
+
 @task
 def publish_mail_report(incident_keys: list[str]) -> None:
     """Publish each incident's mail (recipients, status, top posts) as a markdown artifact
@@ -242,9 +264,15 @@ def publish_mail_report(incident_keys: list[str]) -> None:
             incident = get_incident(session, key)
             context = incident_context(incident, incidents.top_posts(session, incident.id))
             rows = [{"kind": n.kind, "name": names.get(n.recipient.lower(), "—"), "email": n.recipient,
-                     "status": n.status} for n in repository.notifications_of(session, incident.id)]
+                     "status": _status_label(n.status)} for n in repository.notifications_of(session, incident.id)]
             create_markdown_artifact(key=f"mail-{key.lower()}", markdown=incident_markdown(context, rows),
                                      description=f"{key} 的危机邮件")
+
+
+def _status_label(status: str) -> str:
+    """Return `uncertain（待确认）` and the like: the stored status and what it means."""
+    name = STATUS_NAMES.get(status)
+    return f"{status}（{name}）" if name else status
 
 
 def acknowledge(incident_key: str, by: str, note: str, now: datetime, *, via: str = "cli",

@@ -1,7 +1,10 @@
 """Render Chinese e-mails from Jinja2 templates in config/templates. Pure.
 
 HTML templates autoescape, so post text can never become markup; subjects are forced onto one
-line without control characters, so nothing can inject a header through them.
+line without control characters, so nothing can inject a header through them. Untrusted text (posts,
+notes, names people typed, evidence) is shown inert wherever it appears (`inert`, the templates' `inert`
+filter, and escape_markdown for artifacts): a URL, `www.`, `mailto:` or an e-mail address in it never
+becomes a link. The only links are our own, to an http(s) URL that tasks.common.http_url accepts.
 """
 
 from __future__ import annotations
@@ -13,8 +16,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tasks.common import http_url
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_LINKABLE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+# What markdown renderers (GFM autolinks) and mail clients turn into links by themselves.
+_SCHEME = re.compile(r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*):(?=//)", re.IGNORECASE)
+_LINK_SCHEME = re.compile(r"(?<![a-z0-9+.-])(mailto|xmpp|tel|sms):", re.IGNORECASE)
+_WWW = re.compile(r"(?<![a-z0-9.-])(www)\.", re.IGNORECASE)
+_EMAIL = re.compile(r"([a-z0-9._%+-])@(?=[a-z0-9-]+\.[a-z0-9])", re.IGNORECASE)
+# Characters that could end a markdown link's target or be read as markup inside it, percent-encoded.
+_LINK_TARGET = str.maketrans({c: f"%{ord(c):02X}" for c in "()[]<> \"'`\\"})
 MAX_SUBJECT = 200
 
 
@@ -38,12 +49,14 @@ def one_line(text: str, limit: int = 280) -> str:
 
 
 def _environment(templates_dir: Path) -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["inert"] = lambda value: inert(str(value))  # str() of a missing value raises, as it should
+    return env
 
 
 def render_mail(kind: str, context: dict[str, Any], templates_dir: Path) -> RenderedMail:
@@ -56,18 +69,37 @@ def render_mail(kind: str, context: dict[str, Any], templates_dir: Path) -> Rend
     )
 
 
-def escape_markdown(text: str) -> str:
-    """Escape untrusted text for a markdown artifact (no links, images, HTML or tables)."""
+def inert(text: str) -> str:
+    """Return untrusted text with nothing a renderer or mail client would make a link of: `http://` becomes
+    `http[:]//` (any scheme), `mailto:` `mailto[:]`, `www.` `www[.]` and `a@b.example` `a[@]b.example`.
+    Readable, and copying it does not give a working link. The one function for it, in mail and artifacts."""
+    text = _SCHEME.sub(r"\1[:]", text)
+    text = _LINK_SCHEME.sub(r"\1[:]", text)
+    text = _WWW.sub(r"\1[.]", text)
+    return _EMAIL.sub(r"\1[@]", text)
+
+
+def _escape(text: str) -> str:
+    """Escape text for markdown on one line: no links, images, HTML, tables or headings."""
     flat = _CONTROL.sub(" ", text)
-    return re.sub(r"([\\`*_\[\]#|<>~])", r"\\\1", flat)
+    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", flat).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_markdown(text: str) -> str:
+    """Escape untrusted text for a markdown artifact (no links, images, HTML or tables; URLs inert)."""
+    return _escape(inert(text))
 
 
 def safe_url(url: str | None) -> str:
     """Return an http(s) URL fit for a link, or '' (javascript:, data: and broken URLs never link)."""
-    candidate = (url or "").strip()
-    if not _LINKABLE.match(candidate) or _CONTROL.search(candidate) or " " in candidate:
-        return ""
-    return candidate
+    return http_url(url) or ""
+
+
+def markdown_link(label: str, url: str | None) -> str:
+    """Return a markdown link with an escaped label to the http(s) `url`, its target percent-encoded where
+    markdown could end or reread it (`)`, `<`, quotes, spaces); '' when the URL is not one to link."""
+    target = safe_url(url)
+    return f"[{escape_markdown(label)}]({target.translate(_LINK_TARGET)})" if target else ""
 
 
 def markdown_cell(text: object) -> str:
@@ -86,7 +118,7 @@ def incident_markdown(context: dict[str, Any], rows: list[dict[str, str]]) -> st
         "",
         "| 类型 | 收件人 | 邮箱 | 状态 |",
         "|---|---|---|---|",
-        *(f"| {markdown_cell(r['kind'])} | {markdown_cell(r['name'])} | {markdown_cell(r['email'])} | "
+        *(f"| {markdown_cell(r['kind'])} | {_escape(r['name'])} | {_escape(r['email'])} | "
           f"{markdown_cell(r['status'])} |" for r in rows),
         "",
         "### 代表性帖子",

@@ -15,7 +15,7 @@ from tasks.db import session_scope
 from tasks.incidents import repository
 from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution
 from tasks.models import Incident
-from tasks.notify.templates import escape_markdown, one_line
+from tasks.notify.templates import escape_markdown, markdown_link, one_line
 from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, render_brief
 from tasks.triage.debunk import render_debunk_statement
@@ -66,15 +66,16 @@ def _hourly_negative(session: Session, incident: Incident, now: datetime) -> lis
 
 
 def brief_for(session: Session, incident: Incident, now: datetime) -> str:
-    """Return the Markdown brief of one incident (post text escaped)."""
+    """Return the Markdown brief of one incident (post text escaped and inert, links only to http(s) URLs)."""
     from tasks.monitoring.sentiment_model import negative_evidence
 
     level = Level(incident.level)
     posts = []
     for p in repository.top_posts(session, incident.id):
         why = negative_evidence(p.text) if p.negative else ""
+        link = markdown_link("原文", p.url)
         posts.append(f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,} · {escape_markdown(one_line(p.text))}"
-                     + (f" ([原文]({p.url}))" if p.url else "")
+                     + (f" ({link})" if link else "")
                      + (f"  \n   负面依据：{escape_markdown(why)}" if why else ""))
     return render_brief(BriefData(
         key=incident.key, brand=incident.brand, category=incident.category, level=level.value,

@@ -42,7 +42,7 @@ def test_intact_chain_verifies(database: str) -> None:
     _write_entries()
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "5 entries verified" in result.output
+    assert "审计链完整：5 条已验证，链头 #5 " in result.output
 
 
 def test_changing_one_entry_is_named_by_verify(database: str) -> None:
@@ -50,10 +50,10 @@ def test_changing_one_entry_is_named_by_verify(database: str) -> None:
     _tamper("UPDATE audit_log SET actor = :actor WHERE seq = 3", actor="李娜")
     with session_scope() as session:
         report = verify_chain(session)
-    assert report.broken_seq == 3 and report.checked == 2
+    assert report.broken_seq == 3 and len(report.problems) == 1
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
-    assert "entry #3" in result.output and "INC-20261120-002" in result.output
+    assert "条目 #3 的内容与哈希不符" in result.output and "INC-20261120-002" in result.output
 
 
 def test_deleting_an_entry_is_named_by_verify(database: str) -> None:
@@ -61,7 +61,7 @@ def test_deleting_an_entry_is_named_by_verify(database: str) -> None:
     _tamper("DELETE FROM audit_log WHERE seq = 2")
     with session_scope() as session:
         report = verify_chain(session)
-    assert report.broken_seq == 2 and "missing" in (report.reason or "")
+    assert report.broken_seq == 2 and "条目 #2 缺失" in report.problems[0][1]
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"])

@@ -99,7 +99,8 @@ def test_xlsx_exports_with_time_cells_long_ids_and_a_bad_row(tmp_path: Path) -> 
     (only,) = report.mentions
     assert (only.external_id, only.reach, only.url) == ("4901234567890123", 15000, None)
     assert only.published_at == datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
-    assert report.problems == [f"{path}:4: text: missing or empty"]
+    assert report.problems == [f"{path}:2: url: 不是 http(s) 链接，已丢弃（'javascript:alert(1)'）",
+                               f"{path}:4: text: missing or empty"]
     assert report.not_yet_published == 1 and report.files == [], "a row waits for a later now: read again then"
 
 

@@ -166,6 +166,6 @@ def test_files_that_cannot_be_orders_are_named(tmp_path: Path) -> None:
         load_orders(tmp_path / "missing.csv", SHANGHAI)
 
 
-def test_a_header_only_file_is_no_orders(tmp_path: Path) -> None:
-    frame = load_orders(write(tmp_path, JD_HEADER, []), SHANGHAI)
-    assert frame.empty and list(frame.columns)[:2] == ["order_id", "customer_id"]
+def test_a_header_only_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OrdersFileInvalid, match="只有表头，没有订单行; nothing applied$"):
+        load_orders(write(tmp_path, JD_HEADER, []), SHANGHAI)

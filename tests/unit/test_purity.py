@@ -49,6 +49,7 @@ PURE_MODULES = [
     "tasks.monitoring.resilience",
     "tasks.monitoring.sources",
     "tasks.monitoring.sources_files",
+    "tasks.monitoring.sources_hygiene",
     "tasks.notify.escalation",
     "tasks.compensation.formats",
     "tasks.monitoring.lexicon",
