@@ -65,10 +65,12 @@ def record_check(session: Session, incident_id: int, window_end: datetime, outco
         {"incident_id": incident_id, "window_end": window_end, "outcome": outcome, "reason": reason}])
 
 
-def outcomes_since(session: Session, incident_id: int, since: datetime) -> list[str]:
-    """Return the outcomes of the incident's recovery checks from `since` on, oldest first."""
+def outcomes_since(session: Session, incident_id: int, since: datetime, until: datetime) -> list[str]:
+    """Return the outcomes of the incident's recovery checks of windows ending in [since, until], oldest first:
+    a check as of `until` does not see checks of later windows (a backfilled or replayed check runs after them)."""
     return list(session.scalars(select(RecoveryCheck.outcome).where(
-        RecoveryCheck.incident_id == incident_id, RecoveryCheck.window_end >= since).order_by(RecoveryCheck.window_end)))
+        RecoveryCheck.incident_id == incident_id, RecoveryCheck.window_end >= since,
+        RecoveryCheck.window_end <= until).order_by(RecoveryCheck.window_end)))
 
 
 def outcome_counts(session: Session, incident_id: int) -> dict[str, int]:

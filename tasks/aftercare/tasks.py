@@ -136,7 +136,7 @@ def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str,
             return {"incident": incident_key, "outcome": "skipped", "reason": f"state is {incident.state}"}
         result = _check(session, incident, now)
         repository.record_check(session, incident.id, now, result.outcome.value, result.reason)
-        outcomes = repository.outcomes_since(session, incident.id, incident.mitigated_at or incident.detected_at)
+        outcomes = repository.outcomes_since(session, incident.id, incident.mitigated_at or incident.detected_at, now)
         resolved = result.recovered and consecutive_recovered(outcomes, required)
         if resolved:
             transition(session, incident, IncidentState.RESOLVED, actor=actor, at=now, note=result.reason)

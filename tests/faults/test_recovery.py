@@ -136,6 +136,20 @@ def test_enough_healthy_evidence_recovers_as_before(database: str) -> None:
     assert incidents()[0].state == "resolved"
 
 
+def test_a_check_as_of_a_time_ignores_checks_of_later_windows(database: str) -> None:
+    """The demo (and any backfilled check) judges a past window after a check at the wall clock has found no
+    data: the earlier windows' recovered checks still resolve the incident, the later check neither counts
+    nor breaks their run."""
+    key = _opened_and_mitigated()
+    _quiet_days_from("inbox")
+    assert _check(key, 24 * 5)["outcome"] == "insufficient"  # days later: no mention in its window
+    outcomes = []
+    for hour in (26, 27, 28):
+        _health("inbox", hour - 0.1)
+        outcomes.append(_check(key, hour))
+    assert [r["outcome"] for r in outcomes] == ["recovered", "recovered", "resolved"]
+
+
 def _scan(path: Path, at) -> None:  # type: ignore[no-untyped-def]
     """What the demo's scan deployment does with its file: read as of `at`, analyse, store, triage."""
     store_mentions.fn(analyse_mentions.fn(read_extra_file.fn(str(path), at).mentions, at))
