@@ -127,6 +127,19 @@ class MentionBrand(Base):
     product: Mapped[str | None] = mapped_column(String(128))
 
 
+class EngagementRead(Base):
+    """A post's engagement counts at a read that raised them (the first read of a post that reports any is
+    one too): how far an older post spread between two reads, where the platform only gives totals."""
+
+    __tablename__ = "engagement_reads"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True, index=True)
+    reposts: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    likes: Mapped[int | None] = mapped_column(Integer)
+
+
 def names_brand(brand: str) -> ColumnElement[bool]:
     """SQL condition: the mention names `brand`, as its first brand or among the others it names."""
     return or_(Mention.brand == brand,

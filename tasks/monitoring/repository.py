@@ -10,7 +10,7 @@ from sqlalchemy import Row, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks.db import insert_ignoring_duplicates
-from tasks.models import Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
+from tasks.models import EngagementRead, Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
 from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair
 from tasks.monitoring.health import SourceOutcome, next_health
 from tasks.monitoring.sources import FileMark, SourceProgress
@@ -34,7 +34,10 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
         table.c.id, table.c.brand, table.c.content_hash, table.c.simhash, table.c.published_at,
         table.c.source, table.c.external_id)
     also = {(r["source"], r["external_id"]): r[ALSO_BRANDS] for r in rows if r.get(ALSO_BRANDS)}
+    counted = {(r["source"], r["external_id"]): _read_of(r) for r in rows
+               if r.get("fetched_at") is not None and any(r.get(name) is not None for name in _COUNTS)}
     extra: list[dict[str, object]] = []
+    reads: list[dict[str, object]] = []
     for start in range(0, len(rows), CHUNK):
         chunk = [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r
                  for r in rows[start : start + CHUNK]] if also else rows[start : start + CHUNK]
@@ -44,9 +47,22 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
                 prints.append(Fingerprint(key, brand, content_hash, int(simhash, 16), published))
             extra.extend({"mention_id": key, "brand": b, "product": p}
                          for b, p in also.get((source, external_id), ()))  # type: ignore[attr-defined]
+            if (source, external_id) in counted:
+                reads.append({"mention_id": key, **counted[(source, external_id)]})
     if extra:
         session.execute(insert_ignoring_duplicates(MentionBrand), extra)
+    _record_reads(session, reads)
     return inserted, prints
+
+
+def _read_of(row: dict[str, object]) -> dict[str, object]:
+    return {"read_at": row["fetched_at"], **{name: row.get(name) for name in _COUNTS}}
+
+
+def _record_reads(session: Session, reads: list[dict[str, object]]) -> None:
+    """Store engagement reads (a read already stored for that post and time stays as it was)."""
+    for start in range(0, len(reads), CHUNK):
+        session.execute(insert_ignoring_duplicates(EngagementRead), reads[start : start + CHUNK])
 
 
 def recent_originals(session: Session, rows: Sequence[dict[str, object]], window: timedelta) -> list[Fingerprint]:
@@ -84,11 +100,16 @@ def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> Non
     costs one SELECT per chunk, not an UPDATE per row."""
     table = Mention.__table__
     counted = [r for r in rows if any(r.get(name) is not None for name in _COUNTS)]
-    stored = _stored_keys(session, counted)
+    stored = _stored_counts(session, counted)
     params = [{"s": r["source"], "e": r["external_id"], **{f"new_{name}": r.get(name) for name in _COUNTS}}
               for r in counted if (r["source"], r["external_id"]) in stored]
     if not params:
         return
+    _record_reads(session, [
+        {"mention_id": stored[key][0], **_read_of(r)} for r in counted
+        if (key := (r["source"], r["external_id"])) in stored and r.get("fetched_at") is not None
+        and any(r.get(name) is not None and r[name] > (old if old is not None else -1)  # type: ignore[operator]
+                for name, old in zip(_COUNTS, stored[key][1:], strict=True))])
     higher = {name: func.coalesce(table.c[name], -1) < bindparam(f"new_{name}") for name in _COUNTS}
     statement = (update(table)
                  .where(table.c.source == bindparam("s"), table.c.external_id == bindparam("e"), or_(*higher.values()))
@@ -98,16 +119,18 @@ def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> Non
         session.execute(statement, params[start : start + CHUNK])
 
 
-def _stored_keys(session: Session, rows: Sequence[dict[str, object]]) -> set[tuple[object, object]]:
-    """Return the (source, external_id) of the rows that are already stored."""
+def _stored_counts(session: Session, rows: Sequence[dict[str, object]]) -> dict[tuple[object, object], tuple]:  # type: ignore[type-arg]
+    """Return {(source, external_id): (id, reposts, comments, likes)} of the rows that are already stored."""
     by_source: dict[object, list[object]] = {}
     for row in rows:
         by_source.setdefault(row["source"], []).append(row["external_id"])
-    found: set[tuple[object, object]] = set()
+    found: dict[tuple[object, object], tuple] = {}  # type: ignore[type-arg]
     for source, ids in by_source.items():
         for start in range(0, len(ids), CHUNK):
-            found |= {(source, e) for e in session.scalars(select(Mention.external_id).where(
-                Mention.source == source, Mention.external_id.in_(ids[start : start + CHUNK])))}
+            for external_id, *values in session.execute(
+                    select(Mention.external_id, Mention.id, Mention.reposts, Mention.comments, Mention.likes)
+                    .where(Mention.source == source, Mention.external_id.in_(ids[start : start + CHUNK]))):
+                found[(source, external_id)] = tuple(values)
     return found
 
 

@@ -52,10 +52,11 @@ class SpreadingPost:
     author_reach: int  # the original's reach (its author's followers or its views); 0 when unknown
     reposts: int  # its reposts and near-duplicates stored with a time in the window
     reported: int | None = None  # the repost count its platform reported at the last read (posts of the last 24 h)
+    growth: int | None = None  # reposts its platform reported gained between the last read before the window and one in it
 
     @property
     def spread(self) -> int:
-        return max(self.reposts, self.reported or 0)
+        return max(self.reposts, self.reported or 0, self.growth or 0)
 
 
 @dataclass
@@ -199,12 +200,18 @@ def viral_needed(author_reach: int, t: Thresholds) -> int:
 
 def viral_post(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire on a negative original post about the brand whose reposts in the window (or, where the platform
-    reports it, its repost count in its first day) reach `viral_needed` for its author's reach."""
+    reports it, its repost count in its first day, or the reposts it gained between two reads in the window)
+    reach `viral_needed` for its author's reach."""
     best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t), default=None)
     if best is None or best.spread < (needed := viral_needed(best.author_reach, t)):
         return None
-    spread = (f"最近 {t.window_minutes} 分钟被转发 {best.reposts:,} 次" if best.reposts >= best.spread
-              else f"平台报告转发 {best.spread:,} 次（本窗口内收录 {best.reposts:,} 次）")
+    if best.reposts >= best.spread:
+        spread = f"最近 {t.window_minutes} 分钟被转发 {best.reposts:,} 次"
+    elif (best.reported or 0) >= best.spread:
+        spread = f"平台报告转发 {best.spread:,} 次（本窗口内收录 {best.reposts:,} 次）"
+    else:
+        spread = (f"最近 {t.window_minutes} 分钟两次读取之间平台报告的转发增加 {best.spread:,} 次"
+                  f"（本窗口内收录 {best.reposts:,} 次）")
     return RuleHit("viral_post", g.brand, g.category, (
         f"负面帖子扩散：「{g.brand}·{g.category}」原帖 {best.external_id}「{best.excerpt}」"
         f"（作者触达 {best.author_reach:,} 人）{spread}，超过门槛 {needed:,}"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
-from tasks.models import DetectionHit, Incident, IncidentMetric, Mention, MentionBrand, names_brand
+from tasks.models import DetectionHit, EngagementRead, Incident, IncidentMetric, Mention, MentionBrand, names_brand
 from tasks.triage.detection import GroupWindow, SpreadingPost
 
 DAY_SECONDS = 86400
@@ -172,7 +172,28 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     for key, posts in _spreading(session, rows, age, window, end).items():
         if key in groups:
             groups[key].spreading = posts
+        elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored
+            groups[key] = GroupWindow(brand=key[0], category=key[1], spreading=posts)
     return groups
+
+
+def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int, int]:
+    """Return {mention id: reposts gained} of the posts whose platform-reported repost count rose between the
+    last read before `start` and a read in (start, end] (a post first read in the window has no growth)."""
+    latest = dict(session.execute(
+        select(EngagementRead.mention_id, func.max(EngagementRead.reposts))
+        .where(EngagementRead.read_at > start, EngagementRead.read_at <= end, EngagementRead.reposts.is_not(None))
+        .group_by(EngagementRead.mention_id)).tuples().all())
+    before: dict[int, tuple[datetime, int]] = {}
+    ids = sorted(latest)
+    for first in range(0, len(ids), 2000):
+        for key, read_at, reposts in session.execute(
+                select(EngagementRead.mention_id, EngagementRead.read_at, EngagementRead.reposts)
+                .where(EngagementRead.mention_id.in_(ids[first : first + 2000]), EngagementRead.read_at <= start,
+                       EngagementRead.reposts.is_not(None))):
+            if key not in before or read_at > before[key][0]:
+                before[key] = (read_at, reposts)
+    return {key: count - before[key][1] for key, count in latest.items() if key in before and count > before[key][1]}
 
 
 def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
@@ -186,6 +207,11 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
                       reverse=True)
     ids = {key for key, _ in linked.most_common(SPREADING_CANDIDATES)}
     ids |= {key for _, key in reported[:SPREADING_CANDIDATES]}
+    growth = _repost_growth(session, end - timedelta(seconds=window), end)
+    if growth:
+        negative_originals = {r.id for r in rows if r.negative and r.duplicate_of_id is None}
+        grown = sorted(((n, key) for key, n in growth.items() if key in negative_originals), reverse=True)
+        ids |= {key for _, key in grown[:SPREADING_CANDIDATES]}
     if not ids:
         return {}
     originals = session.execute(
@@ -202,7 +228,8 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
         fresh = (end - published).total_seconds() < DAY_SECONDS
         for named in (brand, *others.get(key, ())):
             groups.setdefault((named, category or OTHER_CATEGORY), []).append(SpreadingPost(
-                external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None))
+                external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None,
+                growth.get(key)))
     return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 

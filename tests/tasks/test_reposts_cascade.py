@@ -14,7 +14,7 @@ from prefect.logging import disable_run_logger
 from sqlalchemy import func, select
 
 from tasks.db import session_scope
-from tasks.models import DetectionHit, Incident, Mention
+from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
 from tasks.triage.tasks import update_incidents
@@ -155,3 +155,29 @@ def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path) 
         rows = set(session.execute(select(Mention.brand, Mention.category, Mention.negative)
                                    .where(Mention.repost_of == "root")).all())
     assert rows == {("澄星", "产品质量", True)}
+
+
+def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(database: str) -> None:
+    """A complaint posted three days ago, read then with 12 reposts, is read again now with 912 (the platform's
+    count; none of its reposts is stored): it gained 900 in the window, beyond the 200 its author's 20,000
+    followers need, so viral_post opens an incident saying so. Reading it again unchanged raises nothing."""
+    old = START - timedelta(days=3)
+
+    def read(reposts: int, at: datetime) -> None:
+        post = RawMention("weibo", "4988", COMPLAINT, old, author="大V", reach=20_000, platform="微博", reposts=reposts)
+        with disable_run_logger():
+            store_mentions.fn(analyse_mentions.fn([post], at))
+
+    read(12, old + timedelta(minutes=10))
+    read(12, START - timedelta(minutes=30))  # an unchanged read stores nothing new
+    with disable_run_logger():
+        assert update_incidents.fn(START, "test") == []
+    read(912, START + timedelta(minutes=3))
+    with disable_run_logger():
+        changes = update_incidents.fn(START + timedelta(minutes=5), "test")
+    assert [c.kind for c in changes] == ["opened"]
+    with session_scope() as session:
+        reason = session.scalars(select(DetectionHit.reason).where(DetectionHit.rule == "viral_post")).one()
+        reads = session.scalars(select(EngagementRead.reposts).order_by(EngagementRead.read_at)).all()
+    assert "两次读取之间平台报告的转发增加 900 次" in reason and "门槛 200" in reason
+    assert reads == [12, 912]

@@ -132,6 +132,16 @@ def test_a_platforms_reported_count_counts_when_few_reposts_are_stored() -> None
     assert viral_post(group(post(3, 500, reported=40)), T) is None
 
 
+def test_growth_between_two_reads_counts_for_an_older_post() -> None:
+    """A post past its first day whose platform count rose by 900 between the read before the window and one
+    in it spreads again now, although no repost of it was stored; the reason says it was growth."""
+    older = SpreadingPost("4988", "澄星空气炸锅用了两天就冒黑烟", 20_000, 0, None, growth=900)
+    hit = viral_post(group(older), T)
+    assert hit is not None and "两次读取之间平台报告的转发增加 900 次" in hit.reason and "门槛 200" in hit.reason
+    assert viral_post(group(SpreadingPost("4988", "冒黑烟", 20_000, 0, None, growth=150)), T) is None
+    assert viral_post(group(SpreadingPost("4988", "冒黑烟", 20_000, 0, None, growth=None)), T) is None
+
+
 def test_thresholds_are_tunable() -> None:
     strict = Thresholds(viral_min_reposts=300, viral_audience_share=0.05, viral_max_reposts=5000)
     assert viral_needed(500, strict) == 300 and viral_needed(200_000, strict) == 5000
