@@ -72,7 +72,8 @@ def evidence_gaps(e: Evidence, show_time: Callable[[datetime], str]) -> list[str
     if e.mentions < e.min_mentions:
         gaps.append(f"窗口内品牌提及 {e.mentions} 条，少于最低要求 {e.min_mentions} 条")
     for s in e.sources:
-        if s.status == "ok" and s.last_success_at is not None and s.last_success_at >= e.window_start:
+        # `partial` read and stored its posts but skipped or cleaned a record: it still feeds the brand.
+        if s.status in ("ok", "partial") and s.last_success_at is not None and s.last_success_at >= e.window_start:
             continue
         since = f"自 {show_time(s.last_success_at)} 起没有成功读取" if s.last_success_at else "从未成功读取"
         gaps.append(f"来源 {s.name} 不可用（状态 {s.status}，{since}）")

@@ -150,6 +150,20 @@ def test_a_check_as_of_a_time_ignores_checks_of_later_windows(database: str) -> 
     assert [r["outcome"] for r in outcomes] == ["recovered", "recovered", "resolved"]
 
 
+def test_a_source_that_skipped_a_bad_record_still_counts_as_feeding_the_brand(database: str) -> None:
+    """`partial` (a record skipped or cleaned, the rest stored) is not a dead source: one hostile post in a
+    feed must not hold a recovered incident open."""
+    key = _opened_and_mitigated()
+    _quiet_days_from("inbox")
+    outcomes = []
+    for hour in (26, 27, 28):
+        with session_scope() as session:
+            record_health(session, SourceOutcome("inbox", "file", None, mentions=8, problems=1),
+                          END + timedelta(hours=hour - 0.1))
+        outcomes.append(_check(key, hour))
+    assert [r["outcome"] for r in outcomes] == ["recovered", "recovered", "resolved"]
+
+
 def _scan(path: Path, at) -> None:  # type: ignore[no-untyped-def]
     """What the demo's scan deployment does with its file: read as of `at`, analyse, store, triage."""
     store_mentions.fn(analyse_mentions.fn(read_extra_file.fn(str(path), at).mentions, at))
