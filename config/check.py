@@ -1,4 +1,5 @@
 """Check every operator-editable file at once (`crisis config check`, `crisis up`): one problem per file and field.
+The roster's chat channels too: an SMS recipient without a mobile number, a channel secret's unset variable.
 
 The loaders stop at a file's first bad key when a flow needs it; this reads them all, plus the mail
 templates (syntax, and variables the code never passes), so a mistake is found before an alert is due.
@@ -15,6 +16,7 @@ from jinja2 import Environment, TemplateError, TemplateSyntaxError, meta
 from config.detection import load_detection
 from config.drills import load_drills
 from config.files import (
+    Roster,
     load_lexicon,
     load_playbooks,
     load_policies,
@@ -24,7 +26,7 @@ from config.files import (
     load_sources,
 )
 from config.loading import ConfigFileError
-from config.settings import CONFIG_DIR, SettingsError, load_settings
+from config.settings import CONFIG_DIR, SettingsError, load_settings, read_environment
 from tasks.notify.templates import _environment as mail_environment
 
 # What the code passes each kind of mail (tasks/notify/messages.py incident_context and personal_context,
@@ -79,9 +81,19 @@ def check_config() -> list[Problem]:
             problems.append(Problem(str(settings.config_dir), "", str(exc)))
             continue
         if loader is load_roster:
-            problems += [Problem(str(settings.config_dir / "roster.toml"), field, message)
-                         for field, message in loaded.address_problems()]  # type: ignore[attr-defined]
+            problems += _roster_problems(loaded, settings.config_dir / "roster.toml")  # type: ignore[arg-type]
     return problems + check_templates(settings.config_dir / "templates")
+
+
+def _roster_problems(roster: Roster, path: Path) -> list[Problem]:
+    """Name each address that cannot be mailed, each SMS recipient without a mobile number and each channel
+    secret whose environment variable is unset (Secret blocks are read when sending)."""
+    unset = [(f"channels.{name}.{field}", f"环境变量 {variable} 未设置：这个渠道的消息将无法发送")
+             for name, channel in roster.channels.items()
+             for field in ("key_env", "secret_env") if (variable := getattr(channel, field))
+             and not read_environment(variable)]
+    return [Problem(str(path), field, message)
+            for field, message in [*roster.address_problems(), *roster.channel_problems(), *unset]]
 
 
 def _settings_problems(exc: SettingsError, path: Path) -> list[Problem]:

@@ -102,6 +102,10 @@ class Person(StrictModel):
     deputy: str | None = None
     # "HH:MM-HH:MM" in the operators' time zone; may wrap midnight ("23:00-07:00").
     quiet_hours: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    # Mainland mobile number: @-mentioned in group robots (DingTalk, WeCom text) and sent the level-I SMS.
+    mobile: str | None = Field(None, pattern=r"^1\d{10}$")
+    # The person's user id on each chat platform (WeCom userid, DingTalk userId, Feishu open_id), for @-mentions.
+    chat_ids: dict[Literal["wecom", "dingtalk", "feishu"], str] = {}
 
 
 class NotifyMatrix(StrictModel):
@@ -137,6 +141,50 @@ class DeliveryReport(StrictModel):
     report_to: list[str] = ["scribe"]
 
 
+ChannelKind = Literal["wecom", "dingtalk", "feishu", "sms"]
+SIGNED_KINDS = ("dingtalk", "feishu", "sms")  # the kinds that need a signing secret besides their key
+
+
+class Channel(StrictModel):
+    """A group robot (企业微信, 钉钉, 飞书) or the SMS gateway; tasks/notify/robots.py sends to it.
+
+    Secrets are never here: `key_env` / `key_block` name where the webhook key (WeCom `key`, DingTalk
+    `access_token`, Feishu hook token, SMS AccessKey ID) is, `secret_env` / `secret_block` the signing secret.
+    """
+
+    kind: ChannelKind
+    url: str = Field(pattern=r"^https?://[^?#]+$")
+    levels: list[Level] = Field([Level.I, Level.II], min_length=1)
+    # Robots: whose on-duty holder is @-mentioned at levels I and II. SMS: who gets the message.
+    roles: list[str] = []
+    key_env: str | None = None
+    key_block: str | None = None
+    secret_env: str | None = None
+    secret_block: str | None = None
+    # SMS only: the approved template and signature (签名) of the cloud SMS service.
+    template: str | None = None
+    sign_name: str | None = None
+    timeout_seconds: float = Field(10, gt=0)
+
+    @field_validator("key_env", "secret_env")
+    @classmethod
+    def _env_not_a_setting(cls, value: str | None) -> str | None:
+        return _no_crisis_prefix(value)
+
+    @model_validator(mode="after")
+    def _has_what_its_kind_needs(self) -> Channel:
+        if bool(self.key_env) == bool(self.key_block):
+            raise ValueError("give key_env or key_block (where the webhook key is), exactly one")
+        if self.kind in SIGNED_KINDS and bool(self.secret_env) == bool(self.secret_block):
+            raise ValueError(f"a {self.kind} channel needs secret_env or secret_block (its signing secret), exactly one")
+        if self.kind == "sms" and not (self.template and self.sign_name and self.roles):
+            raise ValueError("an sms channel needs template, sign_name and roles (who gets the SMS)")
+        return self
+
+
+ChannelName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
 class Roster(StrictModel):
     roles: dict[str, str]
     people: list[Person]
@@ -144,6 +192,13 @@ class Roster(StrictModel):
     escalation: Escalation = Escalation()
     drafts: Drafts = Drafts()
     delivery: DeliveryReport = DeliveryReport()
+    channels: dict[ChannelName, Channel] = {}
+
+    def channel_problems(self) -> list[tuple[str, str]]:
+        """Return (field, problem) for each person an SMS channel must reach who has no mobile number."""
+        return [(f"channels.{name}.roles", f"{p.name} 没有手机号（people.*.mobile），收不到短信")
+                for name, channel in self.channels.items() if channel.kind == "sms"
+                for p in self.people if set(channel.roles) & set(p.roles) and not p.mobile]
 
     def address_problems(self) -> list[tuple[str, str]]:
         """Return (field, problem) for each person whose address cannot be mailed, e.g. people.2.email."""
@@ -384,6 +439,7 @@ def load_roster() -> Roster:
     used |= {r for roles in roster.notify.by_category.values() for r in roles}
     used |= {r for tier in roster.escalation.tiers for r in tier.roles}
     used |= set(roster.drafts.roles) | set(roster.delivery.report_to)
+    used |= {r for channel in roster.channels.values() for r in channel.roles}
     if used - declared:
         raise ConfigFileError(path, [("roles", f"undeclared roles {sorted(used - declared)}")])
     names = {p.name for p in roster.people}

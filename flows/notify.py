@@ -26,10 +26,12 @@ def notify(incident_key: str | None = None, now: datetime | None = None) -> dict
 
     With a key (the opened / escalated / not-acknowledged triggers) for that incident; without
     one (the sweep) for every incident, so a missed trigger or a restarted server loses nothing:
-    1) queue alerts (and the PR drafts) for each incident whose level has not been alerted;
+    1) queue alerts (mail, group robots, SMS) and the PR drafts for each incident whose level has not
+       been alerted;
     2) escalate each open incident nobody acknowledged in its level's time to the next tier —
        exactly once per step; 3) queue the level-bound status updates of incidents being handled;
-    4) deliver the outbox: each message once, transient SMTP failures retried with backoff;
+    4) deliver the outbox (group robots and SMS, then mail): each message once, transient failures
+       (SMTP 4xx, HTTP 5xx, rate limits) retried with backoff;
     5) close acknowledgement forms answered elsewhere; publish the mail of each incident touched;
     6) report addresses that failed for good — the run then ends Failed, as it does while mail waits.
     One incident, step or message that fails never stops the others: each goes on, and the run ends Failed.

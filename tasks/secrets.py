@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.settings import AuditSettings, EmailSettings
+from config.settings import AuditSettings, EmailSettings, read_environment
 
 
 def email_password(settings: EmailSettings) -> str | None:
@@ -24,4 +24,16 @@ def audit_key(settings: AuditSettings) -> bytes | None:
         from prefect.blocks.system import Secret
 
         return str(Secret.load(settings.key_block).get()).encode("utf-8")
+    return None
+
+
+def named_secret(env: str | None, block: str | None) -> str | None:
+    """Return a secret the config names by place: the environment variable `env`, else the Secret block `block`
+    (a channel's webhook key or signing secret); None when the variable is unset or empty."""
+    if env:
+        return read_environment(env) or None
+    if block:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(block).get())
     return None

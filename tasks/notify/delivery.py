@@ -1,4 +1,4 @@
-"""Outbox delivery policy: statuses, and which SMTP failures are worth retrying. Pure."""
+"""Outbox delivery policy: statuses, and which SMTP (and chat channel) failures are worth retrying. Pure."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ class DeliveryUncertain(smtplib.SMTPServerDisconnected):
     """The connection dropped after the message's data went out, before the server's answer."""
 
 
+class ChannelUnavailable(Exception):
+    """A group robot or the SMS gateway could not take the message now (5xx, 429, rate limit, no connection)."""
+
+
+class ChannelRefused(Exception):
+    """A group robot or the SMS gateway refused the message for good (wrong signature, bad key or number)."""
+
+
 def message_id_for(dedup_key: str) -> str:
     """Return a Message-ID that stays the same for every attempt at the same message."""
     return f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:32]}@crisis.local>"
@@ -43,6 +51,8 @@ def message_id_for(dedup_key: str) -> str:
 def is_transient(exc: BaseException) -> bool:
     """Tell whether an SMTP failure may pass (server down, 4xx) rather than never (5xx, bad address,
     TLS or a feature the server lacks)."""
+    if isinstance(exc, ChannelUnavailable | ChannelRefused):
+        return isinstance(exc, ChannelUnavailable)
     if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLError | smtplib.SMTPAuthenticationError):
         return False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

@@ -1,4 +1,5 @@
-"""Compose outbox rows: who gets which mail, when, rendered from the Chinese templates.
+"""Compose outbox rows: who gets which mail (and which group robot or phone an alert), when, rendered
+from the Chinese templates.
 
 Reads the roster, playbooks and settings and takes incidents the caller loaded; it sends nothing
 and writes nothing. Untrusted text (posts, authors) stays raw here: the templates escape it.
@@ -6,6 +7,7 @@ and writes nothing. Untrusted text (posts, authors) stays raw here: the template
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,8 +19,9 @@ from config.settings import get_settings, read_environment
 from tasks.common import local_zone, show_time
 from tasks.incidents.state import LEVEL_COLOURS, LEVEL_NAMES, Level
 from tasks.models import Incident, Mention
+from tasks.notify.chat import MENTION_LEVELS, OnDuty, alert_markdown, alert_title, chat_recipient, robot_body, sms_body
 from tasks.notify.delivery import DeliveryStatus, message_id_for
-from tasks.notify.routing import Delivery, QuietHours, Recipient, plan_deliveries, recipients
+from tasks.notify.routing import Delivery, QuietHours, Recipient, holders, plan_deliveries, recipients
 from tasks.notify.templates import RenderedMail, one_line, render_mail, safe_url
 
 LEVEL_CSS = {Level.I: "#c0392b", Level.II: "#e67e22", Level.III: "#d4ac0d", Level.IV: "#2e86c1"}
@@ -114,3 +117,49 @@ def compose(
             "attempts": 0, "message_id": message_id_for(dedup), "created_at": now, "not_before": delivery.not_before,
         })
     return rows
+
+
+def chat_links(key: str) -> dict[str, str]:
+    """Return the links a chat alert carries: the incident's brief artifact and where to acknowledge."""
+    base = (read_environment("PREFECT_UI_URL") or "http://127.0.0.1:4200").rstrip("/")
+    return {"brief": f"{base}/artifacts/key/brief-{key.lower()}", "ack": f"{base}/runs"}
+
+
+def compose_chats(incident: Incident, context: dict[str, Any], now: datetime) -> list[dict[str, object]]:
+    """Return the alert's outbox rows for the roster's [channels] at the incident's level: one per group robot
+    (@-mentioning the on-duty holders of its roles at levels I and II), one SMS per holder of an SMS channel's
+    roles. Keyed `alert:<key>:<level>:<recipient>`; a holder without a mobile number is a failed row naming why.
+    """
+    roster = load_roster()
+    people, persons = roster_people(), {p.name: p for p in roster.people}
+    links = chat_links(incident.key)
+    rows: list[dict[str, object]] = []
+    for name, channel in roster.channels.items():
+        if incident.level not in channel.levels:
+            continue
+        if channel.kind == "sms":
+            for holder in holders(channel.roles, people):
+                mobile = persons[holder.name].mobile
+                body = sms_body(mobile or "", channel.sign_name or "", channel.template or "", context)
+                problem = None if mobile else f"roster.toml 中 {holder.name} 没有手机号（mobile），短信无法发送"
+                rows.append(_chat_row(incident, chat_recipient("sms", name, mobile), f"sms:{name}:{holder.name}",
+                                      alert_title(context), f"短信模板 {channel.template}：{body['TemplateParam']}",
+                                      body, problem, now))
+            continue
+        on_duty = ([d.to for d in plan(holders(channel.roles, people), incident.level, now)]
+                   if incident.level in MENTION_LEVELS else [])
+        mentions = [OnDuty(p.name, persons[p.name].mobile, persons[p.name].chat_ids.get(channel.kind))
+                    for p in on_duty]
+        rows.append(_chat_row(incident, chat_recipient(channel.kind, name), f"{channel.kind}:{name}",
+                              alert_title(context), alert_markdown(channel.kind, context, links, mentions),
+                              robot_body(channel.kind, context, links, mentions), None, now))
+    return rows
+
+
+def _chat_row(incident: Incident, recipient: str, channel_key: str, subject: str, text: str,
+              body: dict[str, Any], problem: str | None, now: datetime) -> dict[str, object]:
+    dedup = f"alert:{incident.key}:{incident.level}:{channel_key}"
+    return {"incident_id": incident.id, "kind": "alert", "recipient": recipient, "dedup_key": dedup,
+            "subject": subject, "body_text": text, "body_html": json.dumps(body, ensure_ascii=False),
+            "status": (DeliveryStatus.FAILED if problem else DeliveryStatus.PENDING).value, "last_error": problem,
+            "attempts": 0, "message_id": message_id_for(dedup), "created_at": now, "not_before": None}

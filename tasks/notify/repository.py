@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import ACTIVE_STATES
 from tasks.models import CompensationItem, Incident, Notification
+from tasks.notify.chat import CHAT_KINDS
 from tasks.notify.delivery import GIVE_UP_AFTER, MAX_UNCERTAIN_ATTEMPTS, DeliveryStatus
 
 STALE_CLAIM = timedelta(minutes=10)
@@ -43,12 +44,20 @@ def compensated_orders(session: Session, incident_id: int) -> int:
                               .where(CompensationItem.incident_id == incident_id)) or 0)
 
 
-def deliverable_ids(session: Session, now: datetime) -> list[int]:
+def _is_chat() -> ColumnElement[bool]:
+    """Whether a row goes to a group robot or the SMS gateway (`wecom:…`, `sms:…`) rather than a mailbox."""
+    return or_(*(Notification.recipient.like(f"{kind}:%") for kind in CHAT_KINDS))
+
+
+def deliverable_ids(session: Session, now: datetime, *, chat: bool | None = None) -> list[int]:
     """Return outbox ids to try now: pending ones no longer held, uncertain ones not yet tried
-    MAX_UNCERTAIN_ATTEMPTS times, and claims left stale by a dead run."""
+    MAX_UNCERTAIN_ATTEMPTS times, and claims left stale by a dead run; only chat messages (group robots,
+    SMS) with `chat=True`, only mail with `chat=False`."""
+    channel = true() if chat is None else (_is_chat() if chat else not_(_is_chat()))
     return list(
         session.scalars(
             select(Notification.id).where(
+                channel,
                 or_(
                     (Notification.status == DeliveryStatus.PENDING.value)
                     & or_(Notification.not_before.is_(None), Notification.not_before <= now),
@@ -144,9 +153,9 @@ def first_sent_at(session: Session, incident_id: int, kind: str) -> datetime | N
 
 def recipients_of(session: Session, incident_id: int, *, kinds: Collection[str] | None = None,
                   excluding: str | None = None) -> set[str]:
-    """Return the addresses the incident's messages went to (queued or sent): of `kinds` only, or all
-    but the kind `excluding`."""
-    query = select(Notification.recipient).where(Notification.incident_id == incident_id)
+    """Return the mail addresses the incident's messages went to (queued or sent; never a group robot or
+    phone): of `kinds` only, or all but the kind `excluding`."""
+    query = select(Notification.recipient).where(Notification.incident_id == incident_id, not_(_is_chat()))
     if kinds is not None:
         query = query.where(Notification.kind.in_(tuple(kinds)))
     if excluding is not None:

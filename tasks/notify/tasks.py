@@ -33,7 +33,8 @@ from tasks.notify.delivery import (
     Outcome,
     classify,
 )
-from tasks.notify.messages import compose, incident_context, matrix_recipients, plan, roster_people
+from tasks.notify.messages import compose, compose_chats, incident_context, matrix_recipients, plan, roster_people
+from tasks.notify.robots import ChatSender
 from tasks.notify.routing import Delivery, holders
 from tasks.notify.senders import SmtpSender
 from tasks.notify.templates import incident_markdown
@@ -100,8 +101,9 @@ def _draft_rows(incident: Incident, context: dict[str, object], now: datetime) -
 @task(task_run_name="queue-alerts-{incident_key}", retries=2, retry_delay_seconds=[2, 8],
       retry_condition_fn=retry_transient_db)
 def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
-    """Record one alert per person the roster's matrix names, routed around quiet hours, plus the PR
-    drafts (apology, announcement) in the outbox; stamp the incident's first alert time.
+    """Record one alert per person the roster's matrix names, routed around quiet hours, one per group robot
+    and SMS the roster's [channels] name for the level, plus the PR drafts (apology, announcement) in the
+    outbox; stamp the incident's first alert time.
 
     Safe to re-run: dedup keys already queued are skipped, the first alert time is kept.
     """
@@ -111,7 +113,7 @@ def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
         deliveries = plan(matrix_recipients(incident, roster_people()), incident.level, now)
         rows = compose("alert", incident, context, deliveries,
                        lambda d: f"alert:{incident.key}:{incident.level}:{d.addressee.email.lower()}", now)
-        rows += _draft_rows(incident, context, now)
+        rows += compose_chats(incident, context, now) + _draft_rows(incident, context, now)
         added = repository.enqueue(session, rows)
         if incident.alerted_at is None:
             incident.alerted_at = now
@@ -147,7 +149,7 @@ def _connect(sender: SmtpSender, report: DeliveryReport) -> bool:
     return True
 
 
-def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: DeliveryReport) -> None:
+def _attempt(sender: SmtpSender | ChatSender, notification_id: int, now: datetime, report: DeliveryReport) -> None:
     with session_scope() as session:
         was_uncertain = repository.status_of(session, notification_id) == DeliveryStatus.UNCERTAIN
         row = repository.claim(session, notification_id, now)
@@ -178,7 +180,8 @@ def _attempt(sender: SmtpSender, notification_id: int, now: datetime, report: De
 
 @task(retries=4, retry_delay_seconds=[5, 15, 45, 135], retry_jitter_factor=0.5, retry_condition_fn=retry_deferred)
 def deliver_outbox(now: datetime) -> dict[str, object]:
-    """Send every deliverable outbox message once. Safe to re-run: sent messages are never sent again.
+    """Send every deliverable outbox message once: group robots and SMS first, then mail. Safe to re-run:
+    sent messages are never sent again.
 
     A message that fails for good (5xx, bad address) is marked failed (report_undeliverable tells
     people); one that fails for now (server down, 4xx) stays pending, and the task retries with
@@ -187,10 +190,12 @@ def deliver_outbox(now: datetime) -> dict[str, object]:
     stops the batch with SmtpMisconfigured, every message still pending.
     """
     report = DeliveryReport()
-    sender = SmtpSender(get_settings().email)
     with session_scope() as session:
         expired = repository.give_up_expired(session, now)
-        ids = repository.deliverable_ids(session, now)
+        chats = repository.deliverable_ids(session, now, chat=True)
+        ids = repository.deliverable_ids(session, now, chat=False)
+    _deliver_chats(chats, now, report)
+    sender = SmtpSender(get_settings().email)
     try:
         for position, notification_id in enumerate(ids):
             if not _connect(sender, report):
@@ -204,6 +209,19 @@ def deliver_outbox(now: datetime) -> dict[str, object]:
     if report.retry_later:
         raise DeliveryDeferred(f"{report.retry_later} message(s) kept for a later attempt: {report.waiting_because}")
     return {"sent": report.sent}
+
+
+def _deliver_chats(ids: list[int], now: datetime, report: DeliveryReport) -> None:
+    """Post each group-robot and SMS message: a 5xx, 429 or rate limit keeps it pending, a wrong signature or
+    key fails it (reported once), no answer in time leaves it uncertain (tried again)."""
+    if not ids:
+        return
+    sender = ChatSender(load_roster().channels)
+    try:
+        for notification_id in ids:
+            _attempt(sender, notification_id, now, report)
+    finally:
+        sender.close()
 
 
 @task(task_run_name="report-undeliverable")
