@@ -1,4 +1,4 @@
-"""Chinese text analysis: jieba tokens, sentiment, brand, crisis category, SimHash. Pure.
+"""Chinese text analysis: jieba tokens, sentiment, brand, crisis category, SimHash (simhash.py). Pure.
 
 Takes plain data (lists and dicts from the lexicon), never reads config or the network.
 jieba is the reference tokenizer (the sentiment model is trained on its tokens); batches are cut by
@@ -9,12 +9,14 @@ keeps them ≥ 98 % identical on real reviews).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -22,9 +24,11 @@ from typing import Literal
 
 import jieba
 import numpy as np
+from ahocorasick_rs import AhoCorasick
 
 from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
-from tasks.monitoring.sentiment import SentimentModel
+from tasks.monitoring.sentiment import SentimentModel, encode
+from tasks.monitoring.simhash import simhash_of
 
 try:
     import rjieba
@@ -158,69 +162,6 @@ def _split_like_jieba(tokens: list[str]) -> list[str]:
     return out
 
 
-def simhash(tokens: Sequence[str]) -> int:
-    """Return the 64-bit SimHash of the tokens (near-duplicates differ in few bits)."""
-    weights = [0] * 64
-    for token in tokens:
-        h = _token_hash(token)
-        for bit in range(64):
-            weights[bit] += 1 if h >> bit & 1 else -1
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
-
-
-_TOKEN_HASH_MEMO = 500_000
-_token_hashes: dict[str, int] = {}
-
-
-def _token_hash(token: str) -> int:
-    value = _token_hashes.get(token)
-    if value is None:
-        value = _blake64(token)
-        if len(_token_hashes) < _TOKEN_HASH_MEMO:
-            _token_hashes[token] = value
-    return value
-
-
-def _blake64(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
-
-
-def _hash_lookup(tokens: list[str]) -> Callable[[str], int]:
-    """Return token -> hash for these tokens, hashing each token new to the memo once."""
-    missing = set(tokens).difference(_token_hashes)
-    if len(_token_hashes) + len(missing) <= _TOKEN_HASH_MEMO:
-        _token_hashes.update((t, _blake64(t)) for t in missing)
-        return _token_hashes.__getitem__
-    return {t: _token_hash(t) for t in set(tokens)}.__getitem__
-
-
-def simhash_many(token_lists: Sequence[Sequence[str]]) -> list[int]:
-    """Return the SimHash of each token list (the same as simhash(), vectorised for a batch)."""
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    flat = list(chain.from_iterable(token_lists))
-    if not flat:
-        return [0] * len(token_lists)
-    try:  # every token already in the memo (the usual case): no set of the batch's tokens to build
-        hashes = np.fromiter(map(_token_hashes.__getitem__, flat), dtype="<u8", count=len(flat))
-    except KeyError:
-        hashes = np.fromiter(map(_hash_lookup(flat), flat), dtype="<u8", count=len(flat))
-    # Bits as rows (bit b of every token in row b), so each text's tokens are a contiguous run to sum.
-    by_byte = np.ascontiguousarray(hashes.view(np.uint8).reshape(-1, 8).T)
-    bits = np.unpackbits(by_byte[:, None, :], axis=1, bitorder="little").reshape(64, -1)
-    # A bit is set when more than half of the text's tokens set it (the sum of ±1 is positive).
-    ones = np.zeros((64, len(token_lists)), dtype=np.int64)
-    nonempty = lengths > 0
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-    ones[:, nonempty] = np.add.reduceat(bits, starts, axis=1, dtype=np.uint16 if lengths.max() < 2**16 else np.int64)
-    packed = np.packbits(2 * ones > lengths, axis=0, bitorder="little")  # (8 bytes, texts)
-    return np.ascontiguousarray(packed.T).view("<u8").ravel().tolist()
-
-
-def hamming(a: int, b: int) -> int:
-    """Return the number of differing bits of two SimHashes."""
-    return (a ^ b).bit_count()
-
-
 def match_brands(text: str | Set[str], lexicon: LexiconData) -> list[tuple[str, str | None]]:
     """Return every (brand, product) named in the text or in the set of its lexicon terms, one per brand:
     brands named by a product first (a product names its brand), then those named by an alias, each in
@@ -257,7 +198,7 @@ def categorise(text: str | Set[str], lexicon: LexiconData) -> str | None:
 
 
 class TermIndex:
-    """The lexicon's terms by first character: which of them a text contains, without a scan per term."""
+    """The lexicon's terms in one compiled Aho-Corasick automaton: which of them each text of a batch contains."""
 
     def __init__(self, lexicon: LexiconData) -> None:
         terms = [
@@ -267,20 +208,57 @@ class TermIndex:
             *chain.from_iterable(rule.terms() for rule in lexicon.categories.values()),
             *lexicon.health_claims, *lexicon.debunk, *REPORT_CUES,
         ]
-        self.by_first: dict[str, list[str]] = {}
-        for term in dict.fromkeys(terms):
-            if term:
-                self.by_first.setdefault(term[0], []).append(term)
-        self.first_chars = frozenset(self.by_first)
-        # finds the first characters in C, without a str object per character of the text
-        self._first = re.compile("[" + "".join(map(re.escape, sorted(self.first_chars))) + "]" if self.by_first else "(?!)")
-        self.always = {""} if "" in terms else set()  # "" is in every text
+        self.terms = [term for term in dict.fromkeys(terms) if term]
+        self.always = frozenset({""} if "" in terms else ())  # "" is in every text
+        self._automaton = AhoCorasick(self.terms) if self.terms else None
 
-    def terms_in(self, text: str) -> set[str]:
-        """Return the lexicon terms that occur in the text (as `term in text` would tell)."""
-        by_first = self.by_first
-        found = {t for ch in set(self._first.findall(text)) for t in by_first[ch] if t in text}
-        return found | self.always if self.always else found
+    def term_sets(self, texts: Sequence[str]) -> tuple[list[int], list[frozenset[str]]]:
+        """Return the distinct sets of lexicon terms the texts contain (as `term in text` would tell) and,
+        for each text, the index of its set: most texts share a few sets, the empty one above all."""
+        found = np.zeros((len(texts), (len(self.terms) + 7) // 8), dtype=np.uint8)  # a bit per (text, term)
+        if self._automaton is not None and texts:
+            # One pass over the batch joined by NUL: a match that runs across two texts is dropped.
+            starts = np.cumsum([0, *map(len, texts)])[:-1] + np.arange(len(texts))
+            matches = self._automaton.find_matches_as_indexes("\0".join(texts), overlapping=True)
+            term, first, end = np.array(matches, dtype=np.int64).reshape(-1, 3).T
+            text = np.searchsorted(starts, first, side="right") - 1
+            within = text == np.searchsorted(starts, end - 1, side="right") - 1
+            term, text = term[within], text[within]
+            np.bitwise_or.at(found, (text, term >> 3), (128 >> (term & 7)).astype(np.uint8))
+        rows = np.ascontiguousarray(found).view(np.dtype((np.void, found.shape[1]))).ravel()
+        distinct, of_text = np.unique(rows, return_inverse=True)
+        sets = [
+            frozenset(self.terms[i] for i in np.flatnonzero(np.unpackbits(np.frombuffer(row.tobytes(), np.uint8))))
+            | self.always for row in distinct
+        ]
+        return of_text.ravel().tolist(), sets
+
+
+@dataclass(frozen=True)
+class _TermFacts:
+    """What a set of lexicon terms found in a text tells, whatever the rest of the text says."""
+
+    brand: str | None
+    product: str | None
+    also: list[tuple[str, str | None]]  # the other brands named
+    category: str | None
+    critical: list[str]
+    debunk_cue: bool  # worth calling is_debunk
+    claims: list[str]  # the health claims among them, in lexicon order: worth calling health_claims_in
+
+
+def _term_facts(present: frozenset[str], lexicon: LexiconData) -> _TermFacts:
+    named = match_brands(present, lexicon) if present else []
+    brand, product = named[0] if named else (None, None)
+    return _TermFacts(
+        brand=brand,
+        product=product,
+        also=named[1:],
+        category=categorise(present, lexicon) if present else None,
+        critical=[t for t in lexicon.critical if t in present],
+        debunk_cue=not present.isdisjoint((*lexicon.debunk, *REPORT_CUES)),
+        claims=[c for c in lexicon.health_claims if c in present],
+    )
 
 
 def analyse_many(
@@ -295,39 +273,72 @@ def analyse_many(
     if workers > 1 and len(texts) >= parallel_from:
         return _analyse_in_processes(texts, lexicon, negative_below, model, workers, tokenizer)
     load_user_dictionary(lexicon.dictionary_words())
-    index = TermIndex(lexicon)
+    with _collector_paused():
+        return _analyse_batch(texts, lexicon, negative_below, model, tokenizer)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a batch allocates lists and results by the hundred thousand, none in a
+    cycle, and each allocation-triggered collection walks every object still alive (a third of a batch's time)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _analyse_batch(
+    texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer,
+) -> list[Analysis]:
     cleaned = [normalise(t) for t in texts]
     if tokenizer == "rjieba" and rjieba is not None:
         token_lists = _fast_tokens_many(cleaned)
     else:
         token_lists = [tokenize(t, tokenizer) if t else [] for t in cleaned]
-    hashes = simhash_many(token_lists)
-    probabilities = model.probabilities(token_lists)
-    sha256 = hashlib.sha256
-    debunk_cues = frozenset((*lexicon.debunk, *REPORT_CUES))
+    batch = encode(token_lists)
+    of_text, sets = _term_index(lexicon).term_sets(cleaned)
+    facts = [_term_facts(present, lexicon) for present in sets]
+    new, sha256 = Analysis.__new__, hashlib.sha256
     results = []
-    for clean, tokens, simhash_value, positive in zip(cleaned, token_lists, hashes, probabilities, strict=True):
-        present = index.terms_in(clean)
-        named = match_brands(present, lexicon) if present else []
-        brand, product = named[0] if named else (None, None)
-        debunk = not debunk_cues.isdisjoint(present) and is_debunk(clean, lexicon.debunk)
-        claims = health_claims_in(clean, lexicon.health_claims) if brand and not debunk else []
-        results.append(Analysis(
-            tokens=tokens,
+    for clean, tokens, simhash_value, positive, fact in zip(
+        cleaned, token_lists, simhash_of(batch), model.probabilities_of(batch), map(facts.__getitem__, of_text), strict=True,
+    ):
+        debunk = fact.debunk_cue and is_debunk(clean, lexicon.debunk)
+        claims = health_claims_in(clean, fact.claims) if fact.claims and fact.brand and not debunk else []
+        # Set as __init__ would, without its object.__setattr__ per field of a frozen dataclass (4x faster).
+        result = new(Analysis)
+        result.__dict__.update({
+            "tokens": tokens,
             # The model's reading of the tone, kept as it is: a claim or a debunk decides `negative`, below.
-            positive=round(positive, 4),
-            negative=not debunk and (bool(claims) or positive < negative_below),
-            brand=brand,
-            product=product,
-            category=categorise(present, lexicon) if present else None,
-            critical_terms=[t for t in lexicon.critical if t in present] if present else [],
-            content_hash=sha256(clean.encode("utf-8")).hexdigest(),
-            simhash=simhash_value,
-            debunk=debunk,
-            health_claims=claims,
-            also=named[1:],
-        ))
+            "positive": round(positive, 4),
+            "negative": not debunk and (bool(claims) or positive < negative_below),
+            "brand": fact.brand,
+            "product": fact.product,
+            "category": fact.category,
+            "critical_terms": fact.critical[:],
+            "content_hash": sha256(clean.encode("utf-8")).hexdigest(),
+            "simhash": simhash_value,
+            "debunk": debunk,
+            "health_claims": claims,
+            "also": fact.also[:],
+        })
+        results.append(result)
     return results
+
+
+_term_indexes: dict[int, tuple[LexiconData, TermIndex]] = {}
+
+
+def _term_index(lexicon: LexiconData) -> TermIndex:
+    """Return the TermIndex of this lexicon (built once while it is the one in use)."""
+    kept = _term_indexes.get(id(lexicon))
+    if kept is None or kept[0] is not lexicon:
+        _term_indexes.clear()
+        kept = _term_indexes[id(lexicon)] = (lexicon, TermIndex(lexicon))
+    return kept[1]
 
 
 def _fast_tokens_many(cleaned: Sequence[str]) -> list[list[str]]:

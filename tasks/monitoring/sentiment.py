@@ -93,11 +93,15 @@ class SentimentModel:
 
     def probability(self, tokens: Sequence[str]) -> float:
         """Return P(positive) for a tokenised text; 0.5 when it has no known feature."""
-        return _scorer(self.weights).probabilities((tokens,), self.prior)[0]
+        return self.probabilities((tokens,))[0]
 
     def probabilities(self, token_lists: Iterable[Sequence[str]]) -> list[float]:
         """Return P(positive) for each tokenised text (as probability() would, faster for a batch)."""
-        return _scorer(self.weights).probabilities(token_lists, self.prior)
+        return self.probabilities_of(encode(token_lists))
+
+    def probabilities_of(self, batch: TokenBatch) -> list[float]:
+        """Return P(positive) for each text of an encoded batch (one token lookup shared with SimHash)."""
+        return _scorer(self.weights, batch.vocabulary).probabilities(batch, self.prior)
 
     def save(self, path: Path) -> None:
         """Write the model as gzipped JSON (atomically: a half-written model is never read)."""
@@ -139,7 +143,58 @@ def evidence(model: SentimentModel, tokens: Sequence[str], top: int = 3,
 
 
 _WORD, _NEGATION, _BOUNDARY = 0, 1, 2
-_MAX_TOKENS = 2_000_000  # token ids a scorer keeps (about 100 MB) before it is rebuilt
+_MAX_TOKENS = 2_000_000  # token ids a vocabulary keeps (about 100 MB with a scorer's rows) before a fresh one
+
+
+class Vocabulary:
+    """Token ids, given once per distinct token: the scorer and SimHash keep per-token rows by these ids."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.tokens: list[str] = []  # by id
+        self._lock = threading.Lock()
+
+    def id(self, token: str) -> int:
+        """Return the token's id, giving it the next one when it is new."""
+        i = self.ids.get(token)
+        if i is not None:
+            return i
+        with self._lock:  # two threads must not hand out one id; the token is listed before its id is seen
+            i = self.ids.get(token)
+            if i is None:
+                i = len(self.tokens)
+                self.tokens.append(token)
+                self.ids[token] = i
+            return i
+
+    def encode(self, token_lists: Sequence[Sequence[str]]) -> TokenBatch:
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        flat = list(chain.from_iterable(token_lists))
+        try:  # every token known (the usual case): no lock, no call per token
+            ids = np.fromiter(map(self.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        except KeyError:
+            ids = np.fromiter(map(self.id, flat), dtype=np.int64, count=len(flat))
+        return TokenBatch(self, ids, lengths)
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """Tokenised texts as ids: every token, text after text, and the number of tokens of each text."""
+
+    vocabulary: Vocabulary
+    ids: np.ndarray
+    lengths: np.ndarray
+
+
+_vocabulary = Vocabulary()
+
+
+def encode(token_lists: Iterable[Sequence[str]]) -> TokenBatch:
+    """Return the tokenised texts as ids of the process's vocabulary (a fresh one once it holds _MAX_TOKENS)."""
+    global _vocabulary
+    if len(_vocabulary.tokens) > _MAX_TOKENS:  # start afresh rather than remember every token ever seen
+        _vocabulary = Vocabulary()
+    return _vocabulary.encode(token_lists if isinstance(token_lists, (list, tuple)) else list(token_lists))
 
 
 def _clamp(evidence: float) -> float:
@@ -149,7 +204,7 @@ def _clamp(evidence: float) -> float:
 class _Scorer:
     """SentimentModel.probability for a batch, in numpy: the same sums as the feature sets give.
 
-    Tokens get ids (memoised: role, unigram features outside and inside a negation's scope, and for a
+    Tokens come as vocabulary ids, each with its row (filled once: role, unigram features outside and inside a negation's scope, and for a
     boundary the capped weights of the <?> / <!> clauses it opens); bigrams are found by (id, id) in
     a sorted table built once from the weights, so no "a|b" string is built. Then for the batch at once:
     clause ids (a text's start and every boundary open one), negation scope (a negation earlier in
@@ -159,13 +214,14 @@ class _Scorer:
     occurrence order (the set's order changed with the string hash seed, and so did the last bit).
     """
 
-    def __init__(self, weights: dict[str, float]) -> None:
+    def __init__(self, weights: dict[str, float], vocabulary: Vocabulary) -> None:
         self.weights = weights
+        self.vocabulary = vocabulary
         self.size = len(weights)
         self.index = {feature: i for i, feature in enumerate(weights)}
         self.values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
-        self.ids: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.filled = 0  # the rows of ids below this are filled
         capacity = 1024
         self.kind = np.zeros(capacity, dtype=np.int8)
         self.plain = np.full(capacity, -1, dtype=np.int64)  # feature index of the token, -1 unknown
@@ -176,29 +232,29 @@ class _Scorer:
         for feature, i in self.index.items():  # every split a|b of a feature with "|" inside
             cut = feature.find("|", 1)
             while 0 < cut < len(feature) - 1:
-                codes.append(self._id(feature[:cut]) << 32 | self._id(feature[cut + 1 :]))
+                codes.append(vocabulary.id(feature[:cut]) << 32 | vocabulary.id(feature[cut + 1 :]))
                 features.append(i)
                 cut = feature.find("|", cut + 1)
         order = np.argsort(np.array(codes, dtype=np.int64), kind="stable")
         self.codes = np.array(codes, dtype=np.int64)[order]
         self.bigrams = np.array(features, dtype=np.int64)[order]
 
-    def _id(self, token: str) -> int:
-        """Return the token's id, giving it one (and its row in the arrays) when it is new."""
-        i = self.ids.get(token)
-        if i is not None:
-            return i
-        with self._lock:  # two threads must not hand out one id; a reader sees an id once its row is written
-            i = self.ids.get(token)
-            return self._new_id(token) if i is None else i
+    def _fill(self) -> None:
+        """Fill the row of every token the vocabulary has given an id since the last fill."""
+        with self._lock:  # a reader trusts `filled` only once the rows below it are written
+            tokens = self.vocabulary.tokens
+            end = len(tokens)
+            if end > len(self.kind):
+                size = max(end, 2 * len(self.kind))
+                self.kind = np.resize(self.kind, size)
+                self.plain = np.resize(self.plain, size)
+                self.negated = np.resize(self.negated, size)
+                self.marks = np.resize(self.marks, (size, 2))
+            for i in range(self.filled, end):
+                self._fill_row(i, tokens[i])
+            self.filled = end
 
-    def _new_id(self, token: str) -> int:
-        i = len(self.ids)
-        if i == len(self.kind):
-            self.kind = np.resize(self.kind, 2 * i)
-            self.plain = np.resize(self.plain, 2 * i)
-            self.negated = np.resize(self.negated, 2 * i)
-            self.marks = np.resize(self.marks, (2 * i, 2))
+    def _fill_row(self, i: int, token: str) -> None:
         index = self.index
         if _is_boundary(token):
             self.kind[i], self.plain[i], self.negated[i] = _BOUNDARY, -1, -1
@@ -212,25 +268,19 @@ class _Scorer:
             self.plain[i] = plain
             self.negated[i] = plain if negation else index.get("不_" + token, -1)
             self.marks[i] = np.nan
-        self.ids[token] = i
-        return i
 
-    def probabilities(self, token_lists: Iterable[Sequence[str]], prior: float) -> list[float]:
-        token_lists = token_lists if isinstance(token_lists, (list, tuple)) else list(token_lists)
-        texts = len(token_lists)
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=texts)
-        flat = list(chain.from_iterable(token_lists))
-        if not flat:
+    def probabilities(self, batch: TokenBatch, prior: float) -> list[float]:
+        ids, lengths = batch.ids, batch.lengths
+        texts = len(lengths)
+        if not len(ids):
             return [0.5] * texts
-        try:
-            ids = np.fromiter(map(self.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
-        except KeyError:
-            ids = np.fromiter(map(self._id, flat), dtype=np.int64, count=len(flat))
+        if self.filled < len(self.vocabulary.tokens):
+            self._fill()
         kind = self.kind[ids]
         boundary = kind == _BOUNDARY
         ends = np.cumsum(lengths)
         text_of = np.repeat(np.arange(texts), lengths)
-        opens = np.zeros(len(flat), dtype=bool)  # a clause opens at a text's start and after a boundary
+        opens = np.zeros(len(ids), dtype=bool)  # a clause opens at a text's start and after a boundary
         opens[(ends - lengths)[lengths > 0]] = True
         opens[1:] |= boundary[:-1]
         clause = np.cumsum(opens) - 1
@@ -239,7 +289,7 @@ class _Scorer:
         negations_before = np.cumsum(negation) - negation
         in_scope = negations_before > negations_before[np.flatnonzero(opens)][clause]
         unigram = np.where(in_scope, self.negated[ids], self.plain[ids])
-        bigram = np.full(len(flat), -1, dtype=np.int64)
+        bigram = np.full(len(ids), -1, dtype=np.int64)
         second = np.flatnonzero(~opens & ~boundary)  # the token before is in the same clause
         if len(second) and len(self.codes):
             codes = ids[second - 1] << 32 | ids[second]
@@ -284,16 +334,13 @@ class _Scorer:
 _scorers: dict[int, _Scorer] = {}
 
 
-def _scorer(weights: dict[str, float]) -> _Scorer:
-    """Return the scorer of these weights (kept while they are alive and unchanged in size)."""
+def _scorer(weights: dict[str, float], vocabulary: Vocabulary) -> _Scorer:
+    """Return the scorer of these weights and this vocabulary (kept while they are alive and unchanged in size)."""
     scorer = _scorers.get(id(weights))
-    if (
-        scorer is None or scorer.weights is not weights or scorer.size != len(weights)
-        or len(scorer.ids) > _MAX_TOKENS  # start afresh rather than remember every token ever seen
-    ):
+    if scorer is None or scorer.weights is not weights or scorer.size != len(weights) or scorer.vocabulary is not vocabulary:
         if len(_scorers) >= 2:  # a scorer keeps its weights alive: the current model and one more
             _scorers.clear()
-        scorer = _scorers[id(weights)] = _Scorer(weights)
+        scorer = _scorers[id(weights)] = _Scorer(weights, vocabulary)
     return scorer
 
 

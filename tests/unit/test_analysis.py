@@ -12,10 +12,10 @@ from tasks.monitoring.analysis import (
     analyse,
     analyse_many,
     categorise,
-    hamming,
     match_brand,
 )
 from tasks.monitoring.sentiment import SentimentModel
+from tasks.monitoring.simhash import hamming
 from tests.unit.conftest import shipped_lexicon
 
 NEGATIVE_BELOW = 0.4

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.monitoring.analysis import simhash, simhash_many, tokenize
+from tasks.monitoring.analysis import tokenize
 from tasks.monitoring.sentiment import CLAUSE_CAP, SentimentModel, features, train
+from tasks.monitoring.simhash import simhash, simhash_many
 
 NEG = [["质量", "差"], ["不", "好用"], ["太", "差", "了"], ["不", "喜欢"], ["差", "评"]] * 3
 POS = [["质量", "好"], ["好用"], ["很", "喜欢"], ["好", "评"], ["推荐"]] * 3
