@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import Now, console, errors, fails_cleanly, parse_time, safe_text
 
 
 @fails_cleanly
@@ -19,6 +19,7 @@ def scan(now: Now = None,
 
     if file is not None and not file.is_file():
         raise typer.BadParameter(f"{file}: no such file", param_hint="--file")
+    _say_if_no_server()
     result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
     console.print(f"read {result['read']} mentions, {result['new']} new, {len(result['bad_rows'])} bad rows")
     for problem in result["bad_rows"][:20]:
@@ -27,6 +28,20 @@ def scan(now: Now = None,
         if change["kind"] != "updated":
             console.print(f"[bold red]{safe_text(change['kind'])}[/bold red] {safe_text(change['incident_key'])} "
                           f"level {safe_text(change['level'])}")
+
+
+def _say_if_no_server() -> None:
+    """Tell the operator, before the wait, why a scan without a Prefect server takes a minute and how not to."""
+    from prefect.settings import PREFECT_API_URL
+
+    from config.settings import get_settings
+    from tasks.stack import Stack
+
+    if PREFECT_API_URL.value():
+        return
+    errors.print(f"未设置 PREFECT_API_URL：本次扫描先启动一个临时 Prefect 服务器（约一分钟，每次扫描都重来），所以慢；"
+                 f"先 crisis up（或 make up），再设 PREFECT_API_URL={Stack(get_settings()).api_url}，扫描只需数秒",
+                 markup=False, highlight=False)
 
 
 @fails_cleanly

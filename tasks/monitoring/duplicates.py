@@ -31,31 +31,34 @@ class _Originals:
         self.bands = max_bits + 1
         self.width = 64 // self.bands
         self.exact: dict[tuple[str, str], list[Fingerprint]] = defaultdict(list)
-        self.banded: dict[tuple[str, int, int], list[Fingerprint]] = defaultdict(list)
+        # per band: (simhash, published_at, key) tuples, unpacked faster than a Fingerprint's attributes in find()
+        self.banded: dict[tuple[str, int, int], list[tuple[int, datetime, int]]] = defaultdict(list)
 
     def _band_keys(self, print_: Fingerprint) -> list[tuple[str, int, int]]:
         mask = (1 << self.width) - 1
         return [(print_.brand, band, print_.simhash >> (band * self.width) & mask) for band in range(self.bands)]
 
-    def add(self, print_: Fingerprint) -> None:
+    def add(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]] | None = None) -> None:
         self.exact[(print_.brand, print_.content_hash)].append(print_)
         if print_.simhash:
-            for key in self._band_keys(print_):
-                self.banded[key].append(print_)
+            entry = (print_.simhash, print_.published_at, print_.key)
+            for key in band_keys or self._band_keys(print_):
+                self.banded[key].append(entry)
 
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
 
-    def find(self, print_: Fingerprint) -> int | None:
+    def find(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]]) -> int | None:
         for other in self.exact.get((print_.brand, print_.content_hash), ()):
             if self._near(print_, other):
                 return other.key
-        if not print_.simhash:  # no tokens: only an exact repeat counts
+        simhash, at = print_.simhash, print_.published_at
+        if not simhash:  # no tokens: only an exact repeat counts
             return None
-        for key in self._band_keys(print_):
-            for other in self.banded.get(key, ()):
-                if (other.simhash ^ print_.simhash).bit_count() <= self.max_bits and self._near(print_, other):
-                    return other.key
+        for key in band_keys:
+            for other_hash, other_at, other_key in self.banded.get(key, ()):
+                if (other_hash ^ simhash).bit_count() <= self.max_bits and abs(at - other_at) <= self.window:
+                    return other_key
         return None
 
 
@@ -71,9 +74,10 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
         originals.add(print_)
     links: dict[int, int] = {}
     for print_ in sorted(new, key=lambda p: (p.published_at, p.key)):
-        original = originals.find(print_)
+        band_keys = originals._band_keys(print_)
+        original = originals.find(print_, band_keys)
         if original is None:
-            originals.add(print_)
+            originals.add(print_, band_keys)
         else:
             links[print_.key] = original
     return links

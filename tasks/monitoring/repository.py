@@ -30,9 +30,9 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
     inserted, prints = 0, []
     table = Mention.__table__
     # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
-    statement = insert_ignoring_duplicates(table).returning(
-        table.c.id, table.c.brand, table.c.content_hash, table.c.simhash, table.c.published_at,
-        table.c.source, table.c.external_id)
+    # Only the key comes back: the fingerprint is the row's own (the first row of a key is the one inserted).
+    statement = insert_ignoring_duplicates(table).returning(table.c.id, table.c.source, table.c.external_id)
+    first = {(r["source"], r["external_id"]): r for r in reversed(rows)}
     also = {(r["source"], r["external_id"]): r[ALSO_BRANDS] for r in rows if r.get(ALSO_BRANDS)}
     counted = {(r["source"], r["external_id"]): _read_of(r) for r in rows
                if r.get("fetched_at") is not None and any(r.get(name) is not None for name in _COUNTS)}
@@ -41,10 +41,12 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
     for start in range(0, len(rows), CHUNK):
         chunk = [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r
                  for r in rows[start : start + CHUNK]] if also else rows[start : start + CHUNK]
-        for key, brand, content_hash, simhash, published, source, external_id in session.execute(statement, chunk):
+        for key, source, external_id in session.execute(statement, chunk):
             inserted += 1
-            if brand is not None:
-                prints.append(Fingerprint(key, brand, content_hash, int(simhash, 16), published))
+            row = first[(source, external_id)]
+            if row["brand"] is not None:
+                prints.append(Fingerprint(key, row["brand"], row["content_hash"], int(row["simhash"], 16),  # type: ignore[arg-type, call-overload]
+                                          row["published_at"]))  # type: ignore[arg-type]
             extra.extend({"mention_id": key, "brand": b, "product": p}
                          for b, p in also.get((source, external_id), ()))  # type: ignore[attr-defined]
             if (source, external_id) in counted:

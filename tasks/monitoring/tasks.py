@@ -91,7 +91,9 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
     """Analyse a batch (jieba tokens, sentiment, brand, category, hashes) into mention rows.
 
     No cache: hashing a 100,000-mention batch for a cache key costs more than it could save, and a
-    lexicon or model change must give new results for the same texts."""
+    lexicon or model change must give new results for the same texts. An empty batch loads no model."""
+    if not mentions:
+        return []
     cfg = get_settings().analysis
     workers = cfg.workers or os.cpu_count() or 1
     results = analyse_many([m.text for m in mentions], lexicon_data(), cfg.negative_below, get_model(),
