@@ -25,7 +25,7 @@ POLICY = "coupon-20"
 NOW = datetime(2025, 11, 27, 12, 0, tzinfo=UTC)
 STARTED = NOW - timedelta(days=4)
 KEY = "INC-20251123-001"
-GOAL_SECONDS = 10.0
+GOAL_SECONDS = {"sqlite": 10.0, "postgresql": 15.0}  # the whole batch of ORDERS orders (issue 17)
 GOAL_RATIO = 0.4
 STATUSES = np.array(["交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "交易关闭",
                      "退款成功"])
@@ -161,7 +161,7 @@ def _figures(engine: str, ours: dict[str, object], baseline_seconds: float) -> d
         "whole_batch_orders_per_s": round(ours_rate, 1), "ledger_rows_per_s": round(ledger_rate, 1),
         "core_executemany_rows_per_s": round(core_rate, 1),
         "ratio_whole_batch_to_core": round((items / seconds["total"]) / core_rate, 3),
-        "meets_10s_goal": seconds["total"] <= GOAL_SECONDS,
+        "goal_seconds": GOAL_SECONDS[engine], "meets_seconds_goal": seconds["total"] <= GOAL_SECONDS[engine],
     }
 
 
@@ -192,7 +192,8 @@ def bench_compensation(orders: int = ORDERS) -> dict[str, object]:
 
 
 def _comparisons(results: dict[str, object]) -> list[dict[str, object]]:
-    """Rows for `make bench`'s table: the whole batch's rate against the plain insert's (goal ≥ 0.4×)."""
+    """Rows for `make bench`'s table per engine: the whole batch's rate against the plain insert's (goal ≥ 0.4×) and
+    against all the orders in the goal's seconds (goal ≥ 1×)."""
     rows = []
     for engine in ("sqlite", "postgresql"):
         figures = results.get(engine)
@@ -205,14 +206,14 @@ def _comparisons(results: dict[str, object]) -> list[dict[str, object]]:
                      "value": round(value, 1), "unit": "rows/s", "baseline": f"Core executemany ({engine})",
                      "baseline_value": baseline, "ratio": round(r, 3), "paired_ratios": [round(r, 3)],
                      "goal_ratio": GOAL_RATIO, "meets_goal": r >= GOAL_RATIO})
-        if engine == "sqlite":  # the whole batch against the goal of all orders in GOAL_SECONDS
-            orders_rate = figures["orders"] / figures["seconds"]["total"]
-            goal_rate = figures["orders"] / GOAL_SECONDS
-            r = ratio(orders_rate, goal_rate)
-            rows.append({"figure": "compensation batch, sqlite, whole file", "value": round(orders_rate, 1),
-                         "unit": "orders/s", "baseline": f"the {GOAL_SECONDS:g} s goal",
-                         "baseline_value": goal_rate, "ratio": round(r, 3), "paired_ratios": [round(r, 3)],
-                         "goal_ratio": 1.0, "meets_goal": r >= 1.0})
+        # the whole batch against the goal of all orders in GOAL_SECONDS
+        orders_rate = figures["orders"] / figures["seconds"]["total"]
+        goal_rate = figures["orders"] / GOAL_SECONDS[engine]
+        r = ratio(orders_rate, goal_rate)
+        rows.append({"figure": f"compensation batch, {engine}, whole file", "value": round(orders_rate, 1),
+                     "unit": "orders/s", "baseline": f"the {GOAL_SECONDS[engine]:g} s goal",
+                     "baseline_value": goal_rate, "ratio": round(r, 3), "paired_ratios": [round(r, 3)],
+                     "goal_ratio": 1.0, "meets_goal": r >= 1.0})
     return rows
 
 

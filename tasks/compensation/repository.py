@@ -9,6 +9,8 @@ from itertools import repeat
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Dialect, func, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from tasks.models import CompensationBatch, CompensationItem
 ITEMS = CompensationItem.__table__
 LEDGER_COLUMNS = ("batch_id", "incident_id", "order_id", "customer_id", "customer_slot", "kind", "amount_fen",
                   "points", "status", "created_at")
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 _SQLITE_INSERT = (f"INSERT INTO {ITEMS.name} ({', '.join(LEDGER_COLUMNS)}) "
                   f"VALUES ({', '.join('?' for _ in LEDGER_COLUMNS)}) ON CONFLICT DO NOTHING")
 
@@ -41,9 +44,9 @@ def insert_items(session: Session, items: pd.DataFrame, incident_id: int, batch_
     """Insert ledger rows in the session's transaction; a row whose (incident, order) or (incident, customer
     slot) is already there is skipped by the database. Return how many rows were added.
 
-    The rows go straight to the driver in the session's own transaction (one executemany on SQLite; COPY
-    into a transaction-local table, then one INSERT … SELECT … ON CONFLICT DO NOTHING on PostgreSQL): at a
-    million rows SQLAlchemy's per-row parameter processing would cost more than the database itself.
+    The rows go straight to the driver in the session's own transaction (one executemany on SQLite, one
+    COPY on PostgreSQL): at a million rows SQLAlchemy's per-row parameter processing would cost more than
+    the database itself.
     """
     if items.empty:
         return 0
@@ -53,7 +56,7 @@ def insert_items(session: Session, items: pd.DataFrame, incident_id: int, batch_
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql":
-            return _copy_then_insert(cursor, items, {**columns, "created_at": now.isoformat()})
+            return _copy_rows(cursor, items, {**columns, "created_at": now.isoformat()})
         # Per connection: a page cache the size of a large batch's index pages, and checkpoints every
         # 400 MB of WAL rather than every 4 MB, so a million-row batch is not held up by checkpointing.
         cursor.execute("PRAGMA cache_size = -262144")
@@ -65,18 +68,32 @@ def insert_items(session: Session, items: pd.DataFrame, incident_id: int, batch_
         cursor.close()
 
 
-def _copy_then_insert(cursor: Any, items: pd.DataFrame, constants: dict[str, Any]) -> int:
-    """COPY the rows into a table that disappears at commit, then move them into the ledger in one
-    statement."""
+def _copy_rows(cursor: Any, items: pd.DataFrame, constants: dict[str, Any]) -> int:
+    """COPY the rows straight into the ledger. When one is already there (a chunk written again after a lost
+    commit, or another run's rows), undo the COPY and insert through a table that disappears at commit,
+    skipping what the ledger holds: the slow path only when it is needed."""
     varying = [c for c in LEDGER_COLUMNS if c not in constants]
     staged = items[varying].assign(**constants)[list(LEDGER_COLUMNS)]
-    buffer = io.StringIO()
-    staged.to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
+    data = io.BytesIO()  # Arrow's CSV writer: a tenth of the time of DataFrame.to_csv, strings always quoted
+    pa_csv.write_csv(pa.Table.from_pandas(staged, preserve_index=False), data,
+                     pa_csv.WriteOptions(include_header=False))
     names = ", ".join(LEDGER_COLUMNS)
+    copy = "COPY {} (" + names + ") FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
+    cursor.execute("SAVEPOINT ledger_copy")
+    try:
+        data.seek(0)
+        cursor.copy_expert(copy.format(ITEMS.name), data)
+    except Exception as exc:
+        if getattr(exc, "pgcode", None) != UNIQUE_VIOLATION:
+            raise
+        cursor.execute("ROLLBACK TO SAVEPOINT ledger_copy")
+    else:
+        cursor.execute("RELEASE SAVEPOINT ledger_copy")
+        return len(staged)
     cursor.execute(f"CREATE TEMP TABLE ledger_stage ON COMMIT DROP AS "
                    f"SELECT {names} FROM {ITEMS.name} WITH NO DATA")
-    cursor.copy_expert(f"COPY ledger_stage ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+    data.seek(0)
+    cursor.copy_expert(copy.format("ledger_stage"), data)
     cursor.execute(f"INSERT INTO {ITEMS.name} ({names}) "
                    f"SELECT {names} FROM ledger_stage ON CONFLICT DO NOTHING")
     return int(cursor.rowcount)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 from prefect import get_run_logger, task
@@ -29,13 +31,14 @@ from tasks.compensation.policy import (
     plan_compensation,
 )
 from tasks.compensation.sources import read_orders, source_label
-from tasks.db import is_transient_db_error, retry_transient_db, session_scope
+from tasks.db import is_postgresql, is_transient_db_error, retry_transient_db, session_scope
 from tasks.errors import InvalidTransition, NotFound
 from tasks.incidents.repository import get_incident
 from tasks.incidents.service import transition
 from tasks.incidents.state import IncidentState
 
 CHUNK_ATTEMPTS = 5
+WRITERS = 2  # chunks written at once on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -197,15 +200,9 @@ def write_ledger(batch: Batch, plan: Plan, now: datetime | None) -> dict[str, in
     _enter(batch, IncidentState.RESPONDING, now, IncidentState.ACKNOWLEDGED)
     with session_scope() as session:
         repository.update_batch(session, batch.batch_id, status="running")
-    size = get_settings().compensation.chunk_size
     progress = Progress(f"compensation-progress-{batch.incident_key.lower()}",
                         f"补偿批次 {batch.batch_id} 写入台账", len(plan.items))
-    added = 0
-    items = plan.items.sort_values("order_id", kind="stable")  # neighbouring keys: B-tree pages stay warm
-    for start in range(0, len(items), size):
-        chunk = items.iloc[start : start + size]
-        added += _with_retries(lambda c=chunk: _insert_chunk(batch, c, now))
-        progress.advance(len(chunk))
+    added = _write_chunks(batch, plan.items, now, progress)
     with session_scope() as session:
         totals = (_totals(plan.items) if added == len(plan.items)  # every planned row went in: no need to ask
                   else repository.batch_totals(session, batch.incident_id, batch.batch_id))
@@ -218,6 +215,27 @@ def write_ledger(batch: Batch, plan: Plan, now: datetime | None) -> dict[str, in
                             "applied_orders": totals["orders"], **totals})
     _enter(batch, IncidentState.MONITORING, now, IncidentState.RESPONDING)
     return totals
+
+
+def _write_chunks(batch: Batch, items: pd.DataFrame, now: datetime, progress: Progress) -> int:
+    """Insert the items chunk by chunk, each chunk its own transaction; return how many rows were added.
+
+    PostgreSQL takes WRITERS chunks at once on as many connections (its backends insert in parallel; the
+    chunks hold different keys, so they never wait on each other); SQLite has one writer. Once a chunk
+    fails for good, no other chunk starts (one being written on another connection finishes)."""
+    size = get_settings().compensation.chunk_size
+    ordered = items.sort_values("order_id", kind="stable")  # neighbouring keys: B-tree pages stay warm
+    added = 0
+    with ThreadPoolExecutor(max_workers=WRITERS if is_postgresql() else 1) as pool:
+        sizes = {pool.submit(_with_retries, partial(_insert_chunk, batch, ordered.iloc[start : start + size], now)):
+                 min(size, len(ordered) - start) for start in range(0, len(ordered), size)}
+        try:
+            for done in as_completed(sizes):
+                added += done.result()
+                progress.advance(sizes[done])
+        finally:
+            pool.shutdown(cancel_futures=True)
+    return added
 
 
 def _totals(items: pd.DataFrame) -> dict[str, int]:
