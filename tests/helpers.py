@@ -1,12 +1,35 @@
-"""Helpers shared by tests: free ports, a real SMTP sink, reading the mail it stored."""
+"""Helpers shared by tests: free ports, a real SMTP sink, reading the mail it stored, waiting on a condition."""
 
 from __future__ import annotations
 
 import email
 import socket
+import time
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+PATIENCE_SECONDS = 600.0
+"""How long a test waits for what a worker, a trigger, a server or a child process does. Generous on
+purpose: on a loaded, shared machine that only delays the test, it never fails it. Never tune it down to
+how fast this machine is; a test that must bound a duration is a benchmark (benchmarks/), not a test."""
+
+
+def wait_for(check: Callable[[], T], what: str, seconds: float = PATIENCE_SECONDS, every: float = 1.0) -> T:
+    """Return the first truthy value of `check()`, polled every `every` seconds; after `seconds` fail
+    naming `what`. The one way a test waits: on the condition, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {seconds:.0f} s")
+        time.sleep(every)
 
 
 def free_port() -> int:

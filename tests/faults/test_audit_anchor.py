@@ -28,7 +28,7 @@ from tasks.audit_anchor import anchor_path, publish_audit_head
 from tasks.db import get_engine, session_scope
 from tasks.errors import AuditChainBroken
 from tasks.models import AuditEntry
-from tests.helpers import read_mail, text_part
+from tests.helpers import PATIENCE_SECONDS, read_mail, text_part
 from tests.tasks.test_triage import END, add_mentions, chatter, triage
 
 KEY = "k3y-审计-0123456789-never-at-rest"
@@ -39,7 +39,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def prefect() -> Iterator[None]:
     """A temporary Prefect server for the tests that run a flow (started once for this module)."""
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
         yield
 
 

@@ -198,7 +198,7 @@ def test_the_smtp_sink_refuses_a_host_beyond_loopback(var_dir: Path, monkeypatch
 
 def test_down_with_a_process_restarted_by_hand_says_so_in_one_line(var_dir: Path) -> None:
     # A process in our own process group: not the group leader `crisis up` made, as after a restart by hand.
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])  # killed below
     try:
         (var_dir / "run").mkdir(parents=True)
         (var_dir / "run" / "smtp-sink.pid").write_text(str(stranger.pid))

@@ -37,8 +37,9 @@ from tasks.errors import OrdersFileInvalid
 from tasks.events import COMPENSATION_COMPLETED
 from tasks.models import CompensationBatch, CompensationItem
 from tasks.stack import Stack, ensure_prefect_server
+from tests.helpers import PATIENCE_SECONDS, wait_for
 from tests.integration.conftest import local_stack  # noqa: F401 - a fixture
-from tests.tasks.test_compensation_ledger import KEY, NOW, ROOT, STARTED, make_incident, orders_csv, wait_for
+from tests.tasks.test_compensation_ledger import KEY, NOW, ROOT, STARTED, make_incident, orders_csv
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAID = (STARTED - timedelta(days=1)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
@@ -70,7 +71,7 @@ window_before_days = 45
 def harness() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
         yield
 
 
@@ -311,7 +312,7 @@ def _start(stack: Stack, orders: Path, policy: str, log: Path, **env: str) -> su
                             env=child_env, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
 
 
-def _result(child: subprocess.Popen[str], log: Path, seconds: float = 300) -> dict[str, object]:
+def _result(child: subprocess.Popen[str], log: Path, seconds: float = PATIENCE_SECONDS) -> dict[str, object]:
     out, _ = child.communicate(timeout=seconds)
     assert child.returncode == 0, log.read_text()[-4000:]
     return json.loads(out.strip().splitlines()[-1])
@@ -345,7 +346,7 @@ def test_crisis_approve_and_reject_decide_a_paused_batch(
     cli = CliRunner()
     with temporary_settings(updates={PREFECT_API_URL: local_stack.api_url}):
         first = _start(local_stack, orders, "refund-full", tmp_path / "first.log")
-        wait_for(lambda: _paused_for_approval(1), 180, "the first run to pause for approval")
+        wait_for(lambda: _paused_for_approval(1), "the first run to pause for approval")
         own = cli.invoke(app, ["approve", KEY, "--by", "刘洋", "--note", "自批"])
         assert own.exit_code == 1 and "不能审批自己申请的批次" in own.output
         rejected = cli.invoke(app, ["reject", KEY, "--by", "王芳", "--note", "金额过大，先核实"])
@@ -354,7 +355,7 @@ def test_crisis_approve_and_reject_decide_a_paused_batch(
         assert _result(first, tmp_path / "first.log")["status"] == "rejected"
 
         second = _start(local_stack, orders, "refund-full", tmp_path / "second.log")
-        wait_for(lambda: _paused_for_approval(2), 180, "the second run to pause for approval")
+        wait_for(lambda: _paused_for_approval(2), "the second run to pause for approval")
         approved = cli.invoke(app, ["approve", KEY, "--batch", "2", "--by", "王芳", "--note", "同意"])
         assert approved.exit_code == 0, approved.output
         paid = _result(second, tmp_path / "second.log")
@@ -381,16 +382,16 @@ def test_a_batch_killed_mid_run_is_interrupted_with_what_it_wrote_and_the_rerun_
         observer = sa.create_engine(get_settings().sqlalchemy_url, poolclass=sa.pool.NullPool)
         with observer.connect() as connection:
             count = sa.text("SELECT count(*) FROM compensation_items")
-            wait_for(lambda: connection.execute(count).scalar() >= 500, 180, "the first chunks to commit")
+            wait_for(lambda: connection.execute(count).scalar() >= 500, "the first chunks to commit", every=0.02)
             killed.send_signal(signal.SIGKILL)
         observer.dispose()
-        killed.wait(timeout=30)
+        killed.wait(timeout=PATIENCE_SECONDS)
         written_before, _ = _ledger()
         assert 500 <= written_before < n and _batches()[0].status == "running", "killed mid-batch"
 
         rerun = _start(local_stack, orders, "coupon-1", tmp_path / "rerun.log", **slow)
         log = tmp_path / "rerun.log"
-        wait_for(lambda: "槽位由运行" in log.read_text(), 120, "the rerun to say who holds the slot")
+        wait_for(lambda: "槽位由运行" in log.read_text(), "the rerun to say who holds the slot")
         waiting = next(line for line in log.read_text().splitlines() if "槽位由运行" in line)
         assert str(_batches()[0].flow_run_id) in waiting and "刘洋" in waiting and "最迟于" in waiting
         result = _result(rerun, log)

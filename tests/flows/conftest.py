@@ -9,10 +9,12 @@ from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
 from prefect.testing.utilities import prefect_test_harness
 
+from tests.helpers import PATIENCE_SECONDS
+
 
 @pytest.fixture(autouse=True, scope="session")
 def prefect_harness() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
         yield
 
 

@@ -4,7 +4,6 @@ the CLI."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tasks.db import session_scope
 from tasks.errors import OrdersFileInvalid
 from tasks.events import COMPENSATION_COMPLETED
 from tasks.models import CompensationBatch, CompensationItem, Notification
+from tests.helpers import wait_for
 from tests.tasks.test_compensation_ledger import KEY, NOW, STARTED, make_incident, orders_csv
 
 TAOBAO = ("订单编号,买家会员名,买家邮箱,买家实际支付金额,订单状态,订单付款时间,宝贝标题,商家编码\n"
@@ -45,18 +45,18 @@ def _artifacts(key: str) -> list:  # type: ignore[type-arg]
         return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
 
 
-def _events(name: str, seconds: float = 20) -> list[dict]:  # type: ignore[type-arg]
+def _events(name: str) -> list[dict]:  # type: ignore[type-arg]
+    """Return the incident's events of this name, once the server has stored any."""
     EventsWorker.drain_all()
     wanted = EventFilter(event=EventNameFilter(name=[name]),
                          resource=EventResourceFilter(id=[f"crisis.incident.{KEY}"]))
-    deadline = time.monotonic() + seconds
-    with get_client(sync_client=True) as client:
-        while True:
-            body = {"filter": wanted.model_dump(mode="json")}
-            page = client.request("POST", "/events/filter", json=body).json()
-            if page["events"] or time.monotonic() > deadline:
-                return page["events"]
-            time.sleep(0.5)
+    body = {"filter": wanted.model_dump(mode="json")}
+
+    def stored() -> list[dict]:  # type: ignore[type-arg]
+        with get_client(sync_client=True) as client:
+            return client.request("POST", "/events/filter", json=body).json()["events"]
+
+    return wait_for(stored, f"the {name} event of {KEY}", every=0.5)
 
 
 def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path) -> None:

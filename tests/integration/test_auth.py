@@ -14,6 +14,7 @@ import pytest
 from config.files import clear_caches
 from config.settings import PROJECT_DIR, get_settings
 from tasks.stack import Stack, StackError, ensure_prefect_server
+from tests.helpers import PATIENCE_SECONDS
 
 pytestmark = pytest.mark.integration
 SECRET = "ops:correct-horse-battery"
@@ -29,21 +30,22 @@ def test_the_server_refuses_requests_without_the_auth_string(
     monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", SECRET)
     ensure_prefect_server(local_stack)
     api = local_stack.api_url
-    assert httpx.post(f"{api}/flows/filter", json={}).status_code == 401
-    assert httpx.post(f"{api}/flows/filter", json={}, headers=_basic("ops:wrong")).status_code == 401
-    assert httpx.post(f"{api}/flows/filter", json={}, headers=_basic(SECRET)).status_code == 200
-    assert httpx.get(f"{local_stack.ui_url}/ui-settings").json()["auth"] == "BASIC", "the UI asks for them"
+    http = httpx.Client(timeout=PATIENCE_SECONDS)  # a loaded machine answers late, not never
+    assert http.post(f"{api}/flows/filter", json={}).status_code == 401
+    assert http.post(f"{api}/flows/filter", json={}, headers=_basic("ops:wrong")).status_code == 401
+    assert http.post(f"{api}/flows/filter", json={}, headers=_basic(SECRET)).status_code == 200
+    assert http.get(f"{local_stack.ui_url}/ui-settings").json()["auth"] == "BASIC", "the UI asks for them"
 
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "client")}
     env.pop("PREFECT_SERVER_API_AUTH_STRING")
     scan = [sys.executable, "-m", "cli.app", "scan", "--now", "2026-11-27T10:00"]
-    refused = subprocess.run(scan, env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(scan, env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=PATIENCE_SECONDS)
     assert refused.returncode != 0
     ok = subprocess.run(scan, env={**env, "PREFECT_API_AUTH_STRING": SECRET}, cwd=PROJECT_DIR,
-                        capture_output=True, text=True, timeout=300)
+                        capture_output=True, text=True, timeout=PATIENCE_SECONDS)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "read 0 mentions" in ok.stdout
-    runs = httpx.post(f"{api}/flow_runs/filter", json={}, headers=_basic(SECRET)).json()
+    runs = http.post(f"{api}/flow_runs/filter", json={}, headers=_basic(SECRET)).json()
     assert {r["state_type"] for r in runs} >= {"COMPLETED"}
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -22,6 +22,7 @@ from tasks.audit import entries_for
 from tasks.db import session_scope
 from tasks.models import CompensationBatch, CompensationItem
 from tasks.stack import Stack, ensure_prefect_server
+from tests.helpers import PATIENCE_SECONDS, wait_for
 from tests.tasks.test_compensation_ledger import KEY, NOW, make_incident, orders_csv
 
 pytestmark = pytest.mark.integration
@@ -42,26 +43,32 @@ def _start(stack: Stack, orders: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _paused_run(known: set[UUID], seconds: float = 180) -> UUID:
-    """Return the id of a compensate run that is paused and not in `known`."""
-    deadline = time.monotonic() + seconds
+def _paused_run(known: set[UUID]) -> UUID:
+    """Return the id of a compensate run that is paused and not in `known`, once it is."""
+    return wait_for(lambda: _a_paused_run(known), "a compensate run paused for approval")
+
+
+def _a_paused_run(known: set[UUID]) -> UUID | None:
     with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            others = FlowRunFilter(id=FlowRunFilterId(not_any_=list(known))) if known else None
-            for run in client.read_flow_runs(flow_run_filter=others):
-                if run.state and run.state.is_paused():
-                    keyset = keyset_from_paused_state(run.state)
+        others = FlowRunFilter(id=FlowRunFilterId(not_any_=list(known))) if known else None
+        for run in client.read_flow_runs(flow_run_filter=others):
+            if run.state and run.state.is_paused():
+                keyset = keyset_from_paused_state(run.state)
+                try:
                     schema = client.read_flow_run_input(run.id, keyset["schema"])
-                    assert {"approver", "decision", "note"} <= set(json.loads(schema)["properties"])
-                    description = client.read_flow_run_input(run.id, keyset["description"])
-                    assert "补偿批次待审批" in json.loads(description)
-                    return run.id
-            time.sleep(1)
-    raise AssertionError("no compensate run paused for approval")
+                except httpx.HTTPStatusError as exc:  # the form is saved a moment after the run pauses
+                    if exc.response.status_code != 404:
+                        raise
+                    return None
+                assert {"approver", "decision", "note"} <= set(json.loads(schema)["properties"])
+                description = client.read_flow_run_input(run.id, keyset["description"])
+                assert "补偿批次待审批" in json.loads(description)
+                return run.id
+    return None
 
 
 def _result(child: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = child.communicate(timeout=180)
+    out, err = child.communicate(timeout=PATIENCE_SECONDS)
     assert child.returncode == 0, err[-4000:]
     return json.loads(out.strip().splitlines()[-1])
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,14 +14,15 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, TaskRunFilter, TaskRunFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, TaskRun
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.compensation.report import WRITTEN_ELSEWHERE
 from tasks.stack import Stack, ensure_prefect_server
-from tests.integration.server_support import runs_for, wait_for
+from tests.helpers import PATIENCE_SECONDS, wait_for
+from tests.integration.server_support import runs_for
 from tests.tasks.test_compensation_ledger import KEY, NOW, make_incident, orders_csv
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def start(local_stack: Stack) -> Iterator[Callable[[str, Path], subprocess.Popen
 
 
 def _result(child: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = child.communicate(timeout=180)
+    out, err = child.communicate(timeout=PATIENCE_SECONDS)
     assert child.returncode == 0, err[-4000:]
     return json.loads(out.strip().splitlines()[-1])
 
@@ -72,6 +72,13 @@ def _run(key: str, state: str | None = None, known: frozenset[UUID] = frozenset(
 def _task_runs(run_id: UUID) -> list[TaskRun]:
     with get_client(sync_client=True) as client:
         return client.read_task_runs(task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id])))
+
+
+def _says_it_waits(run_id: UUID, key: str) -> bool:
+    """Tell whether the run logged that it waits for the incident's slot (tasks/compensation/limits.py)."""
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    return any(log.message.startswith(f"waiting for compensate-{key} ") for log in logs)
 
 
 def _held(run_id: UUID) -> tuple[datetime, datetime]:
@@ -91,15 +98,15 @@ def test_one_compensation_per_incident_at_a_time(
     small = orders_csv(tmp_path / "small.csv", [("P1", "D1", "100"), ("P2", "D2", "100")])
     with temporary_settings(updates={PREFECT_API_URL: local_stack.api_url}):
         first_child = start(KEY, big)
-        first = wait_for(lambda: _run(KEY, "Paused"), 180, "the first run pausing for approval")
+        first = wait_for(lambda: _run(KEY, "Paused"), "the first run pausing for approval")
 
         # the same incident again, and another incident, while the first holds the slot (paused)
         second_child = start(KEY, big)
         other_child = start(OTHER, small)
         other = _result(other_child)
         assert (other["status"], other["applied"]) == ("applied", 2), "another incident is not held up"
-        second = wait_for(lambda: _run(KEY, known=frozenset({first.id})), 60, "the second run starting")
-        time.sleep(3)
+        second = wait_for(lambda: _run(KEY, known=frozenset({first.id})), "the second run starting")
+        wait_for(lambda: _says_it_waits(second.id, KEY), "the second run saying it waits for the slot")
         with get_client(sync_client=True) as client:
             limit = client.read_global_concurrency_limit_by_name(f"compensate-{KEY}")
             state = client.read_flow_run(second.id).state

@@ -18,15 +18,15 @@ from tasks.aftercare.repository import set_step
 from tasks.db import session_scope
 from tasks.models import CompensationItem, Drill, Incident, Notification
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker
-from tests.helpers import read_mail
-from tests.integration.server_support import deploy, deployments_of, runs_for, wait_for
+from tests.helpers import PATIENCE_SECONDS, read_mail, wait_for
+from tests.integration.server_support import deploy, deployments_of, runs_for
 from tests.notify_support import incident, mail_by_subject
 
 pytestmark = pytest.mark.integration
 
 
 def _completed(name: str, parameters: dict[str, object]) -> None:
-    run = run_deployment(name=name, parameters=parameters, timeout=300)
+    run = run_deployment(name=name, parameters=parameters, timeout=PATIENCE_SECONDS)
     assert run.state is not None and run.state.is_completed(), f"{name}: {run.state}"
 
 
@@ -60,10 +60,10 @@ def test_a_full_drill_through_the_deployments(local_stack: Stack, smtp_sink: Pat
             key = session.get(Incident, drill.incident_id).key  # type: ignore[union-attr]
         assert key.startswith("DRILL-")
 
-        alerts = wait_for(lambda: mail_by_subject(smtp_sink, key), 120, "the drill's alert (opened trigger)")
+        alerts = wait_for(lambda: mail_by_subject(smtp_sink, key), "the drill's alert (opened trigger)")
         assert all(m["Subject"].startswith("【演练】") for m in alerts)
-        wait_for(lambda: _answer_form(key), 120, "the drill's acknowledge form")
-        wait_for(lambda: incident(key).acknowledged_by == "李娜", 90, "the acknowledgement from the form")
+        wait_for(lambda: _answer_form(key), "the drill's acknowledge form")
+        wait_for(lambda: incident(key).acknowledged_by == "李娜", "the acknowledgement from the form")
 
         orders = var_dir / "drills" / str(drill.id) / "orders.csv"
         _completed("compensate/compensate", {"incident_key": key, "orders_path": str(orders), "dry_run": False,
@@ -79,7 +79,7 @@ def test_a_full_drill_through_the_deployments(local_stack: Stack, smtp_sink: Pat
             graded = session.get(Drill, drill.id)
             assert graded is not None and graded.status == "graded"
             assert graded.score == 100, graded.grade
-        scorecards = wait_for(lambda: mail_by_subject(smtp_sink, "演练评估"), 30, "the scorecard mail")
+        scorecards = wait_for(lambda: mail_by_subject(smtp_sink, "演练评估"), "the scorecard mail")
         assert "合格" in scorecards[0]["Subject"] and "100 分" in scorecards[0]["Subject"]
         with get_client(sync_client=True) as client:
             artifact = client.read_latest_artifacts()

