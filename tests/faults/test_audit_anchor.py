@@ -25,10 +25,11 @@ from flows.monitor import scan
 from flows.review import review
 from tasks.audit import canonical, record
 from tasks.audit_anchor import anchor_path, publish_audit_head
-from tasks.db import get_engine, session_scope
+from tasks.db import session_scope
 from tasks.errors import AuditChainBroken
 from tasks.models import AuditEntry
 from tests.helpers import PATIENCE_SECONDS, read_mail, text_part
+from tests.tasks.test_audit import _tamper
 from tests.tasks.test_triage import END, add_mentions, chatter, triage
 
 KEY = "k3y-审计-0123456789-never-at-rest"
@@ -70,20 +71,6 @@ def _entries() -> list[AuditEntry]:
 
 def _anchors() -> list[dict[str, object]]:
     return [json.loads(line) for line in anchor_path().read_text(encoding="utf-8").splitlines()]
-
-
-def _tamper(sql: str, **params: object) -> None:
-    """Change stored entries the way an intruder with database access would (bypassing the guard)."""
-    engine = get_engine()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-            conn.execute(text(sql), params)
-            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
-            conn.execute(text(sql), params)
 
 
 def _plain(prev_hash: str, entry: AuditEntry) -> str:

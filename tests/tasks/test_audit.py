@@ -33,8 +33,8 @@ def _tamper(sql: str, **params: object) -> None:
             conn.execute(text(sql), params)
             conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
         else:
-            conn.execute(text("DROP TRIGGER audit_log_no_update"))
-            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
             conn.execute(text(sql), params)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,3 +49,12 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPat
     clear_caches()
     yield monkeypatch
     clear_caches()
+
+
+@pytest.fixture
+def config_copy(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A writable copy of config/ that the loaders read (CRISIS_CONFIG_DIR)."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    clean_settings.setenv("CRISIS_CONFIG_DIR", str(copy))
+    return copy

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import re
-import shutil
 import urllib.parse
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from config.check import check_config
 from config.files import load_roster
 from config.settings import SettingsError
 from tasks.notify.chat import OnDuty, Verdict, dingtalk_sign, feishu_sign, judge, parse_recipient, robot_body
-from tests.unit.conftest import CONFIG
 
 CONTEXT = {"key": "INC-20261127-001", "brand": "澄星", "category": "产品质量", "level": "II", "level_name": "重大",
            "heat": 66.0, "reason": "负面声量阈值：最近 60 分钟负面提及 12 条；热度 66", "rumour": "", "drill": False,
@@ -70,12 +68,6 @@ def test_wecom_mentions_by_userid_in_markdown_and_by_mobile_only_in_a_text_messa
     assert parse_recipient("wecom.ops@shop.example") is None
 
 
-@pytest.fixture
-def config_copy(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    copy = tmp_path / "config"
-    shutil.copytree(CONFIG, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    clean_settings.setenv("CRISIS_CONFIG_DIR", str(copy))
-    return copy
 
 
 def _uncomment_channels(roster: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,15 +9,6 @@ import pytest
 from config.files import load_lexicon, load_roster, load_severity
 from config.settings import Settings, SettingsError, load_settings
 from tests.unit.conftest import CONFIG
-
-
-@pytest.fixture
-def config_copy(clean_settings: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A writable copy of config/ that the loaders read (CRISIS_CONFIG_DIR)."""
-    copy = tmp_path / "config"
-    shutil.copytree(CONFIG, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    clean_settings.setenv("CRISIS_CONFIG_DIR", str(copy))
-    return copy
 
 
 def test_shipped_settings_load(clean_settings: pytest.MonkeyPatch) -> None:
