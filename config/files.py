@@ -22,6 +22,15 @@ from tasks.incidents.state import LEVELS, Level
 class Brand(StrictModel):
     aliases: list[str] = Field(min_length=1)
     products: list[str] = []
+    # The product category the brand sells in (e.g. 厨房电器): share of voice is counted within it, and a
+    # competitor's crisis in it warns the owners of our products in it.
+    category: str | None = None
+
+
+class Competitor(Brand):
+    """A rival brand (竞争对手): read, analysed and stored like ours, never opens an incident of ours."""
+
+    category: str = Field(min_length=1)
 
 
 class CategoryRule(StrictModel):
@@ -58,7 +67,18 @@ class Lexicon(StrictModel):
     # A post with one of these refutes a story (辟谣): a debunk, never a complaint.
     debunk: list[str] = []
     brands: dict[str, Brand]
+    # Rivals watched for reputation and early warning (同类风险预警); their names never overlap ours.
+    competitors: dict[str, Competitor] = {}
     categories: dict[str, CategoryRule]
+
+    @model_validator(mode="after")
+    def _competitors_are_not_ours(self) -> Lexicon:
+        ours = {name for brand, spec in self.brands.items() for name in (brand, *spec.aliases, *spec.products)}
+        for rival, spec in self.competitors.items():
+            for name in (rival, *spec.aliases, *spec.products):
+                if name in ours:
+                    raise ValueError(f"competitors.{rival}: {name!r} is also one of our brands or products")
+        return self
 
 
 def _has_a_threshold(level: Level) -> Level:

@@ -438,3 +438,45 @@ class Drill(Base):
     graded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     score: Mapped[int | None] = mapped_column(Integer)
     grade: Mapped[str | None] = mapped_column(Text)  # JSON of the checks, as graded
+
+
+class CompetitorAlert(Base):
+    """同类风险预警: a competitor's mentions would have opened an incident of ours by our own rules. One per
+    competitor × crisis category × local day; our owners of products in the same product category are told once."""
+
+    __tablename__ = "competitor_alerts"
+    __table_args__ = (UniqueConstraint("competitor", "category", "day", name="uq_competitor_alerts_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))  # the crisis category (人身安全/食品安全 …)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in the operators' zone (Asia/Shanghai)
+    product_category: Mapped[str] = mapped_column(String(64))  # the competitor's product category (厨房电器 …)
+    products: Mapped[str] = mapped_column(Text, default="")  # the competitor's products named, "、"-joined
+    rule: Mapped[str] = mapped_column(String(32))  # the detection rule that would have fired
+    reason: Mapped[str] = mapped_column(Text)
+    heat: Mapped[float] = mapped_column(Float, default=0.0)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the scan time that raised it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReputationDay(Base):
+    """Reputation indicators of one brand (ours or a competitor's) on one local day, recomputed idempotently."""
+
+    __tablename__ = "reputation_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, Asia/Shanghai
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True)
+    competitor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    product_category: Mapped[str | None] = mapped_column(String(64))
+    volume: Mapped[int] = mapped_column(Integer, default=0)
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    positive: Mapped[int] = mapped_column(Integer, default=0)
+    negative_share: Mapped[float] = mapped_column(Float, default=0.0)
+    net_sentiment: Mapped[float] = mapped_column(Float, default=0.0)  # positive share − negative share
+    share_of_voice: Mapped[float] = mapped_column(Float, default=0.0)  # within its product category
+    top_categories: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[category, count], …]
+    rising_terms: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[term, count, previous 7-day mean], …]
+    open_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    incident_heat: Mapped[float] = mapped_column(Float, default=0.0)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
