@@ -106,3 +106,23 @@ def smtp_sink(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     clear_caches()
     yield folder
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_concurrency_services() -> Iterator[None]:
+    """Stop Prefect's concurrency-slot services after each test. Prefect keeps one per set of limit names
+    per process, bound to the API URL it started with: a later test against another server (the CLI's
+    temporary one, another harness) would ask the old server for `compensate-<KEY>` and be told the limit
+    does not exist. One process talks to one server in production; tests switch servers."""
+    yield
+    from prefect._internal.concurrency.services import _QueueServiceBase
+    from prefect.concurrency.services import (
+        ConcurrencySlotAcquisitionService,
+        ConcurrencySlotAcquisitionWithLeaseService,
+    )
+
+    kinds = (ConcurrencySlotAcquisitionService, ConcurrencySlotAcquisitionWithLeaseService)
+    with _QueueServiceBase._instance_lock:
+        stale = [s for s in _QueueServiceBase._instances.values() if isinstance(s, kinds)]
+    for service in stale:
+        service.drain()
