@@ -22,8 +22,6 @@ from tasks.stack import Stack
 from tasks.stack import deploy as stack_deploy
 from tests.helpers import wait_for
 
-TRIGGER_WARM_UP = timedelta(seconds=15)  # a trigger is not acted on in the first seconds after its deployment
-
 
 def deployments_of(*names: str) -> dict[str, Any]:
     """Return prefect.yaml with only the named deployments, for a test to adjust and deploy."""
@@ -41,9 +39,40 @@ def deploy(stack: Stack, folder: Path, spec: dict[str, Any]) -> None:
 
 
 def after_warm_up(deployed: datetime) -> None:
-    """Return once TRIGGER_WARM_UP has passed since the triggers were deployed at `deployed`: an event sent
-    earlier may go unheard. (The one fixed delay left: the server does not say when a trigger is armed.)"""
-    wait_for(lambda: datetime.now(UTC) >= deployed + TRIGGER_WARM_UP, "the triggers' warm-up")
+    """Return once the server acts on the triggers deployed at `deployed`: an event sent earlier may go unheard.
+
+    The server does not say when a trigger is armed, so ask it: a probe automation created after the
+    deployments' triggers fires on a probe event once the triggers service has loaded it (and with it
+    every automation created before it); the probe event is sent again until the automation's
+    `prefect.automation.triggered` event is stored. No fixed delay: a slow server only makes this wait."""
+    from uuid import uuid4
+
+    from prefect.events import emit_event
+    from prefect.events.actions import DoNothing
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.worker import EventsWorker
+
+    probe = f"crisis.probe.{uuid4().hex}"
+    with get_client(sync_client=True) as client:
+        automation = client.create_automation(AutomationCore(
+            name=f"warm-up probe {probe}", actions=[DoNothing()],
+            trigger=EventTrigger(match={"prefect.resource.id": probe}, expect={"crisis.probe"},
+                                 posture=Posture.Reactive, threshold=1, within=timedelta(0))))
+    wanted = {"filter": {"event": {"name": ["prefect.automation.triggered"]},
+                         "resource": {"id": [f"prefect.automation.{automation}"]},
+                         "occurred": {"since": (deployed - timedelta(minutes=1)).isoformat()}}}
+
+    def fired() -> bool:
+        emit_event(event="crisis.probe", resource={"prefect.resource.id": probe})
+        EventsWorker.drain_all()
+        with get_client(sync_client=True) as client:
+            return bool(client.request("POST", "/events/filter", json=wanted).json()["events"])
+
+    try:
+        wait_for(fired, "the triggers' warm-up (a probe automation firing)", every=1.0)
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_automation(automation)
 
 
 def flow_runs(flow: str) -> list[FlowRun]:
