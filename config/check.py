@@ -35,18 +35,24 @@ _INCIDENT = frozenset({"key", "brand", "category", "level", "level_name", "level
                        "reason", "detected_at", "drill", "rumour", "posts", "playbook", "ui_url", "sender_name",
                        "greeting", "on_behalf"})
 MAIL_VARIABLES: dict[str, frozenset[str]] = {
-    "alert": _INCIDENT,
+    "alert": _INCIDENT | {"raised"},
     "apology": _INCIDENT | {"commitments", "today"},
     "announcement": _INCIDENT | {"commitments", "today"},
     "escalation": _INCIDENT | {"tier", "tier_name", "alerted_at", "waited_minutes", "limit_minutes", "told"},
     "status": _INCIDENT | {"step", "as_of", "state_name", "owner", "interval_minutes", "negative_count", "reach",
                            "latest", "actions", "needs"},
     "undeliverable": _INCIDENT | {"failed_count", "failures"},
-    "compensation_notice": frozenset({"customer", "brand", "key", "title", "amount_yuan", "points", "orders",
-                                      "sender_name"}),
+    "compensation_notice": frozenset({"customer", "shop", "contact", "title", "kind", "award", "orders",
+                                      "more_orders"}),
+    # tasks/triage/warning_tasks.py: a competitor's crisis (同类风险预警), no incident of ours
+    "competitor_alert": frozenset({"competitor", "product_category", "category", "day", "heat", "products", "rule",
+                                   "reason", "our_products", "question", "detected_at", "posts", "board_url",
+                                   "sender_name", "greeting"}),
 }
 MAIL_PARTS = ("subject.j2", "txt.j2", "html.j2")
-DOCUMENT_VARIABLES = {"debunk_statement.md.j2": frozenset({"brand", "claim", "today"})}
+DOCUMENT_VARIABLES = {"debunk_statement.md.j2": frozenset({"brand", "claim", "today"}),
+                      "compensation_notice.sms.j2": frozenset({"shop", "contact", "order_id", "product", "award",
+                                                               "kind"})}
 
 FILE_LOADERS: tuple[Callable[[], object], ...] = (
     load_lexicon, load_severity, load_roster, load_policies, load_sources, load_playbooks, load_detection,
@@ -82,6 +88,7 @@ def check_config() -> list[Problem]:
             continue
         if loader is load_roster:
             problems += _roster_problems(loaded, settings.config_dir / "roster.toml")  # type: ignore[arg-type]
+            problems += _shop_problems(settings.shop.sms_channel, loaded, settings.config_dir / "settings.toml")  # type: ignore[arg-type]
     return problems + check_templates(settings.config_dir / "templates")
 
 
@@ -94,6 +101,14 @@ def _roster_problems(roster: Roster, path: Path) -> list[Problem]:
              and not read_environment(variable)]
     return [Problem(str(path), field, message)
             for field, message in [*roster.address_problems(), *roster.channel_problems(), *unset]]
+
+
+def _shop_problems(sms_channel: str, roster: Roster, path: Path) -> list[Problem]:
+    """Name a [shop] sms_channel that is no SMS channel of the roster (customer notices could not be texted)."""
+    channel = roster.channels.get(sms_channel) if sms_channel else None
+    if not sms_channel or (channel is not None and channel.kind == "sms"):
+        return []
+    return [Problem(str(path), "shop.sms_channel", f"roster.toml 中没有名为 {sms_channel} 的短信渠道（kind = \"sms\"）")]
 
 
 def _settings_problems(exc: SettingsError, path: Path) -> list[Problem]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -86,6 +86,23 @@ class CompensationSettings(_Section):
     slot_lease_seconds: int = Field(300, ge=60, le=86400)
 
 
+class ShopSettings(_Section):
+    """The shop customers know (店铺名/品牌名): the sender of every customer notice, and how to reach it."""
+
+    name: str = Field("澄星官方旗舰店", min_length=1, max_length=40)
+    service_contact: str = Field("店铺在线客服", min_length=1, max_length=80)
+    # A roster.toml [channels.<name>] of kind sms: compensation notices also go out by SMS through it, with
+    # `sms_template` (the gateway's approved notice template; parameters shop, order, product, award).
+    sms_channel: str = ""
+    sms_template: str = ""
+
+    @model_validator(mode="after")
+    def _sms_needs_both(self) -> ShopSettings:
+        if bool(self.sms_channel) != bool(self.sms_template):
+            raise ValueError("give both sms_channel and sms_template (SMS notices), or neither")
+        return self
+
+
 class AuditSettings(_Section):
     """The audit trail's HMAC key (never stored with the data) and where its head is published."""
 
@@ -143,6 +160,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     notify: NotifySettings = NotifySettings()
     compensation: CompensationSettings = CompensationSettings()
+    shop: ShopSettings = ShopSettings()
     audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
     dask: DaskSettings = DaskSettings()

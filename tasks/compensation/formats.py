@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-FIELDS = ("order_id", "customer_id", "amount", "paid_at", "status", "product", "sku", "email", "refund")
+FIELDS = ("order_id", "customer_id", "amount", "paid_at", "status", "product", "sku", "email", "phone", "refund")
 REQUIRED = ("order_id", "customer_id", "amount", "paid_at", "status")
 STATUSES = ("unpaid", "paid", "shipped", "completed", "refunded", "cancelled")
 FORMAT_NAMES = ("auto", "generic", "taobao", "tmall", "jd")
@@ -36,6 +36,7 @@ GENERIC = OrdersFormat("generic", "通用格式", {
     "product": ("product",),
     "sku": ("sku",),
     "email": ("email",),
+    "phone": ("phone", "mobile"),
 })
 TAOBAO = OrdersFormat("taobao", "淘宝/天猫卖家中心导出", {
     "order_id": ("订单编号", "主订单编号", "订单号"),
@@ -46,6 +47,7 @@ TAOBAO = OrdersFormat("taobao", "淘宝/天猫卖家中心导出", {
     "product": ("宝贝标题", "商品标题", "宝贝名称"),
     "sku": ("商家编码", "商品编码", "SKU编码", "宝贝编号"),
     "email": ("买家邮箱", "邮箱", "电子邮箱"),
+    "phone": ("联系手机", "收货人手机号", "手机号"),
 })
 # 天猫订单报表: paid = 订单付款时间 present; refunded = 退款金额 ≥ the amount paid. Without a customer
 # column each order stands for its own customer, so only a per-order policy can use it.
@@ -58,6 +60,7 @@ TMALL = OrdersFormat("tmall", "天猫订单报表", {
     "product": ("宝贝标题", "商品标题"),
     "sku": ("商家编码",),
     "email": ("买家邮箱",),
+    "phone": ("联系手机",),
 }, required=("order_id", "amount", "paid_at", "refund"))
 JD = OrdersFormat("jd", "京东商家后台导出", {
     "order_id": ("订单号", "订单编号"),
@@ -68,6 +71,7 @@ JD = OrdersFormat("jd", "京东商家后台导出", {
     "product": ("商品名称",),
     "sku": ("商品ID", "SKU", "sku", "商品编号"),
     "email": ("邮箱", "电子邮箱", "客户邮箱"),
+    "phone": ("联系电话", "收货人手机", "手机号"),
 })
 FORMATS = {f.name: f for f in (GENERIC, TAOBAO, TMALL, JD)}
 

@@ -26,7 +26,8 @@ import pandas as pd
 from tasks.compensation.formats import CUSTOMER_COLUMNS, STATUS_WORDS, STATUSES, detect_format, normalise_header
 from tasks.errors import OrdersFileInvalid
 
-COLUMNS = ["order_id", "customer_id", "product", "sku", "email", "amount_fen", "refund_fen", "paid_at", "status"]
+COLUMNS = ["order_id", "customer_id", "product", "sku", "email", "phone", "amount_fen", "refund_fen", "paid_at",
+           "status"]
 _PLAIN_AMOUNT = r"\d{1,12}(?:\.\d{0,2})?"
 _LONG_AMOUNT = r"\d{1,12}\.\d{3,}"
 _MONEY_NOISE = r"[¥￥\s]|元$|^(?:RMB|CNY)"
@@ -128,7 +129,7 @@ def validate_orders(
             f"{fmt.title}没有；请改用按订单补偿的策略（one_per_customer = false）或带客户列的导出"])
     blank = pd.Series("", index=raw.index, dtype="str")
     col = {f: _clean(raw[c]) if c in raw.columns else blank for f, c in mapping.items()}
-    for field in ("product", "sku", "email"):
+    for field in ("product", "sku", "email", "phone"):
         col.setdefault(field, blank)
     col.setdefault("customer_id", col["order_id"])
     fen, amount_why = amounts_to_fen(col["amount"])
@@ -142,7 +143,7 @@ def validate_orders(
         raise OrdersFileInvalid(source, _one_line_per_row(problems, source, first_row))
     return pd.DataFrame({
         "order_id": col["order_id"], "customer_id": col["customer_id"], "product": col["product"],
-        "sku": col["sku"], "email": col["email"], "amount_fen": fen, "refund_fen": refund_fen,
+        "sku": col["sku"], "email": col["email"], "phone": col["phone"], "amount_fen": fen, "refund_fen": refund_fen,
         "paid_at": paid_at, "status": status,
     }).reset_index(drop=True)
 

@@ -41,6 +41,7 @@ KIND_TITLES = {Kind.FULL_REFUND: "全额退款", Kind.PARTIAL_REFUND: "部分退
                Kind.FIXED_COUPON: "固定金额优惠券", Kind.PERCENT_COUPON: "按比例优惠券", Kind.POINTS: "积分"}
 INELIGIBLE_STATUSES = {"unpaid": "订单未付款", "cancelled": "订单已取消", "refunded": "订单已退款"}
 ITEM_COLUMNS = ["order_id", "customer_id", "customer_slot", "kind", "amount_fen", "points"]
+NOTICE_COLUMNS = ["email", "phone", "product"]  # carried along for the customer notices, never in the ledger
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Plan:
-    items: pd.DataFrame  # ITEM_COLUMNS (+ email): what to write to the ledger
+    items: pd.DataFrame  # ITEM_COLUMNS (+ NOTICE_COLUMNS): what to write to the ledger
     skipped: pd.DataFrame  # order_id, customer_id, reason
 
     @property
@@ -166,14 +167,15 @@ def plan_compensation(orders: pd.DataFrame, terms: PolicyTerms, paid_orders: set
         repeat = orders["customer_id"].take(by_time).duplicated().to_numpy()
         codes[by_time[repeat]] = len(reasons)
         by_time = by_time[~repeat]
-    keep = ["order_id", "customer_id"] + (["email"] if "email" in orders else [])
+    keep = ["order_id", "customer_id"] + [c for c in NOTICE_COLUMNS if c in orders]
     items = orders[keep].take(by_time).reset_index(drop=True)
     items.insert(2, "customer_slot", customer_slots(items, terms.one_per_customer))
     items.insert(3, "kind", str(terms.kind))
     items.insert(4, "amount_fen", money[by_time])
     items.insert(5, "points", points[by_time])
-    if "email" not in items:
-        items["email"] = ""
+    for column in NOTICE_COLUMNS:
+        if column not in items:
+            items[column] = ""
     rest = np.flatnonzero(codes != 0)
     skipped = orders[["order_id", "customer_id"]].take(rest).reset_index(drop=True)
     skipped["reason"] = np.array(reasons, dtype=object)[codes[rest] - 1]

@@ -1,30 +1,39 @@
 """Prefect tasks that tell people about a batch: the summary table artifact and the CSV of its items,
-optional customer notices through the outbox, and the `crisis.compensation.completed` event."""
+optional customer notices (e-mail and SMS through the outbox, bulk-send exports; see notices.py), and the
+`crisis.compensation.completed` event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
 from tasks.common import resolve_now
 from tasks.compensation import repository
 from tasks.compensation.artifacts import publish_table
+from tasks.compensation.notices import Shop, letter_contexts, notice_rows, sms_params, write_exports
 from tasks.compensation.policy import KIND_TITLES, Kind, Plan, totals_by_kind, totals_by_reason
 from tasks.compensation.tasks import Batch, policy_terms
 from tasks.db import session_scope
+from tasks.errors import CrisisError
 from tasks.events import COMPENSATION_COMPLETED, emit_incident_event
 from tasks.incidents.repository import get_incident
-from tasks.models import Incident
-from tasks.notify.templates import render_mail
+from tasks.notify.chat import chat_recipient, sms_request
+from tasks.notify.templates import line_renderer, mail_renderer
 from tasks.outbox import Letter, queue_letters
 
 WRITTEN_ELSEWHERE = "已由同时运行的另一批次补偿"
+
+
+class NoticeChannelMissing(CrisisError):
+    """settings [shop] sms_channel names no SMS channel in roster.toml."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,10 @@ class BatchSummary:
     skipped: dict[str, int]
     by_kind: dict[str, dict[str, int]]
     report_path: str | None = None
-    notices: int = 0
+    notices: int = 0  # notice mails queued by this run
+    sms_notices: int = 0  # notice SMS queued by this run
+    no_mobile: int = 0  # compensated orders without a usable mobile number (listed in the missing export)
+    notice_exports: dict[str, str] = field(default_factory=dict)  # sms | wangwang | missing -> CSV path
     incident_orders: int = 0  # the incident's ledger over all its batches (interrupted ones included)
     incident_amount_fen: int = 0
     incident_points: int = 0
@@ -126,54 +138,74 @@ def report_batch(batch: Batch, plan: Plan, written: dict[str, int]) -> BatchSumm
     return summary
 
 
-def _notices(summary: BatchSummary, plan: Plan, incident_id: int) -> pd.DataFrame:
-    """Return one row per compensated customer with an e-mail address: the address and their totals."""
-    items = plan.items
-    if summary.applied != len(plan.items):  # a concurrent run wrote some planned orders: notice only ours
-        with session_scope() as session:
-            ours = repository.batch_items(session, incident_id, summary.batch_id)
-        items = items[items["order_id"].isin(ours["order_id"])]
-    items = items[items["email"].str.contains("@", regex=False)]
-    return items.groupby("customer_id", sort=True).agg(
-        email=("email", "first"), orders=("order_id", "size"), amount_fen=("amount_fen", "sum"),
-        points=("points", "sum")).reset_index()
+def _our_items(summary: BatchSummary, plan: Plan, incident_id: int) -> pd.DataFrame:
+    """Return the planned items this batch wrote (a concurrent run may have written some of them)."""
+    if summary.applied == len(plan.items):
+        return plan.items
+    with session_scope() as session:
+        ours = repository.batch_items(session, incident_id, summary.batch_id)
+    return plan.items[plan.items["order_id"].isin(ours["order_id"])]
 
 
-def _letters(summary: BatchSummary, title: str, incident: Incident, customers: pd.DataFrame) -> list[Letter]:
+def _letters(summary: BatchSummary, rows: pd.DataFrame, shop: Shop, title: str) -> list[Letter]:
     """Render each customer's notice, keyed (incident, policy, customer) so a customer is told once."""
-    templates = get_settings().config_dir / "templates"
+    render = mail_renderer("compensation_notice", get_settings().config_dir / "templates")
     letters = []
-    for c in customers.itertuples(index=False):
-        mail = render_mail("compensation_notice", {
-            "customer": c.customer_id, "brand": incident.brand, "key": incident.key, "title": title,
-            "amount_yuan": f"{c.amount_fen / 100:,.2f}", "points": int(c.points), "orders": int(c.orders),
-            "sender_name": get_settings().email.sender_name}, templates)
-        letters.append(Letter(c.email, f"compensation_notice:{summary.incident_key}:{summary.policy}:"
-                              f"{c.customer_id}", mail.subject, mail.text, mail.html))
+    for context in letter_contexts(rows, shop, title):
+        mail = render(context)
+        letters.append(Letter(context["email"], f"compensation_notice:{summary.incident_key}:{summary.policy}:"
+                              f"{context['customer']}", mail.subject, mail.text, mail.html))
     return letters
+
+
+def _texts(summary: BatchSummary, rows: pd.DataFrame, shop: Shop) -> list[Letter]:
+    """Return one SMS per order with a mobile number through settings [shop] sms_channel (none when unset),
+    keyed (incident, order) so an order's customer is texted once whatever re-runs."""
+    settings = get_settings().shop
+    if not settings.sms_channel:
+        return []
+    channel = load_roster().channels.get(settings.sms_channel)
+    if channel is None or channel.kind != "sms":
+        raise NoticeChannelMissing(f"settings [shop] sms_channel = {settings.sms_channel!r}: roster.toml has no "
+                                   "[channels] entry of kind sms by that name")
+    return [Letter(chat_recipient("sms", settings.sms_channel, row.mobile),
+                   f"compensation_sms:{summary.incident_key}:{row.order_id}", f"补偿短信 订单 {row.order_id}",
+                   row.text, json.dumps(sms_request(row.mobile, channel.sign_name or shop.name, settings.sms_template,
+                                                    sms_params(row, shop)), ensure_ascii=False))
+            for row in rows[rows["mobile"] != ""].itertuples(index=False)]
 
 
 @task(task_run_name="notices-{summary.incident_key}", cache_policy=NO_CACHE)
 def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | None) -> BatchSummary:
-    """Queue one compensation notice per compensated customer with an e-mail address in the outbox (the
-    notify flow delivers it). Safe to re-run: the outbox's dedup key (incident, policy, customer) skips
-    customers already queued. Nothing for a dry run or a rejected batch."""
-    if summary.status != "applied" or "email" not in plan.items:
+    """Tell the batch's customers, in the shop's name: write the bulk-send exports under var/notices/
+    (`<KEY>-batch<N>-sms.csv`, `-wangwang.csv`, and `-missing.csv` naming the orders neither reaches), queue one
+    e-mail per customer with an address and, when settings [shop] names an SMS channel, one SMS per order with
+    a mobile number in the outbox (the notify flow delivers them). Safe to re-run: the exports are rewritten and
+    the outbox's dedup keys (incident, policy, customer; incident, order) skip what is already queued. Nothing
+    for a dry run or a rejected batch."""
+    if summary.status != "applied":
         return summary
-    at = resolve_now(now)
-    terms = policy_terms(summary.policy)
+    at, settings = resolve_now(now), get_settings()
+    shop = Shop(settings.shop.name, settings.shop.service_contact)
     with session_scope() as session:
-        incident = get_incident(session, summary.incident_key)
-    letters = _letters(summary, terms.title, incident, _notices(summary, plan, incident.id))
+        incident_id = get_incident(session, summary.incident_key).id
+    sms_text = line_renderer("compensation_notice.sms.j2", settings.config_dir / "templates")
+    rows = notice_rows(_our_items(summary, plan, incident_id), shop, sms_text)
+    exports = write_exports(rows, settings.var_path / "notices", f"{summary.incident_key}-batch{summary.batch_id}")
+    letters, texts = _letters(summary, rows, shop, policy_terms(summary.policy).title), _texts(summary, rows, shop)
     with session_scope() as session:
-        added = queue_letters(session, incident_id=incident.id, kind="compensation_notice", letters=letters, now=at)
-        if added:
+        added = queue_letters(session, incident_id=incident_id, kind="compensation_notice", letters=letters, now=at)
+        texted = queue_letters(session, incident_id=incident_id, kind="compensation_notice", letters=texts, now=at)
+        if added or texted:
             audit.record(session, actor=audit.flow_actor(), action="notification.queued",
                          entity_type="incident", entity_id=summary.incident_key, at=at,
-                         after={"kind": "compensation_notice", "batch": summary.batch_id, "customers": added})
-    get_run_logger().info("%d compensation notice(s) queued, %d already in the outbox",
-                          added, len(letters) - added)
-    return replace(summary, notices=added)
+                         after={"kind": "compensation_notice", "batch": summary.batch_id, "customers": added,
+                                "sms": texted})
+    unreachable = int((rows["mobile"] == "").sum())
+    get_run_logger().info("%d notice mail(s) and %d SMS queued (%d and %d already in the outbox); %d order(s) "
+                          "without a mobile number; exports %s", added, texted, len(letters) - added,
+                          len(texts) - texted, unreachable, ", ".join(exports.values()))
+    return replace(summary, notices=added, sms_notices=texted, no_mobile=unreachable, notice_exports=exports)
 
 
 @task(task_run_name="announce-{summary.incident_key}")

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -79,10 +79,22 @@ def _mention_text(kind: str, person: OnDuty) -> str:
 
 
 def alert_title(context: dict[str, Any]) -> str:
-    """Return the alert's one-line title: level, brand, category (escaped)."""
+    """Return the alert's one-line title: level (and the level it rose from), brand, category."""
     drill = "【演练】" if context.get("drill") else ""
-    return one_line(f"{drill}【{context['level']}级·{context['level_name']}】{context['brand']}"
+    raised = context.get("raised")
+    rise = f"【升级 {raised['from_level']}→{raised['to_level']}】" if raised else ""
+    return one_line(f"{drill}{rise}【{context['level']}级·{context['level_name']}】{context['brand']}"
                     f"「{context['category']}」舆情预警", 120)
+
+
+def raise_lines(context: dict[str, Any], escape: Callable[[str], str]) -> list[str]:
+    """Return what an alert after a rise of the level adds: 由 II 级升为 I 级, by whom or which rule, why
+    (each escaped with `escape`); [] for a first alert."""
+    raised = context.get("raised")
+    if not raised:
+        return []
+    return [f"由 {raised['from_level']} 级升为 {raised['to_level']} 级（{raised['to_name']}）",
+            f"升级方：{escape(raised['by'])}；原因：{escape(one_line(raised['why'], 120))}"]
 
 
 def alert_markdown(kind: str, context: dict[str, Any], links: dict[str, str], mentions: Sequence[OnDuty]) -> str:
@@ -90,6 +102,7 @@ def alert_markdown(kind: str, context: dict[str, Any], links: dict[str, str], me
     lines = [f"### {escape_markdown(alert_title(context))}",
              f"**事件**：{escape_markdown(context['key'])}　**热度**：{context['heat']} / 100",
              f"**原因**：{escape_markdown(short_reason(context['reason']))}"]
+    lines += [f"**{line}**" if n == 0 else line for n, line in enumerate(raise_lines(context, escape_markdown))]
     if context.get("rumour"):
         lines.append(f"**疑似谣言**：{escape_markdown(context['rumour'])}")
     posts = context["posts"][:POSTS_SHOWN]
@@ -109,7 +122,7 @@ def alert_markdown(kind: str, context: dict[str, Any], links: dict[str, str], me
 def alert_text(context: dict[str, Any], links: dict[str, str], mentions: Sequence[OnDuty]) -> str:
     """Return the alert as plain text (WeCom text messages, which alone can @ by mobile); posts inert."""
     lines = [inert(alert_title(context)), f"事件：{inert(context['key'])}　热度：{context['heat']} / 100",
-             f"原因：{inert(short_reason(context['reason']))}"]
+             f"原因：{inert(short_reason(context['reason']))}", *raise_lines(context, inert)]
     lines += [f"· {inert(p['platform'])}｜{inert(p['author'])}：{inert(one_line(p['text'], 120))}"
               for p in context["posts"][:POSTS_SHOWN]]
     lines += [f"{label}：{links[key]}" for label, key in (("事件简报", "brief"), ("确认接手", "ack")) if links.get(key)]
@@ -143,6 +156,11 @@ def sms_body(mobile: str, sign_name: str, template: str, context: dict[str, Any]
     """Return the SMS gateway's request body (the common cloud-SMS shape: numbers, signature, template, params)."""
     params = {"key": str(context["key"]), "level": f"{context['level']}级", "brand": one_line(context["brand"], 20),
               "category": one_line(context["category"], 20)}
+    return sms_request(mobile, sign_name, template, params)
+
+
+def sms_request(mobile: str, sign_name: str, template: str, params: dict[str, str]) -> dict[str, Any]:
+    """Return the SMS gateway's request body for one number: signature, template and its parameters."""
     return {"PhoneNumbers": mobile, "SignName": sign_name, "TemplateCode": template,
             "TemplateParam": json.dumps(params, ensure_ascii=False)}
 

@@ -10,19 +10,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
 from config.files import address_problem, load_playbooks, load_roster
 from config.settings import get_settings, read_environment
+from tasks import audit
 from tasks.common import local_zone, show_time
 from tasks.incidents.state import LEVEL_COLOURS, LEVEL_NAMES, Level
 from tasks.models import Incident, Mention
+from tasks.notify.ack_link import ack_url
 from tasks.notify.chat import MENTION_LEVELS, OnDuty, alert_markdown, alert_title, chat_recipient, robot_body, sms_body
 from tasks.notify.delivery import DeliveryStatus, message_id_for
+from tasks.notify.escalation import level_raise, raise_context
+from tasks.notify.repository import latest_hit_reasons
 from tasks.notify.routing import Delivery, QuietHours, Recipient, holders, plan_deliveries, recipients
 from tasks.notify.templates import RenderedMail, one_line, render_mail, safe_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LEVEL_CSS = {Level.I: "#c0392b", Level.II: "#e67e22", Level.III: "#d4ac0d", Level.IV: "#2e86c1"}
 
@@ -70,9 +77,19 @@ def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, 
             for p in posts
         ],
         "playbook": load_playbooks().for_category(incident.category),
-        "ui_url": (read_environment("PREFECT_UI_URL") or "http://127.0.0.1:4200").rstrip("/") + "/runs",
+        "ui_url": ack_url(incident.key),
         "sender_name": get_settings().email.sender_name,
     }
+
+
+def level_raise_context(session: Session, incident: Incident) -> dict[str, Any]:
+    """Read how the incident's level rose to the current one (the audit log, the detection hits of that
+    scan) and return it as `raise_context` does."""
+    entries = [{"action": e.action, "actor": e.actor, "at": e.at, "before": json.loads(e.before or "null"),
+                "after": json.loads(e.after or "null")} for e in audit.entries_for(session, "incident", incident.key)]
+    raised = level_raise(entries, Level(incident.level))
+    rules = latest_hit_reasons(session, incident.id, raised.at) if raised and not raised.manual else []
+    return raise_context(raised, rules)
 
 
 def personal_context(delivery: Delivery) -> dict[str, Any]:
@@ -122,7 +139,7 @@ def compose(
 def chat_links(key: str) -> dict[str, str]:
     """Return the links a chat alert carries: the incident's brief artifact and where to acknowledge."""
     base = (read_environment("PREFECT_UI_URL") or "http://127.0.0.1:4200").rstrip("/")
-    return {"brief": f"{base}/artifacts/key/brief-{key.lower()}", "ack": f"{base}/runs"}
+    return {"brief": f"{base}/artifacts/key/brief-{key.lower()}", "ack": ack_url(key)}
 
 
 def compose_chats(incident: Incident, context: dict[str, Any], now: datetime) -> list[dict[str, object]]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import ACTIVE_STATES
-from tasks.models import CompensationItem, Incident, Notification
+from tasks.models import CompensationItem, DetectionHit, Incident, Notification
 from tasks.notify.chat import CHAT_KINDS
 from tasks.notify.delivery import GIVE_UP_AFTER, MAX_UNCERTAIN_ATTEMPTS, DeliveryStatus
 
@@ -161,3 +161,14 @@ def recipients_of(session: Session, incident_id: int, *, kinds: Collection[str] 
     if excluding is not None:
         query = query.where(Notification.kind != excluding)
     return set(session.scalars(query))
+
+
+def latest_hit_reasons(session: Session, incident_id: int, until: datetime) -> list[str]:
+    """Return why the detection rules enforced for the incident in its latest window up to `until` fired."""
+    last = session.scalar(select(func.max(DetectionHit.window_end)).where(
+        DetectionHit.incident_id == incident_id, DetectionHit.mode == "enforce", DetectionHit.window_end <= until))
+    if last is None:
+        return []
+    return list(session.scalars(select(DetectionHit.reason).where(
+        DetectionHit.incident_id == incident_id, DetectionHit.mode == "enforce", DetectionHit.window_end == last)
+        .order_by(DetectionHit.rule)))

@@ -54,10 +54,11 @@ class ChatSender:
             logging.getLogger(name).addFilter(_REDACTOR)
         self.client = httpx.Client(follow_redirects=False)
 
-    def send(self, recipient: str, subject: str, text: str, body: str, message_id: str) -> None:
-        """Post one message (its JSON body, queued in the outbox's body_html). Raise ChannelUnavailable (try
-        later), ChannelRefused (never: wrong key or signature, a secret not set) or DeliveryUncertain (no answer
-        in time: the platform may have posted it)."""
+    def send(self, recipient: str, subject: str, text: str, body: str, message_id: str,
+             from_name: str | None = None) -> None:
+        """Post one message (its JSON body, queued in the outbox's body_html; `from_name` plays no part: an SMS
+        is signed by its channel). Raise ChannelUnavailable (try later), ChannelRefused (never: wrong key or
+        signature, a secret not set) or DeliveryUncertain (no answer in time: the platform may have posted it)."""
         parsed = parse_recipient(recipient)
         channel = self.channels.get(parsed[1]) if parsed else None
         if parsed is None or channel is None or channel.kind != parsed[0]:

@@ -26,11 +26,12 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def build_message(
-    settings: EmailSettings, to: str, subject: str, text: str, html: str, message_id: str
+    settings: EmailSettings, to: str, subject: str, text: str, html: str, message_id: str, from_name: str | None = None
 ) -> EmailMessage:
-    """Return a multipart/alternative message (plain text and HTML), UTF-8 throughout."""
+    """Return a multipart/alternative message (plain text and HTML), UTF-8 throughout, from `from_name` (the
+    shop, for customers) or settings' sender_name."""
     message = EmailMessage()
-    message["From"] = Address(display_name=settings.sender_name, addr_spec=settings.user)
+    message["From"] = Address(display_name=from_name or settings.sender_name, addr_spec=settings.user)
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
@@ -65,10 +66,10 @@ class SmtpSender:
             self.client.login()
             self.connected = True
 
-    def send(self, to: str, subject: str, text: str, html: str, message_id: str) -> None:
+    def send(self, to: str, subject: str, text: str, html: str, message_id: str, from_name: str | None = None) -> None:
         """Send one message; SMTP errors propagate for the caller to classify."""
         self.connect()
-        message = build_message(self.settings, to, subject, text, html, message_id)
+        message = build_message(self.settings, to, subject, text, html, message_id, from_name)
         smtp: smtplib.SMTP = self.client.smtp
         smtp.ehlo_or_helo_if_needed()
         code, reply = smtp.mail(self.settings.user)

@@ -33,13 +33,22 @@ from tasks.notify.delivery import (
     Outcome,
     classify,
 )
-from tasks.notify.messages import compose, compose_chats, incident_context, matrix_recipients, plan, roster_people
+from tasks.notify.messages import (
+    compose,
+    compose_chats,
+    incident_context,
+    level_raise_context,
+    matrix_recipients,
+    plan,
+    roster_people,
+)
 from tasks.notify.robots import ChatSender
 from tasks.notify.routing import Delivery, holders
 from tasks.notify.senders import SmtpSender
 from tasks.notify.templates import incident_markdown
 
 DRAFT_KINDS = ("apology", "announcement")
+CUSTOMER_KINDS = ("compensation_notice",)  # sent in the shop's name (settings [shop]), never the system's
 SHOWN = 20  # failed addresses named in an error, a notice or the audit log; the rest are counted
 
 
@@ -103,13 +112,15 @@ def _draft_rows(incident: Incident, context: dict[str, object], now: datetime) -
 def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
     """Record one alert per person the roster's matrix names, routed around quiet hours, one per group robot
     and SMS the roster's [channels] name for the level, plus the PR drafts (apology, announcement) in the
-    outbox; stamp the incident's first alert time.
+    outbox; stamp the incident's first alert time. After a rise of the level the alert says so (from which
+    level, who or which rule, why).
 
     Safe to re-run: dedup keys already queued are skipped, the first alert time is kept.
     """
     with session_scope() as session:
         incident = incidents.locked_incident(session, incident_key)
-        context = incident_context(incident, incidents.top_posts(session, incident.id))
+        context = {**incident_context(incident, incidents.top_posts(session, incident.id)),
+                   "raised": level_raise_context(session, incident)}
         deliveries = plan(matrix_recipients(incident, roster_people()), incident.level, now)
         rows = compose("alert", incident, context, deliveries,
                        lambda d: f"alert:{incident.key}:{incident.level}:{d.addressee.email.lower()}", now)
@@ -155,8 +166,9 @@ def _attempt(sender: SmtpSender | ChatSender, notification_id: int, now: datetim
         row = repository.claim(session, notification_id, now)
     if row is None:
         return
+    from_name = get_settings().shop.name if row.kind in CUSTOMER_KINDS else None  # customers hear from the shop
     try:
-        sender.send(row.recipient, row.subject, row.body_text, row.body_html, row.message_id)
+        sender.send(row.recipient, row.subject, row.body_text, row.body_html, row.message_id, from_name)
     except Exception as exc:  # noqa: BLE001 - classified below and recorded, never swallowed
         outcome = classify(exc, connecting=False)
         status = DeliveryStatus.FAILED if outcome is Outcome.FAIL_MESSAGE else DeliveryStatus.PENDING

@@ -10,6 +10,7 @@ becomes a link. The only links are our own, to an http(s) URL that tasks.common.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,21 @@ def _environment(templates_dir: Path) -> Environment:
 
 def render_mail(kind: str, context: dict[str, Any], templates_dir: Path) -> RenderedMail:
     """Render `<kind>.subject.j2`, `<kind>.txt.j2` and `<kind>.html.j2` with the context."""
+    return mail_renderer(kind, templates_dir)(context)
+
+
+def mail_renderer(kind: str, templates_dir: Path) -> Callable[[dict[str, Any]], RenderedMail]:
+    """Return a function rendering mail of `kind` (its three templates loaded once: for many addressees)."""
     env = _environment(templates_dir)
-    return RenderedMail(
-        subject=clean_subject(env.get_template(f"{kind}.subject.j2").render(context)),
-        text=env.get_template(f"{kind}.txt.j2").render(context),
-        html=env.get_template(f"{kind}.html.j2").render(context),
-    )
+    subject, text, html = (env.get_template(f"{kind}.{part}.j2") for part in ("subject", "txt", "html"))
+    return lambda context: RenderedMail(clean_subject(subject.render(context)), text.render(context),
+                                        html.render(context))
+
+
+def line_renderer(name: str, templates_dir: Path) -> Callable[[dict[str, Any]], str]:
+    """Return a function rendering the template `name` as one line of plain text (an SMS, a chat message)."""
+    template = _environment(templates_dir).get_template(name)
+    return lambda context: one_line(template.render(context), 1000)
 
 
 def inert(text: str) -> str:

@@ -1,13 +1,19 @@
-"""Every kind of crisis mail renders in Chinese, escapes untrusted text, and keeps its subject on one line."""
+"""Every kind of crisis mail renders in Chinese, escapes untrusted text, and keeps its subject on one line; an alert
+after a rise of the level says so; the public drafts claim nothing unchecked."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
 
+from tasks.incidents.state import Level
+from tasks.notify.chat import alert_markdown
+from tasks.notify.escalation import level_raise, raise_context
 from tasks.notify.templates import ack_form_markdown, incident_markdown, render_mail, safe_url
+from tasks.triage.debunk import render_debunk_statement
 from tests.unit.conftest import CONFIG, read_toml
 from tests.unit.test_templates import HOSTILE, alert_context
 
@@ -32,7 +38,7 @@ SUBJECT_ENDS = {"escalation": "无人确认，升级至第2梯队（分管副总
                 "undeliverable": "邮件无法送达（1 封）"}
 BODY_HAS = {"escalation": ["已 61 分钟无人确认接手", "时限为 30 分钟", "crisis ack"],
             "status": ["一、情况", "负面占比 35%", "二、措施", "李娜：确认接手", "三、需求"],
-            "apology": ["深表歉意", "相关批次已暂停销售并封存送检", "未经审核，不得对外发布", "2025年11月20日"],
+            "apology": ["深表歉意", "【待核实】相关批次暂停销售并封存送检", "未经审核，不得对外发布", "2025年11月20日"],
             "announcement": ["关于澄星相关情况的说明", "检测结果与改进措施将第一时间公布", "联系我们"],
             "undeliverable": ["liu.yang@shop.example", "无法送达"]}
 
@@ -97,3 +103,60 @@ def test_the_mail_artifact_escapes_posts_and_cells() -> None:
 def test_the_acknowledgement_form_description_escapes_the_incident() -> None:
     html = _html(ack_form_markdown("INC-1", "澄星<script>", "产品质量", "II", "[点我](javascript:x)\n# 标题"))
     assert "<script" not in html and "<a " not in html and "<h1>" not in html and "确认接手 INC-1" in html
+
+
+AT = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+OPENED = {"action": "incident.opened", "actor": "flow-run:1", "at": AT, "before": {}, "after": {"level": "II"}}
+
+
+def _raised(action: str, actor: str, reason: str, rules: tuple[str, ...] = ()) -> dict[str, Any]:
+    entry = {"action": action, "actor": actor, "at": AT, "before": {"level": "II"},
+             "after": {"level": "I", "reason": reason}}
+    return raise_context(level_raise([OPENED, entry], Level.I), rules)
+
+
+def test_an_alert_after_a_rise_says_from_which_level_who_raised_it_and_why() -> None:
+    raised = _raised("incident.escalated", "flow-run:7c1e", "热度升至 81.0，级别 II → I",
+                     ("负面帖子扩散：原帖「[点我](http://evil.example) <b>炸了</b>」被转发 900 次",))
+    mail = render_mail("alert", alert_context(level="I", level_name="特别重大", raised=raised), TEMPLATES)
+    assert mail.subject.startswith("【升级 II→I】【I级·特别重大】澄星「产品质量」")
+    for part in (mail.text, mail.html):
+        assert "由 II 级（重大）升为 I 级（特别重大）" in part and "热度升至 81.0，级别 II → I" in part
+        assert "系统自动升级" in part and "负面帖子扩散" in part and "flow-run" not in part
+        assert "2025-11-20 11:00" in part
+    assert "http[:]//evil.example" in mail.text and "<b>炸了" not in mail.html and "&lt;b&gt;炸了" in mail.html
+    chat = alert_markdown("wecom", alert_context(level="I", level_name="特别重大", raised=raised), {}, [])
+    assert "【升级 II→I】" in chat and "由 II 级升为 I 级" in chat and "热度升至 81.0" in chat
+
+
+def test_a_level_set_higher_by_hand_names_who_set_it_and_their_reason() -> None:
+    raised = _raised("incident.level_overridden", "张伟", "央视点名，按 I 级处置")
+    text = render_mail("alert", alert_context(level="I", level_name="特别重大", raised=raised), TEMPLATES).text
+    assert "升级方：张伟（人工定级）" in text and "升级原因：央视点名，按 I 级处置" in text
+
+
+def test_a_first_alert_and_a_lowered_level_say_nothing_of_a_rise() -> None:
+    lowered = {"action": "incident.level_overridden", "actor": "张伟", "at": AT, "before": {"level": "I"},
+               "after": {"level": "II", "reason": "误判"}}
+    assert level_raise([OPENED], Level.II) is None and level_raise([OPENED, lowered], Level.II) is None
+    mail = render_mail("alert", alert_context(raised=raise_context(None, [])), TEMPLATES)
+    assert "升级" not in mail.subject and "级别上调" not in mail.text and "级别上调" not in mail.html
+
+
+@pytest.mark.parametrize("category", sorted(PLAYBOOKS["commitments"]))
+@pytest.mark.parametrize("kind", ["apology", "announcement"])
+def test_a_draft_states_nothing_unchecked_and_labels_nothing_in_its_title(kind: str, category: str) -> None:
+    context = alert_context(category=category, commitments=PLAYBOOKS["commitments"][category],
+                            today="2025年11月20日")
+    mail = render_mail(kind, context, TEMPLATES)
+    for part in (mail.text, mail.html):
+        assert "【待核实】" in part and "已全部下架" not in part and "已暂停销售" not in part
+        assert part.count("【待核实】") >= len(context["commitments"]), "every measure is marked to be checked"
+    title = mail.text.split("———— 草稿开始 ————\n", 1)[1].splitlines()[0]
+    assert title.startswith("澄星") or title.startswith("关于澄星")
+    assert category not in title and "「" not in title
+
+
+def test_the_debunk_draft_asserts_no_finding_before_it_is_checked() -> None:
+    text = render_debunk_statement(TEMPLATES, brand="青禾", claim="青禾牛奶致癌", today="2026年11月21日")
+    assert text.count("【待核实") >= 3 and "均经检验合格" not in text and "经核实，上述信息与事实不符" not in text

@@ -25,7 +25,7 @@ def alert_context(**changes: Any) -> dict[str, Any]:
         "posts": [{"platform": "微博", "author": one_line("用户<b>甲</b>", 40), "reach": "12,345",
                    "text": one_line(HOSTILE), "url": "https://weibo.example/1", "link": "https://weibo.example/1"}],
         "playbook": read_toml("playbooks.toml")["steps"]["产品质量"],
-        "ui_url": "http://127.0.0.1:4200/runs", "sender_name": "舆情危机响应系统",
+        "ui_url": "http://127.0.0.1:4200/runs", "sender_name": "舆情危机响应系统", "raised": {},
     }
     context.update(changes)
     return context
