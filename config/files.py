@@ -77,7 +77,7 @@ class Lexicon(StrictModel):
         for rival, spec in self.competitors.items():
             for name in (rival, *spec.aliases, *spec.products):
                 if name in ours:
-                    raise ValueError(f"competitors.{rival}: {name!r} is also one of our brands or products")
+                    raise ValueError(f"competitors.{rival}：{name} 也是我们自己的品牌或产品名，竞品不能与之重名")
         return self
 
 
@@ -126,6 +126,9 @@ class Person(StrictModel):
     mobile: str | None = Field(None, pattern=r"^1\d{10}$")
     # The person's user id on each chat platform (WeCom userid, DingTalk userId, Feishu open_id), for @-mentions.
     chat_ids: dict[Literal["wecom", "dingtalk", "feishu"], str] = {}
+    # The product categories (lexicon.toml brands.*.category) whose products of ours this person owns: told, with
+    # the PR lead, when a competitor in one of them has a crisis (同类风险预警).
+    product_categories: list[str] = []
 
 
 class NotifyMatrix(StrictModel):

@@ -79,6 +79,9 @@ class LexiconData:
     slang: Sequence[str] = ()
     health_claims: Sequence[str] = ()
     debunk: Sequence[str] = ()
+    # Rivals (竞争对手), matched like our brands but after them: a post naming ours and a rival's is ours first.
+    competitors: Mapping[str, Sequence[str]] = field(default_factory=dict)  # rival -> aliases
+    competitor_products: Mapping[str, Sequence[str]] = field(default_factory=dict)  # rival -> products
 
     def model_words(self) -> list[str]:
         """Return the terms jieba keeps whole that the sentiment model is trained with (critical terms and
@@ -86,13 +89,11 @@ class LexiconData:
         return [*self.critical, *self.slang]
 
     def dictionary_words(self) -> list[str]:
-        """Return every term jieba must keep whole: model_words() and the brand and product names. Category
-        terms, health claims and debunk words are found in the text, not among the tokens."""
+        """Return every term jieba must keep whole: model_words() and the brand and product names (ours and the
+        rivals'). Category terms, health claims and debunk words are found in the text, not among the tokens."""
         words = self.model_words()
-        for aliases in self.brands.values():
-            words.extend(aliases)
-        for products in self.products.values():
-            words.extend(products)
+        for names in (self.brands, self.products, self.competitors, self.competitor_products):
+            words.extend(chain.from_iterable(names.values()))
         return words
 
 
@@ -165,16 +166,19 @@ def _split_like_jieba(tokens: list[str]) -> list[str]:
 def match_brands(text: str | Set[str], lexicon: LexiconData) -> list[tuple[str, str | None]]:
     """Return every (brand, product) named in the text or in the set of its lexicon terms, one per brand:
     brands named by a product first (a product names its brand), then those named by an alias, each in
-    lexicon order. A "问题食品" list naming three watched brands is about each of them."""
+    lexicon order; our brands before the rivals'. A "问题食品" list naming three watched brands is about each
+    of them; a post comparing ours with a rival's is ours first."""
     found: dict[str, str | None] = {}
-    for brand, products in lexicon.products.items():
-        for product in products:
-            if product in text:
-                found.setdefault(brand, product)
-                break
-    for brand, aliases in lexicon.brands.items():
-        if brand not in found and any(alias in text for alias in aliases):
-            found[brand] = None
+    for aliases_of, products_of in ((lexicon.brands, lexicon.products),
+                                    (lexicon.competitors, lexicon.competitor_products)):
+        for brand, products in products_of.items():
+            for product in products:
+                if product in text:
+                    found.setdefault(brand, product)
+                    break
+        for brand, aliases in aliases_of.items():
+            if brand not in found and any(alias in text for alias in aliases):
+                found[brand] = None
     return list(found.items())
 
 
@@ -205,6 +209,8 @@ class TermIndex:
             *lexicon.critical,
             *chain.from_iterable(lexicon.brands.values()),
             *chain.from_iterable(lexicon.products.values()),
+            *chain.from_iterable(lexicon.competitors.values()),
+            *chain.from_iterable(lexicon.competitor_products.values()),
             *chain.from_iterable(rule.terms() for rule in lexicon.categories.values()),
             *lexicon.health_claims, *lexicon.debunk, *REPORT_CUES,
         ]

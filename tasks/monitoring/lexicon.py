@@ -41,4 +41,6 @@ def lexicon_data() -> LexiconData:
         slang=lexicon.slang,
         health_claims=lexicon.health_claims,
         debunk=lexicon.debunk,
+        competitors={name: list(c.aliases) for name, c in lexicon.competitors.items()},
+        competitor_products={name: c.products for name, c in lexicon.competitors.items()},
     )

@@ -25,13 +25,16 @@ class Catalogue:
     """The watched brands in lexicon order (the order fixes the generated chatter for a seed)."""
 
     brands: tuple[Brand, ...]
+    # The competitors (lexicon [competitors]): talked about only when a generator is asked for them.
+    rivals: tuple[Brand, ...] = ()
 
     def brand(self, name: str) -> Brand:
-        """Return the named brand, or raise ValueError listing the known ones."""
-        for brand in self.brands:
+        """Return the named brand (ours or a competitor), or raise ValueError listing the known ones."""
+        for brand in (*self.brands, *self.rivals):
             if brand.name == name:
                 return brand
-        raise ValueError(f"unknown crisis_brand {name!r}; known: {', '.join(b.name for b in self.brands)}")
+        known = ", ".join(b.name for b in (*self.brands, *self.rivals))
+        raise ValueError(f"unknown crisis_brand {name!r}; known: {known}")
 
     def first(self) -> Brand:
         """Return the first brand (the default crisis brand), or raise ValueError if there is none."""
@@ -45,11 +48,12 @@ class Catalogue:
 
 
 def catalogue_of(lexicon: Lexicon) -> Catalogue:
-    """Return the lexicon's brands that have at least one product."""
+    """Return the lexicon's brands and competitors that have at least one product."""
     return Catalogue(tuple(
         Brand(name, tuple(entry.aliases), tuple(entry.products))
         for name, entry in lexicon.brands.items() if entry.products
-    ))
+    ), tuple(Brand(name, tuple(entry.aliases), tuple(entry.products))
+             for name, entry in lexicon.competitors.items() if entry.products))
 
 
 def load_catalogue() -> Catalogue:

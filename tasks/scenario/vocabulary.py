@@ -13,7 +13,7 @@ from datetime import timedelta, timezone
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 # Kind of goods per brand: picks the complaint, crisis and KOL wording; unknown brands get the "any" words.
-KIND = {"澄星": "appliance", "青禾": "food", "木棉优选": "textile"}
+KIND = {"澄星": "appliance", "青禾": "food", "木棉优选": "textile", "焰峰": "appliance"}
 # How much a brand is talked about, relative to HOURLY_RATE; unknown brands 1.0.
 BRAND_RATE = {"澄星": 1.0, "青禾": 1.1, "木棉优选": 0.9}
 # Mentions per hour of one brand by Asia/Shanghai hour of day: quiet nights, evening peak.

@@ -25,6 +25,10 @@ from tasks.scenario.orders import order_rows
 from tasks.scenario.vocabulary import CRISIS_CORES, PLATFORM_SLUG, SHANGHAI
 
 NICKNAMES = 600
+# With `rivals`: the competitors' ordinary chatter, and a small safety crisis (起火, 冒烟 …) of the first one's
+# first product, starting this long before ours: a rival's crisis is our early warning (同类风险预警).
+RIVAL_LEAD = timedelta(minutes=90)
+RIVAL_CRISIS_CATEGORY = "人身安全/食品安全"
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,10 @@ class Scenario:
 def generate_scenario(
     seed: int, end: datetime, *, days: int = 7, crisis_brand: str | None = None,
     crisis_product: str | None = None, crisis_category: str = "产品质量",
-    crisis_start: datetime | None = None, orders: int = 240,
+    crisis_start: datetime | None = None, orders: int = 240, rivals: bool = False,
 ) -> Scenario:
-    """Generate `days` of chatter ending at `end` with one crisis, and the crisis product's orders.
+    """Generate `days` of chatter ending at `end` with one crisis, and the crisis product's orders; with
+    `rivals`, the competitors' chatter too and a small crisis of the first one RIVAL_LEAD before ours.
 
     The crisis brand defaults to the lexicon's first brand, the product to the brand's first product.
     `end` must be aware; it and `crisis_start` are floored to the second. The default crisis starts
@@ -101,6 +106,8 @@ def generate_scenario(
     for watched in catalogue.brands:
         posts.extend(brand_chatter(chatter_rng, watched, first, last, nicknames))
     posts.extend(crisis_posts(crisis_rng, brand.name, product, crisis_category, onset, last, nicknames))
+    if rivals:
+        posts.extend(_rival_posts(random.Random(master.getrandbits(64)), catalogue, first, last, onset, nicknames))
     return Scenario(
         mentions=_mention_rows(seed, posts),
         orders=order_rows(order_rng, seed, product, orders, onset),
@@ -111,8 +118,10 @@ def generate_scenario(
 
 def generate_week(
     seed: int, end: datetime, *, days: int = 7, crises: Sequence[CrisisSpec] = (), surge: SurgeSpec | None = None,
+    rivals: bool = False,
 ) -> Week:
-    """Generate `days` of ordinary chatter ending at `end`, each crisis of `crises` and the surge.
+    """Generate `days` of ordinary chatter ending at `end`, each crisis of `crises` and the surge; with
+    `rivals`, the competitors are talked about (and surge) too, after our brands. A crisis may be a competitor's.
 
     `end` and every start must be aware and are floored to the second; the chatter is the same
     whatever the crises and surge. Raise ValueError for bad arguments.
@@ -127,16 +136,30 @@ def generate_week(
     chatter_rng, surge_rng = random.Random(master.getrandbits(64)), random.Random(master.getrandbits(64))
     nicknames = nickname_pool(chatter_rng, NICKNAMES)
     posts: list[Post] = []
-    for brand in catalogue.brands:
+    talked_about = (*catalogue.brands, *catalogue.rivals) if rivals else catalogue.brands
+    for brand in talked_about:
         posts.extend(brand_chatter(chatter_rng, brand, first, last, nicknames))
     if surge is not None:
         finish = min(surge.start + timedelta(hours=surge.hours), last)
-        posts.extend(surge_posts(surge_rng, catalogue.brands, surge.start, finish, surge.multiplier, nicknames))
+        posts.extend(surge_posts(surge_rng, talked_about, surge.start, finish, surge.multiplier, nicknames))
     for spec in specs:
         rng = random.Random(master.getrandbits(64))
         posts.extend(crisis_posts(rng, spec.brand, spec.product, spec.category, spec.start, last, nicknames,
                                   SIZES[spec.size]))
     return Week(mentions=_mention_rows(seed, posts), crises=specs, surge=surge, start=first, end=last)
+
+
+def _rival_posts(rng: random.Random, catalogue: Catalogue, first: datetime, last: datetime, onset: datetime,
+                 nicknames: Sequence[str]) -> list[Post]:
+    """Return every competitor's ordinary chatter and the first one's small crisis, RIVAL_LEAD before `onset`."""
+    posts: list[Post] = []
+    for rival in catalogue.rivals:
+        posts.extend(brand_chatter(rng, rival, first, last, nicknames))
+    if catalogue.rivals:
+        rival = catalogue.rivals[0]
+        posts.extend(crisis_posts(rng, rival.name, rival.products[0], RIVAL_CRISIS_CATEGORY,
+                                  max(first, onset - RIVAL_LEAD), last, nicknames, SIZES["small"]))
+    return posts
 
 
 def _check_range(end: datetime, days: int) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from prefect import get_run_logger, task
 
 from config.detection import Detection, load_detection
-from config.files import load_severity
+from config.files import load_lexicon, load_severity
 from tasks.common import local_zone
 from tasks.db import retry_transient_db, session_scope
 from tasks.incidents import repository as incidents
@@ -19,6 +19,7 @@ from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
 from tasks.triage.severity import grade, heat_index
+from tasks.triage.warning_tasks import raise_competitor_alerts
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,22 +117,31 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
 @task(retries=2, retry_delay_seconds=[2, 8], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db)
 def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     """Evaluate every brand x category at `window_end`; open, update or escalate incidents; record
-    each rule that fired (enforced, monitored or snoozed).
+    each rule that fired (enforced, monitored or snoozed). A competitor's groups are judged by the same
+    rules but open nothing: where one would have opened an incident, a competitor alert is raised
+    (同类风险预警, tasks/triage/warning_tasks.py), after our incidents are committed.
 
     Safe to re-run for the same window: an active incident absorbs its group instead of a new one,
     and hits and metrics of a window are written once. The drill source's mentions are graded apart,
     into drill incidents only: a drill never feeds, opens or escalates a real incident.
     """
-    det = load_detection()
+    det, rivals = load_detection(), set(load_lexicon().competitors)
     changes: list[IncidentChange] = []
+    rival_hits: list[tuple[GroupWindow, list[RuleHit]]] = []
     with session_scope() as session:
         for drill in (False, True):
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill)
             for _, g in sorted(groups.items()):
+                if g.brand in rivals:
+                    enforced = [h for h in evaluate(g, thresholds(det)) if _mode(det, h, window_end) == "enforce"]
+                    if enforced and not drill:
+                        rival_hits.append((g, enforced))
+                    continue
                 change = _triage_group(session, g, det, window_end, actor, drill)
                 if change is not None:
                     changes.append(change)
+    raise_competitor_alerts(rival_hits, window_end, actor)
     for change in changes:
         if change.kind != "updated":
             get_run_logger().warning("incident %s %s at level %s", change.incident_key, change.kind, change.level)

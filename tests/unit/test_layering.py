@@ -13,7 +13,8 @@ from tests.unit.conftest import ROOT
 
 PACKAGES = ("tasks", "flows", "cli", "config")
 # Our own SQL lives in these (and in every repository.py); the migrations are SQL by nature.
-SQL_HOMES = {"tasks/db.py", "tasks/audit.py", "tasks/models.py"}
+SQL_HOMES = {"tasks/db.py", "tasks/audit.py", "tasks/models.py",
+             "tasks/triage/competitors.py"}  # the competitor alerts' repository, beside triage's own
 # Clients of the operator's own databases (read-only SELECTs on the shop's reviews or orders, like an
 # HTTP source reads a platform): they use SQLAlchemy as a driver, not for our data.
 OPERATOR_DATABASE_CLIENTS = {"tasks/monitoring/sources_sql.py", "tasks/compensation/sources.py"}
