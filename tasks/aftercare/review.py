@@ -1,9 +1,17 @@
-"""Write the review (复盘) of an incident as Markdown. Pure: takes plain data, returns text."""
+"""Write the review (复盘) of an incident as Markdown. Pure: takes plain data, returns text.
+
+Everything in it is for people: audit entries become Chinese sentences (never `level=IV；state=…`, see
+timeline.py), a flow that acted is named by its flow, and the 经验教训 responders write before the review
+is final have their own section (待填写 while there are none).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from tasks.aftercare.timeline import ACTIONS, STEP_STATES, level_label
+from tasks.incidents.state import Level
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,13 @@ class StepRow:
     due: str
     state: str
     evidence: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    at: str
+    by: str  # escaped by the caller
+    text: str  # escaped by the caller
 
 
 @dataclass(frozen=True)
@@ -56,11 +71,12 @@ class ReviewData:
     steps: Sequence[StepRow] = ()
     follow_ups: Sequence[FollowUp] = ()
     review_due: str = ""
-    chart: str = ""  # file name of the curve PNG beside the review
+    chart: str = ""  # where the curve PNG is: its file name beside the review (the caller may swap in a data: URI)
     is_drill: bool = False
     summary: Sequence[str] = ()  # 概要: impact in numbers, escaped by the caller
     went_well: Sequence[str] = ()
     to_improve: Sequence[str] = ()
+    lessons: Sequence[Lesson] = ()
 
 
 @dataclass(frozen=True)
@@ -117,16 +133,8 @@ def assess(r: Response) -> tuple[list[str], list[str]]:
     return well, improve
 
 
-ACTIONS = {
-    "incident.opened": "事件开启", "incident.escalated": "事件升级", "incident.acknowledged": "确认接手",
-    "incident.responding": "进入处置", "incident.monitoring": "进入舆情回落观察", "incident.resolved": "事件解决",
-    "incident.closed": "事件关闭", "notification.queued": "预警邮件入队",
-    "compensation.batch_started": "补偿批次开始", "compensation.batch_completed": "补偿批次完成",
-    "incident.level_overridden": "人工定级", "repair.step_updated": "修复步骤更新",
-    "recovery.cannot_judge": "无法判断恢复情况",
-}
-
-
+COMPENSATION_KINDS = {"full_refund": "全额退款", "partial_refund": "部分退款", "fixed_coupon": "固定金额优惠券",
+                      "percent_coupon": "比例优惠券", "points": "积分"}
 STAMP_NAMES = {"started_at": "开始（首条负面）", "detected_at": "发现", "acknowledged_at": "确认接手",
                "mitigated_at": "缓解", "resolved_at": "解决", "closed_at": "关闭"}
 
@@ -138,8 +146,9 @@ def _minutes(value: float | None) -> str:
 
 
 def render_review(data: ReviewData) -> str:
-    """Return the review as Markdown: summary, metrics, levels, timeline, curve, repair, compensation,
-    top posts and follow-up actions."""
+    """Return the review as Markdown: summary, lessons, metrics, levels, timeline, curve, repair,
+    compensation, top posts and follow-up actions. Long text (reasons, notes) goes in lists, which wrap,
+    never in table cells, which the Prefect UI keeps on one line."""
     title = f"# {'【演练】' if data.is_drill else ''}事件复盘 {data.key}"
     lines = [
         title,
@@ -160,6 +169,7 @@ def render_review(data: ReviewData) -> str:
         "",
         *(f"- {line}" for line in data.to_improve or ("—",)),
         "",
+        *_lesson_lines(data),
         "## 关键时间指标",
         "",
         "| 指标 | 含义 | 数值 |",
@@ -175,9 +185,8 @@ def render_review(data: ReviewData) -> str:
         "",
         "## 级别变化",
         "",
-        "| 时间 | 级别 | 原因 |",
-        "|---|---|---|",
-        *(f"| {c.at} | {c.level} | {c.reason} |" for c in data.level_history),
+        *(f"- {c.at}　{c.reason or (level_label(c.level) if c.level in tuple(Level) else '—')}"
+          for c in data.level_history),
         "",
         "## 声量与情绪曲线",
         "",
@@ -185,22 +194,20 @@ def render_review(data: ReviewData) -> str:
         "",
         "## 时间线（来自审计日志）",
         "",
-        "| 时间 | 操作人 | 动作 | 说明 |",
-        "|---|---|---|---|",
-        *(f"| {e.at} | {e.actor} | {ACTIONS.get(e.action, e.action)} | {e.detail} |" for e in data.timeline),
+        *(f"- {e.at}　{e.actor}　**{ACTIONS.get(e.action, e.action)}**" + (f"：{e.detail}" if e.detail else "")
+          for e in data.timeline),
         "",
         "## 声誉修复",
         "",
-        "| 步骤 | 负责人 | 截止 | 状态 | 证据 |",
-        "|---|---|---|---|---|",
-        *(f"| {s.name} | {s.owner} | {s.due} | {s.state} | {s.evidence} |" for s in data.steps),
+        *_step_lines(data.steps),
         "",
         "## 补偿",
         "",
     ]
     if data.compensation:
         lines += ["| 方式 | 订单数 | 金额（元） |", "|---|---|---|"]
-        lines += [f"| {kind} | {n:,} | {fen / 100:,.2f} |" for kind, (n, fen) in data.compensation.items()]
+        lines += [f"| {COMPENSATION_KINDS.get(kind, kind)} | {n:,} | {fen / 100:,.2f} |"
+                  for kind, (n, fen) in data.compensation.items()]
     else:
         lines.append("无补偿记录。")
     lines += ["", "## 代表性帖子", "", *(f"- {p}" for p in data.top_posts), "",
@@ -208,3 +215,20 @@ def render_review(data: ReviewData) -> str:
               "| 行动 | 负责人 | 截止 |", "|---|---|---|",
               *(f"| {f.action} | {f.owner} | {f.due} |" for f in data.follow_ups), ""]
     return "\n".join(lines)
+
+
+def _step_lines(steps: Sequence[StepRow]) -> list[str]:
+    if not steps:
+        return ["没有记录修复步骤。"]
+    return ["| 步骤 | 负责人 | 截止 | 状态 | 证据 |", "|---|---|---|---|---|",
+            *(f"| {s.name} | {s.owner} | {s.due} | {STEP_STATES.get(s.state, s.state)} | {s.evidence} |"
+              for s in steps)]
+
+
+def _lesson_lines(data: ReviewData) -> list[str]:
+    """Return the 经验教训 section: what responders wrote, with who and when; 待填写 while there is nothing."""
+    lines = ["## 经验教训", ""]
+    if not data.lessons:
+        return [*lines, f"待填写：复盘定稿（事件关闭）前，处置人员在 Prefect 界面运行「lessons」表单填写，"
+                        f"或用命令行 `crisis lesson {data.key} --by 姓名 --text …`。", ""]
+    return [*lines, *(f"- {lesson.text}（{lesson.by}，{lesson.at}）" for lesson in data.lessons), ""]

@@ -1,11 +1,14 @@
-"""Prefect tasks of the review (总结和反思): gather, write Markdown + HTML + curve, publish, e-mail."""
+"""Prefect tasks of the review (总结和反思): gather, write Markdown + HTML + curve, publish, e-mail; and the
+经验教训 responders add before the review is final (audited entries the review reads back)."""
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import markdown as md
 from prefect import get_run_logger, task
@@ -21,6 +24,7 @@ from tasks.aftercare.repair import STEPS, overdue, review_due
 from tasks.aftercare.repository import last_check, list_steps, mention_times, outcome_counts
 from tasks.aftercare.review import (
     FollowUp,
+    Lesson,
     LevelChange,
     Response,
     ReviewData,
@@ -29,15 +33,18 @@ from tasks.aftercare.review import (
     assess,
     render_review,
 )
+from tasks.aftercare.timeline import LESSON_ACTION, RUN_PREFIX, actor_name, describe
 from tasks.common import local_zone, show_time
 from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope
-from tasks.incidents.repository import get_incident, linked_mentions, peak_metric, top_posts
-from tasks.incidents.state import LEVEL_NAMES, Level, durations
+from tasks.errors import InvalidTransition
+from tasks.incidents.repository import get_incident, linked_mentions, locked_incident, peak_metric, top_posts
+from tasks.incidents.state import LEVEL_NAMES, IncidentState, Level, durations, state_name
 from tasks.models import Incident
 from tasks.notify.repository import recipients_of, sent_count
 from tasks.notify.templates import clean_subject, escape_markdown, one_line
 from tasks.outbox import queue_mail
+from tasks.triage.brief import reason_lines
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -47,14 +54,37 @@ CHECK_NAMES = {Outcome.RECOVERED: "已回落", Outcome.NOT_YET: "未回落", Out
                Outcome.INSUFFICIENT_DATA: "数据不足（无法判断）"}
 
 
+MARK_NAMES = {"started_at": "首条负面", "detected_at": "发现", "acknowledged_at": "确认接手", "mitigated_at": "缓解",
+              "resolved_at": "解决", "closed_at": "关闭"}
+
+
 def _detail(entry) -> str:  # type: ignore[no-untyped-def]
     after = json.loads(entry.after)
-    parts = [f"{k}={after[k]}" for k in ("level", "state", "policy", "applied_orders", "step") if k in after]
-    if "amount_fen" in after:
-        parts.append(f"金额 {after['amount_fen'] / 100:,.2f} 元")
-    if after.get("reason") or after.get("note"):
-        parts.append(str(after.get("reason") or after.get("note")))
-    return escape_markdown("；".join(parts))
+    if isinstance(after.get("reason"), str):
+        after["reason"] = "；".join(reason_lines(after["reason"]))
+    return escape_markdown(describe(entry.action, after))
+
+
+def flow_names(actors: set[str]) -> dict[str, str]:
+    """Return the flow name of each `flow-run:<id>` actor, asked of the Prefect API (none without one: a
+    run the API no longer knows is shown as 系统流程)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterId, FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_API_URL
+
+    ids = {}
+    for actor in actors:
+        try:
+            ids[UUID(actor.removeprefix(RUN_PREFIX))] = actor
+        except ValueError:
+            continue
+    if not ids or not PREFECT_API_URL.value():
+        return {}
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(ids))))
+        flows = {f.id: f.name for f in client.read_flows(
+            flow_filter=FlowFilter(id=FlowFilterId(any_=list({r.flow_id for r in runs}))))} if runs else {}
+    return {ids[r.id]: flows[r.flow_id] for r in runs if r.flow_id in flows}
 
 
 def _curve(session: Session, incident: Incident, end: datetime) -> bytes:
@@ -69,7 +99,7 @@ def _curve(session: Session, incident: Incident, end: datetime) -> bytes:
         negative[slot] += bool(is_negative)
     zone = local_zone()
     axis = [(start + timedelta(hours=h)).astimezone(zone).replace(tzinfo=None) for h in range(hours)]
-    marks = [(value.astimezone(zone).replace(tzinfo=None), name.removesuffix("_at"))
+    marks = [(value.astimezone(zone).replace(tzinfo=None), MARK_NAMES.get(name, name))
              for name, value in incident.stamps().items() if value is not None and start <= value <= stop]
     return curve_png(axis, volume, negative, marks)
 
@@ -85,6 +115,7 @@ def _follow_ups(incident: Incident, steps: list, due: str) -> list[FollowUp]:  #
 def review_data(session: Session, incident: Incident, chart: str, now: datetime) -> ReviewData:
     """Gather everything the review shows as of `now` (post text escaped)."""
     entries = sorted(audit.entries_for(session, "incident", incident.key), key=lambda e: (e.at, e.seq))
+    actors = flow_names({e.actor for e in entries if e.actor.startswith(RUN_PREFIX)})
     steps = list_steps(session, incident.id)
     resolved = (incident.resolved_at or incident.detected_at).astimezone(local_zone()).date()
     due = review_due(incident.level, resolved).isoformat()
@@ -102,11 +133,12 @@ def review_data(session: Session, incident: Incident, chart: str, now: datetime)
         insufficient_checks=checks.get(Outcome.INSUFFICIENT_DATA, 0)))
     return ReviewData(
         key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
-        level_name=LEVEL_NAMES[Level(incident.level)], state=incident.state,
-        trigger_reason=escape_markdown(incident.trigger_reason),
+        level_name=LEVEL_NAMES[Level(incident.level)], state=state_name(incident.state),
+        trigger_reason=escape_markdown("；".join(reason_lines(incident.trigger_reason))),
         stamps={name: show_time(value) for name, value in incident.stamps().items()},
         durations=durations(incident.stamps()),
-        timeline=[TimelineEntry(show_time(e.at), escape_markdown(e.actor), e.action, _detail(e)) for e in entries],
+        timeline=[TimelineEntry(show_time(e.at), escape_markdown(actor_name(e.actor, actors)), e.action, _detail(e))
+                  for e in entries],
         compensation=totals,
         top_posts=[f"[{escape_markdown(p.platform or p.source)}] 触达 {p.reach:,}：{escape_markdown(one_line(p.text))}"
                    for p in top_posts(session, incident.id)],
@@ -118,6 +150,8 @@ def review_data(session: Session, incident: Incident, chart: str, now: datetime)
         follow_ups=_follow_ups(incident, steps, due), review_due=due, chart=chart, is_drill=incident.is_drill,
         summary=_summary(session, incident, totals, sent, checks), went_well=[escape_markdown(x) for x in well],
         to_improve=[escape_markdown(x) for x in improve],
+        lessons=[Lesson(show_time(e.at), escape_markdown(e.actor), escape_markdown(json.loads(e.after).get("text", "")))
+                 for e in entries if e.action == LESSON_ACTION],
     )
 
 
@@ -141,17 +175,22 @@ def _summary(session: Session, incident: Incident, totals: dict[str, tuple[int, 
     return lines
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 def _html(markdown_text: str, png: bytes, chart: str) -> str:
-    inline = "data:image/png;base64," + base64.b64encode(png).decode()
-    body = md.markdown(markdown_text.replace(f"]({chart})", f"]({inline})"), extensions=["tables"])
+    body = md.markdown(markdown_text.replace(f"]({chart})", f"]({_data_uri(png)})"), extensions=["tables"])
     return ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>table{border-collapse:collapse}'
-            "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>" + body + "</body></html>")
+            "td,th{border:1px solid #ccc;padding:4px 8px}img{max-width:100%}</style></head><body>" + body
+            + "</body></html>")
 
 
 @task(task_run_name="review-{incident_key}")
 def write_review(incident_key: str, now: datetime) -> str:
-    """Write var/reviews/<KEY>.md, .html and -curve.png, publish the artifact and queue the review mail
-    to the roster. Safe to re-run: files are rewritten, the mail is queued once per incident."""
+    """Write var/reviews/<KEY>.md, .html and -curve.png, publish the artifact (the curve inline, as a data:
+    URI the UI shows) and queue the review mail to the roster. Safe to re-run: files are rewritten, the
+    artifact gets a new version, the mail is queued once per incident."""
     folder = get_settings().var_path / "reviews"
     folder.mkdir(parents=True, exist_ok=True)
     chart = f"{incident_key}-curve.png"
@@ -164,7 +203,7 @@ def write_review(incident_key: str, now: datetime) -> str:
     (folder / chart).write_bytes(png)
     (folder / f"{incident_key}.md").write_text(markdown_text, encoding="utf-8")
     (folder / f"{incident_key}.html").write_text(html, encoding="utf-8")
-    create_markdown_artifact(markdown=markdown_text.replace(f"({chart})", "(attached to the e-mail)"),
+    create_markdown_artifact(markdown=markdown_text.replace(f"]({chart})", f"]({_data_uri(png)})"),
                              key=f"review-{incident_key.lower()}", description=f"事件复盘 {incident_key}")
     get_run_logger().info("review written to %s", folder / f"{incident_key}.md")
     return str(folder / f"{incident_key}.md")
@@ -178,3 +217,43 @@ def _queue_review(session: Session, incident: Incident, text: str, html: str, no
     involved |= {p.email for p in load_roster().people if {"commander", "scribe"} & set(p.roles)}
     return queue_mail(session, incident_id=incident.id, kind="review", recipients=involved,
                       dedup_prefix=f"review:{incident.key}", subject=subject, body_text=text, body_html=html, now=now)
+
+
+LESSON_LIMIT = 2000  # characters of one lesson
+
+
+@dataclass(frozen=True)
+class LessonAdded:
+    count: int  # the incident's lessons now
+    added: bool  # False when the same person had written the same text already
+    review_written: bool  # the incident is resolved: its review exists and is rewritten with the lesson
+
+
+def add_lesson(incident_key: str, by: str, text: str, now: datetime) -> LessonAdded:
+    """Add a 经验教训 to the incident's review: an audited entry (`review.lesson_added`) the review lists with
+    who and when. Refused once the incident is closed (复盘通过: the review is final). Safe to re-run: the
+    same text by the same person is kept once."""
+    by, text = by.strip(), text.strip()
+    if not by or not text:
+        raise InvalidTransition(f"{incident_key}：经验教训需要填写人和内容")
+    if len(text) > LESSON_LIMIT:
+        raise InvalidTransition(f"{incident_key}：经验教训最多 {LESSON_LIMIT} 字（现为 {len(text)} 字），请分条填写")
+    with session_scope() as session:
+        incident = locked_incident(session, incident_key)
+        if incident.state == IncidentState.CLOSED:
+            raise InvalidTransition(f"{incident_key}：事件已关闭，复盘已定稿，不能再添加经验教训")
+        known = [json.loads(e.after) | {"by": e.actor} for e in audit.entries_for(session, "incident", incident_key)
+                 if e.action == LESSON_ACTION]
+        added = {"by": by, "text": text} not in [{"by": k["by"], "text": k.get("text")} for k in known]
+        if added:
+            audit.record(session, actor=by, action=LESSON_ACTION, entity_type="incident", entity_id=incident_key,
+                         at=now, after={"text": text})
+        return LessonAdded(len(known) + added, added, incident.state == IncidentState.RESOLVED)
+
+
+@task(task_run_name="lesson-{incident_key}")
+def record_lesson(incident_key: str, by: str, text: str, now: datetime) -> LessonAdded:
+    """Add the lesson (see `add_lesson`). Safe to re-run: the same text by the same person is kept once."""
+    result = add_lesson(incident_key, by, text, now)
+    get_run_logger().info("%s: %d lesson(s)%s", incident_key, result.count, "" if result.added else ", already there")
+    return result

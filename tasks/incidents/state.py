@@ -1,7 +1,8 @@
 """The incident's vocabulary: its states and the transitions the plan allows, the order of its lifecycle
 timestamps, and the one `Level` enum of the four-level convention (I 特别重大 … IV 一般).
 
-Pure: no Prefect, SQLAlchemy or network. The level names are spelled here and nowhere else.
+Pure: no Prefect, SQLAlchemy or network. The level names, and the Chinese names of the levels and states
+that people read, are spelled here and nowhere else.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ class IncidentState(StrEnum):
     MONITORING = "monitoring"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+STATE_NAMES = {IncidentState.OPEN: "新建", IncidentState.ACKNOWLEDGED: "已确认", IncidentState.RESPONDING: "处理中",
+               IncidentState.MONITORING: "观察中", IncidentState.RESOLVED: "已解决", IncidentState.CLOSED: "已关闭"}
+
+
+def state_name(state: str) -> str:
+    """Return the Chinese name of a state as people read it (新建 … 已关闭)."""
+    return STATE_NAMES[IncidentState(state)]
 
 
 ALLOWED: dict[IncidentState, frozenset[IncidentState]] = {

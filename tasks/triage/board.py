@@ -1,4 +1,5 @@
-"""What operators look at in the Prefect UI: the incident board and one brief per active incident."""
+"""What operators look at in the Prefect UI: the incident board (drills on a board of their own) and one brief
+per active incident."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ from config.settings import get_settings
 from tasks.common import local_zone, show_time
 from tasks.db import session_scope
 from tasks.incidents import repository
-from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution
+from tasks.incidents.repository import fired_rules
+from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution, state_name
 from tasks.models import Incident
 from tasks.notify.templates import escape_markdown, markdown_link, one_line
 from tasks.triage import repository as mentions
-from tasks.triage.brief import BriefData, render_brief
+from tasks.triage.brief import BriefData, reason_sentence, render_brief
 from tasks.triage.debunk import render_debunk_statement
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+
+BOARD_LIMIT = 50  # rows on each board
+SOURCE_STATUS = {"ok": "正常", "partial": "部分记录有误", "failing": "读取失败", "never run": "尚未运行",
+                 "disabled": "已停用"}
 
 
 def _age(incident: Incident, now: datetime) -> str:
@@ -30,39 +37,54 @@ def _age(incident: Incident, now: datetime) -> str:
 
 
 def _state(incident: Incident) -> str:
-    """Return the state, with how it was closed when it was no real crisis (closed（误报）)."""
+    """Return the state in Chinese, with how it was closed when it was no real crisis (已关闭（误报）)."""
     if incident.resolution is None:
-        return str(incident.state)
-    return f"{incident.state}（{RESOLUTION_NAMES[Resolution(incident.resolution)]}）"
+        return state_name(incident.state)
+    return f"{state_name(incident.state)}（{RESOLUTION_NAMES[Resolution(incident.resolution)]}）"
 
 
-def board_row(incident: Incident, now: datetime, sources: str) -> dict[str, object]:
-    """Return one row of the incident board (the trigger reason and rumour reason are ours, not post text)."""
-    return {"key": incident.key, "level": f"{incident.level} {LEVEL_NAMES[Level(incident.level)]}",
-            "state": _state(incident), "brand": incident.brand, "category": incident.category, "heat": incident.heat,
-            "age": _age(incident, now), "owner": incident.owner or "—",
-            "rumour": (incident.rumour_reason or "疑似谣言") if incident.possible_rumour else "—",
-            "source health": sources, "trigger reason": incident.trigger_reason}
+def board_row(incident: Incident, now: datetime, rules: list[str]) -> dict[str, object]:
+    """Return one row of the incident board: the essentials in Chinese, the reason as one short sentence
+    (ours, not post text; the numbers are in the brief)."""
+    reason = reason_sentence(rules, incident.trigger_reason, bool(incident.possible_rumour))
+    return {"事件编号": incident.key, "级别": f"{incident.level} {LEVEL_NAMES[Level(incident.level)]}",
+            "状态": _state(incident), "品牌 · 类别": f"{incident.brand} · {incident.category}",
+            "热度": round(incident.heat, 1), "已持续": _age(incident, now), "负责人": incident.owner or "未确认",
+            "触发原因": reason}
+
+
+def sources_line(source_health: list[dict[str, object]] | None) -> str:
+    """Return the data sources' health as one line for the board's description."""
+    parts = [f"{h['name']} {SOURCE_STATUS.get(str(h['status']), h['status'])}" for h in source_health or []]
+    return "数据来源：" + ("，".join(parts) if parts else "本次未检查")
 
 
 @task
 def publish_incident_board(now: datetime, source_health: list[dict[str, object]] | None = None) -> int:
-    """Update the `incident-board` table artifact (newest first, with source health); return its rows."""
-    sources = "; ".join(f"{h['name']}: {h['status']}" for h in source_health or []) or "—"
+    """Update the `incident-board` table artifact (newest first; sources' health in its description) and,
+    when there are drills, the `drill-board` (【演练】) apart; return the real incidents' rows."""
     with session_scope() as session:
-        rows = [board_row(i, now, sources) for i in repository.list_incidents(session)]
-    create_table_artifact(key="incident-board", table=rows or [{"key": "—", "state": "no incidents",
-                                                                "source health": sources}],
-                          description="舆情事件看板 — incidents, newest first")
-    return len(rows)
+        listed = repository.list_incidents(session, limit=BOARD_LIMIT * 4)
+        rows = {drill: [board_row(i, now, fired_rules(session, i.id)) for i in listed if bool(i.is_drill) == drill]
+                [:BOARD_LIMIT] for drill in (False, True)}
+    sources = sources_line(source_health)
+    create_table_artifact(key="incident-board", table=rows[False] or [{"事件编号": "—", "状态": "暂无事件"}],
+                          description=f"舆情事件看板（最新在前，不含演练）。{sources}")
+    if rows[True]:
+        create_table_artifact(key="drill-board", table=rows[True],
+                              description=f"【演练】演练事件看板（最新在前）：演练事件不是真实舆情。{sources}")
+    return len(rows[False])
 
 
-def _hourly_negative(session: Session, incident: Incident, now: datetime) -> list[int]:
-    since = now - timedelta(hours=24)
+def _hourly_negative(session: Session, incident: Incident, now: datetime) -> tuple[list[int], list[str]]:
+    """Return the negative mentions of each of the last 24 whole hours (the last one is the hour now is in),
+    oldest first, and the hour each starts at on screen ("14时")."""
+    zone = local_zone()
+    first = now.astimezone(zone).replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     counts = [0] * 24
-    for at in mentions.negative_times(session, incident, since, now):
-        counts[min(23, int((at - since).total_seconds() // 3600))] += 1
-    return counts
+    for at in mentions.negative_times(session, incident, first - timedelta(microseconds=1), now):
+        counts[min(23, max(0, int((at - first).total_seconds() // 3600)))] += 1
+    return counts, [f"{(first + timedelta(hours=h)).hour:02d}时" for h in range(24)]
 
 
 def brief_for(session: Session, incident: Incident, now: datetime) -> str:
@@ -70,6 +92,7 @@ def brief_for(session: Session, incident: Incident, now: datetime) -> str:
     from tasks.monitoring.sentiment_model import negative_evidence
 
     level = Level(incident.level)
+    hourly, hours = _hourly_negative(session, incident, now)
     posts = []
     for p in repository.top_posts(session, incident.id):
         why = negative_evidence(p.text) if p.negative else ""
@@ -79,9 +102,9 @@ def brief_for(session: Session, incident: Incident, now: datetime) -> str:
                      + (f"  \n   负面依据：{escape_markdown(why)}" if why else ""))
     return render_brief(BriefData(
         key=incident.key, brand=incident.brand, category=incident.category, level=level.value,
-        level_name=LEVEL_NAMES[level], state=incident.state, heat=incident.heat,
+        level_name=LEVEL_NAMES[level], state=_state(incident), heat=incident.heat,
         reason=escape_markdown(incident.trigger_reason), detected=show_time(incident.detected_at),
-        owner=escape_markdown(incident.owner or "未确认"), hourly_negative=_hourly_negative(session, incident, now),
+        owner=escape_markdown(incident.owner or "未确认"), hourly_negative=hourly, hour_labels=hours,
         top_posts=posts, level_steps=load_severity().level_steps.get(level.value, []),
         playbook=load_playbooks().for_category(incident.category), **_rumour_parts(session, incident, now),
     ))

@@ -121,7 +121,7 @@ def test_the_review_shows_checks_that_could_not_judge(database: str) -> None:
         text = render_review(review_data(session, get_incident(session, key), "c.png", END + timedelta(hours=29)))
     assert "回落检查 3 次：数据不足（无法判断） 3 次" in text
     assert "3 次检查数据不足、无法判断" in text.split("### 需要改进的")[1]
-    assert "| 无法判断恢复情况 |" in text and "最近一次回落检查" in text and "数据不足，无法判断" in text
+    assert "**无法判断恢复情况**" in text and "最近一次回落检查" in text and "数据不足，无法判断" in text
 
 
 def test_enough_healthy_evidence_recovers_as_before(database: str) -> None:

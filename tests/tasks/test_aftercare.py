@@ -92,3 +92,46 @@ def test_report_counts_real_incidents_since_a_day(database: str) -> None:
     assert result.exit_code == 0, result.output
     assert "1 incidents since 2026-11-01 (drills excluded)" in result.output
     assert "产品质量 1" in result.output and "个人信息泄露" not in result.output
+
+
+def _review_text(key: str, hours: float) -> str:
+    from tasks.aftercare.review import render_review
+    from tasks.aftercare.review_tasks import review_data
+    from tasks.incidents.repository import get_incident
+
+    with session_scope() as session:
+        return render_review(review_data(session, get_incident(session, key), "c.png", END + timedelta(hours=hours)))
+
+
+def test_lessons_are_added_from_the_cli_listed_with_who_and_when_and_refused_once_closed(database: str) -> None:
+    key = _opened_and_mitigated()
+    assert "待填写" in _review_text(key, 2).split("## 经验教训")[1].split("##")[0]
+    lesson = "客服口径 <b>应在</b> 首个小时内统一 [见](http://x.example)"
+    added = runner.invoke(app, ["lesson", key, "--by", "王强", "--text", lesson, "--now", "2026-11-20T22:00"])
+    assert added.exit_code == 0, added.output
+    assert "已记录经验教训（共 1 条，填写人 王强）" in added.output and "复盘生成时将列出" in added.output
+    again = runner.invoke(app, ["lesson", key, "--by", "王强", "--text", lesson])
+    assert again.exit_code == 0 and "已记录过（共 1 条" in again.output, "the same lesson is kept once"
+    section = _review_text(key, 2).split("## 经验教训")[1].split("##")[0]
+    assert "- 客服口径 &lt;b&gt;应在&lt;/b&gt; 首个小时内统一 \\[见\\](http\\[:\\]//x.example)（王强，2026-11-20 22:00）" \
+        in section and "待填写" not in section, "escaped: no HTML, no link"
+    with session_scope() as session:
+        assert session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "review.lesson_added")).all() == \
+            ["王强"]
+
+    for hour in range(1, 30):
+        add_mentions(8, start=END + timedelta(hours=hour), minutes=50, negative=False, category=None, prefix=f"q{hour}-")
+    [_recover(key, h) for h in (26, 27, 28)]
+    assert runner.invoke(app, ["close", key, "--by", "张伟", "--now", "2026-11-24T10:00"]).exit_code == 0
+    late = runner.invoke(app, ["lesson", key, "--by", "王强", "--text", "补一条"])
+    assert late.exit_code == 1 and "事件已关闭，复盘已定稿" in late.output
+
+
+def test_the_review_timeline_reads_as_chinese_sentences(database: str) -> None:
+    key = _opened_and_mitigated()
+    text = _review_text(key, 2)
+    timeline = text.split("## 时间线（来自审计日志）")[1].split("## ")[0]
+    assert "**事件开启**：以 " in timeline and "原因：短期突增" in timeline and "李娜 接手" in timeline
+    assert "状态变为「观察中」" in timeline and "纯属偶然的可能性" in timeline
+    assert "level=" not in text and "state=" not in text and "Poisson" not in text
+    assert "状态：观察中" in text and "monitoring" not in text

@@ -56,10 +56,10 @@ def test_an_incident_shaped_like_a_rumour_is_marked_once_audited_and_shown(datab
     assert _actions(key).count("incident.rumour_marked") == 1 and "incident.rumour_marked" not in _actions(complaint)
     with session_scope() as session:
         assert verify_chain(session).ok
-        row = board_row(repository.get_incident(session, key), AT, "—")
-        assert board_row(repository.get_incident(session, complaint), AT, "—")["rumour"] == "—"
+        row = board_row(repository.get_incident(session, key), AT, [])
+        assert "疑似谣言" not in str(board_row(repository.get_incident(session, complaint), AT, [])["触发原因"])
         brief = brief_for(session, repository.get_incident(session, key), AT + timedelta(minutes=10))
-    assert row["rumour"] == marked.rumour_reason
+    assert str(row["触发原因"]).endswith("疑似谣言。"), "the board says so; the brief says why"
     assert "## 辟谣（疑似谣言）" in brief and "向平台申请辟谣标注" in brief
     assert "> **关于网传“【紧急扩散】问题食品名单！以下品牌检出致癌物：澄星、青禾、悦川、果滋、麦香园、…”的说明**" in brief
 

@@ -186,3 +186,19 @@ def test_reposts_and_near_duplicates_join_the_incident_of_what_they_repeat(datab
     with session_scope() as session:
         linked = set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id)))
     assert {"repost0", "repost1"} <= linked and "unrelated" not in linked
+
+
+def test_the_board_row_is_chinese_with_a_short_reason_without_numbers(database: str) -> None:
+    from tasks.incidents.repository import fired_rules, get_incident
+    from tasks.triage.board import board_row
+
+    chatter()
+    add_mentions(30, start=END - timedelta(minutes=50), minutes=45, prefix="b")
+    (opened,) = triage(END)
+    with session_scope() as session:
+        incident = get_incident(session, opened.incident_key)
+        row = board_row(incident, END + timedelta(minutes=35), fired_rules(session, incident.id))
+    assert list(row) == ["事件编号", "级别", "状态", "品牌 · 类别", "热度", "已持续", "负责人", "触发原因"]
+    assert row["状态"] == "新建" and row["品牌 · 类别"] == "澄星 · 产品质量" and row["已持续"] == "35 分钟"
+    assert row["负责人"] == "未确认" and str(row["触发原因"]).startswith("负面短时突增")
+    assert not any(ch.isdigit() for ch in str(row["触发原因"])), "the numbers stay in the brief"

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.aftercare.report import IncidentFacts, summarise
 from tasks.incidents.state import IncidentState, can_dismiss
-from tasks.triage.brief import BriefData, render_brief
+from tasks.triage.brief import BriefData, render_brief, split_command
 from tasks.triage.debunk import render_debunk_statement
 from tasks.triage.rumour import Post, RumourRules, assess, listed_items
 from tests.unit.conftest import CONFIG, read_toml
@@ -98,7 +98,8 @@ def test_only_an_active_incident_may_be_dismissed() -> None:
 def _brief(**changes: object) -> str:
     data = dict(key="INC-20261120-001", brand="澄星", category="产品质量", level="III", level_name="较大",
                 state="open", heat=40.0, reason="短期突增", detected="2026-11-20 10:00", owner="未确认",
-                hourly_negative=[0, 1, 5], top_posts=["帖子"], level_steps=["定级"], playbook=["核实"])
+                hourly_negative=[0, 1, 5], hour_labels=["10时", "11时", "12时"], top_posts=["帖子"],
+                level_steps=["定级"], playbook=["核实"])
     return render_brief(BriefData(**{**data, **changes}))  # type: ignore[arg-type]
 
 
@@ -110,7 +111,8 @@ def test_the_brief_of_a_possible_rumour_shows_the_debunk_path_and_the_draft() ->
     assert "## 辟谣（疑似谣言）" in brief and "**疑似谣言：含“求扩散”**" in brief
     assert any("核实" in s for s in steps) and any("辟谣声明" in s and "检测报告" in s for s in steps)
     assert any("辟谣标注" in s for s in steps)
-    assert all(f"- [ ] {s}" in brief for s in steps)
+    assert all(f"- [ ] {split_command(s)[0]}" in brief for s in steps), "each step, its command apart"
+    assert "- `crisis close INC-20261120-001 --as unfounded --reason …`" in brief
     assert "> **关于网传“澄星空气炸锅会爆炸”的说明**" in brief and "> 2026年11月20日" in brief
     assert "辟谣" not in _brief()
 
