@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
 from prefect import flow
 
+from flows.forms import IncidentKey, Now, ask
 from tasks.common import resolve_now
 from tasks.notify.ack import Answer, record_acknowledgement, wait_for_acknowledgement
 
+Who = Annotated[str, ask("确认人", "接手此事件的负责人姓名。填写即直接确认；留空则运行挂起，等待有人点 Resume 填写",
+                         max_length=128)]
+Note = Annotated[str, ask("备注", "例如：公关接手，30 分钟内出口径", max_length=500)]
 
-@flow(name="acknowledge", log_prints=True)
-def acknowledge_incident(incident_key: str, by: str = "", note: str = "",
-                         now: datetime | None = None) -> dict[str, object]:
+
+@flow(name="acknowledge", flow_run_name="ack-{incident_key}", log_prints=True)
+def acknowledge_incident(incident_key: IncidentKey, by: Who = "", note: Note = "", now: Now = None) -> dict[str, object]:
     """Acknowledge an incident: someone owns it now, and escalation stops.
 
     1) with `by` filled in (this deployment's Run form, a script): take that answer at once;

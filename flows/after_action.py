@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow
 
+from flows.forms import Now, optional, run_name
 from tasks.aftercare.tasks import evaluate_recovery, incidents_in_monitoring
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
 
+WatchedIncident = optional(str, "事件编号", "例如 INC-20261129-001；留空则检查全部观察中的事件")
 
-@flow(name="after-action", log_prints=True)
-def after_action(incident_key: str | None = None, now: datetime | None = None) -> list[dict[str, object]]:
+
+@flow(name="after-action", flow_run_name=run_name("after-action", "incident_key"), log_prints=True)
+def after_action(incident_key: WatchedIncident = None, now: Now = None) -> list[dict[str, object]]:
     """Compare each watched incident with its pre-incident baseline.
 
     1) take the incident (or, on the schedule, every incident in monitoring);

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow
 
 from config.files import load_policies
+from flows.forms import IncidentKey, Now, ask, optional
 from tasks.common import resolve_now
 from tasks.compensation.approval import await_approval
+from tasks.compensation.formats import FORMATS
 from tasks.compensation.interrupted import mark_run_interrupted, settle_interrupted_batches
 from tasks.compensation.limits import one_run_per_incident
 from tasks.compensation.report import announce_compensation, queue_customer_notices, report_batch
@@ -25,19 +26,36 @@ from tasks.compensation.tasks import (
     write_ledger,
 )
 
+POLICIES = load_policies()  # the form's dropdowns, as of deployment: `make deploy` again after editing the file
+Requester = Annotated[str, ask("申请人", "你的真实姓名，记入审计日志；超过审批上限的批次须由另一人审批（四眼原则）",
+                               min_length=1, max_length=128, pattern=r"\S")]
+PolicyName = Annotated[str, ask("补偿策略", "；".join(f"{name}：{p.title}" for name, p in POLICIES.policies.items()),
+                                choices=POLICIES.policies)]
+OrdersPath = optional(str, "订单文件（与订单查询二选一）",
+                      "服务器上订单导出文件的路径（CSV 或 XLSX），例如 var/orders/INC-20261129-001.csv")
+OrdersQuery = optional(str, "订单查询（与订单文件二选一）",
+                       "compensation.toml 中配置的订单库查询：" + "、".join(POLICIES.queries or ["（未配置）"]),
+                       choices=POLICIES.queries)
+OrdersFormatName = Annotated[Literal["auto", "generic", "taobao", "tmall", "jd"], ask(
+    "订单格式", "auto：按列名自动识别；" + "；".join(f"{f.name}：{f.title}" for f in FORMATS.values()))]
+DryRun = Annotated[bool, ask("只试算", "勾选时只计算金额和名单，不发放；取消勾选才写入赔付台账")]
+NotifyCustomers = Annotated[bool, ask("通知客户", "发放后给每位客户发送补偿通知")]
+Note = optional(str, "备注", "补偿原因或说明，记入审计日志，并显示在审批表单中")
 
-@flow(name="compensate", log_prints=True, on_failure=[mark_run_interrupted], on_crashed=[mark_run_interrupted])
+
+@flow(name="compensate", flow_run_name="compensate-{incident_key}", log_prints=True,
+      on_failure=[mark_run_interrupted], on_crashed=[mark_run_interrupted])
 def compensate(
-    incident_key: str,
-    orders_path: str | None = None,
-    orders_query: str | None = None,
-    policy: str = "coupon-20",
-    dry_run: bool = True,
-    note: str | None = None,
-    orders_format: Literal["auto", "generic", "taobao", "tmall", "jd"] = "auto",
-    notify_customers: bool = False,
-    requested_by: str = "prefect-ui",
-    now: datetime | None = None,
+    incident_key: IncidentKey,
+    requested_by: Requester,
+    policy: PolicyName = "coupon-20",
+    orders_path: OrdersPath = None,
+    orders_query: OrdersQuery = None,
+    orders_format: OrdersFormatName = "auto",
+    dry_run: DryRun = True,
+    notify_customers: NotifyCustomers = False,
+    note: Note = None,
+    now: Now = None,
 ) -> dict[str, object]:
     """Compensate the customers of an incident's affected orders, one run per incident at a time.
 

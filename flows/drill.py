@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Annotated
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.utilities.annotations import quote
+from pydantic import WithJsonSchema
 
+from config.drills import load_drills
+from flows.forms import Now, ask, optional, run_name
 from flows.triage import triage_mentions
 from tasks.audit import flow_actor
 from tasks.common import resolve_now, show_time
@@ -15,10 +19,19 @@ from tasks.drills.tasks import due_drills, generate_drill, grade_drill, inject_d
 from tasks.monitoring.tasks import analyse_mentions
 from tasks.notify.tasks import deliver_outbox
 
+SCENARIOS = load_drills().scenarios  # the form's dropdown, as of deployment: `make deploy` again after editing
+Scenario = Annotated[str, ask("演练场景", "；".join(f"{name}：{s.title}" for name, s in SCENARIOS.items()),
+                              choices=SCENARIOS)]
+Seed = optional(int, "随机种子", "留空用场景自带的种子；同一种子生成同一场危机")
+Starter = Annotated[str, ask("发起人", "你的姓名，记入审计日志和演练记录（默认 prefect-ui）", min_length=1, max_length=128, pattern=r"\S")]
+# A number box to fill in (scripts pass the id as a number): the schedule grades every drill whose time is up.
+DrillId = Annotated[int | None, WithJsonSchema({"type": "integer"}),
+                    ask("演练编号", "要立即评估的演练（crisis drill list 可查）；到时的演练由定时运行自动评估")]
 
-@flow(name="drill", log_prints=True)
-def drill(scenario: str = "quality", seed: int | None = None, started_by: str = "prefect-ui",
-          now: datetime | None = None) -> dict[str, object]:
+
+@flow(name="drill", flow_run_name=run_name("drill", "scenario", stamp=True), log_prints=True)
+def drill(scenario: Scenario = "quality", seed: Seed = None, started_by: Starter = "prefect-ui",
+          now: Now = None) -> dict[str, object]:
     """Start a drill of a scenario in config/drills.toml.
 
     1) generate the scenario's crisis on ordinary chatter (the scenario's seed unless `seed` is given:
@@ -47,8 +60,8 @@ def drill(scenario: str = "quality", seed: int | None = None, started_by: str = 
     return {"drill": drill_id, "scenario": scenario, "incident": key}
 
 
-@flow(name="drill-grade", log_prints=True)
-def drill_grade(drill_id: int | None = None, now: datetime | None = None) -> list[dict[str, object]]:
+@flow(name="drill-grade", flow_run_name=run_name("drill-grade", "drill_id"), log_prints=True)
+def drill_grade(drill_id: DrillId = None, now: Now = None) -> list[dict[str, object]]:
     """Grade one drill at once (`drill_id`), or every running drill whose time is up (the schedule).
 
     Detection, level, first alert, acknowledgement against the level's target, repair steps and a

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow
 from prefect.utilities.annotations import quote
 
+from flows.forms import Now, optional, run_name
 from flows.triage import triage_mentions
 from tasks.audit_anchor import publish_audit_head
 from tasks.common import resolve_now
@@ -21,9 +20,11 @@ from tasks.monitoring.tasks import (
     store_mentions,
 )
 
+ExtraFile = optional(str, "附加文件", "服务器上的一份 JSONL/CSV/XLSX 舆情文件（标准格式），每次扫描都会重读；可不填")
 
-@flow(name="scan", log_prints=True)
-def scan(now: datetime | None = None, extra_file: str | None = None) -> dict[str, object]:
+
+@flow(name="scan", flow_run_name=run_name("scan"), log_prints=True)
+def scan(now: Now = None, extra_file: ExtraFile = None) -> dict[str, object]:
     """Scan every enabled source as of `now`, store what is new, and triage.
 
     1) read every enabled source of config/sources.toml at once (drop folders, RSS/Atom feeds, platform

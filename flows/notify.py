@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow
 
+from flows.forms import Now, optional, run_name
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
 from tasks.notify.ack import close_answered_forms
@@ -19,9 +18,11 @@ from tasks.notify.tasks import (
     report_undeliverable,
 )
 
+SomeIncident = optional(str, "事件编号", "例如 INC-20261129-001；留空则处理全部事件（定时巡检）")
 
-@flow(name="notify", log_prints=True)
-def notify(incident_key: str | None = None, now: datetime | None = None) -> dict[str, object]:
+
+@flow(name="notify", flow_run_name=run_name("notify", "incident_key"), log_prints=True)
+def notify(incident_key: SomeIncident = None, now: Now = None) -> dict[str, object]:
     """Tell the emergency organisation, and keep chasing until someone owns the incident.
 
     With a key (the opened / escalated / not-acknowledged triggers) for that incident; without

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow
 
+from flows.forms import IncidentKey, Now
 from tasks.aftercare.review_tasks import write_review
 from tasks.audit_anchor import publish_audit_head
 from tasks.common import resolve_now
 from tasks.notify.tasks import deliver_outbox
 
 
-@flow(name="review", log_prints=True)
-def review(incident_key: str, now: datetime | None = None) -> str:
+@flow(name="review", flow_run_name="review-{incident_key}", log_prints=True)
+def review(incident_key: IncidentKey, now: Now = None) -> str:
     """Write the incident's review and send it to the roster.
 
     1) rebuild the timeline and level history from the audit trail; 2) compute TTD / TTA / TTM / TTR;

@@ -25,19 +25,19 @@ from tasks.db import session_scope
 from tasks.errors import NotFound
 from tasks.incidents.repository import get_incident
 from tasks.incidents.state import IncidentState
+from tasks.notify.ack_link import ACK_FLOW
 from tasks.notify.tasks import acknowledge
 from tasks.notify.templates import ack_form_markdown
 
-ACK_FLOW = "acknowledge"
 ANSWERED_ELSEWHERE = "已在别处确认（CLI 或另一个表单），此表单自动关闭"
 
 
 class AckInput(RunInput):
     """The form on a suspended acknowledge run: who takes the incident, and a note."""
 
-    who: str = Field(min_length=1, max_length=128, pattern=r"\S", title="确认人 who",
+    who: str = Field(min_length=1, max_length=128, pattern=r"\S", title="确认人",
                      description="接手此事件的负责人姓名")
-    note: str = Field("", max_length=500, title="备注 note", description="例如：公关接手，30 分钟内出口径")
+    note: str = Field("", max_length=500, title="备注", description="例如：公关接手，30 分钟内出口径")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def wait_for_acknowledgement(incident_key: str) -> Answer:
     owner, facts = _owner(incident_key)
     if owner is not None:
         return Answer(owner, ANSWERED_ELSEWHERE)
-    form = AckInput.with_initial_data(description=ack_form_markdown(**facts), note="")
+    form = AckInput.with_initial_data(description=ack_form_markdown(**facts))  # initial values would lose the labels
     answer = suspend_flow_run(wait_for_input=form, key=f"ack-{incident_key.lower()}")
     return Answer(answer.who.strip(), answer.note.strip())
 

@@ -4,6 +4,7 @@ the CLI."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _events(name: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path) -> None:
-    dry = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", now=NOW)
+    dry = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", requested_by="刘洋", now=NOW)
     assert dry["status"] == "dry_run" and dry["applied"] == 2 and dry["amount_fen"] == 5000 + 899
     result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False,
                         notify_customers=True, note="质量问题致歉", requested_by="刘洋", now=NOW)
@@ -96,10 +97,22 @@ def test_a_file_with_a_bad_row_applies_nothing(sqlite_db: str, tmp_path: Path) -
     make_incident()
     path = orders_csv(tmp_path / "o.csv", [("O1", "C1", "10"), ("O2", "C2", "十元")])
     with pytest.raises(OrdersFileInvalid, match=r"o.csv:3: amount_yuan: not an amount \('十元'\)"):
-        compensate(incident_key=KEY, orders_path=str(path), policy="coupon-20", dry_run=False, now=NOW)
+        compensate(incident_key=KEY, orders_path=str(path), policy="coupon-20", dry_run=False, requested_by="刘洋", now=NOW)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CompensationBatch)) == 0
         assert session.scalar(select(func.count()).select_from(CompensationItem)) == 0
+
+
+def test_a_run_names_its_incident_and_nobody_compensates_anonymously(taobao_file: Path) -> None:
+    """The runs list shows compensate-<KEY>; requested_by has no default (it was "prefect-ui"), and a blank
+    form field (the UI sends "") counts as not given."""
+    with pytest.raises(TypeError, match="requested_by"):
+        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-20", now=NOW)
+    state = compensate(incident_key=KEY, orders_path=str(taobao_file), orders_query="", note=" ", policy="coupon-20",
+                       requested_by="刘洋", now=NOW, return_state=True)
+    assert state.is_completed() and state.result()["status"] == "dry_run"
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(state.state_details.flow_run_id).name == f"compensate-{KEY}"
 
 
 def test_the_cli_pays_from_a_file_and_names_bad_rows(sqlite_db: str, tmp_path: Path) -> None:
@@ -108,10 +121,13 @@ def test_the_cli_pays_from_a_file_and_names_bad_rows(sqlite_db: str, tmp_path: P
     command = ["compensate", KEY, "--policy", "coupon-20", "--now", NOW.isoformat(), "--orders"]
     dry = CliRunner().invoke(app, [*command, str(good)])
     assert dry.exit_code == 0, dry.output
-    assert "dry_run: 2 orders, 2 customers, 40.00 元" in dry.output
+    shown = " ".join(dry.output.split())
+    assert "试算" in shown and "2 单，2 位客户" in shown and "40.00 元" in shown and "{" not in shown, dry.output
     paid = CliRunner().invoke(app, [*command, str(good), "--apply", "--by", "刘洋"])
     assert paid.exit_code == 0, paid.output
-    assert "applied: 2 orders, 2 customers, 40.00 元" in paid.output
+    assert "已发放" in paid.output and "2 单，2 位客户" in paid.output and "40.00 元" in paid.output, paid.output
+    again = json.loads(CliRunner().invoke(app, [*command, str(good), "--apply", "--by", "刘洋", "--json"]).stdout)
+    assert again["applied"] == 0 and again["incident_orders"] == 2 and again["incident_amount_fen"] == 4000
     bad = orders_csv(tmp_path / "bad.csv", [("O3", "", "10")])
     failed = CliRunner().invoke(app, [*command, str(bad), "--apply"])
     assert failed.exit_code == 1
@@ -131,7 +147,7 @@ def test_the_limits_of_closed_incidents_are_deleted_at_the_next_run(taobao_file:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=f"compensate-{key}", limit=1))
         client.increment_concurrency_slots(names=[f"compensate-{held}"], slots=1, mode="concurrency")
 
-        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", now=NOW)
+        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", requested_by="刘洋", now=NOW)
 
         names = {c.name for c in client.read_global_concurrency_limits(limit=200)}
     assert f"compensate-{closed}" not in names
@@ -161,7 +177,7 @@ def test_a_limit_deleted_before_its_slot_is_taken_is_created_again(
     """Another run prunes this incident's limit between its creation and the slot: the run still pays."""
     deleted = _pruned_by_another_run(monkeypatch, times=1)
 
-    result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, now=NOW)
+    result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, requested_by="刘洋", now=NOW)
 
     assert deleted == [f"compensate-{KEY}"]
     assert (result["status"], result["applied"]) == ("applied", 2)
@@ -178,7 +194,7 @@ def test_a_limit_that_keeps_vanishing_fails_the_run_before_anything_is_paid(
     _pruned_by_another_run(monkeypatch, times=99)
 
     with pytest.raises(ConcurrencySlotAcquisitionError):
-        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, now=NOW)
+        compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False, requested_by="刘洋", now=NOW)
 
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CompensationBatch)) == 0

@@ -67,14 +67,14 @@ def test_whole_lifecycle(database: str, smtp_sink: Path, scenario_files) -> None
 
     acknowledge(key, "李娜", "接手", scenario.crisis_start + timedelta(hours=2))
     dry = compensate(incident_key=key, orders_path=str(orders), policy="coupon-20", dry_run=True,
-                     now=scenario.crisis_start + timedelta(hours=5))
+                     requested_by="刘洋", now=scenario.crisis_start + timedelta(hours=5))
     assert dry["applied"] > 0 and _count(CompensationItem) == 0
     paid = compensate(incident_key=key, orders_path=str(orders), policy="coupon-20", dry_run=False,
-                      now=scenario.crisis_start + timedelta(hours=6))
+                      requested_by="刘洋", now=scenario.crisis_start + timedelta(hours=6))
     assert _count(CompensationItem) == paid["applied"] == dry["applied"]
     assert paid["amount_fen"] == 2000 * paid["applied"]
     again = compensate(incident_key=key, orders_path=str(orders), policy="coupon-20", dry_run=False,
-                       now=scenario.crisis_start + timedelta(hours=7))
+                       requested_by="刘洋", now=scenario.crisis_start + timedelta(hours=7))
     assert again["applied"] == 0 and _count(CompensationItem) == paid["applied"]
 
     scan(now=END, extra_file=str(mentions))
