@@ -32,8 +32,8 @@ from tasks.notify.templates import _environment as mail_environment
 # What the code passes each kind of mail (tasks/notify/messages.py incident_context and personal_context,
 # plus each kind's own keys); a template using anything else fails at send time, so it is named here.
 _INCIDENT = frozenset({"key", "brand", "category", "level", "level_name", "level_colour", "level_css", "heat",
-                       "reason", "detected_at", "drill", "rumour", "posts", "playbook", "ui_url", "sender_name",
-                       "greeting", "on_behalf"})
+                       "reason", "reasons", "detected_at", "drill", "rumour", "posts", "playbook", "commands", "ui_url",
+                       "sender_name", "greeting", "on_behalf"})
 MAIL_VARIABLES: dict[str, frozenset[str]] = {
     "alert": _INCIDENT | {"raised"},
     "apology": _INCIDENT | {"commitments", "today"},

@@ -28,6 +28,7 @@ from tasks.incidents.state import IncidentState
 from tasks.notify.ack_link import ACK_FLOW
 from tasks.notify.tasks import acknowledge
 from tasks.notify.templates import ack_form_markdown
+from tasks.triage.brief import reason_lines
 
 ANSWERED_ELSEWHERE = "已在别处确认（CLI 或另一个表单），此表单自动关闭"
 
@@ -52,7 +53,7 @@ def _owner(incident_key: str) -> tuple[str | None, dict[str, str]]:
         incident = get_incident(session, incident_key)
         owner = None if incident.state == IncidentState.OPEN else (incident.acknowledged_by or "—")
         facts = {"key": incident.key, "brand": incident.brand, "category": incident.category,
-                 "level": incident.level, "reason": incident.trigger_reason}
+                 "level": incident.level, "reason": "；".join(reason_lines(incident.trigger_reason))}
     return owner, facts
 
 

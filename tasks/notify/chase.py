@@ -10,16 +10,17 @@ from prefect import get_run_logger, task
 from config.files import load_roster
 from config.settings import get_settings
 from tasks import audit
-from tasks.aftercare.review import ACTIONS
+from tasks.aftercare.timeline import ACTIONS, actor_name
 from tasks.common import show_time
 from tasks.db import retry_transient_db, session_scope
 from tasks.incidents import repository as incidents
+from tasks.incidents.state import state_name
 from tasks.models import Incident
 from tasks.notify import repository
 from tasks.notify.escalation import Tier, due_tier, periods_elapsed, status_needs, step_recipients
 from tasks.notify.messages import by_name, compose, incident_context, matrix_recipients, plan, roster_people
+from tasks.triage.brief import split_command
 
-STATE_NAMES = {"open": "待确认", "acknowledged": "已确认", "responding": "处置中", "monitoring": "舆情回落观察"}
 STEP_ACTIONS = {**ACTIONS, "notification.escalated": "升级通知", "notification.failed": "邮件无法送达"}
 
 
@@ -107,19 +108,20 @@ def _queue_status(session, incident: Incident, step: int, now: datetime, actor: 
     owner = next((p for p in people if p.name == incident.acknowledged_by), None)
     deliveries = plan(told + ([owner] if owner and owner not in told else []), incident.level, now)
     metric = incidents.latest_metric(session, incident.id)
+    shared = incident_context(incident, incidents.top_posts(session, incident.id))
+    needs = [split_command(need, incident.key) for need in status_needs(
+        incident.state, incident.acknowledged_by, repository.compensated_orders(session, incident.id), incident.level)]
     context = {
-        **incident_context(incident, incidents.top_posts(session, incident.id)),
-        "step": step, "as_of": show_time(now), "state_name": STATE_NAMES.get(incident.state, incident.state),
+        **shared,
+        "step": step, "as_of": show_time(now), "state_name": state_name(incident.state),
         "owner": incident.acknowledged_by,
         "interval_minutes": f"{status_period(incident.level).total_seconds() / 60:g}",
         "negative_count": incident.negative_count, "reach": f"{incident.reach:,}",
         "latest": metric and {"window_end": show_time(metric.window_end), "volume": metric.volume,
                               "negative_share": f"{metric.negative_share:.0%}"},
-        "actions": [{"at": show_time(e.at), "actor": e.actor, "what": STEP_ACTIONS.get(e.action, e.action)}
-                    for e in audit.entries_for(session, "incident", incident.key)
-                    if e.action != "notification.queued"][-15:],
-        "needs": status_needs(incident.state, incident.acknowledged_by,
-                              repository.compensated_orders(session, incident.id), incident.level),
+        "actions": _actions(session, incident.key),
+        "needs": [text for text, _ in needs],
+        "commands": list(dict.fromkeys([*(command for _, command in needs if command), *shared["commands"]])),
     }
     added = repository.enqueue(session, compose(
         "status", incident, context, deliveries,
@@ -129,3 +131,14 @@ def _queue_status(session, incident: Incident, step: int, now: datetime, actor: 
                      entity_id=incident.key, at=now, after={"kind": "status", "step": step,
                                                             "recipients": [d.to.email for d in deliveries]})
     return added
+
+
+def _actions(session, key: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Return the incident's last 15 steps for the 措施 section: when, who (a flow run by its flow's name, never
+    its id) and what, in Chinese."""
+    from tasks.aftercare.review_tasks import flow_names  # its chart library loads only when a status is due
+
+    entries = [e for e in audit.entries_for(session, "incident", key) if e.action != "notification.queued"][-15:]
+    flows = flow_names({e.actor for e in entries})
+    return [{"at": show_time(e.at), "actor": actor_name(e.actor, flows), "what": STEP_ACTIONS.get(e.action, "其他操作")}
+            for e in entries]

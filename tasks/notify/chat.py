@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +20,7 @@ from tasks.incidents.state import Level
 from tasks.notify.templates import escape_markdown, inert, markdown_link, one_line
 
 CHAT_KINDS = ("wecom", "dingtalk", "feishu", "sms")
+CHANNEL_NAMES = {"wecom": "企业微信群", "dingtalk": "钉钉群", "feishu": "飞书群", "sms": "短信"}
 MENTION_LEVELS = (Level.I, Level.II)  # the on-duty people are @-mentioned at these levels only
 FEISHU_COLOURS = {Level.I: "red", Level.II: "orange", Level.III: "yellow", Level.IV: "blue"}
 POSTS_SHOWN = 3
@@ -62,10 +62,14 @@ def parse_recipient(recipient: str) -> tuple[str, str, str | None] | None:
     return kind, channel, mobile or None
 
 
-def short_reason(reason: str) -> str:
-    """Return the trigger reason as one short sentence: its first clause, at most 60 characters."""
-    first = re.split(r"[；;\n]", reason.strip(), maxsplit=1)[0].strip()
-    return one_line(first, 60).rstrip("。") + "。" if first else ""
+def recipient_label(recipient: str) -> str:
+    """Return an outbox recipient as people read it: a mailbox as it is, `wecom:pr_group` as 企业微信群 pr_group,
+    `sms:<channel>:<mobile>` as 短信 <mobile>."""
+    parsed = parse_recipient(recipient)
+    if parsed is None:
+        return recipient
+    kind, channel, mobile = parsed
+    return f"{CHANNEL_NAMES[kind]} {mobile or channel}"
 
 
 def _mention_text(kind: str, person: OnDuty) -> str:
@@ -97,11 +101,20 @@ def raise_lines(context: dict[str, Any], escape: Callable[[str], str]) -> list[s
             f"升级方：{escape(raised['by'])}；原因：{escape(one_line(raised['why'], 120))}"]
 
 
+def _reason_block(context: dict[str, Any], escape: Callable[[str], str], label: str, bullet: str) -> list[str]:
+    """Return the trigger reason as the brief words it (the mail's `reasons`): on the label's line when it is
+    one sentence, else one line per rule under the label (each escaped with `escape`)."""
+    reasons = [escape(one_line(line, 200)) for line in context["reasons"]]
+    if len(reasons) <= 1:
+        return [label + "".join(reasons)]
+    return [label + "\n" + "\n".join(bullet + line for line in reasons)]
+
+
 def alert_markdown(kind: str, context: dict[str, Any], links: dict[str, str], mentions: Sequence[OnDuty]) -> str:
     """Return the alert as markdown: level, reason, top posts, the brief's and the acknowledge link, @s."""
     lines = [f"### {escape_markdown(alert_title(context))}",
              f"**事件**：{escape_markdown(context['key'])}　**热度**：{context['heat']} / 100",
-             f"**原因**：{escape_markdown(short_reason(context['reason']))}"]
+             *_reason_block(context, escape_markdown, "**原因**：", "- ")]
     lines += [f"**{line}**" if n == 0 else line for n, line in enumerate(raise_lines(context, escape_markdown))]
     if context.get("rumour"):
         lines.append(f"**疑似谣言**：{escape_markdown(context['rumour'])}")
@@ -122,7 +135,7 @@ def alert_markdown(kind: str, context: dict[str, Any], links: dict[str, str], me
 def alert_text(context: dict[str, Any], links: dict[str, str], mentions: Sequence[OnDuty]) -> str:
     """Return the alert as plain text (WeCom text messages, which alone can @ by mobile); posts inert."""
     lines = [inert(alert_title(context)), f"事件：{inert(context['key'])}　热度：{context['heat']} / 100",
-             f"原因：{inert(short_reason(context['reason']))}", *raise_lines(context, inert)]
+             *_reason_block(context, inert, "原因：", "· "), *raise_lines(context, inert)]
     lines += [f"· {inert(p['platform'])}｜{inert(p['author'])}：{inert(one_line(p['text'], 120))}"
               for p in context["posts"][:POSTS_SHOWN]]
     lines += [f"{label}：{links[key]}" for label, key in (("事件简报", "brief"), ("确认接手", "ack")) if links.get(key)]

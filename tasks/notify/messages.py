@@ -17,16 +17,27 @@ from jinja2 import TemplateError
 from config.files import address_problem, load_playbooks, load_roster
 from config.settings import get_settings, read_environment
 from tasks import audit
+from tasks.aftercare.timeline import MAIL_KINDS
 from tasks.common import local_zone, show_time
 from tasks.incidents.state import LEVEL_COLOURS, LEVEL_NAMES, Level
-from tasks.models import Incident, Mention
+from tasks.models import Incident, Mention, Notification
 from tasks.notify.ack_link import ack_url
-from tasks.notify.chat import MENTION_LEVELS, OnDuty, alert_markdown, alert_title, chat_recipient, robot_body, sms_body
+from tasks.notify.chat import (
+    MENTION_LEVELS,
+    OnDuty,
+    alert_markdown,
+    alert_title,
+    chat_recipient,
+    recipient_label,
+    robot_body,
+    sms_body,
+)
 from tasks.notify.delivery import DeliveryStatus, message_id_for
 from tasks.notify.escalation import level_raise, raise_context
 from tasks.notify.repository import latest_hit_reasons
 from tasks.notify.routing import Delivery, QuietHours, Recipient, holders, plan_deliveries, recipients
 from tasks.notify.templates import RenderedMail, one_line, render_mail, safe_url
+from tasks.triage.brief import reason_lines, split_command
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -61,13 +72,18 @@ def plan(people: Sequence[Recipient], level: str, now: datetime) -> list[Deliver
 
 
 def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, Any]:
-    """Return what every mail about the incident shows: facts, top posts, playbook, where to act."""
+    """Return what every mail about the incident shows: facts, top posts, playbook, where to act. The trigger
+    reason is read as the brief reads it (one Chinese sentence per rule, statistics in words); the playbook's
+    commands are apart from its steps, for the person on duty."""
     level = Level(incident.level)
+    reasons = [one_line(line, 300) for line in reason_lines(incident.trigger_reason)]
+    steps = [split_command(step, incident.key) for step in load_playbooks().for_category(incident.category)]
     return {
         "key": one_line(incident.key, 64), "brand": one_line(incident.brand, 64),
         "category": one_line(incident.category, 64),
         "level": level.value, "level_name": LEVEL_NAMES[level], "level_colour": LEVEL_COLOURS[level],
-        "level_css": LEVEL_CSS[level], "heat": incident.heat, "reason": one_line(incident.trigger_reason, 500),
+        "level_css": LEVEL_CSS[level], "heat": incident.heat,
+        "reasons": reasons, "reason": one_line("；".join(reasons), 500),
         "detected_at": show_time(incident.detected_at), "drill": incident.is_drill,
         "rumour": one_line(incident.rumour_reason or "疑似谣言", 500) if incident.possible_rumour else "",
         "posts": [
@@ -76,7 +92,8 @@ def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, 
              "link": safe_url(p.url)}
             for p in posts
         ],
-        "playbook": load_playbooks().for_category(incident.category),
+        "playbook": [text for text, _ in steps if text],
+        "commands": list(dict.fromkeys(command for _, command in steps if command)),
         "ui_url": ack_url(incident.key),
         "sender_name": get_settings().email.sender_name,
     }
@@ -84,12 +101,19 @@ def incident_context(incident: Incident, posts: Sequence[Mention]) -> dict[str, 
 
 def level_raise_context(session: Session, incident: Incident) -> dict[str, Any]:
     """Read how the incident's level rose to the current one (the audit log, the detection hits of that
-    scan) and return it as `raise_context` does."""
+    scan, worded as the brief words them) and return it as `raise_context` does."""
     entries = [{"action": e.action, "actor": e.actor, "at": e.at, "before": json.loads(e.before or "null"),
                 "after": json.loads(e.after or "null")} for e in audit.entries_for(session, "incident", incident.key)]
     raised = level_raise(entries, Level(incident.level))
-    rules = latest_hit_reasons(session, incident.id, raised.at) if raised and not raised.manual else []
-    return raise_context(raised, rules)
+    hits = latest_hit_reasons(session, incident.id, raised.at) if raised and not raised.manual else []
+    return raise_context(raised, [line for hit in hits for line in reason_lines(hit)])
+
+
+def failure_lines(rows: Sequence[Notification]) -> list[dict[str, str]]:
+    """Return the undeliverable notice's lines: to whom (a group robot by its platform), which kind of message
+    in Chinese, and why it failed."""
+    return [{"recipient": recipient_label(r.recipient), "kind": MAIL_KINDS.get(r.kind, "消息"),
+             "error": r.last_error or ""} for r in rows]
 
 
 def personal_context(delivery: Delivery) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from tasks.notify.delivery import (
 from tasks.notify.messages import (
     compose,
     compose_chats,
+    failure_lines,
     incident_context,
     level_raise_context,
     matrix_recipients,
@@ -262,8 +263,7 @@ def _queue_failure_notice(session, incident: Incident, rows: list[Notification],
     reporters = plan(holders(load_roster().delivery.report_to, roster_people()), incident.level, now)
     context = {**incident_context(incident, incidents.top_posts(session, incident.id)),
                "failed_count": len(rows),
-               "failures": [{"recipient": r.recipient, "kind": r.kind, "error": r.last_error or ""}
-                            for r in rows[:SHOWN]]}
+               "failures": failure_lines(rows[:SHOWN])}
     first = rows[0].id
     repository.enqueue(session, compose("undeliverable", incident, context, reporters,
                                         lambda d: f"undeliverable:{incident.key}:{first}:{d.addressee.email.lower()}",

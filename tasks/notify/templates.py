@@ -145,5 +145,5 @@ def ack_form_markdown(key: str, brand: str, category: str, level: str, reason: s
         f"### 确认接手 {markdown_cell(key)}\n\n"
         f"{markdown_cell(brand)} ·「{markdown_cell(category)}」· {markdown_cell(level)} 级\n\n"
         f"触发原因：{markdown_cell(reason)}\n\n"
-        "填写 **who**（接手人姓名）和 **note**（备注），提交即确认接手：记入审计日志，并停止升级通知。"
+        "填写**确认人**（接手人姓名）和**备注**，提交即确认接手：记入审计日志，并停止升级通知。"
     )

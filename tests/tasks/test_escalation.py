@@ -150,6 +150,9 @@ def test_status_updates_follow_the_level_interval_while_the_incident_is_handled(
     assert remind_status_updates.fn(DAY + timedelta(minutes=119), "test") == []
     assert remind_status_updates.fn(DAY + timedelta(minutes=120), "test") == [key]
     assert remind_status_updates.fn(DAY + timedelta(minutes=150), "test") == [], "step 1 once"
+    with session_scope() as session:
+        transition(session, get_incident(session, key), IncidentState.RESPONDING, actor="李娜",
+                   at=DAY + timedelta(minutes=200))
     assert remind_status_updates.fn(DAY + timedelta(minutes=240), "test") == [key]
     status = [n for n in outbox(key) if n.kind == "status"]
     assert {n.recipient for n in status} == matrix_emails("II", "产品质量")
@@ -157,3 +160,7 @@ def test_status_updates_follow_the_level_interval_while_the_incident_is_handled(
     assert "进展通报（第1期）" in first.subject
     for section in ("一、情况", "二、措施", "三、需求", "李娜：确认接手", "评估是否需要启动补偿"):
         assert section in first.body_text
+    second = next(n for n in status if ":2:" in n.dedup_key).body_text
+    assert "当前状态「处理中」" in second and "李娜：进入处置" in second, "the state and step as the board names them"
+    needs = second.split("三、需求", 1)[1].split("值班人员操作", 1)[0]
+    assert "评估是否需要启动补偿" in needs and "crisis" not in needs, "commands are for the person on duty"

@@ -55,6 +55,7 @@ def test_an_automatic_rise_is_announced_with_both_levels_the_rule_and_the_reason
         for part in (mail.body_text, mail.body_html):
             assert "由 II 级（重大）升为 I 级（特别重大）" in part and "热度升至 81.0，级别 II → I" in part
             assert "系统自动升级" in part and "短期突增" in part and "flow-run" not in part
+            assert "σ" not in part and "（标准差 1.2），高出 3 个标准差" in part, "the rule worded as the brief words it"
     robot = next(n for n in raised if n.recipient == "wecom:pr_group")
     content = json.loads(robot.body_html)["markdown"]["content"]
     assert "【升级 II→I】" in content and "由 II 级升为 I 级" in content and "热度升至 81.0" in content

@@ -43,7 +43,7 @@ def test_a_level_II_alert_reaches_each_group_escaped_with_links_and_the_on_duty_
     assert wecom["msgtype"] == "markdown"
     content = wecom["markdown"]["content"]
     assert "【II级·重大】澄星「产品质量」舆情预警" in content and "INC-20261127-001" in content
-    assert "**原因**：负面声量阈值：最近 60 分钟「澄星」负面提及 12 条。" in content
+    assert "**原因**：负面声量阈值：最近 60 分钟「澄星」负面提及 12 条\n" in content
     assert "<@zhangwei>" in content, "the commander on duty is @-mentioned by WeCom userid"
     assert r"\*\*全部退款\*\* \[领取\](http\[:\]//evil.example/x)" in content, "the post is text, not markup"
     assert "&lt;@all&gt;" in content and "<@all>" not in content and r"www\[.\]evil.example" in content

@@ -18,7 +18,8 @@ from config.settings import SettingsError
 from tasks.notify.chat import OnDuty, Verdict, dingtalk_sign, feishu_sign, judge, parse_recipient, robot_body
 
 CONTEXT = {"key": "INC-20261127-001", "brand": "澄星", "category": "产品质量", "level": "II", "level_name": "重大",
-           "heat": 66.0, "reason": "负面声量阈值：最近 60 分钟负面提及 12 条；热度 66", "rumour": "", "drill": False,
+           "heat": 66.0, "reason": "负面声量阈值：最近 60 分钟负面提及 12 条；热度 66",
+           "reasons": ["负面声量阈值：最近 60 分钟负面提及 12 条；热度 66"], "rumour": "", "drill": False,
            "posts": [{"platform": "微博", "author": "用户0", "reach": "1,000", "text": "坏了 <@all>"}]}
 LINKS = {"brief": "http://ui.example/artifacts/key/brief-inc-20261127-001", "ack": "http://ui.example/runs"}
 
@@ -60,7 +61,7 @@ def test_each_platforms_answer_is_sent_retried_or_refused(kind: str, status: int
 def test_wecom_mentions_by_userid_in_markdown_and_by_mobile_only_in_a_text_message() -> None:
     by_id = robot_body("wecom", CONTEXT, LINKS, [OnDuty("张伟", "13800000001", "zhangwei")])
     assert by_id["msgtype"] == "markdown" and "<@zhangwei>" in by_id["markdown"]["content"]
-    assert "**原因**：负面声量阈值：最近 60 分钟负面提及 12 条。" in by_id["markdown"]["content"]
+    assert "**原因**：负面声量阈值：最近 60 分钟负面提及 12 条；热度 66\n" in by_id["markdown"]["content"]
     by_mobile = robot_body("wecom", CONTEXT, LINKS, [OnDuty("李娜", "13800000002")])
     assert by_mobile["msgtype"] == "text" and by_mobile["text"]["mentioned_mobile_list"] == ["13800000002"]
     assert "确认接手：http://ui.example/runs" in by_mobile["text"]["content"]

@@ -10,8 +10,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tasks.incidents.state import Level
-from tasks.notify.chat import alert_markdown
+from tasks.models import Incident, Notification
+from tasks.notify.chat import alert_markdown, alert_text
 from tasks.notify.escalation import level_raise, raise_context
+from tasks.notify.messages import failure_lines, incident_context
 from tasks.notify.templates import ack_form_markdown, incident_markdown, render_mail, safe_url
 from tasks.triage.debunk import render_debunk_statement
 from tests.unit.conftest import CONFIG, read_toml
@@ -23,14 +25,14 @@ PLAYBOOKS = read_toml("playbooks.toml")
 EXTRA: dict[str, dict[str, Any]] = {
     "escalation": {"tier": 2, "tier_name": "分管副总裁", "alerted_at": "2025-11-20 10:05", "waited_minutes": 61,
                    "limit_minutes": "30", "told": ["钱进", "张伟"]},
-    "status": {"step": 3, "as_of": "2025-11-20 16:05", "state_name": "处置中", "owner": "李娜",
+    "status": {"step": 3, "as_of": "2025-11-20 16:05", "state_name": "处理中", "owner": "李娜",
                "interval_minutes": "120", "negative_count": 40, "reach": "120,000",
                "latest": {"window_end": "2025-11-20 16:00", "volume": 80, "negative_share": "35%"},
                "actions": [{"at": "2025-11-20 10:20", "actor": "李娜", "what": "确认接手"}],
                "needs": ["请负责人 李娜 补充最新情况、已采取的措施和需要的支持"]},
     "apology": {"commitments": PLAYBOOKS["commitments"]["产品质量"], "today": "2025年11月20日"},
     "announcement": {"commitments": PLAYBOOKS["commitments"]["产品质量"], "today": "2025年11月20日"},
-    "undeliverable": {"failed_count": 1, "failures": [{"recipient": "liu.yang@shop.example", "kind": "alert",
+    "undeliverable": {"failed_count": 1, "failures": [{"recipient": "liu.yang@shop.example", "kind": "预警",
                                                        "error": "SMTPRecipientsRefused: 550 <script>x</script>"}]},
 }
 SUBJECT_ENDS = {"escalation": "无人确认，升级至第2梯队（分管副总裁）", "status": "进展通报（第3期）",
@@ -160,3 +162,56 @@ def test_a_draft_states_nothing_unchecked_and_labels_nothing_in_its_title(kind: 
 def test_the_debunk_draft_asserts_no_finding_before_it_is_checked() -> None:
     text = render_debunk_statement(TEMPLATES, brand="青禾", claim="青禾牛奶致癌", today="2026年11月21日")
     assert text.count("【待核实") >= 3 and "均经检验合格" not in text and "经核实，上述信息与事实不符" not in text
+
+
+# A stored trigger reason as detection writes it: two rules, their statistics in symbols.
+STORED_REASON = ("短期突增：最近 60 分钟「澄星·产品质量」负面 48 条，前 6 小时同长窗口均值 3.0（σ 1.2），超过 3σ，"
+                 "Poisson p=2.2e-42；品牌负面占比 60%（基线 10%）；日度异常：最近 24 小时「澄星·产品质量」负面 120 条，"
+                 "前 7 天同时段均值 20.0（σ 4.0），超过 3σ，Poisson p=3.1e-03")
+
+
+def _stored_incident_context() -> dict[str, Any]:
+    incident = Incident(key="INC-20251120-001", brand="澄星", category="产品质量", level="II", state="open", heat=65.3,
+                        trigger_reason=STORED_REASON, detected_at=AT, is_drill=False, possible_rumour=False)
+    return {**incident_context(incident, []), "greeting": "李娜（公关专员）您好：", "on_behalf": "", "raised": {}}
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_mail_and_robots_give_the_reason_as_the_brief_words_it_one_rule_a_line() -> None:
+    context = _stored_incident_context()
+    mail = render_mail("alert", context, TEMPLATES)
+    chats = [alert_markdown("dingtalk", context, {}, []), alert_text(context, {}, [])]
+    for part in (mail.subject, mail.text, mail.html, *chats):
+        assert "Poisson" not in part and "p=" not in part and "σ" not in part
+    for part in (mail.text, mail.html, *chats):
+        assert "超过 3σ" not in part and "高出 3 个标准差，纯属偶然的可能性不到万分之一" in part
+        assert "（标准差 4.0），高出 3 个标准差，纯属偶然的可能性约 0.31%" in part
+    assert "触发原因：\n- 短期突增：" in mail.text and "\n- 日度异常：" in mail.text
+    assert "<li>短期突增：" in mail.html and "<li>日度异常：" in mail.html
+    assert "**原因**：\n- 短期突增：" in chats[0] and "原因：\n· 短期突增：" in chats[1]
+
+
+@pytest.mark.usefixtures("clean_settings")
+def test_the_playbook_steps_carry_no_command_which_is_listed_for_the_person_on_duty() -> None:
+    text = render_mail("alert", _stored_incident_context(), TEMPLATES).text
+    steps = text.split("应急处置步骤：", 1)[1].split("值班人员操作", 1)[0]
+    assert "评估并启动补偿方案" in steps and "crisis" not in steps
+    assert "值班人员操作（命令行，公关与客服无需操作）：\n- crisis compensate" in text
+
+
+def test_the_acknowledge_step_is_in_chinese_with_the_command_for_the_person_on_duty() -> None:
+    mail = render_mail("alert", alert_context(), TEMPLATES)
+    for part in (mail.text, mail.html):
+        assert "填写确认人和备注后提交" in part and "ack-INC-20251120-001" in part
+        assert "who" not in part and "note" not in part and "acknowledge" not in part
+        assert "值班人员也可在命令行确认" in part and "crisis ack INC-20251120-001 --by" in part
+
+
+def test_an_undeliverable_notice_names_each_message_and_group_robot_in_chinese() -> None:
+    rows = [Notification(recipient="wecom:pr_group", kind="alert", last_error="HTTP 200，错误码 93000：invalid webhook"),
+            Notification(recipient="sms:commander_sms:13800000001", kind="escalation", last_error="HTTP 400"),
+            Notification(recipient="li.na@shop.example", kind="status", last_error="550 mailbox unavailable")]
+    text = render_mail("undeliverable", alert_context(failed_count=3, failures=failure_lines(rows)), TEMPLATES).text
+    assert "- 企业微信群 pr_group（预警）：HTTP 200" in text and "- 短信 13800000001（升级预警）" in text
+    assert "- li.na@shop.example（进展通报）：550" in text
+    assert "wecom:" not in text and "（alert）" not in text and "（status）" not in text

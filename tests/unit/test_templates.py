@@ -21,6 +21,7 @@ def alert_context(**changes: Any) -> dict[str, Any]:
         "key": "INC-20251120-001", "brand": "澄星", "category": "产品质量",
         "level": "II", "level_name": "重大", "level_colour": "橙色", "level_css": "#e67e22",
         "heat": 65.3, "reason": "负面声量阈值：最近 60 分钟「澄星」负面提及 12 条",
+        "reasons": ["负面声量阈值：最近 60 分钟「澄星」负面提及 12 条"], "commands": ["crisis compensate"],
         "detected_at": "2025-11-20 10:05", "drill": False, "rumour": "", "greeting": "李娜（公关专员）您好：", "on_behalf": "",
         "posts": [{"platform": "微博", "author": one_line("用户<b>甲</b>", 40), "reach": "12,345",
                    "text": one_line(HOSTILE), "url": "https://weibo.example/1", "link": "https://weibo.example/1"}],
@@ -81,8 +82,8 @@ def test_a_drill_mail_says_so_before_anything_else() -> None:
 
 def test_a_missing_context_key_is_an_error_not_a_blank() -> None:
     context = alert_context()
-    del context["reason"]
-    with pytest.raises(UndefinedError, match="reason"):
+    del context["reasons"]
+    with pytest.raises(UndefinedError, match="reasons"):
         render_mail("alert", context, TEMPLATES)
 
 
