@@ -39,6 +39,9 @@ from benchmarks.data import (
     write_latest,
 )
 from benchmarks.metrics import ratio
+from benchmarks.reputation import DAYS as REPUTATION_DAYS
+from benchmarks.reputation import MENTIONS as REPUTATION_MENTIONS
+from benchmarks.reputation import bench_reputation
 
 SEED = 20251120
 REVIEW_SETS = ("online_shopping_10_cats", "waimai_10k")
@@ -366,6 +369,8 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("compensation", bench_compensation,
               f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
     Benchmark("backfill", bench_backfill, "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1 (SQLite, PostgreSQL)"),
+    Benchmark("reputation", bench_reputation, f"daily reputation indicators, {REPUTATION_DAYS} days × 10 brands over "
+              f"{REPUTATION_MENTIONS:,} stored mentions vs a plain pandas groupby (SQLite)"),
 ]
 
 
