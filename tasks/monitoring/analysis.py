@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import chain
+from itertools import chain, compress
 from typing import Literal
 
 import jieba
@@ -27,7 +27,7 @@ import numpy as np
 from ahocorasick_rs import AhoCorasick
 
 from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
-from tasks.monitoring.sentiment import SentimentModel, encode
+from tasks.monitoring.sentiment import SentimentModel, TokenBatch, Vocabulary, encode
 from tasks.monitoring.simhash import simhash_of
 
 try:
@@ -299,39 +299,46 @@ def _collector_paused() -> Iterator[None]:
 def _analyse_batch(
     texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer,
 ) -> list[Analysis]:
-    cleaned = [normalise(t) for t in texts]
+    sub = _WHITESPACE.sub
+    cleaned = [sub(" ", t or "").strip() for t in texts]  # normalise(t), without a call per text
     if tokenizer == "rjieba" and rjieba is not None:
-        token_lists = _fast_tokens_many(cleaned)
+        token_lists, batch = _fast_batch(cleaned)
     else:
         token_lists = [tokenize(t, tokenizer) if t else [] for t in cleaned]
-    batch = encode(token_lists)
+        batch = encode(token_lists)
     of_text, sets = _term_index(lexicon).term_sets(cleaned)
     facts = [_term_facts(present, lexicon) for present in sets]
-    new, sha256 = Analysis.__new__, hashlib.sha256
+    rows = [(f.brand, f.product, f.category, f.critical, f.also, f.debunk_cue or bool(f.claims), f) for f in facts]
+    new, sha256, setattr_ = Analysis.__new__, hashlib.sha256, object.__setattr__
     results = []
-    for clean, tokens, simhash_value, positive, fact in zip(
-        cleaned, token_lists, simhash_of(batch), model.probabilities_of(batch), map(facts.__getitem__, of_text), strict=True,
+    append = results.append
+    for clean, tokens, simhash_value, positive, (brand, product, category, critical, also, read, fact) in zip(
+        cleaned, token_lists, simhash_of(batch), model.probabilities_of(batch), map(rows.__getitem__, of_text), strict=True,
     ):
-        debunk = fact.debunk_cue and is_debunk(clean, lexicon.debunk)
-        claims = health_claims_in(clean, fact.claims) if fact.claims and fact.brand and not debunk else []
+        if read:  # a debunk cue or a health claim among its terms: the text says more than its tone
+            debunk = fact.debunk_cue and is_debunk(clean, lexicon.debunk)
+            claims = health_claims_in(clean, fact.claims) if fact.claims and brand and not debunk else []
+            negative = not debunk and (bool(claims) or positive < negative_below)
+        else:  # most texts
+            debunk, claims, negative = False, [], positive < negative_below
         # Set as __init__ would, without its object.__setattr__ per field of a frozen dataclass (4x faster).
         result = new(Analysis)
-        result.__dict__.update({
+        setattr_(result, "__dict__", {
             "tokens": tokens,
-            # The model's reading of the tone, kept as it is: a claim or a debunk decides `negative`, below.
+            # The model's reading of the tone, kept as it is: a claim or a debunk decides `negative`, above.
             "positive": round(positive, 4),
-            "negative": not debunk and (bool(claims) or positive < negative_below),
-            "brand": fact.brand,
-            "product": fact.product,
-            "category": fact.category,
-            "critical_terms": fact.critical[:],
+            "negative": negative,
+            "brand": brand,
+            "product": product,
+            "category": category,
+            "critical_terms": critical[:],
             "content_hash": sha256(clean.encode("utf-8")).hexdigest(),
             "simhash": simhash_value,
             "debunk": debunk,
             "health_claims": claims,
-            "also": fact.also[:],
+            "also": also[:],
         })
-        results.append(result)
+        append(result)
     return results
 
 
@@ -347,19 +354,102 @@ def _term_index(lexicon: LexiconData) -> TermIndex:
     return kept[1]
 
 
-def _fast_tokens_many(cleaned: Sequence[str]) -> list[list[str]]:
-    """Return tokenize(text, "rjieba") of each normalised text (any whitespace in it is a single space)."""
-    cut, mixed = _fast_segmenter().cut, _MIXED_RUN.search
-    token_lists: list[list[str]] = []
-    for text in cleaned:
-        if not text:
-            token_lists.append([])
+def _fast_batch(cleaned: Sequence[str]) -> tuple[list[list[str]], TokenBatch]:
+    """Return tokenize(text, "rjieba") of each normalised text (any whitespace in it is a single space), and the
+    batch encoded.
+
+    The batch is cut in one call and encoded in one pass: the texts joined by "\n", which jieba-rs yields as a
+    token of its own (it cuts runs of Chinese, letters and digits, and each whitespace character alone), so the
+    joined cut is each text's cut with a "\n" between two (a normalised text has no "\n"). The few tokens jieba
+    would split (1-2, 7.3cm) are found by their ids, whitespace tokens dropped by theirs."""
+    words = encode(()).vocabulary  # the vocabulary in use (sentiment.py is left alone: it fingerprints the model)
+    flat = _fast_segmenter().cut("\n".join(cleaned)) if cleaned else []
+    ids = _ids_of(flat, words)
+    shape = _token_shapes(words)
+    odd = np.flatnonzero(shape[ids] & _ODD).tolist()
+    if odd:
+        flat, ids = _split_odd(flat, ids, odd, words)
+        shape = _token_shapes(words)
+    separator = ids == words.id("\n")
+    ends = np.flatnonzero(separator)
+    if len(ends) != len(cleaned) - 1 and cleaned:  # never seen; a text per call is right whatever the dictionary holds
+        token_lists = [tokenize(text, "rjieba") if text else [] for text in cleaned]
+        return token_lists, encode(token_lists)
+    blank = (shape[ids] & _BLANK).astype(bool)
+    keep = ~(separator | blank)
+    text_of = np.cumsum(separator)  # a separator counts for the text after it, and is dropped
+    lengths = np.bincount(text_of[keep], minlength=len(cleaned))
+    starts, stops = [0, *(ends + 1).tolist()], [*ends.tolist(), len(flat)]
+    token_lists = [flat[a:b] for a, b in zip(starts, stops, strict=True)] if cleaned else []
+    for i in np.unique(text_of[blank & ~separator]).tolist():
+        token_lists[i] = list(compress(token_lists[i], keep[starts[i]:stops[i]].tolist()))
+    return token_lists, TokenBatch(words, ids[keep], lengths)
+
+
+def _ids_of(tokens: Sequence[str], words: Vocabulary) -> np.ndarray:
+    """Return the id of each token (as Vocabulary.encode gives them, new tokens given theirs)."""
+    try:  # every token known (the usual case): no lock, no call per token
+        return np.fromiter(map(words.ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    except KeyError:
+        return np.fromiter(map(words.id, tokens), dtype=np.int64, count=len(tokens))
+
+
+_BLANK, _ODD = 1, 2  # whitespace only; ASCII with a sign in it (jieba splits it unless it is a dictionary word)
+
+
+class _TokenShapes:
+    """What each token of a vocabulary looks like, by id (_BLANK, _ODD bits), each token looked at once."""
+
+    def __init__(self, words: Vocabulary) -> None:
+        self.vocabulary = words
+        self.shapes = np.zeros(1024, dtype=np.uint8)
+        self.filled = 0
+
+    def by_id(self) -> np.ndarray:
+        tokens = self.vocabulary.tokens
+        end = len(tokens)
+        if end > self.filled:
+            if end > len(self.shapes):
+                self.shapes = np.resize(self.shapes, max(end, 2 * len(self.shapes)))
+            self.shapes[self.filled:end] = [
+                (0 if t.strip() else _BLANK) | (_ODD if len(t) > 1 and t.isascii() and not t.isalnum() else 0)
+                for t in tokens[self.filled:end]
+            ]
+            self.filled = end
+        return self.shapes
+
+
+_shape_lock = threading.Lock()
+_shapes: list[_TokenShapes] = []  # of the vocabulary in use
+
+
+def _token_shapes(words: Vocabulary) -> np.ndarray:
+    with _shape_lock:
+        if not _shapes or _shapes[0].vocabulary is not words:
+            _shapes[:] = [_TokenShapes(words)]
+        return _shapes[0].by_id()
+
+
+def _split_odd(flat: list[str], ids: np.ndarray, odd: list[int], words: Vocabulary) -> tuple[list[str], np.ndarray]:
+    """Split the tokens at `odd` as _split_like_jieba would, in the token list and in its ids."""
+    segmenter = _fast_segmenter()
+    tokens: list[str] = []
+    id_parts: list[np.ndarray] = []
+    done = 0
+    for at in odd:
+        token = flat[at]
+        if segmenter.has_word(token):
             continue
-        tokens = cut(text)
-        if " " in text:
-            tokens = [t for t in tokens if t.strip()]
-        token_lists.append(_split_like_jieba(tokens) if mixed(text) else tokens)
-    return token_lists
+        parts = [part for part in _ALNUM_RUN.split(token) if part]
+        tokens += flat[done:at]
+        tokens += parts
+        id_parts += [ids[done:at], _ids_of(parts, words)]
+        done = at + 1
+    if not id_parts:
+        return flat, ids
+    tokens += flat[done:]
+    id_parts.append(ids[done:])
+    return tokens, np.concatenate(id_parts)
 
 
 def analyse(

@@ -57,7 +57,8 @@ def lexicon() -> LexiconData:
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
     """PER_SET reviews of each labelled set, a week of generated mentions (brands, health claims, debunks),
-    and texts built to trip a batch: a term split across two neighbouring texts, a text of over 256 tokens."""
+    and texts built to trip a batch: a term split across two neighbouring texts, a text of over 256 tokens, runs
+    of letters and signs that jieba splits, empty texts next to each other."""
     if not SENTIMENT_DIR.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"the labelled review data is required on CI and is missing: {SENTIMENT_DIR}")
@@ -70,7 +71,9 @@ def texts() -> list[str]:
         found.extend(column.sample(PER_SET, random_state=SEED))
     found.extend(str(row["text"]) for row in generate_scenario(7, datetime(2025, 11, 20, tzinfo=UTC), days=7).mentions)
     long_review = max(found, key=len)
-    made_up = ["青禾牛奶被曝致癌，检出禁用农药", "青禾牛奶不含禁用农药", "买了澄星", "空气炸锅，网传致癌不实", "", "  \t "]
+    made_up = ["青禾牛奶被曝致癌，检出禁用农药", "青禾牛奶不含禁用农药", "买了澄星", "空气炸锅，网传致癌不实", "", "  \t ",
+               # one cut for the whole batch: runs jieba splits (7.3cm, 1-2), whitespace, texts with no tokens in a row
+               "尺寸7.3cm 送货1-2天 t.cn/abc 好评", "C++ ++ a--b 3.5% x_y", "", "", "第一行\n第二行\r\n  第三行", "。"]
     return [*found, *made_up, "好" * 300, "差，" * 200, long_review * 3]
 
 
