@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PREFECT_PORT ?= 4200
+# The stack's port is one setting, stack.prefect_port (config/settings.toml, default 4200), passed through from
+# the environment or the command line: `make demo CRISIS_STACK__PREFECT_PORT=4300`.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export CRISIS_PROJECT_DIR := $(CURDIR)
@@ -22,7 +23,7 @@ venv: $(STAMP)
 
 demo: venv  ## generate a scenario and run the whole lifecycle through the deployments
 	mkdir -p var/prefect
-	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis demo
+	$(VENV)/bin/crisis demo
 
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -44,7 +45,7 @@ lint: venv
 
 up: venv  ## start Prefect server, SMTP sink, deployments and a worker in the background
 	mkdir -p var/prefect
-	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(VENV)/bin/crisis up
+	$(VENV)/bin/crisis up
 
 down: venv  ## stop only what `make up` / `make demo` started
 	$(VENV)/bin/crisis down

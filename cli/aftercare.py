@@ -1,4 +1,4 @@
-"""`crisis mitigate | step | close | report`: after-action work from the command line."""
+"""`crisis mitigate | step | lesson | close | report`: after-action work from the command line."""
 
 from __future__ import annotations
 
@@ -40,6 +40,22 @@ def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosur
                        state=state, owner=owner, due_at=parse_time(due), evidence=evidence)
         console.print(f"{safe_text(key)}: {safe_text(name)} {safe_text(row.state)} (owner {safe_text(row.owner or '—')})",
                       highlight=False)
+
+
+@fails_cleanly
+def lesson(key: str, by: By,
+           text: Annotated[str, typer.Option("--text", help="一条经验或教训（多条请分次填写）。")],
+           now: Now = None) -> None:
+    """Add a lesson (经验教训) to the incident's review before it is final (until the incident is closed);
+    the review lists it with who and when."""
+    from tasks.aftercare.review_tasks import add_lesson
+    from tasks.common import resolve_now
+
+    result = add_lesson(key, by, text, resolve_now(parse_time(now)))
+    said = "已记录经验教训" if result.added else "这条经验教训已记录过"
+    later = ("复盘已生成：在 Prefect 界面重新运行 review 部署（或改用 lessons 表单）即可在复盘中看到"
+             if result.review_written else "复盘生成时将列出")
+    console.print(f"{safe_text(key)}：{said}（共 {result.count} 条，填写人 {safe_text(by)}）；{later}", highlight=False)
 
 
 @fails_cleanly

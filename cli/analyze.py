@@ -11,6 +11,8 @@ from rich.table import Table
 
 from cli.options import console, fails_cleanly
 
+COUNT_NAMES = {"negative": "负面", "positive": "非负面", "debunk": "辟谣"}
+
 sentiment_app = typer.Typer(help="The sentiment model the scans use.", no_args_is_help=True)
 
 
@@ -27,13 +29,14 @@ def analyze(
     texts = read_texts(file, text_column)
     out = out or file.with_name(file.stem + "-analysed.csv")
     with Progress(console=console, transient=True) as bar:
-        job = bar.add_task("analysing", total=len(texts))
+        job = bar.add_task("分析中", total=len(texts))
         counts = write_analysed(texts, out, advance=lambda done: bar.advance(job, done))
-    table = Table("", "texts")
+    table = Table("", "条数", title=f"分析了 {len(texts)} 条", title_justify="left")
     for key, value in sorted(counts.items()):
-        table.add_row(key, str(value))
+        kind, _, category = key.partition("category:")
+        table.add_row(f"类别：{category}" if category else COUNT_NAMES.get(kind, kind), str(value))
     console.print(table)
-    console.print(f"wrote {out}")
+    console.print(f"已写入 {out}（每条的情感分、标签、类别、品牌、关键词和依据）", highlight=False)
 
 
 @sentiment_app.command("train")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cli import aftercare, analyze, compensate, incidents, stack
+from cli import aftercare, analyze, compensate, incidents, reputation, stack
 from cli.audit import audit_app
 from cli.config import config_app
 from cli.db import db_app
@@ -30,7 +30,7 @@ def _check_settings(ctx: typer.Context, debug: Annotated[bool, typer.Option(
     try:
         get_settings()
     except SettingsError as exc:
-        errors.print(f"[red]configuration error:[/red] {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]配置错误：[/red]{escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -38,7 +38,7 @@ def _check_settings(ctx: typer.Context, debug: Annotated[bool, typer.Option(
 for command in (incidents.scan, incidents.incidents, incidents.show, incidents.ack, compensate.compensate,
                 compensate.approve, compensate.reject, incidents.level, stack.up, stack.down, stack.demo,
                 analyze.analyze, aftercare.mitigate,
-                aftercare.step, aftercare.close, aftercare.report):
+                aftercare.step, aftercare.lesson, aftercare.close):
     app.command()(command)
 app.command()(replay)
 app.add_typer(db_app, name="db")
@@ -46,6 +46,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(analyze.sentiment_app, name="sentiment")
 app.add_typer(drill_app, name="drill")
+app.add_typer(reputation.report_app, name="report")
 
 if __name__ == "__main__":
     app()

@@ -17,4 +17,4 @@ def db_upgrade() -> None:
     from tasks.db import upgrade_database
 
     upgrade_database()
-    console.print(f"database at head: {get_settings().sqlalchemy_url.split('@')[-1]}")
+    console.print(f"数据库已是最新版本：{get_settings().sqlalchemy_url.split('@')[-1]}")

@@ -9,6 +9,10 @@ from rich.table import Table
 
 from cli.options import Now, console, fails_cleanly, parse_time, safe_text
 
+DRILL_COLUMNS = {"id": "编号", "scenario": "场景", "status": "状态", "started": "开始时间", "grade at": "评估时间",
+                 "incident": "演练事件", "score": "得分"}
+DRILL_STATUS_NAMES = {"running": "进行中", "graded": "已评估"}
+
 drill_app = typer.Typer(help="Drills (应急演练): a generated crisis through the real lifecycle, graded.",
                         invoke_without_command=True)
 
@@ -32,8 +36,8 @@ def start(ctx: typer.Context,
 
     scenario_for(scenario)  # an unknown name stops here, before Prefect starts
     result = drill(scenario=scenario, seed=seed, started_by=by, now=resolve_now(parse_time(now)))
-    key = result["incident"] or "none yet (later scans keep grading the drill source)"
-    console.print(f"drill #{result['drill']} ({safe_text(scenario)}) started; drill incident: {safe_text(key)}",
+    key = result["incident"] or "尚未开启（之后的扫描继续研判演练数据）"
+    console.print(f"演练 #{result['drill']}（{safe_text(scenario)}）已开始；演练事件：{safe_text(key)}",
                   highlight=False)
 
 
@@ -45,8 +49,8 @@ def grade(drill_id: int, now: Now = None) -> None:
     from tasks.common import resolve_now
 
     for result in drill_grade(drill_id=drill_id, now=resolve_now(parse_time(now))):
-        console.print(f"drill #{result['drill']}: {safe_text(result['verdict'])} ({result['score']} points); "
-                      f"scorecard {safe_text(result['path'])}", highlight=False)
+        console.print(f"演练 #{result['drill']}：{safe_text(result['verdict'])}（{result['score']} 分）；"
+                      f"评分表 {safe_text(result['path'])}", highlight=False, soft_wrap=True)
 
 
 @drill_app.command("list")
@@ -56,9 +60,11 @@ def list_(limit: int = 20) -> None:
     from tasks.drills.tasks import list_drills
 
     rows = list_drills(limit)
-    table = Table(*(rows[0].keys() if rows else ("id", "scenario", "status")))
+    table = Table(*(DRILL_COLUMNS.get(name, name) for name in (rows[0] if rows else ("id", "scenario", "status"))),
+                  title="演练列表（最新在前）", title_justify="left")
     for row in rows:
-        table.add_row(*(safe_text(v) for v in row.values()))
+        table.add_row(*(DRILL_STATUS_NAMES.get(str(v), safe_text(v)) if k == "status" else safe_text(v)
+                        for k, v in row.items()))
     console.print(table)
 
 
@@ -68,8 +74,10 @@ def scenarios() -> None:
     """List the drill scenarios of config/drills.toml."""
     from config.drills import load_drills
 
-    table = Table("name", "title", "category", "expected level", "compensation", "graded after (min)")
+    table = Table("场景名", "标题", "类别", "预期级别", "含补偿", "评估时间（分钟后）", title="演练场景",
+                  title_justify="left")
+    table.columns[0].no_wrap = True  # the name is what `crisis drill --scenario` takes
     for name, s in load_drills().scenarios.items():
         table.add_row(safe_text(name), safe_text(s.title), safe_text(s.category), s.expected_level,
-                      "yes" if s.compensation else "no", str(s.grade_after_minutes))
+                      "是" if s.compensation else "否", str(s.grade_after_minutes))
     console.print(table)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cli.options import Now, console, errors, fails_cleanly, parse_time, safe_text
+
+if TYPE_CHECKING:
+    from tasks.models import Incident
 
 
 @fails_cleanly
@@ -21,13 +28,14 @@ def scan(now: Now = None,
         raise typer.BadParameter(f"{file}: no such file", param_hint="--file")
     _say_if_no_server()
     result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
-    console.print(f"read {result['read']} mentions, {result['new']} new, {len(result['bad_rows'])} bad rows")
+    console.print(f"读取 {result['read']} 条提及，新增 {result['new']} 条，有问题的行 {len(result['bad_rows'])} 条")
     for problem in result["bad_rows"][:20]:
-        console.print(f"  [yellow]bad row[/yellow] {safe_text(problem)}", highlight=False)
+        console.print(f"  [yellow]有问题的行[/yellow] {safe_text(problem)}", highlight=False)
     for change in result["changes"]:
         if change["kind"] != "updated":
-            console.print(f"[bold red]{safe_text(change['kind'])}[/bold red] {safe_text(change['incident_key'])} "
-                          f"level {safe_text(change['level'])}")
+            what = CHANGE_NAMES.get(str(change["kind"]), safe_text(change["kind"]))
+            console.print(f"[bold red]{what}[/bold red] {safe_text(change['incident_key'])} "
+                          f"{safe_text(change['level'])} 级")
 
 
 def _say_if_no_server() -> None:
@@ -44,44 +52,118 @@ def _say_if_no_server() -> None:
                  markup=False, highlight=False)
 
 
+CHANGE_NAMES = {"opened": "新事件", "escalated": "已升级"}
+STAMP_NAMES = {"started_at": "开始", "detected_at": "发现", "acknowledged_at": "确认接手", "mitigated_at": "缓解",
+               "resolved_at": "解决", "closed_at": "关闭"}
+BATCH_STATUS_NAMES = {"dry_run": "试算", "pending_approval": "等待审批", "approved": "已批准", "running": "发放中",
+                      "applied": "已发放", "rejected": "已驳回", "interrupted": "已中断"}
+
+# Stable field names of `crisis incidents --json / --csv`, for scripts (the table's headers are for people).
+INCIDENT_FIELDS = ("key", "brand", "category", "level", "state", "heat", "detected_at", "owner", "drill")
+
+
 @fails_cleanly
-def incidents(limit: int = 30) -> None:
-    """List incidents, newest first."""
-    from tasks.common import show_time
+def incidents(
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON (UTF-8) with stable field names, for scripts.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8) with stable field names, for scripts.")] = False,
+) -> None:
+    """List incidents, newest first (事件列表); the key is never cut, whatever the terminal's width."""
     from tasks.db import session_scope
     from tasks.incidents.repository import list_incidents
 
-    table = Table("key", "brand", "category", "level", "state", "heat", "detected", "owner")
+    if as_json and as_csv:
+        raise typer.BadParameter("--json 与 --csv 只能选一个", param_hint="--json / --csv")
     with session_scope() as session:
-        for i in list_incidents(session, limit):
-            table.add_row(*(safe_text(v) for v in (i.key, i.brand, i.category, i.level, i.state)), f"{i.heat:.1f}",
-                          show_time(i.detected_at), safe_text(i.acknowledged_by or "—"))
-    console.print(table)
+        rows = [_incident_row(i) for i in list_incidents(session, limit)]
+    if as_json:
+        _write_utf8(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    elif as_csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=INCIDENT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "owner": row["owner"] or ""} for row in rows)
+        _write_utf8(out.getvalue())
+    else:
+        console.print(_incident_table(rows))
+
+
+def _incident_row(i: Incident) -> dict[str, object]:
+    return {"key": i.key, "brand": i.brand, "category": i.category, "level": str(i.level), "state": str(i.state),
+            "heat": round(i.heat, 1), "detected_at": i.detected_at.isoformat(), "owner": i.acknowledged_by,
+            "drill": bool(i.is_drill)}
+
+
+def _incident_table(rows: list[dict[str, object]]) -> Table:
+    """People's table: Chinese headers; the key never wraps or shortens (responders copy it), the other
+    columns wrap, and the least needed give way in a narrow terminal (heat and owner below 100 columns,
+    the detection time below 72; `crisis show` has them all)."""
+    from datetime import datetime
+
+    from tasks.common import show_time
+    from tasks.incidents.state import state_name
+
+    table = Table(title="事件列表（最新在前）", title_justify="left")
+    widest = max((len(str(row["key"])) for row in rows), default=8)
+    table.add_column("事件编号", no_wrap=True, min_width=widest, overflow="fold")
+    table.add_column("品牌", min_width=4, overflow="fold")
+    table.add_column("类别", overflow="fold")
+    table.add_column("级别", min_width=4, no_wrap=True)
+    table.add_column("状态", min_width=6, no_wrap=True)
+    narrow, very_narrow = console.width < 100, console.width < 72
+    if not narrow:
+        table.add_column("热度", justify="right")
+    if not very_narrow:
+        table.add_column("发现时间", no_wrap=True, min_width=16)
+    if not narrow:
+        table.add_column("负责人", overflow="fold")
+    for row in rows:
+        cells = [safe_text(row["key"]), safe_text(row["brand"]), safe_text(row["category"]), safe_text(row["level"]),
+                 state_name(str(row["state"]))]
+        if not narrow:
+            cells.append(f"{row['heat']:.1f}")
+        if not very_narrow:
+            cells.append(show_time(datetime.fromisoformat(str(row["detected_at"]))))
+        if not narrow:
+            cells.append(safe_text(row["owner"] or "—"))
+        table.add_row(*cells)
+    if not rows:
+        table.caption = "暂无事件"
+    return table
+
+
+def _write_utf8(text: str) -> None:
+    """Write script output as UTF-8 whatever the locale (a pipe under LANG=C would otherwise fail on 澄星)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 @fails_cleanly
 def show(key: str) -> None:
     """Show one incident: reason, timestamps, outbox and ledger."""
     from tasks.common import show_time
+    from tasks.compensation.policy import KIND_TITLES
     from tasks.compensation.repository import batch_totals, batches_of, incident_totals
     from tasks.db import session_scope
     from tasks.incidents.repository import get_incident
+    from tasks.incidents.state import state_name
     from tasks.notify.repository import notifications_of
 
     with session_scope() as session:
         i = get_incident(session, key)
         console.print(f"[bold]{safe_text(i.key)}[/bold] {safe_text(i.brand)} · {safe_text(i.category)} · "
-                      f"level {i.level} · {i.state} · heat {i.heat}")
-        console.print(f"reason: {safe_text(i.trigger_reason)}", highlight=False)
+                      f"{i.level} 级 · {state_name(i.state)} · 热度 {i.heat:.1f}")
+        console.print(f"触发原因：{safe_text(i.trigger_reason)}", highlight=False, soft_wrap=True)
         for name, value in i.stamps().items():
-            console.print(f"  {name:16} {show_time(value)}")
+            console.print(f"  {STAMP_NAMES.get(name, name)}  {show_time(value)}")
         mail = notifications_of(session, i.id)
-        console.print(f"mail: {sum(m.status == 'sent' for m in mail)} sent of {len(mail)} queued")
+        console.print(f"通知：已发送 {sum(m.status == 'sent' for m in mail)} 条，共排队 {len(mail)} 条")
         for kind, (orders, fen) in incident_totals(session, i.id).items():
-            console.print(f"compensation: {safe_text(kind)} {orders} orders, {fen / 100:,.2f} 元")
+            console.print(f"补偿：{safe_text(KIND_TITLES.get(kind, kind))} {orders} 单，{fen / 100:,.2f} 元")  # type: ignore[call-overload]
         for b in batches_of(session, i.id):
-            console.print(f"  batch {b.id} {safe_text(b.policy)} {safe_text(b.status)}: {b.applied_count} orders, "
-                          f"{b.amount_fen / 100:,.2f} 元", highlight=False, soft_wrap=True)
+            console.print(f"  批次 {b.id} {safe_text(b.policy)} {BATCH_STATUS_NAMES.get(b.status, safe_text(b.status))}："
+                          f"{b.applied_count} 单，{b.amount_fen / 100:,.2f} 元", highlight=False, soft_wrap=True)
         total = batch_totals(session, i.id, None)
         console.print(f"赔付合计（全部批次）：{total['orders']} 单，{total['amount_fen'] / 100:,.2f} 元，"
                       f"{total['points']} 积分", highlight=False, soft_wrap=True)
@@ -98,7 +180,7 @@ def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes owners
 
     acknowledge(key, by, note, resolve_now(parse_time(now)))
     EventsWorker.drain_all()
-    console.print(f"{safe_text(key)} acknowledged by {safe_text(by)}", highlight=False)
+    console.print(f"{safe_text(key)} 已由 {safe_text(by)} 确认接手", highlight=False)
 
 
 @fails_cleanly
@@ -115,5 +197,5 @@ def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or 
         incident = get_incident(session, key)
         previous = incident.level
         override_level(session, incident, to.upper(), reason=reason, actor=by, at=resolve_now(parse_time(now)))
-    console.print(f"{safe_text(key)}: level {previous} → {safe_text(to.upper())} ({safe_text(reason)})",
+    console.print(f"{safe_text(key)}：级别 {previous} → {safe_text(to.upper())}（{safe_text(reason)}）",
                   highlight=False)

@@ -75,7 +75,7 @@ def parse_time(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r} (e.g. 2026-11-27T10:00)") from None
+        raise typer.BadParameter(f"不是 ISO 8601 时间：{value!r}（例如 2026-11-27T10:00）") from None
     return resolve_now(moment)
 
 
@@ -108,7 +108,7 @@ def _fail(exc: BaseException, line: str, debug: bool) -> NoReturn:
         errors.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
     else:
         log.error("%s", line, exc_info=exc)
-    errors.print(f"[red]error:[/red] {safe_text(line)}", highlight=False)
+    errors.print(f"[red]错误：[/red]{safe_text(line)}", highlight=False)
     raise typer.Exit(1) from None
 
 

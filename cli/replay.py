@@ -14,6 +14,10 @@ from cli.options import console, errors, fails_cleanly, safe_text
 from config.settings import SettingsError
 from tasks.errors import CrisisError
 
+HEADERS = {"file": "文件", "first_post_at": "首帖时间", "opened_at": "开启时间", "minutes": "用时（分钟）",
+           "incident_key": "事件编号", "category": "类别", "level": "级别", "incidents": "事件数",
+           "possible_rumour": "疑似谣言"}
+
 
 @fails_cleanly
 def replay(
@@ -45,23 +49,25 @@ def replay(
                 rows.append(replay_file(path, plan, advance=lambda n, bar=bar: progress.advance(bar, n)).row)
             except (CrisisError, SettingsError) as exc:
                 failed += 1
-                errors.print(f"[red]error:[/red] {safe_text(exc)}", highlight=False)
+                errors.print(f"[red]错误：[/red]{safe_text(exc)}", highlight=False)
             progress.remove_task(bar)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(row.values() for row in rows)
-    table = Table(title=f"crisis replay: every {step} for {horizon}, watching {', '.join(safe_text(w) for w in plan.watch)}",
+    table = Table(title=f"回放：每 {step} 扫描一次，共 {horizon}，关注 {'、'.join(safe_text(w) for w in plan.watch)}",
                   title_justify="left")
-    for column in COLUMNS:
-        table.add_column(column, justify="right" if column in ("minutes", "incidents") else "left")
+    for column in COLUMNS:  # the CSV keeps COLUMNS' stable names for scripts; people read these
+        table.add_column(HEADERS.get(column, column), justify="right" if column in ("minutes", "incidents") else "left",
+                         no_wrap=column == "incident_key")
     for row in rows:
         cells = row.values()
         shown = {"file": Path(row.file).name, "first_post_at": cells["first_post_at"][:16].replace("T", " "),
-                 "opened_at": cells["opened_at"][:16].replace("T", " ")}
+                 "opened_at": cells["opened_at"][:16].replace("T", " "),
+                 "possible_rumour": {"true": "是", "false": "否"}.get(cells["possible_rumour"], "")}
         table.add_row(*(safe_text(v) for v in {**cells, **shown}.values()))
     console.print(table)
-    console.print(f"wrote {out} ({len(rows)} of {len(files)} files replayed)")
+    console.print(f"已写入 {out}（回放了 {len(files)} 个文件中的 {len(rows)} 个）")
     if failed:
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,16 +16,20 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.aftercare.repository import set_step
+from tasks.common import local_zone, show_time
 from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope, upgrade_database
 from tasks.errors import CrisisError
 from tasks.incidents.repository import first_incident_of, get_incident, last_incident_id
 from tasks.models import Incident
-from tasks.notify.repository import sent_count
-from tasks.notify.tasks import acknowledge
+from tasks.notify.delivery import DeliveryStatus
+from tasks.notify.repository import notifications_of, recipients_of, sent_count
+from tasks.notify.tasks import DRAFT_KINDS, acknowledge
+from tasks.reputation.report import week_label
 from tasks.scenario.files import write_mentions, write_orders
 from tasks.scenario.week import Scenario, generate_scenario
 from tasks.stack import Stack, start_stack
+from tasks.triage.competitors import recent_alerts
 
 # Hours after the crisis start of the after-action checks; each follows a scan of the chatter up to then,
 # so recovery is judged on the days after the crisis, not on an empty database.
@@ -46,12 +50,23 @@ class DemoResult:
     review_path: str
     ui_url: str
     notes: list[str]
+    mail_dir: str = ""
+    drafts_to: list[str] = field(default_factory=list)
+    reputation_path: str = ""
+
+    @property
+    def pages(self) -> dict[str, str]:
+        """Return the Prefect UI pages to open, by their Chinese name: the board, the brief, the review."""
+        key = self.incident_key.lower()
+        return {"事件看板": f"{self.ui_url}/artifacts/key/incident-board",
+                "事件简报": f"{self.ui_url}/artifacts/key/brief-{key}",
+                "复盘报告": f"{self.ui_url}/artifacts/key/review-{key}"}
 
 
 def _run(name: str, parameters: dict[str, object], timeout: float = 600) -> object:
     run = run_deployment(name=name, parameters=parameters, timeout=timeout)
     if not run.state or not run.state.is_completed():
-        raise DemoFailed(f"deployment {name} ended {run.state.name if run.state else 'without a state'}")
+        raise DemoFailed(f"部署 {name} 的运行未完成（{run.state.name if run.state else '没有状态'}）")
     return run
 
 
@@ -91,9 +106,19 @@ def _scan_until_incident(scenario: Scenario, mentions: Path, notes: list[str]) -
         _run("scan/scan", {"now": at.isoformat(), "extra_file": str(mentions)})
         incident = _incident_for(scenario, known)
         if incident:
-            notes.append(f"scan at crisis start {offset} opened {incident.key}")
+            minutes = int(offset.total_seconds() // 60)
+            notes.append(f"危机开始后 {minutes} 分钟的扫描开启了 {incident.key}")
             return incident
-    raise DemoFailed("the crisis did not open an incident in five scans")
+    raise DemoFailed("五次扫描都没有因这场危机开启事件")
+
+
+def _competitor_alerts(scenario: Scenario) -> list[str]:
+    """Return a note per competitor alert this run's scans raised (同类风险预警: a rival's crisis, no incident of
+    ours; earlier demo runs left theirs behind)."""
+    with session_scope() as session:
+        return [f"同类风险预警：竞品{a.competitor}「{a.category}」（{a.day}），已通知公关与同类产品负责人，"
+                f"见 competitor-board" for a in recent_alerts(session)
+                if a.detected_at >= scenario.crisis_start - timedelta(hours=2)]
 
 
 def run_demo(stack: Stack, seed: int | None = None, say: Callable[[str], None] = print) -> DemoResult:
@@ -102,15 +127,15 @@ def run_demo(stack: Stack, seed: int | None = None, say: Callable[[str], None] =
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     seed = seed if seed is not None else int(now.timestamp()) % 1_000_000
     upgrade_database()
-    say("starting the local stack (Prefect server, SMTP sink, deployments, worker)…")
+    say("启动本地环境（Prefect 服务器、SMTP 接收器、部署、worker）…")
     start_stack(stack)
-    scenario = generate_scenario(seed, now)
+    scenario = generate_scenario(seed, now, rivals=True)  # with the competitor's own crisis an hour before ours
     folder = stack.var / "demo" / str(seed)
     folder.mkdir(parents=True, exist_ok=True)
     write_mentions(scenario, folder / "mentions.jsonl")
     write_orders(scenario, folder / "orders.csv")
-    say(f"scenario {seed}: {len(scenario.mentions)} mentions, crisis about {scenario.product} "
-        f"at {scenario.crisis_start.isoformat()}")
+    say(f"场景 {seed}：{len(scenario.mentions)} 条提及，{show_time(scenario.crisis_start)} 起"
+        f"{scenario.product}的{scenario.category}危机")
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         return _lifecycle(stack, scenario, folder, notes, say)
 
@@ -118,12 +143,13 @@ def run_demo(stack: Stack, seed: int | None = None, say: Callable[[str], None] =
 def _lifecycle(stack: Stack, scenario: Scenario, folder: Path, notes: list[str],
                say: Callable[[str], None]) -> DemoResult:
     incident = _scan_until_incident(scenario, folder / "mentions.jsonl", notes)
+    notes += _competitor_alerts(scenario)
     key = incident.key
-    say(f"incident {key} opened at level {incident.level}; waiting for the notify trigger (up to 5 minutes)…")
+    say(f"事件 {key} 已开启，{incident.level} 级；等待通知触发器（最多 5 分钟）…")
     if not _wait_for(lambda: _sent(key) > 0):
-        notes.append(f"the notify trigger did not fire within {TRIGGER_PATIENCE_SECONDS} s: ran the sweep instead")
+        notes.append(f"通知触发器 {TRIGGER_PATIENCE_SECONDS} 秒内未触发：改为直接运行通知巡检")
         _run("notify/notify", {})
-    say(f"{_sent(key)} alert(s) delivered; acknowledging as 李娜")
+    say(f"已发出 {_sent(key)} 封邮件；李娜确认接手")
     acknowledge(key, "李娜", "演示：公关专员接手", scenario.crisis_start + timedelta(hours=2))
     _run("compensate/compensate", {
         "incident_key": key, "orders_path": str(folder / "orders.csv"), "policy": "coupon-20",
@@ -131,17 +157,42 @@ def _lifecycle(stack: Stack, scenario: Scenario, folder: Path, notes: list[str],
         "now": (scenario.crisis_start + timedelta(hours=6)).isoformat(),
     })
     _repair_steps(key, scenario.crisis_start)
-    say("compensation applied, repair steps recorded; watching the recovery (after-action runs)…")
+    say("补偿已发放，修复步骤已记录；观察舆情恢复（after-action 运行）…")
     for hours in RECOVERY_CHECK_HOURS:
         at = (scenario.crisis_start + timedelta(hours=hours)).isoformat()
         _run("scan/scan", {"now": at, "extra_file": str(folder / "mentions.jsonl")})
         _run("after-action/after-action", {"incident_key": key, "now": at})
-    say("resolved; waiting for the review (started by the crisis.incident.resolved trigger, up to 5 minutes)…")
+    say("事件已解决；等待复盘（由 crisis.incident.resolved 触发，最多 5 分钟）…")
     review = stack.var / "reviews" / f"{key}.md"
     if not _wait_for(review.exists):
-        notes.append(f"the review trigger did not fire within {TRIGGER_PATIENCE_SECONDS} s: ran the review directly")
+        notes.append(f"复盘触发器 {TRIGGER_PATIENCE_SECONDS} 秒内未触发：改为直接运行复盘")
         _run("review/review", {"incident_key": key})
-    return _result(stack, key, review, notes)
+    if not _wait_for(lambda: _review_delivered(key)):  # the review run mails it after writing the file
+        notes.append(f"复盘报告邮件 {TRIGGER_PATIENCE_SECONDS} 秒内未全部发出：稍后由通知巡检投递")
+    result = _result(stack, key, review, notes)
+    result.reputation_path = _reputation_report(stack, scenario, say)
+    return result
+
+
+def _reputation_report(stack: Stack, scenario: Scenario, say: Callable[[str], None]) -> str:
+    """Run the weekly 声誉报告 (the Monday deployment) for the scenario's crisis week, with its rival; return its
+    file."""
+    at = scenario.crisis_start + timedelta(hours=max(RECOVERY_CHECK_HOURS))
+    local = scenario.crisis_start.astimezone(local_zone()).date()
+    week = week_label(local - timedelta(days=local.weekday()))
+    say(f"生成 {week} 的声誉报告（reputation-weekly 运行）…")
+    _run("reputation-weekly/reputation-weekly", {"week": week, "now": at.isoformat()})
+    path = stack.var / "reports" / f"reputation-{week}.md"
+    if not path.exists():
+        raise DemoFailed(f"没有生成声誉报告：{path}")
+    return str(path)
+
+
+def _review_delivered(key: str) -> bool:
+    """Tell whether the review mail is queued and every copy of it has left the outbox (sent, or failed)."""
+    with session_scope() as session:
+        statuses = [n.status for n in notifications_of(session, get_incident(session, key).id) if n.kind == "review"]
+    return bool(statuses) and all(s in (DeliveryStatus.SENT, DeliveryStatus.FAILED) for s in statuses)
 
 
 def _repair_steps(key: str, start: datetime) -> None:
@@ -164,7 +215,8 @@ def _result(stack: Stack, key: str, review: Path, notes: list[str]) -> DemoResul
     with session_scope() as session:
         incident = get_incident(session, key)
         totals = incident_totals(session, incident.id).values()
+        drafts_to = sorted(recipients_of(session, incident.id, kinds=DRAFT_KINDS))
     if not review.exists():
-        raise DemoFailed(f"no review at {review}")
+        raise DemoFailed(f"没有生成复盘报告：{review}")
     return DemoResult(key, incident.level, _sent(key), sum(n for n, _ in totals), sum(f for _, f in totals),
-                      str(review), stack.ui_url, notes)
+                      str(review), stack.ui_url, notes, mail_dir=str(stack.var / "mail"), drafts_to=drafts_to)

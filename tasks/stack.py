@@ -142,7 +142,7 @@ def _wait(check, what: str, log: Path, seconds: float) -> None:  # type: ignore[
         if check():
             return
         time.sleep(0.5)
-    raise StackError(f"{what} did not come up within {seconds:.0f} s; see {log}")
+    raise StackError(f"{what}在 {seconds:.0f} 秒内没有启动；见 {log}")
 
 
 def ensure_prefect_server(stack: Stack) -> bool:
@@ -151,11 +151,12 @@ def ensure_prefect_server(stack: Stack) -> bool:
         return False
     cfg = stack.settings.stack
     if cfg.host not in LOOPBACK and not read_environment("PREFECT_SERVER_API_AUTH_STRING"):
-        raise StackError(f"stack.host is {cfg.host}, beyond loopback: set PREFECT_SERVER_API_AUTH_STRING "
-                         "(user:password) for the server and PREFECT_API_AUTH_STRING for clients and workers")
+        raise StackError(f"stack.host 是 {cfg.host}，不是本机：请为服务器设置 PREFECT_SERVER_API_AUTH_STRING"
+                         "（用户:密码），并为命令行和 worker 设置 PREFECT_API_AUTH_STRING")
     _spawn(stack, "prefect-server", [_bin("prefect"), "server", "start", "--host", cfg.host,
                                      "--port", str(cfg.prefect_port)], stack.server_env())
-    _wait(lambda: prefect_is_up(stack.api_url), "the Prefect server", stack.var / "log/prefect-server.log", 120)
+    _wait(lambda: prefect_is_up(stack.api_url), f"Prefect 服务器（端口 {cfg.prefect_port}）",
+          stack.var / "log/prefect-server.log", 120)
     return True
 
 
@@ -170,7 +171,7 @@ def ensure_smtp_sink(stack: Stack) -> bool:
                          "（127.0.0.1）启动；请启动该邮件服务器，或把 email.host 设为 127.0.0.1")
     _spawn(stack, "smtp-sink", [sys.executable, "-m", "tasks.notify.sink", "--host", email.host,
                                 "--port", str(email.port), "--dir", str(stack.var / "mail")], stack.sink_env())
-    _wait(lambda: port_is_open(email.host, email.port), "the SMTP sink", stack.var / "log/smtp-sink.log", 30)
+    _wait(lambda: port_is_open(email.host, email.port), "SMTP 接收器", stack.var / "log/smtp-sink.log", 30)
     return True
 
 
@@ -189,7 +190,7 @@ def deploy(stack: Stack, prefect_file: Path | None = None) -> None:
         result = subprocess.run(argv, env=stack.env(), cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
                                 check=False)
     if result.returncode != 0:
-        raise StackError(f"`prefect deploy --all` failed; see {log}")
+        raise StackError(f"`prefect deploy --all` 失败；见 {log}")
 
 
 def ensure_worker(stack: Stack, name: str | None = None, limit: int | None = None) -> bool:

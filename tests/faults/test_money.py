@@ -148,7 +148,7 @@ def test_a_blank_approver_is_refused(database: str, tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if line.strip()] == [
-        f"error: {KEY} 批次 1: 审批人不能为空：请填写真实姓名"]
+        f"错误：{KEY} 批次 1: 审批人不能为空：请填写真实姓名"]
     assert [(b.status, b.approval, b.approved_by) for b in _batches()] == [("pending_approval", "pending", None)]
 
 
@@ -188,7 +188,7 @@ def _compensate(path: Path, *extra: str) -> object:
 
 
 def _error_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("error:")]
+    return [line for line in output.splitlines() if line.startswith("错误：")]
 
 
 def test_a_file_mixing_utf8_and_gbk_rows_is_refused_naming_the_row(sqlite_db: str, events: EventsWorker,
@@ -203,7 +203,7 @@ def test_a_file_mixing_utf8_and_gbk_rows_is_refused_naming_the_row(sqlite_db: st
 
     assert result.exit_code == 1
     assert _error_lines(result.output) == [
-        f"error: {path}:3: row: 编码与前面的行不同（前面是 UTF-8），文件混用了 UTF-8 与 GBK；请整个文件另存为同一种编码"
+        f"错误：{path}:3: row: 编码与前面的行不同（前面是 UTF-8），文件混用了 UTF-8 与 GBK；请整个文件另存为同一种编码"
         "; nothing applied"]
     assert _batches() == [] and _ledger() == (0, 0)
     gbk_first = tmp_path / "gbk-first.csv"
@@ -230,7 +230,7 @@ def test_a_file_without_orders_is_one_error_line_and_applies_nothing(
     result = _compensate(path, "--policy", "coupon-20", "--apply")
 
     assert result.exit_code == 1
-    assert _error_lines(result.output) == [f"error: {path}: {why}; nothing applied"]
+    assert _error_lines(result.output) == [f"错误：{path}: {why}; nothing applied"]
     assert "EmptyDataError" not in result.output and "pyarrow" not in result.output
     assert _batches() == [] and _ledger() == (0, 0)
     events.wait_until_empty()
@@ -266,11 +266,12 @@ def test_tmalls_own_order_report_pays_the_right_orders_to_the_fen(
 
     strict = _compensate(report, "--policy", "refund-full-strict")
     assert strict.exit_code == 0, strict.output
-    assert "dry_run: 2 orders, 2 customers, 1,498.00 元" in strict.output, "T3, partly refunded, excluded"
+    assert "试算" in strict.output and "2 单，2 位客户" in strict.output and "1,498.00 元" in strict.output, \
+        "T3, partly refunded, excluded"
 
     paid = _compensate(report, "--policy", "refund-full", "--apply", "--by", "刘洋")
     assert paid.exit_code == 0, paid.output
-    assert "applied: 3 orders" in paid.output and "1,598.25 元" in paid.output
+    assert "已发放" in paid.output and "3 单，" in paid.output and "1,598.25 元" in paid.output
     with session_scope() as session:
         ledger = dict(session.execute(select(CompensationItem.order_id, CompensationItem.amount_fen)).all())
     assert ledger == {"T1": 19900, "T3": 10025, "T5": 129900}
@@ -351,7 +352,7 @@ def test_crisis_approve_and_reject_decide_a_paused_batch(
         assert own.exit_code == 1 and "不能审批自己申请的批次" in own.output
         rejected = cli.invoke(app, ["reject", KEY, "--by", "王芳", "--note", "金额过大，先核实"])
         assert rejected.exit_code == 0, rejected.output
-        assert f"{KEY} 批次 1：驳回（王芳），已记录为 rejected" in rejected.output
+        assert f"{KEY} 批次 1：驳回（王芳），已记录为已驳回" in rejected.output
         assert _result(first, tmp_path / "first.log")["status"] == "rejected"
 
         second = _start(local_stack, orders, "refund-full", tmp_path / "second.log")
@@ -402,5 +403,5 @@ def test_a_batch_killed_mid_run_is_interrupted_with_what_it_wrote_and_the_rerun_
     assert _ledger() == (n, n * 100), "every order paid exactly once"
     assert (result["incident_orders"], result["incident_amount_fen"]) == (n, n * 100)
     show = CliRunner().invoke(app, ["show", KEY])
-    assert f"batch 1 coupon-1 interrupted: {written_before} orders" in show.output
+    assert f"批次 1 coupon-1 已中断：{written_before} 单" in show.output
     assert f"赔付合计（全部批次）：{n} 单，{n:,.2f} 元，0 积分" in show.output

@@ -20,7 +20,7 @@ def test_ack_records_once_and_refuses_a_second_naming_the_owner(sqlite_db: str, 
     key = make_incident("INC-20261127-001", DETECTED)
     first = CliRunner().invoke(app, ["ack", key, "--by", "李娜", "--note", "公关接手", "--now", "2026-11-27T10:07"])
     assert first.exit_code == 0, first.output
-    assert f"{key} acknowledged by 李娜" in first.output
+    assert f"{key} 已由 李娜 确认接手" in first.output
     assert incident(key).acknowledged_at == datetime(2026, 11, 27, 2, 7, tzinfo=UTC)
 
     second = CliRunner().invoke(app, ["ack", key, "--by", "张伟", "--now", "2026-11-27T10:09"])

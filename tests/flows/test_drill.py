@@ -144,9 +144,9 @@ def test_the_cli_names_the_known_scenarios_and_lists_drills(sqlite_db: str) -> N
     assert refused.exit_code == 1 and "no scenario 'fire'" in refused.output and "quality" in refused.output
     started = runner.invoke(app, ["drill", "--scenario", "pricing", "--by", "王强", "--now", "2026-11-20T12:00"])
     assert started.exit_code == 0, started.output
-    assert "drill #1 (pricing) started; drill incident: DRILL-20261120-001" in started.output
+    assert "演练 #1（pricing）已开始；演练事件：DRILL-20261120-001" in started.output
     listed = runner.invoke(app, ["drill", "list"])
-    assert "pricing" in listed.output and "running" in listed.output
+    assert "pricing" in listed.output and "进行中" in listed.output
 
 
 def test_two_drills_started_at_the_same_moment_make_one(database: str) -> None:

@@ -44,7 +44,7 @@ def test_the_server_refuses_requests_without_the_auth_string(
     ok = subprocess.run(scan, env={**env, "PREFECT_API_AUTH_STRING": SECRET}, cwd=PROJECT_DIR,
                         capture_output=True, text=True, timeout=PATIENCE_SECONDS)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "read 0 mentions" in ok.stdout
+    assert "读取 0 条提及" in ok.stdout
     runs = http.post(f"{api}/flow_runs/filter", json={}, headers=_basic(SECRET)).json()
     assert {r["state_type"] for r in runs} >= {"COMPLETED"}
 
