@@ -26,7 +26,7 @@ demo: venv  ## generate a scenario and run the whole lifecycle through the deplo
 	$(VENV)/bin/crisis demo
 
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=20
 
 test-fast: venv  ## pure and task tests only
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/tasks

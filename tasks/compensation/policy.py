@@ -167,7 +167,8 @@ def plan_compensation(orders: pd.DataFrame, terms: PolicyTerms, paid_orders: set
         repeat = orders["customer_id"].take(by_time).duplicated().to_numpy()
         codes[by_time[repeat]] = len(reasons)
         by_time = by_time[~repeat]
-    keep = ["order_id", "customer_id"] + [c for c in NOTICE_COLUMNS if c in orders]
+    # A notice column the file lacks (all blank) is filled in below rather than copied row by row.
+    keep = ["order_id", "customer_id"] + [c for c in NOTICE_COLUMNS if c in orders and (orders[c] != "").any()]
     items = orders[keep].take(by_time).reset_index(drop=True)
     items.insert(2, "customer_slot", customer_slots(items, terms.one_per_customer))
     items.insert(3, "kind", str(terms.kind))
@@ -176,6 +177,7 @@ def plan_compensation(orders: pd.DataFrame, terms: PolicyTerms, paid_orders: set
     for column in NOTICE_COLUMNS:
         if column not in items:
             items[column] = ""
+    items = items[ITEM_COLUMNS + NOTICE_COLUMNS]
     rest = np.flatnonzero(codes != 0)
     skipped = orders[["order_id", "customer_id"]].take(rest).reset_index(drop=True)
     skipped["reason"] = np.array(reasons, dtype=object)[codes[rest] - 1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
 import pandas as pd
@@ -14,14 +13,12 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Dialect, func, select
 from sqlalchemy.orm import Session
 
-from tasks.models import CompensationBatch, CompensationItem
+from tasks.models import CompensationBatch, CompensationItem, Incident
 
 ITEMS = CompensationItem.__table__
 LEDGER_COLUMNS = ("batch_id", "incident_id", "order_id", "customer_id", "customer_slot", "kind", "amount_fen",
                   "points", "status", "created_at")
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
-_SQLITE_INSERT = (f"INSERT INTO {ITEMS.name} ({', '.join(LEDGER_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' for _ in LEDGER_COLUMNS)}) ON CONFLICT DO NOTHING")
 
 
 def ledger_holdings(session: Session, incident_id: int) -> tuple[set[str], set[str]]:
@@ -46,7 +43,8 @@ def insert_items(session: Session, items: pd.DataFrame, incident_id: int, batch_
 
     The rows go straight to the driver in the session's own transaction (one executemany on SQLite, one
     COPY on PostgreSQL): at a million rows SQLAlchemy's per-row parameter processing would cost more than
-    the database itself.
+    the database itself. On PostgreSQL the foreign keys are checked once for the chunk (see
+    `_check_parents_once`) instead of once per row when the role may do so.
     """
     if items.empty:
         return 0
@@ -56,16 +54,49 @@ def insert_items(session: Session, items: pd.DataFrame, incident_id: int, batch_
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql":
+            _check_parents_once(cursor, incident_id, batch_id)
             return _copy_rows(cursor, items, {**columns, "created_at": now.isoformat()})
         # Per connection: a page cache the size of a large batch's index pages, and checkpoints every
         # 400 MB of WAL rather than every 4 MB, so a million-row batch is not held up by checkpointing.
         cursor.execute("PRAGMA cache_size = -262144")
         cursor.execute("PRAGMA wal_autocheckpoint = 100000")
-        values = [repeat(columns[c]) if c in columns else items[c].tolist() for c in LEDGER_COLUMNS]
-        cursor.executemany(_SQLITE_INSERT, zip(*values))  # noqa: B905 - constants repeat forever
+        varying = [c for c in LEDGER_COLUMNS if c not in columns]
+        cursor.executemany(_sqlite_insert(columns), zip(*(items[c].tolist() for c in varying), strict=True))
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def _check_parents_once(cursor: Any, incident_id: int, batch_id: int) -> None:
+    """Do for the whole chunk what the ledger's two foreign keys do for each row, then skip the per-row checks.
+
+    Every row of a chunk has the same incident and batch, yet PostgreSQL's foreign-key triggers look both up
+    and lock them (FOR KEY SHARE) once per row: two thirds of the database's time for a COPY. Here the two
+    rows are looked up and locked once, as the triggers would, and a chunk naming a missing one is refused;
+    then, when the role may set it (a superuser, or PostgreSQL 15+ after `GRANT SET ON PARAMETER
+    session_replication_role TO <role>`), `SET LOCAL session_replication_role = replica` turns the
+    triggers off for this transaction only (the ledger has no other triggers; unique keys are indexes and
+    stay enforced). Without that privilege the per-row checks simply run as well."""
+    for table, key in ((Incident.__tablename__, incident_id), (CompensationBatch.__tablename__, batch_id)):
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", (key,))
+        if cursor.fetchone() is None:
+            raise LookupError(f"no {table} row {key}: the ledger rows would have no parent")
+    may_set = ("has_parameter_privilege('session_replication_role', 'SET')"
+               if cursor.connection.server_version >= 150000 else "false")
+    cursor.execute(f"SELECT current_setting('is_superuser') = 'on' OR {may_set}")
+    if cursor.fetchone()[0]:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+
+
+def _sqlite_insert(constants: dict[str, Any]) -> str:
+    """Return the ledger's INSERT with the batch's constants written in as literals: a million rows then bind
+    six values each instead of ten (a tenth of the write's time). The constants are our own ints and strings
+    (ids, status, the stored time), quoted as SQL literals."""
+    def literal(value: Any) -> str:
+        return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+    values = ", ".join(literal(constants[c]) if c in constants else "?" for c in LEDGER_COLUMNS)
+    return f"INSERT INTO {ITEMS.name} ({', '.join(LEDGER_COLUMNS)}) VALUES ({values}) ON CONFLICT DO NOTHING"
 
 
 def _copy_rows(cursor: Any, items: pd.DataFrame, constants: dict[str, Any]) -> int:

@@ -5,10 +5,13 @@ database, the acknowledgement did not) adds only the rows the ledger lacks."""
 from __future__ import annotations
 
 import csv
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from tasks.compensation import repository
 from tasks.db import session_scope
@@ -68,3 +71,25 @@ def test_a_chunk_written_again_adds_only_what_the_ledger_lacks(database: str, tm
     stored = _ledger()
     assert stored["order_id"].tolist() == [f"O{i}" for i in range(6)]
     assert stored["customer_slot"].is_unique
+
+
+def test_rows_for_a_batch_that_does_not_exist_are_refused_and_the_checks_stay_on_after(database: str) -> None:
+    """PostgreSQL checks a chunk's incident and batch once (not per row): a missing one still refuses the whole
+    chunk, and the per-row checks it switches off for that transaction are back on for the next one."""
+    make_incident()
+    items = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C1", "C2"], "customer_slot": ["c:C1", "c:C2"],
+                          "kind": "fixed_coupon", "amount_fen": 2000, "points": 0})
+    with session_scope() as session:
+        batch_id = repository.new_batch(session, incident_id=1, policy="coupon-20", orders_source="test",
+                                        dry_run=False, status="running", requested_by="测试", created_at=NOW).id
+
+    with pytest.raises((sqlite3.IntegrityError, LookupError)), session_scope() as session:  # straight from the driver
+        repository.insert_items(session, items, 1, batch_id + 1, NOW)
+    with session_scope() as session:
+        assert repository.insert_items(session, items, 1, batch_id, NOW) == 2
+    with pytest.raises(IntegrityError), session_scope() as session:  # the next transaction checks each row
+        session.execute(insert(CompensationItem).values(
+            batch_id=batch_id + 1, incident_id=1, order_id="O3", customer_id="C3", customer_slot="c:C3",
+            kind="fixed_coupon", amount_fen=1, points=0, status="applied", created_at=NOW))
+
+    assert _ledger()["order_id"].tolist() == ["O1", "O2"]

@@ -169,3 +169,18 @@ def test_files_that_cannot_be_orders_are_named(tmp_path: Path) -> None:
 def test_a_header_only_file_is_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(OrdersFileInvalid, match="只有表头，没有订单行; nothing applied$"):
         load_orders(write(tmp_path, JD_HEADER, []), SHANGHAI)
+
+
+def test_ids_wider_than_the_ledger_are_bad_rows_and_ids_as_wide_are_kept(tmp_path: Path) -> None:
+    wide, widest = "4" * 64, "4" * 65
+    rows = [f'="{wide}",tb买家,10,交易成功,2025-11-20 10:00:00,2025-11-20 09:58:00,澄星空气炸锅5L,CX,张三',
+            f'="{widest}",tb买家2,10,交易成功,2025-11-20 10:00:00,2025-11-20 09:58:00,澄星空气炸锅5L,CX,李四',
+            f'="42",{"买" * 65},10,交易成功,2025-11-20 10:00:00,2025-11-20 09:58:00,澄星空气炸锅5L,CX,王五']
+    path = write(tmp_path, TAOBAO_HEADER, rows)
+    with pytest.raises(OrdersFileInvalid) as refused:
+        load_orders(path, SHANGHAI)
+    assert [p.split(": ", 2)[:2] for p in refused.value.problems] == [
+        [f"{path}:3", "订单编号 (order_id)"], [f"{path}:4", "买家会员名 (customer_id)"]]
+
+    orders = load_orders(write(tmp_path, TAOBAO_HEADER, rows[:1]), SHANGHAI)
+    assert orders["order_id"].tolist() == [wide]
