@@ -14,35 +14,17 @@ from datetime import datetime
 
 import matplotlib
 
-from tasks.errors import CrisisError
-
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.font_manager import FontEntry  # noqa: E402
 from matplotlib.transforms import Bbox, blended_transform_factory  # noqa: E402
 
-CJK_FONTS = ("WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
-             "Source Han Sans CN", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC")
+from tasks.charts import cjk_font  # noqa: E402
+
 MARK_ROWS = 4  # label heights tried, top down, before a label may touch another
 _ROW_STEP = 0.1  # in axes heights
-
-
-class ChartFontMissing(CrisisError):
-    """No CJK font is installed: the chart's Chinese labels would be drawn as boxes."""
-
-
-def cjk_font(candidates: Sequence[str] = CJK_FONTS) -> FontEntry:
-    """Return an installed CJK font (the first of `candidates` matplotlib knows)."""
-    known = {entry.name: entry for entry in font_manager.fontManager.ttflist}
-    for name in candidates:
-        if name in known:
-            return known[name]
-    raise ChartFontMissing("未找到中文字体，复盘曲线无法显示中文标签：请安装 fonts-wqy-zenhei（apt-get install "
-                           "fonts-wqy-zenhei）或 Noto Sans CJK 字体")
 
 
 def curve_png(hours: Sequence[datetime], volume: Sequence[int], negative: Sequence[int],

@@ -132,12 +132,12 @@ def describe_holder(incident_key: str, own_run_id: str, lease_seconds: int, now:
     run = min(runs, key=lambda r: r.start_time or now)
     latest = show_time(now + timedelta(seconds=lease_seconds))
     return (f"槽位由运行 {_who(run)} 持有，直到{_until(run)}；"
-            f"若其进程已被终止，租约最迟于 {latest} 到期，之后本运行将其批次标记为 interrupted 并继续")
+            f"若其进程已被终止，租约最迟于 {latest} 到期，之后本运行将其批次标记为「已中断」并继续")
 
 
 def _who(run: FlowRun) -> str:
     started = show_time(run.start_time) if run.start_time else "—"
-    return f"{run.name}（{run.id}，{run.parameters.get('requested_by', '—')} 于 {started} 发起）"
+    return f"{run.name}（{run.parameters.get('requested_by', '—')} 于 {started} 发起）"
 
 
 def _until(run: FlowRun) -> str:

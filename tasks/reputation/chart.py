@@ -12,39 +12,27 @@ import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from tasks.errors import CrisisError  # noqa: E402
+from tasks.charts import cjk_font  # noqa: E402
 
-CJK_FONTS = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-             "SimHei", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", "AR PL UMing CN")
 PANELS = (("volume", "声量（条）"), ("negative_share", "负面占比"), ("share_of_voice", "品类内声量份额"))
 
 
-class ChartFontMissing(CrisisError):
-    """No font with Chinese glyphs is installed: the charts' labels would be empty boxes."""
-
-
 @cache
-def cjk_font() -> FontProperties:
-    """Return the properties of an installed font with Chinese glyphs (by its file, so matplotlib looks nothing
-    up again), or fail in one line."""
-    installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-    for family in CJK_FONTS:
-        if family in installed:
-            return FontProperties(fname=installed[family])
-    raise ChartFontMissing("没有可显示中文的字体（matplotlib 未找到 " + "、".join(CJK_FONTS[:3])
-                           + " 等）：请安装 fonts-wqy-zenhei 或 fonts-noto-cjk")
+def chart_font() -> FontProperties:
+    """Return the properties of the installed CJK font (by its file, so matplotlib looks nothing up again), or
+    fail in one line (tasks.charts.ChartFontMissing)."""
+    return FontProperties(fname=cjk_font().fname)
 
 
 def trend_figure(title: str, labels: Sequence[str], series: Mapping[str, Mapping[str, Sequence[float]]],
                  rivals: Sequence[str]) -> Figure:
     """Return a figure of three panels (volume, negative share, share of voice) over `labels`, one line per
     brand; rivals dashed and named 竞品. `series`: brand -> indicator -> one value per label."""
-    font = cjk_font()
+    font = chart_font()
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=90)
     for axis, (indicator, name) in zip(axes, PANELS, strict=True):
         for brand, values in series.items():

@@ -236,7 +236,7 @@ def test_the_moments_labels_neither_overlap_nor_leave_the_picture() -> None:
 
 
 def test_without_a_cjk_font_the_chart_fails_in_one_line_instead_of_drawing_boxes() -> None:
-    from tasks.aftercare.chart import ChartFontMissing, cjk_font
+    from tasks.charts import ChartFontMissing, cjk_font
 
     assert cjk_font().name  # .ci/run installs fonts-wqy-zenhei
     with pytest.raises(ChartFontMissing, match="fonts-wqy-zenhei") as failure:

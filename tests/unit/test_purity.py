@@ -25,6 +25,7 @@ PURE_MODULES = [
     "tasks.aftercare.repair",
     "tasks.aftercare.report",
     "tasks.aftercare.chart",
+    "tasks.charts",
     "tasks.triage.brief",
     "tasks.triage.rumour",
     "tasks.triage.debunk",

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.reputation.chart import cjk_font, series_of, trend_figure
+from tasks.reputation.chart import chart_font, series_of, trend_figure
 from tasks.reputation.indicators import BrandInfo, compute_rows
 from tasks.reputation.report import BadWeek, ReportData, last_full_week, parse_week, render_report, weekly
 
@@ -122,7 +122,7 @@ def test_trend_chart_is_labelled_in_chinese_with_a_cjk_font() -> None:
     titles = [axis.get_title() for axis in figure.axes]
     assert titles == ["声量（条）", "负面占比", "品类内声量份额"]
     assert {axis.title.get_fontname() for axis in figure.axes} == {"WenQuanYi Zen Hei"}, "fonts-wqy-zenhei"
-    assert {axis.title.get_fontproperties().get_file() for axis in figure.axes} == {cjk_font().get_file()}
+    assert {axis.title.get_fontproperties().get_file() for axis in figure.axes} == {chart_font().get_file()}
     legend = figure.legends[0].get_texts()
     assert [t.get_text() for t in legend] == ["澄星", "焰峰（竞品）"]
     assert {t.get_fontname() for t in legend} == {"WenQuanYi Zen Hei"}
