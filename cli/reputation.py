@@ -41,3 +41,36 @@ def reputation(week: Annotated[str | None, typer.Option(
         parse_week(week)  # a bad week stops here, before Prefect starts
     path = reputation_weekly(week=week, now=parse_time(now))
     console.print(f"声誉报告已写入 {safe_text(path)}（及同名 .html），并已发送给公关负责人和应急指挥", highlight=False)
+
+
+@report_app.command("competitors")
+@fails_cleanly
+def competitors(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many alerts, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON (UTF-8) with stable field names, for scripts.")] = False,
+) -> None:
+    """List the competitor alerts (同类风险预警), newest first: day, rival, crisis category, products, the rule
+    that would have fired and its reason, heat."""
+    import json
+
+    from rich.table import Table
+
+    from tasks.db import session_scope
+    from tasks.triage.competitors import recent_alerts
+    from tasks.triage.warning import rule_label
+
+    with session_scope() as session:
+        rows = [{"day": a.day, "competitor": a.competitor, "category": a.category,
+                 "product_category": a.product_category, "products": a.products, "rule": a.rule,
+                 "reason": a.reason, "heat": round(a.heat, 1)} for a in recent_alerts(session, limit)]
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        console.print("没有同类风险预警（竞品尚未出现会让我们开启事件的情况）", highlight=False)
+        return
+    table = Table("日期", "竞品", "类别", "涉及产品", "触发规则", "热度", title="同类风险预警（竞品危机）")
+    for row in rows:
+        table.add_row(row["day"], safe_text(row["competitor"]), safe_text(row["category"]),
+                      safe_text(row["products"] or "—"), safe_text(rule_label(str(row["rule"]))), f"{row['heat']:.1f}")
+    console.print(table)
