@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from prefect import get_run_logger
+from prefect import get_client, get_run_logger
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
+from prefect.input.run_input import keyset_from_paused_state, run_input_subclass_from_type
 from pydantic import ConfigDict, Field, model_validator
 
 from config.files import load_policies
@@ -125,12 +128,38 @@ def await_approval(batch: BatchForApproval | None, timeout_hours: float) -> Deci
         "(UI Resume, or `crisis approve|reject %s --batch %s --by NAME`)",
         batch.batch_id, batch.incident_key, batch.amount_fen / 100, batch.points, batch.limit,
         batch.incident_key, batch.batch_id)
-    answer = pause_flow_run(
-        wait_for_input=approval_form(batch),
-        timeout=int(timeout_hours * 3600), poll_interval=POLL_SECONDS, key=f"approve-batch-{batch.batch_id}",
-    )
+    form, timeout, key = approval_form(batch), int(timeout_hours * 3600), f"approve-batch-{batch.batch_id}"
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=POLL_SECONDS, key=key)
+    except Pause as exc:
+        answer = _wait_after_lost_answer(exc, form, timeout, key)
     return Decision(required=True, approved=answer.decision == "approve", approver=answer.approver.strip(),
                     note=answer.note)
+
+
+def _wait_after_lost_answer(exc: Pause, form: type[ApprovalInput], timeout: int, key: str) -> ApprovalInput:
+    """Wait for the answer when the server paused the run but its reply was lost (a slow server: the client
+    retried, and the retry was refused as "already made this state transition" with the run Paused).
+    Prefect's pause_flow_run then raises and would leave the run paused with no form and nobody waiting;
+    this saves the form and waits as it would have. Any other Pause is re-raised."""
+    state = exc.state
+    if state is None or not state.is_paused() or state.state_details.pause_key != key:
+        raise exc
+    context = FlowRunContext.get()
+    assert context is not None and context.flow_run is not None, "await_approval runs inside a flow run"
+    get_run_logger().warning("the server paused this run but its answer was lost; waiting for approval")
+    keyset = keyset_from_paused_state(state)
+    form_type = run_input_subclass_from_type(form)
+    form_type.save(keyset)
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(context.flow_run.id)
+            if run.state is not None and run.state.is_running():
+                return form_type.load(keyset)
+            if time.monotonic() >= deadline:
+                raise FlowPauseTimeout("Flow run was paused and never resumed.")
+            time.sleep(POLL_SECONDS)
 
 
 def resume_with_decision(flow_run_id: str, approver: str, decision: str, note: str) -> None:

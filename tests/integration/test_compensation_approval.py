@@ -37,9 +37,21 @@ print(json.dumps(result, ensure_ascii=False, default=str))
 """
 
 
-def _start(stack: Stack, orders: Path) -> subprocess.Popen[str]:
+# A slow server: it pauses the run but its answer is lost, so the client sends the same Paused state again
+# (the retry is refused as "already made this state transition", the run being Paused already).
+LOST_ANSWER = """
+import prefect.flow_runs
+_propose = prefect.flow_runs.propose_state_sync
+def _twice(client, state, **kwargs):
+    _propose(client, state, **kwargs)
+    return _propose(client, state, **kwargs)
+prefect.flow_runs.propose_state_sync = _twice
+"""
+
+
+def _start(stack: Stack, orders: Path, prelude: str = "") -> subprocess.Popen[str]:
     env = {**stack.env(), "PREFECT_LOGGING_LEVEL": "INFO"}
-    return subprocess.Popen([sys.executable, "-c", RUN, KEY, str(orders), NOW.isoformat()], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-c", prelude + RUN, KEY, str(orders), NOW.isoformat()], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -105,3 +117,19 @@ def test_a_large_batch_waits_for_approval_and_a_rejection_pays_nothing(
         decisions = [(e.action, e.actor) for e in entries_for(session, "incident", KEY)
                      if e.action in ("compensation.batch_rejected", "compensation.batch_approved")]
     assert decisions == [("compensation.batch_rejected", "王芳"), ("compensation.batch_approved", "王芳")]
+
+
+def test_a_pause_whose_answer_the_server_lost_still_waits_for_the_form_and_pays_once_approved(
+    local_stack: Stack, sqlite_db: str, tmp_path: Path
+) -> None:
+    ensure_prefect_server(local_stack)
+    make_incident()
+    orders = orders_csv(tmp_path / "orders.csv", [(f"O{i}", f"C{i}", "300") for i in range(40)])
+    with temporary_settings(updates={PREFECT_API_URL: local_stack.api_url}):
+        child = _start(local_stack, orders, prelude=LOST_ANSWER)
+        run = _paused_run(set())  # paused, with the approval form saved
+        resume_flow_run(run, run_input={"approver": "王芳", "decision": "approve", "note": "同意"})
+        paid = _result(child)
+    assert (paid["status"], paid["applied"], paid["approver"]) == ("applied", 40, "王芳")
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CompensationItem)) == 40
