@@ -22,10 +22,25 @@ class ChartFontMissing(CrisisError):
 
 
 def cjk_font(candidates: Sequence[str] = CJK_FONTS) -> FontEntry:
-    """Return an installed CJK font (the first of `candidates` matplotlib knows)."""
-    known = {entry.name: entry for entry in font_manager.fontManager.ttflist}
-    for name in candidates:
-        if name in known:
-            return known[name]
+    """Return an installed CJK font (the first of `candidates` matplotlib knows). When none is known, the
+    system's fonts are looked at once more: one installed after matplotlib wrote its font cache counts."""
+    for rescan in (False, True):
+        if rescan:
+            _add_new_system_fonts()
+        known = {entry.name: entry for entry in font_manager.fontManager.ttflist}
+        for name in candidates:
+            if name in known:
+                return known[name]
     raise ChartFontMissing("未找到中文字体，图表无法显示中文标签：请安装 fonts-wqy-zenhei（apt-get install "
                            "fonts-wqy-zenhei）或 Noto Sans CJK 字体")
+
+
+def _add_new_system_fonts() -> None:
+    manager = font_manager.fontManager
+    seen = {entry.fname for entry in manager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in seen:
+            try:
+                manager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue  # a font file matplotlib cannot read

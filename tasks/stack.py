@@ -267,7 +267,13 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _ours(pid: int) -> bool:
-    """Tell whether `pid` still leads the process group we started it in (start_new_session)."""
+    """Tell whether `pid` still leads the process group we started it in (start_new_session). A child of this
+    process that has exited is reaped first: a zombie keeps its group, and would look alive until killed."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child (started by another command): only its group tells
     try:
         return os.getpgid(pid) == pid
     except (ProcessLookupError, PermissionError):

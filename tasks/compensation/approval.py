@@ -19,7 +19,6 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
-from prefect.input.run_input import keyset_from_paused_state, run_input_subclass_from_type
 from pydantic import ConfigDict, Field, model_validator
 
 from config.files import load_policies
@@ -28,6 +27,7 @@ from tasks.db import session_scope
 from tasks.errors import ApprovalRefused
 from tasks.incidents.repository import get_incident
 from tasks.notify.templates import markdown_cell
+from tasks.pausing import paused_by_us, save_form
 
 POLL_SECONDS = 5
 RECORD_WAIT_SECONDS = 60
@@ -142,21 +142,18 @@ def _wait_after_lost_answer(exc: Pause, form: type[ApprovalInput], timeout: int,
     retried, and the retry was refused as "already made this state transition" with the run Paused).
     Prefect's pause_flow_run then raises and would leave the run paused with no form and nobody waiting;
     this saves the form and waits as it would have. Any other Pause is re-raised."""
-    state = exc.state
-    if state is None or not state.is_paused() or state.state_details.pause_key != key:
+    if not paused_by_us(exc, key):
         raise exc
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None, "await_approval runs inside a flow run"
     get_run_logger().warning("the server paused this run but its answer was lost; waiting for approval")
-    keyset = keyset_from_paused_state(state)
-    form_type = run_input_subclass_from_type(form)
-    form_type.save(keyset)
+    form_type, keyset = save_form(exc, form)
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
             run = client.read_flow_run(context.flow_run.id)
             if run.state is not None and run.state.is_running():
-                return form_type.load(keyset)
+                return form_type.load(keyset)  # type: ignore[return-value]
             if time.monotonic() >= deadline:
                 raise FlowPauseTimeout("Flow run was paused and never resumed.")
             time.sleep(POLL_SECONDS)

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
-from prefect.exceptions import NotPausedError
+from prefect.exceptions import NotPausedError, Pause
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field
@@ -28,6 +28,7 @@ from tasks.incidents.state import IncidentState
 from tasks.notify.ack_link import ACK_FLOW
 from tasks.notify.tasks import acknowledge
 from tasks.notify.templates import ack_form_markdown
+from tasks.pausing import paused_by_us, save_form
 from tasks.triage.brief import reason_lines
 
 ANSWERED_ELSEWHERE = "已在别处确认（CLI 或另一个表单），此表单自动关闭"
@@ -68,7 +69,13 @@ def wait_for_acknowledgement(incident_key: str) -> Answer:
     if owner is not None:
         return Answer(owner, ANSWERED_ELSEWHERE)
     form = AckInput.with_initial_data(description=ack_form_markdown(**facts))  # initial values would lose the labels
-    answer = suspend_flow_run(wait_for_input=form, key=f"ack-{incident_key.lower()}")
+    key = f"ack-{incident_key.lower()}"
+    try:
+        answer = suspend_flow_run(wait_for_input=form, key=key)
+    except Pause as exc:  # also how a suspension exits normally (no reason; its form is saved already)
+        if paused_by_us(exc, key):
+            save_form(exc, form)
+        raise
     return Answer(answer.who.strip(), answer.note.strip())
 
 

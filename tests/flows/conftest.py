@@ -1,4 +1,5 @@
-"""Flow tests run under prefect_test_harness (a temporary Prefect server, started once)."""
+"""Flow tests run under prefect_test_harness (a temporary Prefect server, started once for this package and
+stopped after it, so no later tier sees its runs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prefect.testing.utilities import prefect_test_harness
 from tests.helpers import PATIENCE_SECONDS
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="package")
 def prefect_harness() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
         yield

@@ -1,11 +1,12 @@
 """What a Chinese PR team reads in the Prefect UI, looked at in Debian's Chromium on a real `prefect server
 start`: the incident board (drills on their own board), an incident's brief and its review with the curve
-and the 经验教训 a responder added through the lessons flow. Screenshots go to var/screenshots."""
+and the 经验教训 a responder added through the lessons flow, the reputation-board and the weekly 声誉报告 with
+its charts. Screenshots go to var/screenshots."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from config.settings import PROJECT_DIR
 from flows.lessons import lessons
+from flows.reputation import reputation, reputation_weekly
 from flows.review import review
 from flows.triage import triage_mentions
 from tasks.aftercare.tasks import mitigate_incident
@@ -29,7 +31,7 @@ from tests.integration.ui import CHROMIUM, FLAGS, RAW_PAIR, UUID, artifact_view,
 
 pytestmark = pytest.mark.integration
 
-END = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
+END = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in Beijing, Friday of 2026-W47
 ENGLISH_STATES = re.compile(r"\b(open|acknowledged|responding|monitoring|resolved|closed)\b")
 HOSTILE = "<b>客服</b>口径 **应在首个小时内统一**"
 
@@ -79,8 +81,9 @@ def _through_the_review(key: str) -> None:
 def _look(ui_url: str, api_url: str, real: str, shots: Path) -> dict[str, dict[str, object]]:
     ids = {name: latest_artifact_id(api_url, key) for name, key in (
         ("board", "incident-board"), ("drills", "drill-board"), ("brief", f"brief-{real.lower()}"),
-        ("review", f"review-{real.lower()}"))}
-    wanted = {"board": real, "drills": "DRILL-", "brief": "代表性帖子", "review": "经验教训"}
+        ("review", f"review-{real.lower()}"), ("reputation", "reputation-board"), ("weekly", "reputation-2026-w47"))}
+    wanted = {"board": real, "drills": "DRILL-", "brief": "代表性帖子", "review": "经验教训", "reputation": "澄星",
+              "weekly": "声誉报告"}
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -101,6 +104,8 @@ def test_the_board_a_brief_and_the_review_read_in_chinese_in_the_prefect_ui(
                                                        {"name": "douyin", "status": "failing"}])
         real, drill = _keys()
         _through_the_review(real)
+        reputation(day=date(2026, 11, 20), days=4, now=END + timedelta(hours=12))
+        reputation_weekly(week="2026-W47", now=END + timedelta(days=3))
     seen = _look(local_stack.ui_url, local_stack.api_url, real, PROJECT_DIR / "var" / "screenshots")
 
     for name, view in seen.items():
@@ -131,3 +136,12 @@ def test_the_board_a_brief_and_the_review_read_in_chinese_in_the_prefect_ui(
     assert "以 " in text and "开启" in text and "李娜 接手" in text
     lesson = text.split("经验教训")[1]
     assert f"{HOSTILE}（王强，" in lesson and "待填写" not in lesson, "shown as typed, not as markup"
+
+    board = str(seen["reputation"]["text"])
+    for header in ("品牌", "类型", "声量", "负面占比", "声量份额", "未结事件"):
+        assert header in board, header
+    assert "澄星" in board and "焰峰" in board and "竞品" in board, "ours and the rival, marked"
+    weekly = str(seen["weekly"]["text"])
+    assert "声誉报告 2026-W47" in weekly and "各品牌本周指标" in weekly and "趋势" in weekly
+    assert real in weekly, "the week's incident is listed"
+    assert len(seen["weekly"]["images"]) == 2 and all(width > 0 for width in seen["weekly"]["images"]), "charts show"

@@ -26,16 +26,6 @@ SPIKE = "短期突增：最近 60 分钟「澄星·产品质量」负面 48 条�
 
 
 @pytest.fixture(autouse=True)
-def _no_prefect_api() -> Iterator[None]:
-    """Render the alerts with no Prefect API, as when this tier runs alone (the acknowledge link is then the runs
-    list): a server an earlier tier left running holds its own ack-INC-… runs, which are not this test's."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _no_run_logger() -> Iterator[None]:
     with disable_run_logger():
         yield

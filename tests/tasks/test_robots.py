@@ -23,16 +23,6 @@ HOSTILE = "澄星空气炸锅冒烟 **全部退款** [领取](http://evil.exampl
 
 
 @pytest.fixture(autouse=True)
-def _no_prefect_api() -> Iterator[None]:
-    """Render the alerts with no Prefect API, as when this tier runs alone (the acknowledge link is then the runs
-    list): a server an earlier tier left running holds its own ack-INC-… runs, which are not this test's."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _no_run_logger() -> Iterator[None]:
     with disable_run_logger():
         yield
