@@ -89,7 +89,7 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = _debug_on()
-        with _console_logging_to_file(debug) as log_file:
+        with _console_logging_to_file(debug) as log_file, _no_heartbeats():
             try:
                 return command(*args, **kwargs)
             except (typer.Exit, typer.Abort, TyperException):  # exit codes and bad arguments: typer's to show
@@ -101,6 +101,18 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
                 _fail(exc, _describe(exc) + where, debug)
 
     return wrapper
+
+
+@contextmanager
+def _no_heartbeats() -> Iterator[None]:
+    """Run the command's flows without Prefect's flow-run heartbeats. Each flow run otherwise waits up to a
+    second at its end for the heartbeat thread to wake from its one-second sleep (a scan and its triage
+    subflow: about 2 of the 5 s an idle `crisis scan` took). Heartbeats only feed a zombie-run automation,
+    which this stack does not define; a run started here is watched by the person who started it."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _fail(exc: BaseException, line: str, debug: bool) -> NoReturn:

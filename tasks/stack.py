@@ -83,8 +83,9 @@ class Stack:
         )
 
     def server_env(self) -> dict[str, str]:
-        """Return the Prefect server's environment: no secret of ours (see service_environment)."""
-        return service_environment(self.env(), prefect_server=True)
+        """Return the Prefect server's environment: no secret of ours (see service_environment); errors the
+        API answers with 503 ("retry") are logged, not only retried (prefect-server.log)."""
+        return {"PREFECT_API_LOG_RETRYABLE_ERRORS": "true", **service_environment(self.env(), prefect_server=True)}
 
     def sink_env(self) -> dict[str, str]:
         """Return the SMTP sink's environment: just enough to run Python."""
@@ -146,14 +147,15 @@ def _wait(check, what: str, log: Path, seconds: float) -> None:  # type: ignore[
 
 
 def ensure_prefect_server(stack: Stack) -> bool:
-    """Start `prefect server start` on loopback unless one already answers; True when started here."""
+    """Start `prefect server start` (tasks/prefect_server.py: SQLite transactions BEGIN IMMEDIATE) on loopback
+    unless one already answers; True when started here."""
     if prefect_is_up(stack.api_url):
         return False
     cfg = stack.settings.stack
     if cfg.host not in LOOPBACK and not read_environment("PREFECT_SERVER_API_AUTH_STRING"):
         raise StackError(f"stack.host 是 {cfg.host}，不是本机：请为服务器设置 PREFECT_SERVER_API_AUTH_STRING"
                          "（用户:密码），并为命令行和 worker 设置 PREFECT_API_AUTH_STRING")
-    _spawn(stack, "prefect-server", [_bin("prefect"), "server", "start", "--host", cfg.host,
+    _spawn(stack, "prefect-server", [sys.executable, "-m", "tasks.prefect_server", "--host", cfg.host,
                                      "--port", str(cfg.prefect_port)], stack.server_env())
     _wait(lambda: prefect_is_up(stack.api_url), f"Prefect 服务器（端口 {cfg.prefect_port}）",
           stack.var / "log/prefect-server.log", 120)
