@@ -23,14 +23,14 @@ SCENARIOS = load_drills().scenarios  # the form's dropdown, as of deployment: `m
 Scenario = Annotated[str, ask("演练场景", "；".join(f"{name}：{s.title}" for name, s in SCENARIOS.items()),
                               choices=SCENARIOS)]
 Seed = optional(int, "随机种子", "留空用场景自带的种子；同一种子生成同一场危机")
-Starter = Annotated[str, ask("发起人", "你的姓名，记入审计日志和演练记录（默认 prefect-ui）", min_length=1, max_length=128, pattern=r"\S")]
+Starter = Annotated[str, ask("发起人", "你的姓名，记入审计日志和演练记录", min_length=1, max_length=128, pattern=r"\S")]
 # A number box to fill in (scripts pass the id as a number): the schedule grades every drill whose time is up.
 DrillId = Annotated[int | None, WithJsonSchema({"type": "integer"}),
                     ask("演练编号", "要立即评估的演练（crisis drill list 可查）；到时的演练由定时运行自动评估")]
 
 
 @flow(name="drill", flow_run_name=run_name("drill", "scenario", stamp=True), log_prints=True)
-def drill(scenario: Scenario = "quality", seed: Seed = None, started_by: Starter = "prefect-ui",
+def drill(started_by: Starter, scenario: Scenario = "quality", seed: Seed = None,
           now: Now = None) -> dict[str, object]:
     """Start a drill of a scenario in config/drills.toml.
 

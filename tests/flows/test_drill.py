@@ -216,3 +216,13 @@ def test_the_brief_says_why_each_negative_top_post_reads_negative(sqlite_db: str
     for reason in reasons:
         weights = [float(part.rsplit(" ", 1)[1]) for part in reason.split("、")]
         assert weights and all(w < 0 for w in weights) and weights == sorted(weights), reason
+
+
+def test_nobody_starts_a_drill_anonymously(database: str) -> None:
+    """started_by has no default (it was "prefect-ui"): the UI's form asks 发起人 and refuses a blank one."""
+    with pytest.raises(TypeError, match="started_by"):
+        drill(scenario="quality", now=NOW)  # type: ignore[call-arg]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Drill)) == 0
+    schema = drill.parameters.model_dump()
+    assert "started_by" in schema["required"] and schema["properties"]["started_by"]["title"] == "发起人"
