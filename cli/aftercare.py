@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import By, Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import By, Key, Now, console, fails_cleanly, parse_time, safe_text
 from tasks.incidents.state import RESOLUTION_NAMES, Resolution
 
 
 @fails_cleanly
-def mitigate(key: str, by: By, note: str = "", now: Now = None) -> None:
-    """Mark an incident mitigated (缓解): it moves to monitoring and its recovery is watched."""
+def mitigate(key: Key, by: By, note: Annotated[str, typer.Option(help="备注（记入审计日志）。")] = "",
+             now: Now = None) -> None:
+    """标记事件已缓解：事件转为观察中，并监测其恢复情况。"""
     from tasks.aftercare.tasks import mitigate_incident
     from tasks.common import resolve_now
 
@@ -23,13 +24,20 @@ def mitigate(key: str, by: By, note: str = "", now: Now = None) -> None:
 
 
 @fails_cleanly
-def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosure | improvement | compensation | "
-                                                               "trust | monitoring")],
-         by: By, state: str | None = None, owner: str | None = None,
-         due: Annotated[str | None, typer.Option(help="Due time (ISO 8601; naive = Asia/Shanghai).")] = None,
-         evidence: Annotated[str | None, typer.Option(help="A link to the published apology, notice …")] = None,
+def step(key: Key, name: Annotated[str, typer.Argument(
+             help="修复步骤：apology 诚恳道歉；disclosure 公开信息；improvement 改进措施；"
+                  "compensation 提供补偿；trust 建立信任；monitoring 监测和反馈。")],
+         by: By,
+         state: Annotated[str | None, typer.Option(
+             help="步骤状态：todo 待办；doing 进行中；done 已完成；skipped 已跳过。新步骤为 todo。")] = None,
+         owner: Annotated[str | None, typer.Option(help="负责人姓名。")] = None,
+         due: Annotated[str | None, typer.Option(
+             help="截止时间（ISO 8601，不带时区即 Asia/Shanghai 北京时间）。")] = None,
+         evidence: Annotated[str | None, typer.Option(help="佐证链接：已发布的致歉声明、公告等。")] = None,
          now: Now = None) -> None:
-    """Set a reputation-repair step (诚恳道歉, 公开信息, 改进措施, 提供补偿, 建立信任, 监测和反馈)."""
+    """设置一项声誉修复步骤的状态、负责人、截止时间或佐证。
+
+    声誉修复六步：诚恳道歉、公开信息、改进措施、提供补偿、建立信任、监测和反馈。"""
     from tasks.aftercare.repository import set_step
     from tasks.common import resolve_now
     from tasks.db import session_scope
@@ -43,11 +51,12 @@ def step(key: str, name: Annotated[str, typer.Argument(help="apology | disclosur
 
 
 @fails_cleanly
-def lesson(key: str, by: By,
+def lesson(key: Key, by: By,
            text: Annotated[str, typer.Option("--text", help="一条经验或教训（多条请分次填写）。")],
            now: Now = None) -> None:
-    """Add a lesson (经验教训) to the incident's review before it is final (until the incident is closed);
-    the review lists it with who and when."""
+    """为事件复盘添加一条经验教训（事件关闭前均可添加）。
+
+    复盘中会列出每条经验教训及其填写人和时间。"""
     from tasks.aftercare.review_tasks import add_lesson
     from tasks.common import resolve_now
 
@@ -59,14 +68,16 @@ def lesson(key: str, by: By,
 
 
 @fails_cleanly
-def close(key: str, by: By, note: str = "",
+def close(key: Key, by: By,
+          note: Annotated[str, typer.Option(help="备注，记入审计日志。 不填记为“复盘已通过”；用 --as 时改用 --reason。")] = "",
           as_: Annotated[Resolution | None, typer.Option(
-              "--as", help="Close an active incident at once as unfounded (谣言, handled by 辟谣) or false_alarm "
-                           "(误报, the rules that fired are recorded for tuning).")] = None,
-          reason: Annotated[str | None, typer.Option(help="Why it was no crisis (required with --as).")] = None,
+              "--as", help="立即关闭进行中的事件：unfounded 谣言，通过辟谣处理；"
+                           "false_alarm 误报，记录触发的规则供调优。")] = None,
+          reason: Annotated[str | None, typer.Option(help="为何不构成危机（用 --as 时必填）。")] = None,
           now: Now = None) -> None:
-    """Close a resolved incident once its review is accepted (复盘通过), or with --as an active one that was
-    no crisis: unfounded (谣言) or false_alarm (误报)."""
+    """关闭事件：已解决且复盘通过，或用 --as 按谣言/误报关闭。
+
+    --as unfounded（谣言）或 --as false_alarm（误报）：立即关闭一个不构成危机的进行中事件。"""
     from tasks.common import resolve_now
 
     at = resolve_now(parse_time(now))
@@ -100,7 +111,7 @@ def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetim
 
 
 @fails_cleanly
-def report(since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD, Asia/Shanghai).")]) -> None:
+def report(since: Annotated[str, typer.Option("--since", help="起始日期（YYYY-MM-DD，按 Asia/Shanghai 北京时间）。")]) -> None:
     """Metrics across incidents since a day: counts by level and category, median TTD/TTA/TTR, compensation,
     and the incidents closed as unfounded (谣言) or false alarms (误报) with the rules that fired."""
     from tasks.aftercare.report import IncidentFacts, summarise

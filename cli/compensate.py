@@ -11,24 +11,34 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import Key, Now, console, fails_cleanly, parse_time, safe_text
 
-Approver = Annotated[str, typer.Option("--by", help="Who decides (a real name, not the requester).")]
-BatchId = Annotated[int | None, typer.Option("--batch", help="The batch (when several wait).")]
-Note = Annotated[str, typer.Option("--note", help="Why (kept in the audit trail).")]
+Approver = Annotated[str, typer.Option("--by", help="审批人的真实姓名（批准时不能是申请人本人）。")]
+BatchId = Annotated[int | None, typer.Option("--batch", help="批次编号（有多个批次等待审批时指定）。")]
+Note = Annotated[str, typer.Option("--note", help="审批意见（记入审计日志）。")]
 
 
 @fails_cleanly
-def compensate(key: str, policy: Annotated[str, typer.Option("--policy", help="Policy in config/compensation.toml.")],
-               orders: Annotated[Path | None, typer.Option("--orders", help="Orders CSV/XLSX.")] = None,
-               apply: Annotated[bool, typer.Option("--apply", help="Write the ledger (default: dry run).")] = False,
-               query: Annotated[str | None, typer.Option("--query", help="A named orders query.")] = None,
-               orders_format: Annotated[str, typer.Option("--format", help="auto | generic | taobao | tmall | jd.")] = "auto",
-               notify_customers: Annotated[bool, typer.Option("--notify-customers", help="Queue notices.")] = False,
-               by: str = "crisis-cli", note: str = "", now: Now = None,
-               as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON (UTF-8), for scripts.")] = False,
+def compensate(key: Key,
+               policy: Annotated[str, typer.Option("--policy", help="补偿策略名（config/compensation.toml 中定义）。")],
+               orders: Annotated[Path | None, typer.Option(
+                   "--orders", help="订单文件（CSV/XLSX），与 --query 二选一。")] = None,
+               apply: Annotated[bool, typer.Option("--apply", help="写入赔付台账并发放（默认只试算）。")] = False,
+               query: Annotated[str | None, typer.Option(
+                   "--query", help="订单库查询名（config/compensation.toml 中配置），与 --orders 二选一。")] = None,
+               orders_format: Annotated[str, typer.Option(
+                   "--format", help="订单格式：auto 按列名自动识别；generic 通用格式；taobao 淘宝/天猫卖家中心导出；"
+                                   "tmall 天猫订单报表；jd 京东商家后台导出。")] = "auto",
+               notify_customers: Annotated[bool, typer.Option(
+                   "--notify-customers", help="加 --apply 发放后，给每位客户排队发送补偿通知。")] = False,
+               by: Annotated[str, typer.Option(help="申请人姓名（记入审计日志）。")] = "crisis-cli",
+               note: Annotated[str, typer.Option(help="补偿原因或说明：记入审计日志，也在 Prefect 审批表单中显示。")] = "",
+               now: Now = None,
+               as_json: Annotated[bool, typer.Option("--json", help="供脚本使用的 JSON 汇总（UTF-8）。")] = False,
                ) -> None:
-    """Compensate an incident's customers from an orders file or query (dry run unless --apply)."""
+    """给事件的客户发放补偿（不加 --apply 只试算）。
+
+    订单来自订单文件（--orders）或订单库查询（--query）。"""
     from flows.compensate import compensate as compensate_flow
 
     result = compensate_flow(incident_key=key, orders_path=str(orders) if orders else None, orders_query=query,
@@ -104,12 +114,14 @@ def _decide(key: str, batch: int | None, by: str, decision: str, note: str) -> N
 
 
 @fails_cleanly
-def approve(key: str, by: Approver, note: Note = "", batch: BatchId = None) -> None:
-    """Approve a compensation batch that waits for approval (审批通过), as the UI's Resume form does."""
+def approve(key: Key, by: Approver, note: Note = "", batch: BatchId = None) -> None:
+    """批准等待审批的补偿批次（审批通过）。
+
+    与 Prefect 界面中的 Resume 表单作用相同。"""
     _decide(key, batch, by, "approve", note)
 
 
 @fails_cleanly
-def reject(key: str, by: Approver, note: Note = "", batch: BatchId = None) -> None:
-    """Reject a compensation batch that waits for approval (驳回): nothing of it is paid."""
+def reject(key: Key, by: Approver, note: Note = "", batch: BatchId = None) -> None:
+    """驳回等待审批的补偿批次：该批次一单都不发放。"""
     _decide(key, batch, by, "reject", note)

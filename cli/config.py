@@ -6,12 +6,12 @@ import typer
 
 from cli.options import console, errors, safe_text
 
-config_app = typer.Typer(help="The operator-editable configuration (config/).", no_args_is_help=True)
+config_app = typer.Typer(help="运维人员可编辑的配置（config/ 目录）。", no_args_is_help=True)
 
 
 @config_app.command("check")
 def check() -> None:
-    """Check settings, every TOML file, the roster's addresses and the mail templates; exit 1 on any problem."""
+    """检查设置、全部 TOML 配置文件、roster.toml 中的联系地址和邮件模板；有任何问题退出码为 1。"""
     from config.check import check_config
 
     problems = check_config()

@@ -13,18 +13,18 @@ DRILL_COLUMNS = {"id": "编号", "scenario": "场景", "status": "状态", "star
                  "incident": "演练事件", "score": "得分"}
 DRILL_STATUS_NAMES = {"running": "进行中", "graded": "已评估"}
 
-drill_app = typer.Typer(help="Drills (应急演练): a generated crisis through the real lifecycle, graded.",
+drill_app = typer.Typer(help="应急演练：生成一场模拟危机，走真实的处置流程并评分。",
                         invoke_without_command=True)
 
 
 @drill_app.callback()
 @fails_cleanly
 def start(ctx: typer.Context,
-          scenario: Annotated[str | None, typer.Option("--scenario", help="A scenario of config/drills.toml.")] = None,
-          seed: Annotated[int | None, typer.Option(help="Generate the same drill again.")] = None,
-          by: Annotated[str, typer.Option("--by", help="Who starts it (kept in the audit trail).")] = "crisis-cli",
+          scenario: Annotated[str | None, typer.Option("--scenario", help="演练场景名（config/drills.toml 中定义，见 crisis drill scenarios）。")] = None,
+          seed: Annotated[int | None, typer.Option(help="随机种子，不填用场景自带的。 同一种子生成同一场危机。")] = None,
+          by: Annotated[str, typer.Option("--by", help="发起人姓名（记入审计日志和演练记录）。")] = "crisis-cli",
           now: Now = None) -> None:
-    """Start a drill: `crisis drill --scenario quality` (scenarios: `crisis drill scenarios`)."""
+    """开始演练：`crisis drill --scenario quality`（可选场景见 `crisis drill scenarios`）。"""
     if ctx.invoked_subcommand is not None:
         return
     if scenario is None:
@@ -43,8 +43,9 @@ def start(ctx: typer.Context,
 
 @drill_app.command("grade")
 @fails_cleanly
-def grade(drill_id: int, now: Now = None) -> None:
-    """Grade a drill now (otherwise the drill-grade deployment grades it when its time is up)."""
+def grade(drill_id: Annotated[int, typer.Argument(help="演练编号（crisis drill list 可查）。")],
+          now: Now = None) -> None:
+    """立即评估一次演练（否则到时由 drill-grade 部署自动评估）。"""
     from flows.drill import drill_grade
     from tasks.common import resolve_now
 
@@ -55,8 +56,8 @@ def grade(drill_id: int, now: Now = None) -> None:
 
 @drill_app.command("list")
 @fails_cleanly
-def list_(limit: int = 20) -> None:
-    """List drills, newest first, with their incident and score."""
+def list_(limit: Annotated[int, typer.Option(help="最多显示多少条（最新在前）。")] = 20) -> None:
+    """演练列表（最新在前），含演练事件和得分。"""
     from tasks.drills.tasks import list_drills
 
     rows = list_drills(limit)
@@ -71,7 +72,7 @@ def list_(limit: int = 20) -> None:
 @drill_app.command("scenarios")
 @fails_cleanly
 def scenarios() -> None:
-    """List the drill scenarios of config/drills.toml."""
+    """列出 config/drills.toml 中的演练场景。"""
     from config.drills import load_drills
 
     table = Table("场景名", "标题", "类别", "预期级别", "含补偿", "评估时间（分钟后）", title="演练场景",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, errors, fails_cleanly, parse_time, safe_text
+from cli.options import Key, Now, console, errors, fails_cleanly, parse_time, safe_text
 
 if TYPE_CHECKING:
     from tasks.models import Incident
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 @fails_cleanly
 def scan(now: Now = None,
-         file: Annotated[Path | None, typer.Option("--file", help="An extra canonical JSONL/CSV file.")] = None) -> None:
-    """Run one monitor + triage pass now, through the same flow the schedule runs."""
+         file: Annotated[Path | None, typer.Option("--file", help="额外读入的一份标准格式舆情文件（JSONL/CSV/XLSX）。")] = None) -> None:
+    """立即扫描一次（监测 + 研判），与定时扫描运行同一个 flow。"""
     from flows.monitor import scan as scan_flow
 
     if file is not None and not file.is_file():
@@ -64,11 +64,11 @@ INCIDENT_FIELDS = ("key", "brand", "category", "level", "state", "heat", "detect
 
 @fails_cleanly
 def incidents(
-    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 30,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON (UTF-8) with stable field names, for scripts.")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8) with stable field names, for scripts.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="最多显示多少条（最新在前）。")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="供脚本使用的 JSON 输出（UTF-8，字段名固定）。")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="供脚本使用的 CSV 输出（UTF-8，字段名固定）。")] = False,
 ) -> None:
-    """List incidents, newest first (事件列表); the key is never cut, whatever the terminal's width."""
+    """事件列表（最新在前）；无论终端多窄，事件编号都完整显示。"""
     from tasks.db import session_scope
     from tasks.incidents.repository import list_incidents
 
@@ -140,8 +140,8 @@ def _write_utf8(text: str) -> None:
 
 
 @fails_cleanly
-def show(key: str) -> None:
-    """Show one incident: reason, timestamps, outbox and ledger."""
+def show(key: Key) -> None:
+    """查看单个事件：触发原因、各阶段时间、通知和补偿台账。"""
     from tasks.common import show_time
     from tasks.compensation.policy import KIND_TITLES
     from tasks.compensation.repository import batch_totals, batches_of, incident_totals
@@ -170,9 +170,10 @@ def show(key: str) -> None:
 
 
 @fails_cleanly
-def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes ownership.")],
-        note: str = "", now: Now = None) -> None:
-    """Acknowledge an incident (确认接手): audited, and announced as an event."""
+def ack(key: Key, by: Annotated[str, typer.Option("--by", help="接手此事件的负责人姓名。")],
+        note: Annotated[str, typer.Option(help="备注（记入审计日志），例如：公关接手，30 分钟内出口径。")] = "",
+        now: Now = None) -> None:
+    """确认接手事件：记入审计日志，并发出 Prefect event。"""
     from prefect.events.worker import EventsWorker
 
     from tasks.common import resolve_now
@@ -184,10 +185,12 @@ def ack(key: str, by: Annotated[str, typer.Option("--by", help="Who takes owners
 
 
 @fails_cleanly
-def level(key: str, to: Annotated[str, typer.Option("--to", help="I, II, III or IV.")],
-          reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
-          by: Annotated[str, typer.Option("--by", help="Who decides.")], now: Now = None) -> None:
-    """Override an incident's level by hand (人工定级), with a reason; audited, announced if higher."""
+def level(key: Key, to: Annotated[str, typer.Option("--to", help="新级别：I、II、III 或 IV。")],
+          reason: Annotated[str, typer.Option("--reason", help="理由（记入审计日志）。")],
+          by: Annotated[str, typer.Option("--by", help="定级人姓名。")], now: Now = None) -> None:
+    """人工定级：手动调整事件级别，须说明理由，记入审计日志。
+
+    调高级别后会发出升级通知。"""
     from tasks.common import resolve_now
     from tasks.db import session_scope
     from tasks.incidents.repository import get_incident

@@ -26,8 +26,10 @@ from tasks.stack import StackError
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
-Now = Annotated[str | None, typer.Option("--now", help="The moment to act as (ISO 8601; naive = Asia/Shanghai).")]
-By = Annotated[str, typer.Option("--by", help="Who does it (kept in the audit trail).")]
+Now = Annotated[str | None, typer.Option(
+    "--now", help="按此时间运行（ISO 8601，不带时区即 Asia/Shanghai 北京时间）；不填即当前时间。")]
+By = Annotated[str, typer.Option("--by", help="操作人姓名（记入审计日志）。")]
+Key = Annotated[str, typer.Argument(help="事件编号，例如 INC-20261127-001（演练事件为 DRILL-…）。")]
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -21,17 +21,18 @@ HEADERS = {"file": "文件", "first_post_at": "首帖时间", "opened_at": "开�
 
 @fails_cleanly
 def replay(
-    files: Annotated[list[Path], typer.Argument(help="Canonical mention files (JSONL, CSV, XLSX): one event or one export each.")],
+    files: Annotated[list[Path], typer.Argument(help="标准格式的舆情文件（JSONL、CSV 或 XLSX），每个文件为一个事件或一份导出。")],
     watch: Annotated[list[str], typer.Option(
-        "--watch", help="A name to watch, as a lexicon.toml brand would be; A|B = one name (A) with the aliases A and B. Repeatable.")],
-    step: Annotated[str, typer.Option("--step", help="Time between scans (5m, 30m, 1h).")] = "5m",
-    horizon: Annotated[str, typer.Option("--horizon", help="How long after each file's first post to scan (48h, 7d).")] = "48h",
-    out: Annotated[Path, typer.Option("--out", help="Result CSV, one row per replayed file.")] = Path("replay.csv"),
+        "--watch", help="监测词，写法同 config/lexicon.toml 中的品牌；A|B 表示名称 A，别名为 A 和 B。可重复指定。")],
+    step: Annotated[str, typer.Option("--step", help="两次扫描的间隔（如 5m、30m、1h）。")] = "5m",
+    horizon: Annotated[str, typer.Option("--horizon", help="从每个文件的首帖起扫描多长时间（如 48h、7d）。")] = "48h",
+    out: Annotated[Path, typer.Option("--out", help="结果 CSV，每个回放的文件一行。")] = Path("replay.csv"),
 ) -> None:
-    """Replay each file on its own throwaway database through the scan's code (read, analyse, store, triage)
-    every --step from its first post to --horizon after it; write when an incident would have opened.
+    """回测：用扫描的代码回放每个文件，记下事件本会在何时开启。
 
-    A file that cannot be replayed is one red line; the others are still replayed and the exit code is 1.
+    每个文件用各自的临时数据库，从首帖起每隔 --step 扫描一次（读取、分析、存储、研判），直到首帖后 --horizon。
+
+    无法回放的文件显示一行红色错误，其余文件照常回放，退出码为 1。
     """
     from tasks.replay.plan import COLUMNS, ReplayPlan, ReplayPlanInvalid, parse_duration, parse_watch_terms
     from tasks.replay.runner import replay_file

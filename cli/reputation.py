@@ -10,16 +10,16 @@ import typer
 from cli import aftercare
 from cli.options import Now, console, fails_cleanly, parse_time, safe_text
 
-report_app = typer.Typer(help="Reports: metrics across incidents (--since), the weekly 声誉报告 (reputation).",
+report_app = typer.Typer(help="报告：跨事件统计指标（--since）和每周声誉报告（reputation）。",
                          invoke_without_command=True)
 
 
 @report_app.callback()
 def report(ctx: typer.Context,
-           since: Annotated[str | None, typer.Option("--since", help="First day (YYYY-MM-DD, Asia/Shanghai).")] = None
+           since: Annotated[str | None, typer.Option("--since", help="起始日期（YYYY-MM-DD，按 Asia/Shanghai 北京时间）。")] = None
            ) -> None:
-    """Metrics across incidents since a day (`crisis report --since 2026-11-01`): counts by level and category,
-    median TTD/TTA/TTR, compensation, unfounded and false alarms. `crisis report reputation`: the 声誉报告."""
+    """自某日起的跨事件统计（`crisis report --since 2026-11-01`）：按级别和类别计数、TTD/TTA/TTR 中位数、补偿、
+    谣言和误报。`crisis report reputation`：声誉报告。"""
     if ctx.invoked_subcommand is not None:
         return
     if since is None:
@@ -31,9 +31,10 @@ def report(ctx: typer.Context,
 @report_app.command("reputation")
 @fails_cleanly
 def reputation(week: Annotated[str | None, typer.Option(
-        "--week", help="ISO week, e.g. 2026-W48 (default: the last full week).")] = None, now: Now = None) -> None:
-    """Write the weekly 声誉报告 (var/reports/reputation-<week>.md / .html with charts), publish it and mail it
-    to the PR lead and the commander (once per week)."""
+        "--week", help="ISO 周，例如 2026-W48（默认：上一个完整的周）。")] = None, now: Now = None) -> None:
+    """生成每周声誉报告，并发邮件给公关负责人和应急指挥。
+
+    报告写入 var/reports/reputation-<week>.md 和带图表的 .html，并发布到 Prefect 界面；每周只发一次邮件。"""
     from flows.reputation import reputation_weekly
     from tasks.reputation.report import parse_week
 
@@ -46,11 +47,12 @@ def reputation(week: Annotated[str | None, typer.Option(
 @report_app.command("competitors")
 @fails_cleanly
 def competitors(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many alerts, newest first.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON (UTF-8) with stable field names, for scripts.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="最多显示多少条预警（最新在前）。")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="供脚本使用的 JSON 输出（UTF-8，字段名固定）。")] = False,
 ) -> None:
-    """List the competitor alerts (同类风险预警), newest first: day, rival, crisis category, products, the rule
-    that would have fired and its reason, heat."""
+    """同类风险预警（竞品危机）列表，最新在前。
+
+    每条含日期、竞品、危机类别、涉及产品、本会触发的规则及原因、热度。"""
     import json
 
     from rich.table import Table

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.table import Table
 
 from cli.options import console, fails_cleanly, safe_text
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 @fails_cleanly
 def up() -> None:
-    """Start the local stack: Prefect server, SMTP sink, deployments, a worker."""
+    """启动本地环境：Prefect 服务器、SMTP 接收器、各部署和一个 worker。"""
     from tasks.db import upgrade_database
     from tasks.stack import start_stack
 
@@ -28,7 +29,7 @@ def up() -> None:
 
 @fails_cleanly
 def down() -> None:
-    """Stop what `crisis up` or `crisis demo` started (nothing else)."""
+    """停止 `crisis up` 或 `crisis demo` 启动的服务（不碰其他进程）。"""
     from tasks.stack import stop_stack
 
     notes: list[str] = []
@@ -40,8 +41,9 @@ def down() -> None:
 
 
 @fails_cleanly
-def demo(seed: int | None = None) -> None:
-    """Generate a scenario and drive the whole lifecycle through the deployments."""
+def demo(seed: Annotated[int | None, typer.Option(
+        help="随机种子：不填则按当前时间生成；同一种子生成同一场景。")] = None) -> None:
+    """生成一个演示场景，通过各部署走完事件的整个生命周期。"""
     from tasks.demo import run_demo
     from tasks.stack import Stack
 
