@@ -47,7 +47,7 @@ def _orders_with_emails(folder: Path, drill_id: int) -> Path:
 
 @pytest.mark.parametrize("scenario", sorted(load_drills().scenarios))
 def test_every_scenario_opens_a_drill_incident_at_its_expected_level(sqlite_db: str, scenario: str) -> None:
-    result = drill(scenario=scenario, now=NOW)
+    result = drill(scenario=scenario, started_by="王强", now=NOW)
     expected = load_drills().scenarios[scenario]
     with session_scope() as session:
         incident = session.scalars(select(Incident).where(Incident.key == result["incident"])).one()
@@ -70,7 +70,7 @@ def test_a_drill_runs_the_real_lifecycle_apart_from_real_incidents(database: str
     key = started["incident"]
     assert key and key.startswith("DRILL-")
     with pytest.raises(DrillRefused, match="still running"):
-        drill(scenario="safety", now=NOW + timedelta(minutes=1))
+        drill(scenario="safety", started_by="王强", now=NOW + timedelta(minutes=1))
     with session_scope() as session:
         incident = session.scalars(select(Incident).where(Incident.key == key)).one()
         linked = set(session.scalars(select(Mention.is_drill).where(Mention.incident_id == incident.id)))
@@ -117,20 +117,20 @@ def test_a_drill_runs_the_real_lifecycle_apart_from_real_incidents(database: str
 
 
 def test_the_schedule_grades_only_drills_whose_time_is_up(sqlite_db: str, smtp_sink: Path) -> None:
-    started = drill(scenario="pricing", now=NOW)
+    started = drill(scenario="pricing", started_by="王强", now=NOW)
     assert drill_grade(now=NOW + timedelta(minutes=30)) == []
     due = load_drills().scenarios["pricing"].grade_after_minutes
     results = drill_grade(now=NOW + timedelta(minutes=due))
     assert [r["drill"] for r in results] == [started["drill"]]
     assert results[0]["verdict"] == "需改进"  # nobody acknowledged, no step done
     assert "❌ 确认接手" in Path(str(results[0]["path"])).read_text(encoding="utf-8")
-    assert drill(scenario="quality", now=NOW + timedelta(hours=4))["drill"] == started["drill"] + 1, \
+    assert drill(scenario="quality", started_by="王强", now=NOW + timedelta(hours=4))["drill"] == started["drill"] + 1, \
         "a graded drill no longer blocks the next"
 
 
 def test_an_unknown_scenario_is_refused_with_the_known_names(sqlite_db: str) -> None:
     with pytest.raises(DrillRefused, match="no scenario 'fire'.*quality"):
-        drill(scenario="fire", now=NOW)
+        drill(scenario="fire", started_by="王强", now=NOW)
     assert _count(Drill) == 0 and _count(Mention) == 0
 
 
@@ -206,7 +206,7 @@ def test_the_brief_says_why_each_negative_top_post_reads_negative(sqlite_db: str
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    key = drill(scenario="service", now=NOW)["incident"]
+    key = drill(scenario="service", started_by="王强", now=NOW)["incident"]
     with get_client(sync_client=True) as client:
         brief = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=[f"brief-{key.lower()}"])))[0].data
