@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.options import Key, Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import Key, Now, console, fails_cleanly, no_heartbeats, parse_time, safe_text
 
 Approver = Annotated[str, typer.Option("--by", help="审批人的真实姓名（批准时不能是申请人本人）。")]
 BatchId = Annotated[int | None, typer.Option("--batch", help="批次编号（有多个批次等待审批时指定）。")]
@@ -41,9 +41,10 @@ def compensate(key: Key,
     订单来自订单文件（--orders）或订单库查询（--query）。"""
     from flows.compensate import compensate as compensate_flow
 
-    result = compensate_flow(incident_key=key, orders_path=str(orders) if orders else None, orders_query=query,
-                             policy=policy, dry_run=not apply, note=note or None, orders_format=orders_format,
-                             notify_customers=notify_customers, requested_by=by, now=parse_time(now))
+    with no_heartbeats():
+        result = compensate_flow(incident_key=key, orders_path=str(orders) if orders else None, orders_query=query,
+                                 policy=policy, dry_run=not apply, note=note or None, orders_format=orders_format,
+                                 notify_customers=notify_customers, requested_by=by, now=parse_time(now))
     if as_json:
         sys.stdout.flush()
         sys.stdout.buffer.write((json.dumps(result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import Now, console, fails_cleanly, no_heartbeats, parse_time, safe_text
 
 DRILL_COLUMNS = {"id": "编号", "scenario": "场景", "status": "状态", "started": "开始时间", "grade at": "评估时间",
                  "incident": "演练事件", "score": "得分"}
@@ -35,7 +35,8 @@ def start(ctx: typer.Context,
     from tasks.drills.tasks import scenario_for
 
     scenario_for(scenario)  # an unknown name stops here, before Prefect starts
-    result = drill(scenario=scenario, seed=seed, started_by=by, now=resolve_now(parse_time(now)))
+    with no_heartbeats():
+        result = drill(scenario=scenario, seed=seed, started_by=by, now=resolve_now(parse_time(now)))
     key = result["incident"] or "尚未开启（之后的扫描继续研判演练数据）"
     console.print(f"演练 #{result['drill']}（{safe_text(scenario)}）已开始；演练事件：{safe_text(key)}",
                   highlight=False)
@@ -49,7 +50,9 @@ def grade(drill_id: Annotated[int, typer.Argument(help="演练编号（crisis dr
     from flows.drill import drill_grade
     from tasks.common import resolve_now
 
-    for result in drill_grade(drill_id=drill_id, now=resolve_now(parse_time(now))):
+    with no_heartbeats():
+        graded = drill_grade(drill_id=drill_id, now=resolve_now(parse_time(now)))
+    for result in graded:
         console.print(f"演练 #{result['drill']}：{safe_text(result['verdict'])}（{result['score']} 分）；"
                       f"评分表 {safe_text(result['path'])}", highlight=False, soft_wrap=True)
 

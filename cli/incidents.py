@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli.options import Key, Now, console, errors, fails_cleanly, parse_time, safe_text
+from cli.options import Key, Now, console, errors, fails_cleanly, no_heartbeats, parse_time, safe_text
 
 if TYPE_CHECKING:
     from tasks.models import Incident
@@ -27,7 +27,8 @@ def scan(now: Now = None,
     if file is not None and not file.is_file():
         raise typer.BadParameter(f"{file}: no such file", param_hint="--file")
     _say_if_no_server()
-    result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
+    with no_heartbeats():
+        result = scan_flow(now=parse_time(now), extra_file=str(file) if file else None)
     console.print(f"读取 {result['read']} 条提及，新增 {result['new']} 条，有问题的行 {len(result['bad_rows'])} 条")
     for problem in result["bad_rows"][:20]:
         console.print(f"  [yellow]有问题的行[/yellow] {safe_text(problem)}", highlight=False)

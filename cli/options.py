@@ -91,7 +91,7 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = _debug_on()
-        with _console_logging_to_file(debug) as log_file, _no_heartbeats():
+        with _console_logging_to_file(debug) as log_file:
             try:
                 return command(*args, **kwargs)
             except (typer.Exit, typer.Abort, TyperException):  # exit codes and bad arguments: typer's to show
@@ -106,10 +106,11 @@ def fails_cleanly(command: Callable[P, R]) -> Callable[P, R]:
 
 
 @contextmanager
-def _no_heartbeats() -> Iterator[None]:
-    """Run the command's flows without Prefect's flow-run heartbeats. Each flow run otherwise waits up to a
+def no_heartbeats() -> Iterator[None]:
+    """Run a command's flow without Prefect's flow-run heartbeats (around the flow call only: a command that
+    runs no flow does not import Prefect for it). Each flow run otherwise waits up to a
     second at its end for the heartbeat thread to wake from its one-second sleep (a scan and its triage
-    subflow: about 2 of the 5 s an idle `crisis scan` took). Heartbeats only feed a zombie-run automation,
+    subflow: about 2 of the 4.6 s an idle `crisis scan` took). Heartbeats only feed a zombie-run automation,
     which this stack does not define; a run started here is watched by the person who started it."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 

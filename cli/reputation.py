@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli import aftercare
-from cli.options import Now, console, fails_cleanly, parse_time, safe_text
+from cli.options import Now, console, fails_cleanly, no_heartbeats, parse_time, safe_text
 
 report_app = typer.Typer(help="报告：跨事件统计指标（--since）和每周声誉报告（reputation）。",
                          invoke_without_command=True)
@@ -40,7 +40,8 @@ def reputation(week: Annotated[str | None, typer.Option(
 
     if week is not None:
         parse_week(week)  # a bad week stops here, before Prefect starts
-    path = reputation_weekly(week=week, now=parse_time(now))
+    with no_heartbeats():
+        path = reputation_weekly(week=week, now=parse_time(now))
     console.print(f"声誉报告已写入 {safe_text(path)}（及同名 .html），并已发送给公关负责人和应急指挥", highlight=False)
 
 
