@@ -15,7 +15,6 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.logging import disable_run_logger
 from prefect.logging.handlers import APILogHandler
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -28,7 +27,8 @@ from tasks.audit_anchor import anchor_path, publish_audit_head
 from tasks.db import session_scope
 from tasks.errors import AuditChainBroken
 from tasks.models import AuditEntry
-from tests.helpers import PATIENCE_SECONDS, read_mail, text_part
+from tests.helpers import read_mail, text_part
+from tests.prefect_server import prefect_server
 from tests.tasks.test_audit import _tamper
 from tests.tasks.test_triage import END, add_mentions, chatter, triage
 
@@ -38,9 +38,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def prefect() -> Iterator[None]:
+def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A temporary Prefect server for the tests that run a flow (started once for this module)."""
-    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")):
         yield
 
 

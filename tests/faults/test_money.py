@@ -40,6 +40,7 @@ from tasks.models import CompensationBatch, CompensationItem
 from tasks.stack import Stack, ensure_prefect_server
 from tests.helpers import PATIENCE_SECONDS, wait_for
 from tests.integration.conftest import local_stack  # noqa: F401 - a fixture
+from tests.prefect_server import prefect_server
 from tests.tasks.test_compensation_ledger import KEY, NOW, ROOT, STARTED, make_incident, orders_csv
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,10 +70,8 @@ window_before_days = 45
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")):
         yield
 
 

@@ -1,22 +1,23 @@
-"""Flow tests run under prefect_test_harness (a temporary Prefect server, started once for this package and
-stopped after it, so no later tier sees its runs)."""
+"""Flow tests run against one Prefect server for this package (tests/prefect_server.py), stopped after it so
+no later tier sees its runs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
-from prefect.testing.utilities import prefect_test_harness
 
-from tests.helpers import PATIENCE_SECONDS
+from tests.prefect_server import prefect_server
 
 
 @pytest.fixture(autouse=True, scope="package")
-def prefect_harness() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=PATIENCE_SECONDS):
-        yield
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Start the package's Prefect server and point every flow of the package at it; yield its log."""
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as log:
+        yield log
 
 
 @pytest.fixture

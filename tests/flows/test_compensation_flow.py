@@ -1,4 +1,4 @@
-"""The compensate flow under prefect_test_harness: a real Taobao export paid through the runbook, with
+"""The compensate flow against the flow tests' Prefect server: a real Taobao export paid through the runbook, with
 its progress and summary artifacts, CSV report, customer notices and event; a bad file applies nothing;
 the CLI."""
 

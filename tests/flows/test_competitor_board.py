@@ -1,4 +1,4 @@
-"""The scan flow over the demo's week with its competitor (prefect_test_harness): the rival's fire scare an hour
+"""The scan flow over the demo's week with its competitor (the flow tests' Prefect server): the rival's fire scare an hour
 before our crisis raises one competitor alert (同类风险预警), the notify sweep mails it to the PR lead and our
 kitchen-appliance owner, and the `competitor-board` artifact shows it in Chinese; our crisis opens our incident."""
 

@@ -1,4 +1,4 @@
-"""The walking skeleton end to end under prefect_test_harness: scan → incident → mail → ack →
+"""The walking skeleton end to end against the flow tests' Prefect server: scan → incident → mail → ack →
 compensation → recovery → review, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

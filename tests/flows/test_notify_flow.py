@@ -1,4 +1,4 @@
-"""The notify and acknowledge flows under prefect_test_harness: the sweep escalates, the run fails when
+"""The notify and acknowledge flows against the flow tests' Prefect server: the sweep escalates, the run fails when
 an address is rejected, the acknowledge flow records once and announces it."""
 
 from __future__ import annotations

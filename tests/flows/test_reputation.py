@@ -1,4 +1,4 @@
-"""The reputation flows under prefect_test_harness: the nightly run stores the day and shows it on the
+"""The reputation flows against the flow tests' Prefect server: the nightly run stores the day and shows it on the
 `reputation-board` (rivals marked 竞品); `crisis report reputation` runs the weekly flow, which publishes the
 声誉报告 with its charts inline and mails it once to the PR lead and the commander."""
 

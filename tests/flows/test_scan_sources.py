@@ -1,4 +1,4 @@
-"""The scan flow over every kind of source at once, under prefect_test_harness: a drop folder, an RSS
+"""The scan flow over every kind of source at once, against the flow tests' Prefect server: a drop folder, an RSS
 feed, two platform APIs (a token from a Prefect Secret block and one from the environment), the shop's
 database, and one source that fails. The others are stored and triaged; the run ends Failed naming it;
 the next scan reads only what is new. On SQLite and PostgreSQL."""
