@@ -7,8 +7,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
+# `make test` runs the suite on several pytest-xdist workers: each gets a Prefect home of its own (set before
+# Prefect is imported, which reads it once), so the temporary servers of two workers never share a database.
+# A worker also finds COLUMNS=80 in its environment, which the CLI's console would keep for good when imported:
+# the tests that set a width (CliRunner env) must be heard, as in a run without workers.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+    _home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")) / os.environ["PYTEST_XDIST_WORKER"]
+    _home.mkdir(parents=True, exist_ok=True)
+    os.environ["PREFECT_HOME"] = str(_home)
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 from config.files import clear_caches
 from tasks.db import reset_engine, upgrade_database

@@ -27,7 +27,7 @@ from tasks.audit_anchor import anchor_path, publish_audit_head
 from tasks.db import session_scope
 from tasks.errors import AuditChainBroken
 from tasks.models import AuditEntry
-from tests.helpers import read_mail, text_part
+from tests.helpers import read_mail, text_part, wait_for
 from tests.prefect_server import prefect_server
 from tests.tasks.test_audit import _tamper
 from tests.tasks.test_triage import END, add_mentions, chatter, triage
@@ -198,8 +198,12 @@ def test_the_key_never_appears_in_the_database_the_anchor_file_or_the_logs(
     monkeypatch.setenv("CRISIS_AUDIT__KEY", KEY)
     clear_caches()
     state = scan(now=END, return_state=True)
-    logs = _run_logs(state.state_details.flow_run_id)
-    assert "audit head #4" in logs, logs
+    # the server stores logs a moment after it takes them: wait for the line, then read them all
+    def logged() -> str:
+        text = _run_logs(state.state_details.flow_run_id)
+        return text if "audit head #4" in text else ""
+
+    logs = wait_for(logged, "the scan's log line about the audit head")
     _, output = _verify()
     secret = KEY.encode("utf-8")
     stored = [path for path in var_dir.rglob("*") if path.is_file()]
