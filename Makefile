@@ -25,11 +25,17 @@ demo: venv  ## generate a scenario and run the whole lifecycle through the deplo
 	mkdir -p var/prefect
 	$(VENV)/bin/crisis demo
 
+# Test files run on TEST_WORKERS pytest-xdist processes, a file per worker at a time (module fixtures such as a
+# Prefect server stay shared); most integration tests wait on servers, so 3 beat 2 on this 2-core machine.
+# `make test TEST_WORKERS=0` runs everything in this one process.
+TEST_WORKERS ?= 3
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
-	$(PY) -m pytest -q -p no:cacheprovider --durations=20
+	$(PY) -m pytest -q -p no:cacheprovider --durations=20 $(XDIST)
 
 test-fast: venv  ## pure and task tests only
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/tasks
+	$(PY) -m pytest -q -p no:cacheprovider $(XDIST) tests/unit tests/tasks
 
 bench: venv  ## throughput benchmarks as ratios against baselines (var/bench/latest.json)
 	$(PY) -m benchmarks

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import os
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -32,10 +34,23 @@ def wait_for(check: Callable[[], T], what: str, seconds: float = PATIENCE_SECOND
         time.sleep(every)
 
 
+PORTS_PER_WORKER = 1000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a loopback port nobody listens on, from this pytest-xdist worker's own range (20000 + 1000 per
+    worker, below the kernel's ephemeral ports): asking the kernel for any free port let two workers get the
+    same one, and a test's Prefect health check once reached another worker's SMTP sink."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 20000 + PORTS_PER_WORKER * (int(worker) if worker.isdigit() else 0)
+    for port in random.sample(range(first, first + PORTS_PER_WORKER), PORTS_PER_WORKER):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free loopback port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 def read_mail(folder: Path) -> list[EmailMessage]:
