@@ -44,8 +44,9 @@ def prefect_server(home: Path) -> Iterator[Path]:
         assert server.poll() is None, f"the Prefect server exited: {log.read_text(errors='replace')[-2000:]}"
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield log
-            APILogWorker.drain_all()
-            EventsWorker.drain_all()
+            # bounded: a queue another test left for a server it stopped must not hold this one's end
+            APILogWorker.drain_all(timeout=60)
+            EventsWorker.drain_all(timeout=60)
     finally:
         server.terminate()
         try:

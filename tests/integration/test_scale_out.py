@@ -25,9 +25,10 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from config.files import clear_caches
 from tasks.db import reset_engine, upgrade_database
 from tasks.notify.sink import MaildirHandler
-from tasks.stack import Stack, ensure_prefect_server, ensure_worker, stop_stack
+from tasks.stack import Stack, ensure_prefect_server, ensure_worker
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.helpers import free_port, read_mail, wait_for
+from tests.integration.conftest import stop_test_stack
 from tests.integration.server_support import deploy, deployments_of
 from tests.notify_support import make_incident, matrix_emails, outbox
 
@@ -77,7 +78,7 @@ def scaled_out(pg_server: str, local_stack: Stack, monkeypatch: pytest.MonkeyPat
     try:
         yield local_stack, prefect_db
     finally:
-        stop_stack(local_stack)
+        stop_test_stack(local_stack)
         prefect_db.dispose()
         reset_engine()
         drop_pg_database(pg_server, app_name)
