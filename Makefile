@@ -26,10 +26,11 @@ demo: venv  ## generate a scenario and run the whole lifecycle through the deplo
 	$(VENV)/bin/crisis demo
 
 # Test files run on TEST_WORKERS pytest-xdist processes, a file per worker at a time (module fixtures such as a
-# Prefect server stay shared); most integration tests wait on servers, so 3 beat 2 on this 2-core machine.
+# Prefect server stay shared), in the order tests/conftest.py gives (longest first; xdist's own reorder would
+# put the files with the most tests first, and the two-minute single-test files last); most integration tests wait on servers, so 3 beat 2 on this 2-core machine.
 # `make test TEST_WORKERS=0` runs everything in this one process.
 TEST_WORKERS ?= 3
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
 	$(PY) -m pytest -q -p no:cacheprovider --durations=20 $(XDIST)
