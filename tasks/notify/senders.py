@@ -87,10 +87,11 @@ class SmtpSender:
         self.close()
 
     def close(self) -> None:
-        """Close the connection, quietly when the server already dropped it."""
-        if self.connected:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.client.close()
+        """Close the connection, quietly when the server already dropped it. Also after a refused login: a
+        yagmail client left open says QUIT from its __del__, in whatever thread the garbage collector runs
+        (once the thread of a loopback SMTP server, which then waited on itself for the socket timeout)."""
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.client.close()
         self.connected = False
 
 

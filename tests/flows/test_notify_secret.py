@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ from prefect.blocks.system import Secret
 from prefect.logging import disable_run_logger
 
 from config.files import clear_caches
+from config.settings import get_settings
+from tasks.notify.senders import SmtpSender
 from tasks.notify.sink import MaildirHandler
 from tasks.notify.tasks import SmtpMisconfigured, deliver_outbox, queue_alerts
 from tests.helpers import free_port, read_mail
@@ -66,3 +69,16 @@ def test_the_password_from_the_environment_logs_in_and_a_wrong_one_loses_nothing
     monkeypatch.setenv("CRISIS_EMAIL__PASSWORD", PASSWORD)
     clear_caches()
     assert deliver_outbox.fn(NOW)["sent"] == len(outbox(key)) == len(read_mail(auth_smtp))
+
+
+def test_a_refused_login_leaves_no_connection_for_the_garbage_collector_to_close(
+    auth_smtp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRISIS_EMAIL__PASSWORD", "wrong")
+    clear_caches()
+    sender = SmtpSender(get_settings().email)
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        sender.connect()
+    sender.close()
+    # closed now, in this thread: yagmail's __del__ would otherwise say QUIT whenever and wherever GC runs
+    assert sender.client.is_closed and sender.client.smtp.sock is None
