@@ -68,9 +68,16 @@ def prune_closed_incident_limits() -> list[str]:
 
 
 def create_limit(name: str) -> None:
-    """Create the one-slot global concurrency limit `name` unless it exists."""
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    """Create the one-slot global concurrency limit `name` unless it exists. Read first: the server answers
+    an existing name with 409 but logs a whole IntegrityError traceback at ERROR, on every run after the first."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):  # another run created it in between
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
 
 
 @contextmanager

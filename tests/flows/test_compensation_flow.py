@@ -60,7 +60,7 @@ def _events(name: str) -> list[dict]:  # type: ignore[type-arg]
     return wait_for(stored, f"the {name} event of {KEY}", every=0.5)
 
 
-def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path) -> None:
+def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path, prefect_harness: Path) -> None:
     dry = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", requested_by="刘洋", now=NOW)
     assert dry["status"] == "dry_run" and dry["applied"] == 2 and dry["amount_fen"] == 5000 + 899
     result = compensate(incident_key=KEY, orders_path=str(taobao_file), policy="coupon-10pct", dry_run=False,
@@ -85,6 +85,8 @@ def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path) -> None:
     assert progress and progress[0].data == 100.0
     events = _events(COMPENSATION_COMPLETED)
     assert events and events[0]["payload"]["orders"] == 2 and events[0]["payload"]["amount_fen"] == 5899
+    # the second run found the incident's limit and did not ask to create it: no IntegrityError in the server log
+    assert "concurrency_limit_v2" not in prefect_harness.read_text(encoding="utf-8", errors="replace")
 
 
 def _table(artifact) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
