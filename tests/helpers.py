@@ -39,8 +39,8 @@ PORTS_PER_WORKER = 1000
 
 def free_port() -> int:
     """Return a loopback port nobody listens on, from this pytest-xdist worker's own range (20000 + 1000 per
-    worker, below the kernel's ephemeral ports): asking the kernel for any free port let two workers get the
-    same one, and a test's Prefect health check once reached another worker's SMTP sink."""
+    worker, below the kernel's ephemeral ports). With any kernel-free port, a test's Prefect health check once
+    got another server's SMTP banner: most likely two workers were handed the same port."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     first = 20000 + PORTS_PER_WORKER * (int(worker) if worker.isdigit() else 0)
     for port in random.sample(range(first, first + PORTS_PER_WORKER), PORTS_PER_WORKER):
