@@ -119,6 +119,16 @@ def smtp_sink(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     controller.stop()
 
 
+@pytest.fixture(scope="session")
+def prefect_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Prefect database for the tests' servers to start from (tests/prefect_server.py), one per
+    run: in the folder the pytest-xdist workers of this run share, or this run's own without workers."""
+    from tests.prefect_server import prefect_database_template
+
+    base = tmp_path_factory.getbasetemp()
+    return prefect_database_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_concurrency_services() -> Iterator[None]:
     """Stop Prefect's concurrency-slot services after each test. Prefect keeps one per set of limit names

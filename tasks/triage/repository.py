@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, case, func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates
@@ -151,30 +151,56 @@ def _seconds(values: list[datetime]) -> np.ndarray:
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
                   influencer_reach: int, drill: bool = False) -> dict[tuple[str, str], GroupWindow]:
-    """Return what detection needs per brand x category at `end` (one query over the long baseline), over
-    real mentions, or over the drill source's when `drill`."""
-    start = end - timedelta(days=long_days + 1)
+    """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
+    source's when `drill`: the mentions of the last day (or of the window and the short baseline, if longer)
+    one by one, the days of the long baseline as counts per day (one GROUP BY, whatever their volume)."""
+    window = window_minutes * 60
+    recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
                Mention.id, Mention.duplicate_of_id, Mention.reposts)
     rows = _with_other_brands(
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
-        Mention.is_drill.is_(drill), Mention.published_at > start, Mention.published_at <= end)
-    if not rows:
-        return {}
+        Mention.is_drill.is_(drill), Mention.published_at > recent_since, Mention.published_at <= end)
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
-    window = window_minutes * 60
-    brands = np.array([r.brand for r in rows], dtype=object)
-    negative = np.array([bool(r.negative) for r in rows])
     groups: dict[tuple[str, str], GroupWindow] = {}
-    for brand in sorted(set(brands)):
-        mine = brands == brand
-        _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, long_days, influencer_reach)
-    for key, posts in _spreading(session, rows, age, window, end).items():
+    if rows:
+        days = _day_counts(session, end, long_days, drill)
+        brands = np.array([r.brand for r in rows], dtype=object)
+        negative = np.array([bool(r.negative) for r in rows])
+        categories = np.array([r.category or OTHER_CATEGORY for r in rows], dtype=object)
+        for brand in sorted(set(brands)):
+            _fill_brand(groups, rows, age, brands == brand, negative, categories, days.get(brand, {}), brand, window,
+                        short_hours, long_days, influencer_reach)
+    for key, posts in _spreading(session, rows, age, window, end, end - timedelta(days=long_days + 1),
+                                 drill).items():
         if key in groups:
             groups[key].spreading = posts
         elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored
             groups[key] = GroupWindow(brand=key[0], category=key[1], spreading=posts)
     return groups
+
+
+# brand -> (category or None, negative) -> mentions per day of the long baseline (index d: published in
+# (end - (d + 2) days, end - (d + 1) days])
+DayCounts = dict[str, dict[tuple[str | None, bool], np.ndarray]]
+
+
+def _day_counts(session: Session, end: datetime, long_days: int, drill: bool) -> DayCounts:
+    """Return the long baseline's mentions per brand, category, polarity and day before the last one."""
+    bounds = [end - timedelta(days=k) for k in range(long_days + 2)]  # bounds[k]: k days before `end`
+    day = case(*((Mention.published_at > bounds[d + 2], d) for d in range(long_days)))
+    where = (Mention.is_drill.is_(drill), Mention.published_at > bounds[long_days + 1],
+             Mention.published_at <= bounds[1])
+    first = (select(Mention.brand, Mention.category, Mention.negative, day, func.count())
+             .where(Mention.brand.is_not(None), *where))
+    other = (select(MentionBrand.brand, Mention.category, Mention.negative, day, func.count())
+             .join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
+    counts: DayCounts = {}
+    for query in (first, other):
+        for brand, category, negative, d, n in session.execute(query.group_by(*query.selected_columns[:4])):
+            per = counts.setdefault(brand, {}).setdefault((category or None, bool(negative)), np.zeros(long_days, int))
+            per[d] += n
+    return counts
 
 
 def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int, int]:
@@ -197,10 +223,11 @@ def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int
 
 
 def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
-               end: datetime) -> dict[tuple[str, str], list[SpreadingPost]]:
+               end: datetime, since: datetime, drill: bool) -> dict[tuple[str, str], list[SpreadingPost]]:
     """Return per brand x category its negative originals that spread most: counted by their negative
     reposts (and near-duplicates) published in the window, or by the repost count their platform reported
-    when published within the last day (a debunking repost is not negative, so it does not count)."""
+    when published within the last day (a debunking repost is not negative, so it does not count), or by the
+    reposts gained between two reads by a negative original published since `since`."""
     recent = list({rows[i].id: (rows[i], age[i]) for i in np.flatnonzero(age < DAY_SECONDS)}.values())
     linked = Counter(r.duplicate_of_id for r, a in recent if a < window and r.negative and r.duplicate_of_id)
     reported = sorted(((r.reposts, r.id) for r, _ in recent if r.reposts and r.negative and r.duplicate_of_id is None),
@@ -209,7 +236,10 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
     ids |= {key for _, key in reported[:SPREADING_CANDIDATES]}
     growth = _repost_growth(session, end - timedelta(seconds=window), end)
     if growth:
-        negative_originals = {r.id for r in rows if r.negative and r.duplicate_of_id is None}
+        negative_originals = set(session.scalars(select(Mention.id).where(
+            Mention.id.in_(growth), Mention.negative.is_(True), Mention.duplicate_of_id.is_(None),
+            Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > since,
+            Mention.published_at <= end)))
         grown = sorted(((n, key) for key, n in growth.items() if key in negative_originals), reverse=True)
         ids |= {key for _, key in grown[:SPREADING_CANDIDATES]}
     if not ids:
@@ -238,15 +268,16 @@ def _share(mask_all: np.ndarray, mask_negative: np.ndarray) -> float:
     return float(mask_negative.sum()) / total if total else 0.0
 
 
-def _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, long_days,  # type: ignore[no-untyped-def]
-                influencer_reach) -> None:
-    day = 86400
+def _fill_brand(groups, rows, age, mine, negative, categories, days, brand, window,  # type: ignore[no-untyped-def]
+                short_hours, long_days, influencer_reach) -> None:
     in_window, in_short = mine & (age < window), mine & (age >= window) & (age < window + short_hours * 3600)
-    in_day = mine & (age < day)
-    in_days = mine & (age >= day) & (age < day * (long_days + 1))
+    in_day = mine & (age < DAY_SECONDS)
+    days_total = sum(days.values(), np.zeros(long_days, int))
+    days_negative = sum((n for (_, neg), n in days.items() if neg), np.zeros(long_days, int))
     shares = (_share(in_window, in_window & negative), _share(in_short, in_short & negative),
-              _share(in_day, in_day & negative), _share(in_days, in_days & negative))
-    categories = np.array([r.category or OTHER_CATEGORY for r in rows], dtype=object)
+              _share(in_day, in_day & negative),
+              float(days_negative.sum()) / int(days_total.sum()) if days_total.sum() else 0.0)
+    observed = np.flatnonzero(days_total).tolist()  # days the brand was watched
     for category in sorted(set(categories[mine & negative])):
         own = mine & negative & (categories == category)
         g = GroupWindow(brand=brand, category=category, brand_volume=int(in_window.sum()),
@@ -255,10 +286,9 @@ def _fill_brand(groups, rows, age, mine, negative, brand, window, short_hours, l
         bins = ((age[own & in_short] - window) // window).astype(int)
         g.baseline_counts = np.bincount(bins, minlength=short_hours * 3600 // window)[: short_hours * 3600 // window].tolist()
         g.day_negative = int((own & in_day).sum())
-        days = (age[own & in_days] // day).astype(int) - 1
-        counts = np.bincount(days, minlength=long_days)[:long_days]
-        observed = sorted(set(((age[in_days] // day).astype(int) - 1).tolist()))  # days the brand was watched
-        g.day_baseline = [int(counts[d]) for d in observed if d < long_days] if len(observed) >= 3 else []
+        counts = sum((n for (c, neg), n in days.items() if neg and (c or OTHER_CATEGORY) == category),
+                     np.zeros(long_days, int))
+        g.day_baseline = [int(counts[d]) for d in observed] if len(observed) >= 3 else []
         _window_details(g, [rows[i] for i in np.flatnonzero(own & in_window)], influencer_reach)
         if g.negative or g.day_negative:
             groups[(brand, category)] = g

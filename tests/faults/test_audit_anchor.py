@@ -38,9 +38,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def prefect(tmp_path_factory: pytest.TempPathFactory, prefect_database: Path) -> Iterator[None]:
     """A temporary Prefect server for the tests that run a flow (started once for this module)."""
-    with prefect_server(tmp_path_factory.mktemp("prefect-server")):
+    with prefect_server(tmp_path_factory.mktemp("prefect-server"), prefect_database):
         yield
 
 

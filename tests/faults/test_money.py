@@ -70,8 +70,8 @@ window_before_days = 45
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with prefect_server(tmp_path_factory.mktemp("prefect-server")):
+def harness(tmp_path_factory: pytest.TempPathFactory, prefect_database: Path) -> Iterator[None]:
+    with prefect_server(tmp_path_factory.mktemp("prefect-server"), prefect_database):
         yield
 
 

@@ -14,9 +14,9 @@ from tests.prefect_server import prefect_server
 
 
 @pytest.fixture(autouse=True, scope="package")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory, prefect_database: Path) -> Iterator[Path]:
     """Start the package's Prefect server and point every flow of the package at it; yield its log."""
-    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as log:
+    with prefect_server(tmp_path_factory.mktemp("prefect-server"), prefect_database) as log:
         yield log
 
 

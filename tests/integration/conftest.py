@@ -11,11 +11,15 @@ from config.files import clear_caches
 from config.settings import get_settings
 from tasks.stack import Stack, prefect_is_up, stop_stack
 from tests.helpers import free_port
+from tests.prefect_server import seed_prefect_home
 
 
 @pytest.fixture
-def local_stack(var_dir: Path, smtp_sink: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """A Stack on free loopback ports; whatever it starts is stopped afterwards."""
+def local_stack(var_dir: Path, smtp_sink: Path, prefect_database: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """A Stack on free loopback ports, its Prefect server to start from a migrated database; whatever it
+    starts is stopped afterwards."""
+    seed_prefect_home(var_dir / "prefect", prefect_database)
     monkeypatch.setenv("PREFECT_HOME", str(var_dir / "prefect"))
     monkeypatch.setenv("CRISIS_STACK__PREFECT_PORT", str(free_port()))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
