@@ -56,15 +56,12 @@ def keys_in_state(session: Session, state: IncidentState) -> list[str]:
     return list(session.scalars(select(Incident.key).where(Incident.state == state).order_by(Incident.id)))
 
 
-def active_incident(session: Session, brand: str, category: str, drill: bool = False) -> Incident | None:
-    """Return the brand and category's incident that is still being handled, if any (a drill's when `drill`)."""
-    return session.scalars(
-        select(Incident)
-        .where(Incident.brand == brand, Incident.category == category, Incident.is_drill.is_(drill),
-               Incident.state.in_(ACTIVE_STATES))
-        .order_by(Incident.id.desc())
-        .limit(1)
-    ).first()
+def active_by_group(session: Session, drill: bool = False) -> dict[tuple[str, str], Incident]:
+    """Return per brand and category the incident still being handled (the newest, if several; a drill's when
+    `drill`): one query for a whole scan instead of one per group."""
+    return {(i.brand, i.category): i for i in session.scalars(
+        select(Incident).where(Incident.is_drill.is_(drill), Incident.state.in_(ACTIVE_STATES))
+        .order_by(Incident.id))}
 
 
 def active_incidents(session: Session) -> list[Incident]:

@@ -11,13 +11,15 @@ originals are indexed, so a link always points at an original, never at another 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import numpy as np
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(NamedTuple):  # a tuple: a scan builds one per stored original of the last two days
     key: int
     brand: str
     content_hash: str
@@ -45,6 +47,30 @@ class _Originals:
             for key in band_keys or self._band_keys(print_):
                 self.banded[key].append(entry)
 
+    def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint]) -> None:
+        """Index the stored originals `known` under the keys `new` will look up, as `add` would, in order.
+
+        Only those keys: a scan of a few new posts against two days of originals would otherwise index
+        each original under every band. The bands of all originals are cut at once (numpy), and only an
+        original sharing a band with a new post is indexed there."""
+        wanted = {(p.brand, p.content_hash) for p in new}
+        for print_ in known:
+            if (print_.brand, print_.content_hash) in wanted:
+                self.exact[(print_.brand, print_.content_hash)].append(print_)
+        bands = {key for print_ in new if print_.simhash for key in self._band_keys(print_)}
+        if not known or not bands:
+            return
+        hashes = np.array([p.simhash for p in known], dtype=np.uint64)
+        mask = np.uint64((1 << self.width) - 1)
+        for band in range(self.bands):
+            values = (hashes >> np.uint64(band * self.width)) & mask
+            asked = np.array([value for _, b, value in bands if b == band], dtype=np.uint64)
+            for i in np.flatnonzero(np.isin(values, asked)).tolist():
+                print_ = known[i]
+                key = (print_.brand, band, int(values[i]))
+                if print_.simhash and key in bands:
+                    self.banded[key].append((print_.simhash, print_.published_at, print_.key))
+
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
 
@@ -70,10 +96,10 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
     either repeating an original or becoming one for those after it.
     """
     originals = _Originals(max_bits, window)
-    for print_ in known:
-        originals.add(print_)
+    new = sorted(new, key=lambda p: (p.published_at, p.key))
+    originals.add_known(list(known), new)
     links: dict[int, int] = {}
-    for print_ in sorted(new, key=lambda p: (p.published_at, p.key)):
+    for print_ in new:
         band_keys = originals._band_keys(print_)
         original = originals.find(print_, band_keys)
         if original is None:

@@ -94,10 +94,10 @@ def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetim
 
 
 def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str,
-                  drill: bool) -> IncidentChange | None:
+                  drill: bool, active: dict[tuple[str, str], Incident]) -> IncidentChange | None:
     hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, thresholds(det))]
     enforced = [hit for hit, mode in hits if mode == "enforce"]
-    incident = incidents.active_incident(session, g.brand, g.category, drill)
+    incident = active.get((g.brand, g.category))
     if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
         incident = None if enforced else incident
     change = None
@@ -132,13 +132,14 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
         for drill in (False, True):
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill)
+            active = incidents.active_by_group(session, drill)  # each group is triaged once per scan
             for _, g in sorted(groups.items()):
                 if g.brand in rivals:
                     enforced = [h for h in evaluate(g, thresholds(det)) if _mode(det, h, window_end) == "enforce"]
                     if enforced and not drill:
                         rival_hits.append((g, enforced))
                     continue
-                change = _triage_group(session, g, det, window_end, actor, drill)
+                change = _triage_group(session, g, det, window_end, actor, drill, active)
                 if change is not None:
                     changes.append(change)
     raise_competitor_alerts(rival_hits, window_end, actor)
