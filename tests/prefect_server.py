@@ -8,11 +8,8 @@ retried: one 4 s test took 64 s, the tier 4.3 to 5.4 minutes instead of 2.9."""
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +18,8 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from config.settings import PROJECT_DIR
-from tasks.stack import prefect_is_up
-from tests.helpers import PATIENCE_SECONDS, free_port, wait_for
-
-
-DATABASE = "prefect.db"  # where a Prefect server keeps its SQLite database in its home, unless told otherwise
+from tasks.prefect_server import DATABASE, temporary_server
+from tests.helpers import free_port
 
 
 def prefect_database_template(shared: Path) -> Path:
@@ -43,7 +36,7 @@ def prefect_database_template(shared: Path) -> Path:
         if not template.exists():
             home = template.parent / "home"
             home.mkdir(exist_ok=True)
-            with _running_server(home):
+            with temporary_server(home, free_port()):
                 pass
             # the backup API reads the write-ahead log too (a plain copy of the file would miss it)
             source, target = sqlite3.connect(home / DATABASE), sqlite3.connect(template.with_suffix(".part"))
@@ -67,37 +60,8 @@ def prefect_server(home: Path, template: Path | None = None) -> Iterator[Path]:
     process's flows at it; yield its log. Logs and events still queued are sent before it stops."""
     if template is not None:
         seed_prefect_home(home, template)
-    with _running_server(home) as (url, log), temporary_settings(updates={PREFECT_API_URL: url}):
+    with temporary_server(home, free_port()) as (url, log), temporary_settings(updates={PREFECT_API_URL: url}):
         yield log
         # bounded: a queue another test left for a server it stopped must not hold this one's end
         APILogWorker.drain_all(timeout=60)
         EventsWorker.drain_all(timeout=60)
-
-
-@contextmanager
-def _running_server(home: Path) -> Iterator[tuple[str, Path]]:
-    """Run the stack's Prefect server on a free loopback port with its database under `home`; yield its API
-    URL and log; stop it at the end."""
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_LOG_RETRYABLE_ERRORS": "true",
-           "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / DATABASE}",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    log = home / "prefect-server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "tasks.prefect_server", "--host", "127.0.0.1",
-                                   "--port", str(port)], env=env, cwd=PROJECT_DIR, stdout=out,
-                                  stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for(lambda: prefect_is_up(url) or server.poll() is not None, "the tests' Prefect server",
-                 PATIENCE_SECONDS, every=0.5)
-        assert server.poll() is None, f"the Prefect server exited: {log.read_text(errors='replace')[-2000:]}"
-        yield url, log
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
