@@ -121,6 +121,6 @@ def publish_audit_head(now: datetime) -> dict[str, object]:
     """Publish the audit chain's head (seq, hash) to the anchor file outside the database.
     Safe to re-run: the same head adds no line."""
     head = publish_head(now)
-    verb = "published" if head["published"] else "already published"
-    get_run_logger().info("audit head #%s %s %s in %s", head["seq"], head["hash"], verb, anchor_path())
+    verb = "已发布到" if head["published"] else "此前已发布在"
+    get_run_logger().info("审计链头 #%s（哈希 %s）%s锚点文件 %s", head["seq"], head["hash"], verb, anchor_path())
     return head

@@ -205,7 +205,7 @@ def write_review(incident_key: str, now: datetime) -> str:
     (folder / f"{incident_key}.html").write_text(html, encoding="utf-8")
     create_markdown_artifact(markdown=markdown_text.replace(f"]({chart})", f"]({_data_uri(png)})"),
                              key=f"review-{incident_key.lower()}", description=f"事件复盘 {incident_key}")
-    get_run_logger().info("review written to %s", folder / f"{incident_key}.md")
+    get_run_logger().info("复盘报告已写入 %s", folder / f"{incident_key}.md")
     return str(folder / f"{incident_key}.md")
 
 
@@ -255,5 +255,5 @@ def add_lesson(incident_key: str, by: str, text: str, now: datetime) -> LessonAd
 def record_lesson(incident_key: str, by: str, text: str, now: datetime) -> LessonAdded:
     """Add the lesson (see `add_lesson`). Safe to re-run: the same text by the same person is kept once."""
     result = add_lesson(incident_key, by, text, now)
-    get_run_logger().info("%s: %d lesson(s)%s", incident_key, result.count, "" if result.added else ", already there")
+    get_run_logger().info("%s：共 %d 条经验教训%s", incident_key, result.count, "" if result.added else "（此条此前已记录）")
     return result

@@ -145,7 +145,7 @@ def evaluate_recovery(incident_key: str, now: datetime, actor: str) -> dict[str,
         elif (unjudged := insufficient_in_a_row(outcomes)) >= required:
             _tell_cannot_judge(session, incident, result, unjudged, now, actor)
         brand, level = incident.brand, incident.level
-    get_run_logger().info("%s: %s", incident_key, result.reason)
+    get_run_logger().info("%s：%s", incident_key, result.reason)
     if resolved:
         emit_incident_event(INCIDENT_RECOVERED, incident_key, brand=brand, level=level, payload={"reason": result.reason})
         emit_incident_event(INCIDENT_RESOLVED, incident_key, brand=brand, level=level, payload={"reason": result.reason})

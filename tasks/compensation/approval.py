@@ -124,9 +124,9 @@ def await_approval(batch: BatchForApproval | None, timeout_hours: float) -> Deci
     if batch is None:
         return Decision(required=False, approved=True)
     get_run_logger().warning(
-        "batch %s of %s pays %.2f 元 / %s points, above the policy's limit (%s): waiting for approval "
-        "(UI Resume, or `crisis approve|reject %s --batch %s --by NAME`)",
-        batch.batch_id, batch.incident_key, batch.amount_fen / 100, batch.points, batch.limit,
+        "%s 批次 %s 将赔付 %.2f 元 / %s 积分，超过策略的审批额度（%s）：等待审批"
+        "（在 UI 中点 Resume 填写，或运行 crisis approve|reject %s --batch %s --by 姓名）",
+        batch.incident_key, batch.batch_id, batch.amount_fen / 100, batch.points, batch.limit,
         batch.incident_key, batch.batch_id)
     form, timeout, key = approval_form(batch), int(timeout_hours * 3600), f"approve-batch-{batch.batch_id}"
     try:
@@ -146,7 +146,7 @@ def _wait_after_lost_answer(exc: Pause, form: type[ApprovalInput], timeout: int,
         raise exc
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None, "await_approval runs inside a flow run"
-    get_run_logger().warning("the server paused this run but its answer was lost; waiting for approval")
+    get_run_logger().warning("服务器已暂停本运行，但其应答丢失：照常等待审批")
     form_type, keyset = save_form(exc, form)
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:

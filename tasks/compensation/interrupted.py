@@ -48,8 +48,8 @@ def settle_interrupted_batches(incident_key: str, own_run_id: str | None, now: d
             _mark(session, batch, incident_key, "its run ended without finishing (killed or crashed)", at)
         marked = [b.id for b in orphans]
     if marked:
-        get_run_logger().warning("%s: batch(es) %s of runs that died marked interrupted with what they wrote",
-                                 incident_key, ", ".join(map(str, marked)))
+        get_run_logger().warning("%s：批次 %s 所在的运行已中止，按其已写入的赔付标记为「已中断」",
+                                 incident_key, "、".join(map(str, marked)))
     return marked
 
 

@@ -8,6 +8,8 @@ the first slot taken: the run then creates it again and retries, instead of fail
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -40,6 +42,9 @@ PREFIX = "compensate-"
 PAGE = 200
 ACQUIRE_ATTEMPTS = 3  # each one after the limit was found deleted by another run's pruning
 REPORT_EVERY_SECONDS = 30  # a waiting run says again who holds the slot this often
+PREFECT_CONCURRENCY_LOGGER = logging.getLogger("prefect._internal.concurrency")
+SERVICE_FAILED = "Service %r failed to process item %r"  # as prefect/_internal/concurrency/services.py logs it
+ACQUIRE_SERVICE = "ConcurrencySlotAcquisitionWithLeaseService"
 
 
 def limit_name(incident_key: str) -> str:
@@ -93,7 +98,7 @@ def one_run_per_incident(incident_key: str) -> Iterator[None]:
     logger = get_run_logger()
     pruned = prune_closed_incident_limits()
     if pruned:
-        logger.info("deleted the limits of closed incidents: %s", ", ".join(pruned))
+        logger.info("已删除已关闭事件的并发限制：%s", "、".join(pruned))
     holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(flow_run.id))
     with ExitStack() as held:
         for attempt in range(1, ACQUIRE_ATTEMPTS + 1):
@@ -103,11 +108,11 @@ def one_run_per_incident(incident_key: str) -> Iterator[None]:
             except ConcurrencySlotAcquisitionError:
                 if attempt == ACQUIRE_ATTEMPTS:
                     raise
-                logger.warning("%s was deleted before its slot was taken (attempt %d of %d): creating it again",
+                logger.warning("并发限制 %s 在取得槽位前被其他运行删除（第 %d 次，共 %d 次）：重新创建",
                                name, attempt, ACQUIRE_ATTEMPTS)
             else:
                 break
-        logger.info("holding %s", name)
+        logger.info("已取得 %s 的槽位", name)
         yield
 
 
@@ -115,15 +120,47 @@ def _take_slot(held: ExitStack, incident_key: str, holder: ConcurrencyLeaseHolde
     """Enter the incident's slot in `held`, saying who holds it while waiting."""
     name, lease = limit_name(incident_key), get_settings().compensation.slot_lease_seconds
     logger = get_run_logger()
-    while True:
-        logger.info("waiting for %s (one compensation per incident at a time): %s", name,
-                    describe_holder(incident_key, flow_run.id, lease, datetime.now(UTC)))
-        try:
-            held.enter_context(concurrency(name, holder=holder, strict=True, lease_duration=lease,
-                                           timeout_seconds=REPORT_EVERY_SECONDS))
-            return
-        except TimeoutError:
-            continue
+    with _quiet_timeouts(holder):
+        while True:
+            logger.info("等待 %s 的槽位（同一事件同时只运行一个赔付）：%s", name,
+                        describe_holder(incident_key, flow_run.id, lease, datetime.now(UTC)))
+            try:
+                held.enter_context(concurrency(name, holder=holder, strict=True, lease_duration=lease,
+                                               timeout_seconds=REPORT_EVERY_SECONDS))
+                return
+            except TimeoutError:
+                continue
+
+
+class _OwnTimeouts(logging.Filter):
+    """Drop Prefect's ERROR "Service 'ConcurrencySlotAcquisitionWithLeaseService' failed to process item" when
+    the item is this holder's acquisition and it failed with the TimeoutError of our own `timeout_seconds`: the
+    wait goes on and says so in Chinese, and an operator would read the ERROR as a failure. The service logs it
+    in its except block, with the exception in exc_info only at DEBUG, else as the one being handled."""
+
+    def __init__(self, holder: ConcurrencyLeaseHolder):
+        super().__init__()
+        self.holder = holder
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.msg != SERVICE_FAILED or len(args) != 2 or args[0] != ACQUIRE_SERVICE:
+            return True
+        error = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        return not (isinstance(error, TimeoutError) and isinstance(args[1], tuple) and self.holder in args[1])
+
+
+@contextmanager
+def _quiet_timeouts(holder: ConcurrencyLeaseHolder) -> Iterator[None]:
+    """Filter out the holder's own acquisition timeouts from Prefect's concurrency logger while it waits.
+    A timeout is logged after the waiting caller has seen it (and before the service takes the next attempt), so
+    the filter stays for the whole wait, not around each attempt."""
+    quiet = _OwnTimeouts(holder)
+    PREFECT_CONCURRENCY_LOGGER.addFilter(quiet)
+    try:
+        yield
+    finally:
+        PREFECT_CONCURRENCY_LOGGER.removeFilter(quiet)
 
 
 def describe_holder(incident_key: str, own_run_id: str, lease_seconds: int, now: datetime) -> str:

@@ -30,6 +30,7 @@ from tasks.notify.templates import line_renderer, mail_renderer
 from tasks.outbox import Letter, queue_letters
 
 WRITTEN_ELSEWHERE = "已由同时运行的另一批次补偿"
+STATUS_NAMES = {"applied": "已发放", "dry_run": "试算（未发放）", "rejected": "已驳回"}
 
 
 class NoticeChannelMissing(CrisisError):
@@ -133,8 +134,8 @@ def report_batch(batch: Batch, plan: Plan, written: dict[str, int]) -> BatchSumm
     )
     publish_table(f"compensation-{batch.incident_key.lower()}", _table(summary),
                   f"补偿批次 {batch.batch_id}（{batch.policy}）: {status}")
-    get_run_logger().info("batch %s %s: %d orders, %.2f 元, %d points; report %s", batch.batch_id, status,
-                          summary.applied, summary.amount_fen / 100, summary.points, summary.report_path)
+    get_run_logger().info("批次 %s %s：%d 单，%.2f 元，%d 积分；明细 %s", batch.batch_id, STATUS_NAMES.get(status, status),
+                          summary.applied, summary.amount_fen / 100, summary.points, summary.report_path or "无")
     return summary
 
 
@@ -202,9 +203,9 @@ def queue_customer_notices(summary: BatchSummary, plan: Plan, now: datetime | No
                          after={"kind": "compensation_notice", "batch": summary.batch_id, "customers": added,
                                 "sms": texted})
     unreachable = int((rows["mobile"] == "").sum())
-    get_run_logger().info("%d notice mail(s) and %d SMS queued (%d and %d already in the outbox); %d order(s) "
-                          "without a mobile number; exports %s", added, texted, len(letters) - added,
-                          len(texts) - texted, unreachable, ", ".join(exports.values()))
+    get_run_logger().info("通知邮件 %d 封、短信 %d 条加入发件箱（此前已在发件箱中：%d 封、%d 条）；%d 单没有手机号；"
+                          "导出文件 %s", added, texted, len(letters) - added, len(texts) - texted, unreachable,
+                          "、".join(exports.values()))
     return replace(summary, notices=added, sms_notices=texted, no_mobile=unreachable, notice_exports=exports)
 
 

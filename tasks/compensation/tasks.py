@@ -93,7 +93,7 @@ def load_orders_source(incident_key: str, orders_path: str | None, orders_query:
     orders = read_orders(orders_path, orders_query, orders_format, incident_key=incident_key, window=window,
                          timezone=local_zone(), status_words=load_policies().statuses,
                          one_per_customer=terms.one_per_customer)
-    get_run_logger().info("%s: %d valid orders", source_label(orders_path, orders_query), len(orders))
+    get_run_logger().info("%s：有效订单 %d 单", source_label(orders_path, orders_query), len(orders))
     return orders
 
 
@@ -105,7 +105,7 @@ def plan_batch(incident_key: str, orders: pd.DataFrame, policy: str, now: dateti
     with session_scope() as session:
         paid_orders, paid_customers = repository.ledger_holdings(session, incident_id)
     plan = plan_compensation(orders, terms, paid_orders, paid_customers, window)
-    get_run_logger().info("%s: %d items planned (%.2f 元, %d points), %d orders skipped", incident_key,
+    get_run_logger().info("%s：计划赔付 %d 单（%.2f 元，%d 积分），跳过 %d 单", incident_key,
                           len(plan.items), plan.total_fen / 100, plan.total_points, len(plan.skipped))
     return plan
 
@@ -120,8 +120,7 @@ def open_batch(incident_key: str, plan: Plan, policy: str, orders_source: str, o
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         if incident.is_drill and not dry_run:
-            get_run_logger().warning("%s is a drill (演练): compensation runs as a dry run, nothing is paid",
-                                     incident_key)
+            get_run_logger().warning("%s 是演练事件：赔付只做试算，不发放", incident_key)
             dry_run = True
         over_limit = needs_approval(plan, policy_terms(policy))
         waits = over_limit and not dry_run
@@ -183,7 +182,7 @@ def record_decision(batch: Batch, decision: Decision, now: datetime | None) -> B
                      entity_type="incident", entity_id=batch.incident_key, at=at,
                      after={"batch": batch.batch_id, "decision": approved, "note": decision.note,
                             "requested_by": batch.requested_by})
-    get_run_logger().info("batch %s %s by %s", batch.batch_id, approved, decision.approver)
+    get_run_logger().info("批次 %s 已由 %s %s", batch.batch_id, decision.approver, "批准" if decision.approved else "驳回")
     return replace(batch, status=approved, approval=approved, approver=decision.approver)
 
 

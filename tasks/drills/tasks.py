@@ -131,7 +131,7 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
                                     "grade_at": drill.grade_at.isoformat()})
         drill_id = drill.id
     _keep_injection(drill_id, injection)
-    get_run_logger().info("drill #%d (%s): %d mentions injected into the drill source; graded at %s",
+    get_run_logger().info("演练 #%d（%s）：已向演练数据源注入 %d 条提及，将于 %s 评估",
                           drill_id, injection.scenario, len(rows), show_time(now + timedelta(
                               minutes=scenario.grade_after_minutes)))
     return drill_id
@@ -209,7 +209,7 @@ def grade_drill(drill_id: int, now: datetime, actor: str) -> dict[str, object]:
         queued = _queue_scorecard(session, drill, facts.incident_key, text, now)
     path = _write(drill_id, text)
     create_markdown_artifact(markdown=text, key=f"drill-{drill_id}", description=f"演练评估 #{drill_id}")
-    get_run_logger().info("drill #%d graded %d (%s); scorecard %s; %d mail(s) queued", drill_id, result.score,
+    get_run_logger().info("演练 #%d 评估完成：%d 分（%s）；评估报告 %s；%d 封邮件加入发件箱", drill_id, result.score,
                           result.verdict, path, queued)
     return {"drill": drill_id, "score": result.score, "verdict": result.verdict, "path": str(path),
             "incident": facts.incident_key}

@@ -55,10 +55,10 @@ def _already_read(source: str) -> AlreadyRead:
 def _log(report: ReadReport) -> None:
     logger = get_run_logger()
     for problem in report.problems[:20]:
-        logger.warning("bad record skipped: %s", problem)
+        logger.warning("跳过有误的记录：%s", problem)
     for waiting in report.waiting[:20]:
-        logger.info("waits for a later scan: %s", waiting)
-    logger.info("%s: %d mentions, %d not yet published, %d bad records, %d waiting", report.source,
+        logger.info("留待下次扫描：%s", waiting)
+    logger.info("%s：读到 %d 条提及，%d 条尚未发布，%d 条记录有误，%d 项留待下次扫描", report.source,
                 len(report.mentions), report.not_yet_published, len(report.problems), len(report.waiting))
 
 
@@ -149,7 +149,7 @@ def store_mentions(rows: list[dict[str, object]]) -> int:
         links = link_duplicates(earlier, new, window=DUPLICATE_WINDOW)
         repository.link_duplicates(session, links)
         spread = resolve_stored_reposts(session, rows)
-    get_run_logger().info("stored %d new mentions of %d read; %d near-duplicates, %d reposts resolved",
+    get_run_logger().info("新入库 %d 条提及（共读到 %d 条）；识别近似重复 %d 条，转发归源 %d 条",
                           inserted, len(rows), len(links), spread)
     return inserted
 

@@ -88,8 +88,7 @@ def record_acknowledgement(incident_key: str, who: str, note: str, now: datetime
     """
     recorded = acknowledge(incident_key, who, note, now, via="prefect-ui", if_open=True)
     owner, _ = _owner(incident_key)
-    get_run_logger().info("%s %s by %s", incident_key, "acknowledged" if recorded else "was already acknowledged",
-                          owner)
+    get_run_logger().info("%s %s由 %s 确认", incident_key, "已" if recorded else "此前已", owner)
     return {"incident_key": incident_key, "acknowledged_by": owner, "recorded": recorded}
 
 
@@ -116,11 +115,11 @@ def close_answered_forms() -> list[str]:
         except NotPausedError:
             continue  # resumed meanwhile
         except RuntimeError as exc:  # the server refused, e.g. the form is still being saved: next sweep
-            get_run_logger().info("form %s of %s not closed yet: %s", run.id, key, exc)
+            get_run_logger().info("%s 的确认表单（运行 %s）暂未关闭，下次巡检再试：%s", key, run.name, exc)
             continue
         closed.append(key)
     if closed:
-        get_run_logger().info("closed acknowledgement forms of %s", ", ".join(closed))
+        get_run_logger().info("已有人确认，已关闭其确认表单：%s", "、".join(closed))
     return closed
 
 

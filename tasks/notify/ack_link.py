@@ -39,14 +39,14 @@ def ack_url(incident_key: str) -> str:
     or to the runs list when there is none yet or Prefect's API cannot say — which is logged, not shown."""
     run, why = _ack_run(incident_key)
     if run is None:
-        _logger().info("%s: the acknowledge link points at the runs list (%s)", incident_key, why)
+        _logger().info("%s：确认链接指向运行列表（%s）", incident_key, why)
         return f"{ui_base()}/runs"
     return f"{ui_base()}/runs/flow-run/{run.id}"
 
 
 def _ack_run(incident_key: str) -> tuple[FlowRun | None, str]:
     if not PREFECT_API_URL.value():
-        return None, "no Prefect API configured"
+        return None, "未配置 Prefect API"
     flow = FlowFilter(name=FlowFilterName(any_=[ACK_FLOW]))
     try:
         with get_client(sync_client=True) as client:
@@ -57,10 +57,10 @@ def _ack_run(incident_key: str) -> tuple[FlowRun | None, str]:
                 flow_filter=flow, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200,
                 flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=NOT_STARTED))))
     except httpx.HTTPError as exc:
-        return None, f"Prefect API did not answer: {type(exc).__name__}"
+        return None, f"Prefect API 无应答：{type(exc).__name__}"
     runs = named or [r for r in fresh if r.parameters.get("incident_key") == incident_key]
     if not runs:
-        return None, "no acknowledge run for it yet"
+        return None, "该事件尚无确认运行"
     waiting = [r for r in runs if r.state is not None and r.state.is_paused()]
     return (waiting or runs)[0], ""
 

@@ -51,7 +51,7 @@ def escalate_overdue(now: datetime, actor: str, incident_key: str | None = None)
         keys = incidents.escalation_candidates(session, len(tiers), incident_key)
     steps = [step for key in keys if (step := _escalate(key, tiers, now, actor))]
     for step in steps:
-        get_run_logger().warning("%s: nobody acknowledged, escalated to tier %s", step["incident_key"], step["tier"])
+        get_run_logger().warning("%s：无人确认，已升级通知第%s梯队", step["incident_key"], step["tier"])
     return steps
 
 
@@ -98,7 +98,7 @@ def remind_status_updates(now: datetime, actor: str, incident_key: str | None = 
             if step and _queue_status(session, incident, step, now, actor):
                 queued.append(incident.key)
     if queued:
-        get_run_logger().info("status updates queued for %s", ", ".join(queued))
+        get_run_logger().info("进展通报已加入发件箱：%s", "、".join(queued))
     return queued
 
 

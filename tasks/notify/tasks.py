@@ -133,7 +133,7 @@ def queue_alerts(incident_key: str, now: datetime, actor: str) -> int:
             audit.record(session, actor=actor, action="notification.queued", entity_type="incident",
                          entity_id=incident.key, at=now,
                          after={"kind": "alert", "level": incident.level, "recipients": _mailboxes(deliveries)})
-    get_run_logger().info("%s: %d message(s) queued, %d already in the outbox", incident_key, added, len(rows) - added)
+    get_run_logger().info("%s：%d 条消息加入发件箱，%d 条此前已在发件箱中", incident_key, added, len(rows) - added)
     return added
 
 
@@ -217,8 +217,8 @@ def deliver_outbox(now: datetime) -> dict[str, object]:
             _attempt(sender, notification_id, now, report)
     finally:
         sender.close()
-    get_run_logger().info("outbox: %d sent, %d to retry later, %d failed, %d given up after %s", report.sent,
-                          report.retry_later, len(report.failed), expired, GIVE_UP_AFTER)
+    get_run_logger().info("发件箱：已发送 %d 条，%d 条稍后重试，%d 条失败，%d 条超过 %g 小时未发出、已放弃", report.sent,
+                          report.retry_later, len(report.failed), expired, GIVE_UP_AFTER.total_seconds() / 3600)
     if report.retry_later:
         raise DeliveryDeferred(f"{report.retry_later} message(s) kept for a later attempt: {report.waiting_because}")
     return {"sent": report.sent}

@@ -74,8 +74,8 @@ def compute_reputation(first: date, last: date, now: datetime) -> dict[str, obje
     rows = compute_rows(mentions, incidents, metrics, days, watched_brands(), _names(), _tokenizer(), zone)
     with session_scope() as session:
         written = repository.replace_days(session, [d.isoformat() for d in days], rows, now)
-    get_run_logger().info("reputation of %d day(s) %s … %s: %d rows from %d mentions read (with the 7 days before)",
-                          len(days), first, last, written, len(mentions))
+    get_run_logger().info("声誉指标 %s … %s（%d 天）：读取 %d 条提及（含此前 %d 天），写入 %d 行",
+                          first, last, len(days), len(mentions), BASELINE_DAYS, written)
     return {"first": first.isoformat(), "last": last.isoformat(), "rows": written}
 
 
@@ -157,7 +157,7 @@ def write_reputation_report(week: str, now: datetime) -> str:
         create_markdown_artifact(key=f"reputation-{week.lower()}", markdown=_inline(text, charts),
                                  description=f"声誉报告 {week}")
     _queue_report(week, monday, text, html, now)
-    get_run_logger().info("reputation report written to %s", folder / f"reputation-{week}.md")
+    get_run_logger().info("声誉报告已写入 %s", folder / f"reputation-{week}.md")
     return str(folder / f"reputation-{week}.md")
 
 

@@ -42,5 +42,5 @@ def flag_rumours(now: datetime, actor: str) -> list[str]:
             if mark:
                 changed.append(incident.key)
     if changed:
-        get_run_logger().warning("rumour signal changed for %s", ", ".join(changed))
+        get_run_logger().warning("谣言信号有变化：%s", "、".join(changed))
     return changed

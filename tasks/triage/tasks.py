@@ -14,7 +14,7 @@ from tasks.common import local_zone
 from tasks.db import retry_transient_db, session_scope
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce_pending, escalate, open_incident
-from tasks.incidents.state import Level, higher, is_higher
+from tasks.incidents.state import LEVEL_NAMES, Level, higher, is_higher
 from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
@@ -23,6 +23,9 @@ from tasks.triage.warning_tasks import raise_competitor_alerts
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+
+CHANGE_LINES = {"opened": "事件 %s 已立案：%s 级（%s）", "escalated": "事件 %s 已升级为 %s 级（%s）"}
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     raise_competitor_alerts(rival_hits, window_end, actor)
     for change in changes:
         if change.kind != "updated":
-            get_run_logger().warning("incident %s %s at level %s", change.incident_key, change.kind, change.level)
+            get_run_logger().warning(CHANGE_LINES[change.kind], change.incident_key, change.level.value,
+                                     LEVEL_NAMES[change.level])
     return changes
 
 

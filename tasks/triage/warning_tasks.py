@@ -75,7 +75,7 @@ def raise_competitor_alerts(rivals: Sequence[tuple[GroupWindow, Sequence[RuleHit
                                 "products": list(warning.products), "told": told})
             raised.append(f"{warning.competitor}·{warning.category}")
     if raised:
-        get_run_logger().warning("competitor alert (同类风险预警) raised for %s", ", ".join(raised))
+        get_run_logger().warning("已发出同类风险预警：%s", "、".join(raised))
     return raised
 
 

@@ -201,7 +201,7 @@ def test_the_key_never_appears_in_the_database_the_anchor_file_or_the_logs(
     # the server stores logs a moment after it takes them: wait for the line, then read them all
     def logged() -> str:
         text = _run_logs(state.state_details.flow_run_id)
-        return text if "audit head #4" in text else ""
+        return text if "审计链头 #4" in text else ""
 
     logs = wait_for(logged, "the scan's log line about the audit head")
     _, output = _verify()

@@ -78,7 +78,7 @@ def _says_it_waits(run_id: UUID, key: str) -> bool:
     """Tell whether the run logged that it waits for the incident's slot (tasks/compensation/limits.py)."""
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
-    return any(log.message.startswith(f"waiting for compensate-{key} ") for log in logs)
+    return any(log.message.startswith(f"等待 compensate-{key} 的槽位") for log in logs)
 
 
 def _held(run_id: UUID) -> tuple[datetime, datetime]:
