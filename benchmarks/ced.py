@@ -7,7 +7,7 @@ the brand or product the post is about) and a verdict: "crisis" when the post is
 (news, praise, advice, jokes, a place name). Each event becomes a canonical file: the original post (reach =
 its author's followers, reposts and comments as reported) and every sampled repost, with `repost_of` = the
 original's id (an empty repost text is "转发微博", as Weibo shows it). The file is replayed by
-tasks.replay.runner exactly as `crisis replay FILE --watch TERM --step 15m --horizon 48h` would.
+tasks.replay.runner exactly as `crisis replay FILE --watch TERM --step 5m --horizon 48h` would.
 
 Reported: crisis events alarmed / total, the median minutes from the first post to the incident, the share
 of crisis events with an incident by the end of their peak repost hour, and the quiet events that alarmed.
