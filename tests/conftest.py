@@ -154,16 +154,16 @@ def _fresh_concurrency_services() -> Iterator[None]:
 # two-minute file starts last and keeps the run waiting on one worker. Only an order: a file missing here
 # or renamed runs all the same.
 LONGEST_FILES = (
-    "integration/test_demo.py",  # ~175 s
     "integration/test_notify_server.py",  # ~170 s
+    "integration/test_demo.py",  # ~155 s
     "faults/test_money.py",  # ~150 s
-    "tasks/test_replay.py",  # ~100 s
-    "integration/test_drill_server.py",  # ~90 s
-    "integration/test_ui_forms.py",  # ~75 s
-    "integration/test_scale_out.py",  # ~60 s
+    "integration/test_drill_server.py",  # ~80 s
+    "tasks/test_replay.py",  # ~65 s
+    "flows/test_lifecycle.py",  # ~60 s
+    "integration/test_ui_forms.py",  # ~60 s
+    "integration/test_compensation_approval.py",  # ~55 s
+    "integration/test_scale_out.py",  # ~55 s
     "integration/test_trigger_sweep.py",  # ~55 s
-    "flows/test_lifecycle.py",  # ~55 s
-    "integration/test_compensation_approval.py",  # ~50 s
 )
 TIERS = ("integration", "faults", "flows", "tasks", "unit")
 
