@@ -58,8 +58,6 @@ def compensate(key: Key,
 
 
 STATUS_NAMES = {"dry_run": "试算（未写入台账，加 --apply 发放）", "applied": "已发放", "rejected": "已驳回，未发放"}
-APPROVAL_NAMES = {"not_required": "无需审批", "required": "需要审批", "pending": "等待审批", "approved": "已批准",
-                  "rejected": "已驳回"}
 
 
 def _yuan(fen: object) -> str:
@@ -69,7 +67,7 @@ def _yuan(fen: object) -> str:
 def summary_table(result: dict[str, Any]) -> Table:
     """Return a compensation run's summary as people read it: Chinese labels, amounts in 元, each reason an
     order was skipped on its own line, and the incident's total over all batches."""
-    from tasks.compensation.policy import KIND_TITLES, Kind
+    from tasks.compensation.policy import APPROVAL_NAMES, KIND_TITLES, Kind
 
     table = Table(title=f"补偿批次 {result['batch_id']} · {safe_text(result['incident_key'])} · "
                         f"策略 {safe_text(result['policy'])}", title_justify="left", show_header=False)
@@ -102,6 +100,7 @@ def summary_table(result: dict[str, Any]) -> Table:
 
 def _decide(key: str, batch: int | None, by: str, decision: str, note: str) -> None:
     from tasks.compensation.approval import decide_waiting_batch
+    from tasks.compensation.policy import APPROVAL_NAMES
 
     batch_id, recorded = decide_waiting_batch(key, batch, by, decision, note)
     word = "批准" if decision == "approve" else "驳回"

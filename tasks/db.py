@@ -122,7 +122,7 @@ def read_only_engine(url: str, timeout: float) -> Engine:
     if backend == "sqlite":
         path = parsed.database or ""
         if not path or path == ":memory:":
-            raise ValueError("a SQL source needs a SQLite file, not an in-memory database")
+            raise ValueError("SQL 来源需要 SQLite 文件，不能用内存数据库")
         engine = create_engine(url, poolclass=NullPool, creator=lambda: sqlite3.connect(
             f"file:{quote(path)}?mode=ro", uri=True, timeout=timeout, check_same_thread=False))
         statement = "PRAGMA query_only = ON"

@@ -39,6 +39,8 @@ class Kind(StrEnum):
 
 KIND_TITLES = {Kind.FULL_REFUND: "全额退款", Kind.PARTIAL_REFUND: "部分退款",
                Kind.FIXED_COUPON: "固定金额优惠券", Kind.PERCENT_COUPON: "按比例优惠券", Kind.POINTS: "积分"}
+APPROVAL_NAMES = {"not_required": "无需审批", "required": "需要审批", "pending": "等待审批", "approved": "已批准",
+                  "rejected": "已驳回"}  # a batch's approval (a dry run above the limit: required)
 INELIGIBLE_STATUSES = {"unpaid": "订单未付款", "cancelled": "订单已取消", "refunded": "订单已退款"}
 ITEM_COLUMNS = ["order_id", "customer_id", "customer_slot", "kind", "amount_fen", "points"]
 NOTICE_COLUMNS = ["email", "phone", "product"]  # carried along for the customer notices, never in the ledger

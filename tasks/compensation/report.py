@@ -19,7 +19,7 @@ from tasks.common import resolve_now
 from tasks.compensation import repository
 from tasks.compensation.artifacts import publish_table
 from tasks.compensation.notices import Shop, letter_contexts, notice_rows, sms_params, write_exports
-from tasks.compensation.policy import KIND_TITLES, Kind, Plan, totals_by_kind, totals_by_reason
+from tasks.compensation.policy import APPROVAL_NAMES, KIND_TITLES, Kind, Plan, totals_by_kind, totals_by_reason
 from tasks.compensation.tasks import Batch, policy_terms
 from tasks.db import session_scope
 from tasks.errors import CrisisError
@@ -91,23 +91,25 @@ def _write_csv(batch: Batch, items: pd.DataFrame) -> str:
 
 
 def _table(summary: BatchSummary) -> list[dict[str, object]]:
-    label = " (dry run: would be)" if summary.dry_run else ""
+    """Return the batch's summary rows as operators read them: Chinese labels, counts as numbers."""
+    label = "（试算：将补偿）" if summary.dry_run else ""
+    approver = f"（{summary.approver}）" if summary.approver else ""
     rows: list[dict[str, object]] = [
-        {"item": "status", "value": summary.status},
-        {"item": "approval", "value": f"{summary.approval} {summary.approver}".strip()},
-        {"item": "orders in the source", "value": summary.orders},
-        {"item": "customers compensated" + label, "value": summary.customers},
-        {"item": "orders compensated" + label, "value": summary.applied},
+        {"项目": "结果", "数值": STATUS_NAMES.get(summary.status, summary.status)},
+        {"项目": "审批", "数值": APPROVAL_NAMES.get(summary.approval, summary.approval) + approver},
+        {"项目": "读入订单", "数值": summary.orders},
+        {"项目": "补偿客户" + label, "数值": summary.customers},
+        {"项目": "补偿订单" + label, "数值": summary.applied},
     ]
     for kind, totals in summary.by_kind.items():
         title = KIND_TITLES.get(Kind(kind), kind)
-        rows.append({"item": f"{title} ({kind}): orders", "value": totals["orders"]})
+        rows.append({"项目": f"{title}：订单", "数值": totals["orders"]})
         if kind == Kind.POINTS:
-            rows.append({"item": f"{title} ({kind}): points", "value": totals["points"]})
+            rows.append({"项目": f"{title}：积分", "数值": totals["points"]})
         else:
-            rows.append({"item": f"{title} ({kind}): 元", "value": f"{totals['amount_fen'] / 100:,.2f}"})
-    rows += [{"item": f"skipped: {reason}", "value": n} for reason, n in summary.skipped.items()]
-    rows.append({"item": "本事件累计（全部批次）", "value": f"{summary.incident_orders} 单，"
+            rows.append({"项目": f"{title}：元", "数值": f"{totals['amount_fen'] / 100:,.2f}"})
+    rows += [{"项目": f"未补偿：{reason}", "数值": n} for reason, n in summary.skipped.items()]
+    rows.append({"项目": "本事件累计（全部批次）", "数值": f"{summary.incident_orders} 单，"
                  f"{summary.incident_amount_fen / 100:,.2f} 元，{summary.incident_points} 积分"})
     return rows
 
@@ -133,7 +135,7 @@ def report_batch(batch: Batch, plan: Plan, written: dict[str, int]) -> BatchSumm
         incident_points=incident["points"],
     )
     publish_table(f"compensation-{batch.incident_key.lower()}", _table(summary),
-                  f"补偿批次 {batch.batch_id}（{batch.policy}）: {status}")
+                  f"补偿批次 {batch.batch_id}（策略 {batch.policy}）：{STATUS_NAMES.get(status, status)}")
     get_run_logger().info("批次 %s %s：%d 单，%.2f 元，%d 积分；明细 %s", batch.batch_id, STATUS_NAMES.get(status, status),
                           summary.applied, summary.amount_fen / 100, summary.points, summary.report_path or "无")
     return summary

@@ -34,5 +34,5 @@ class SourcesFailed(CrisisError):
 
     def __init__(self, failures: dict[str, str]):
         self.failures = failures
-        named = "; ".join(e if e.startswith(f"{n}:") else f"{n}: {e}" for n, e in failures.items())
-        super().__init__(f"{len(failures)} source(s) failed (the others were scanned and triaged): {named}")
+        named = "；".join(e if e.startswith(f"{n}:") else f"{n}: {e}" for n, e in failures.items())
+        super().__init__(f"{len(failures)} 个来源读取失败（其余来源已扫描并研判）：{named}")

@@ -1,5 +1,5 @@
-"""Source health as operators see it: each source's status after a scan, and the rows the incident board
-and the `source-health` artifact show (name, kind, status, last success, last error).
+"""Source health as operators see it: each source's status after a scan, the records handed to the incident
+board (`name`, `status` code, …) and the rows of the `source-health` artifact (in Chinese).
 
 Statuses: `ok`; `partial` (read, but some records or files were bad: named in the scan report);
 `failing` (the source could not be read; the scan ran Failed naming it); `disabled`; `never run`.
@@ -8,10 +8,16 @@ Statuses: `ok`; `partial` (read, but some records or files were bad: named in th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from tasks.monitoring.sources import FileMark, SourceProgress
+
+STATUS_NAMES = {"ok": "正常", "partial": "部分记录有误", "failing": "读取失败", "disabled": "已停用",
+                "never run": "尚未运行"}
+KIND_NAMES = {"file": "投放目录文件", "http": "平台接口（HTTP）", "rss": "RSS 订阅", "sql": "店铺数据库（SQL）"}
+NO_SOURCES = [{"来源": "—", "状态": "未配置任何来源"}]
+DESCRIPTION = "舆情来源健康：各来源最近一次扫描的状态、上次成功时间和最近错误"
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,18 @@ def _history(values: dict[str, object] | None) -> dict[str, object]:
     return {k: values[k] for k in keys} if values else {}
 
 
-def display(rows: list[HealthRow], show_time: Callable[[datetime | None], str]) -> list[dict[str, object]]:
-    """Return the rows as JSON-able dicts for people (times through `show_time`, e.g. Asia/Shanghai)."""
+def records(rows: list[HealthRow]) -> list[dict[str, object]]:
+    """Return the rows as dicts to hand between tasks (the incident board reads `name` and the `status` code)."""
+    return [asdict(r) for r in rows]
+
+
+def display(records: list[dict[str, object]], show_time: Callable[[datetime | None], str]) -> list[dict[str, object]]:
+    """Return the records as table rows for people, in Chinese (times through `show_time`, e.g. Asia/Shanghai)."""
+    rows = [HealthRow(**r) for r in records]  # type: ignore[arg-type]
     return [
-        {"name": r.name, "kind": r.kind, "status": r.status, "last success": show_time(r.last_success_at),
-         "last error": f"{show_time(r.last_error_at)} {r.last_error}" if r.last_error else "—",
-         "failures in a row": r.consecutive_failures, "last count": r.last_count, "bad records": r.last_problems}
+        {"来源": r.name, "类型": KIND_NAMES.get(r.kind, r.kind), "状态": STATUS_NAMES.get(r.status, r.status),
+         "上次成功": show_time(r.last_success_at),
+         "最近错误": f"{show_time(r.last_error_at)} {r.last_error}" if r.last_error else "—",
+         "连续失败次数": r.consecutive_failures, "上次读到条数": r.last_count, "有误记录数": r.last_problems}
         for r in rows
-    ]
+    ] or NO_SOURCES

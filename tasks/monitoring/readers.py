@@ -21,7 +21,7 @@ def secret(source: str, env: str | None, block: str | None) -> str | None:
     if env:
         value = read_environment(env)
         if not value:
-            raise SourceRejected(f"{source}: the environment variable {env} is not set")
+            raise SourceRejected(f"{source}: 环境变量 {env} 未设置")
         return value
     if block:
         from prefect.blocks.system import Secret
@@ -29,7 +29,7 @@ def secret(source: str, env: str | None, block: str | None) -> str | None:
         try:
             return str(Secret.load(block).get())
         except ValueError:
-            raise SourceRejected(f"{source}: no Prefect Secret block named {block!r}") from None
+            raise SourceRejected(f"{source}: 没有名为 {block!r} 的 Prefect Secret 块") from None
     return None
 
 

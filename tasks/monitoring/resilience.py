@@ -55,10 +55,10 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, sleep: Slee
             return attempt()
         except TransientSourceError as exc:
             if number == policy.attempts:
-                raise SourceUnavailable(f"{exc} (gave up after {policy.attempts} tries)") from exc
+                raise SourceUnavailable(f"{exc}（已试 {policy.attempts} 次，放弃）") from exc
             if exc.retry_after is not None and exc.retry_after > policy.max_backoff_seconds:
-                raise SourceUnavailable(f"{exc}: Retry-After {exc.retry_after:g} s is longer than "
-                                        f"max_backoff_seconds {policy.max_backoff_seconds:g}") from exc
+                raise SourceUnavailable(f"{exc}: 服务器要求 {exc.retry_after:g} 秒后再试（Retry-After），超过 "
+                                        f"max_backoff_seconds {policy.max_backoff_seconds:g} 秒") from exc
             sleep(exc.retry_after if exc.retry_after is not None else policy.delay(number, rng))
     raise AssertionError("unreachable: attempts >= 1")
 

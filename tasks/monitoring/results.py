@@ -30,7 +30,7 @@ class ScanReads:
 
 
 def _describe(error: BaseException) -> str:
-    return str(error) if isinstance(error, CrisisError) else f"{type(error).__name__}: {error}"
+    return str(error) if isinstance(error, CrisisError) else f"读取出错（{type(error).__name__}: {error}）"
 
 
 def outcome_of(report: ReadReport) -> SourceOutcome:
@@ -49,7 +49,7 @@ def collect_reads(futures: Mapping[str, PrefectFuture[ReadReport]]) -> ScanReads
             reads.reports.append(result)
             outcome = outcome_of(result)
         else:
-            error = _describe(result) if isinstance(result, BaseException) else f"no result ({result!r})"
+            error = _describe(result) if isinstance(result, BaseException) else f"读取没有结果（{result!r}）"
             reads.failures[name] = error
             outcome = SourceOutcome(name, kinds.get(name, "file"), error)
         if name != MANUAL:

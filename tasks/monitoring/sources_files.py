@@ -71,13 +71,13 @@ def _not_ready(file: DropFile, source: FileSource, wall_clock: float) -> str | N
     """Return why the file must wait, or None if it looks complete (or cannot be read: reading will say why)."""
     age = wall_clock - file.mtime_ns / 1e9
     if age < source.settle_seconds:
-        return f"modified {max(age, 0):.0f} s ago, waiting {source.settle_seconds:g} s for the writer to finish"
+        return f"{max(age, 0):.0f} 秒前刚修改，等写入方写完（需静置 {source.settle_seconds:g} 秒）"
     try:
         fmt = file_format(file.path, source.format)
     except SourceFileInvalid:
         return None
     if not looks_complete(file.path, fmt, "utf-8"):
-        return "its last line is cut short (still being written?)" if fmt != "xlsx" else "not a whole workbook yet"
+        return "最后一行不完整（可能仍在写入）" if fmt != "xlsx" else "工作簿尚不完整（可能仍在写入）"
     return None
 
 

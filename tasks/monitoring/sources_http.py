@@ -19,7 +19,8 @@ from tasks.monitoring.errors import SourceDataInvalid, SourceRejected, Transient
 from tasks.monitoring.resilience import RateLimiter, RetryPolicy, Sleep, call_with_retries
 from tasks.monitoring.sources import Collector, ReadReport, SourceProgress, parse_time, pluck
 
-_HINTS = {401: " (check the source's token_env / token_block)", 403: " (the token lacks the permission)"}
+_HINTS = {401: "（未授权：请检查来源的 token_env / token_block）", 403: "（令牌没有所需权限）", 404: "（地址不存在）",
+          429: "（请求过于频繁）"}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -46,14 +47,15 @@ def fetch(client: httpx.Client, url: str, label: str, policy: RetryPolicy, limit
         try:
             response = client.get(url, params=params, headers=headers)
         except httpx.TimeoutException:
-            raise TransientSourceError(f"{label}: no answer within {client.timeout.read:g} s") from None
+            raise TransientSourceError(f"{label}: {client.timeout.read:g} 秒内无应答") from None
         except httpx.TransportError as exc:
-            raise TransientSourceError(f"{label}: {type(exc).__name__} ({exc})") from None
+            raise TransientSourceError(f"{label}: 连接出错（{type(exc).__name__}: {exc}）") from None
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientSourceError(f"{label}: HTTP {status} {response.reason_phrase}", _retry_after(response))
+            raise TransientSourceError(f"{label}: HTTP {status}{_HINTS.get(status, '（服务器出错）')}",
+                                      _retry_after(response))
         if status >= 400:
-            raise SourceRejected(f"{label}: HTTP {status} {response.reason_phrase}{_HINTS.get(status, '')}")
+            raise SourceRejected(f"{label}: HTTP {status}{_HINTS.get(status, '（请求被拒绝）')}")
         return response
 
     return call_with_retries(attempt, policy, sleep)
@@ -78,13 +80,13 @@ def _body(response: httpx.Response, label: str) -> object:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceDataInvalid(f"{label}: the response is not valid JSON ({exc})") from None
+        raise SourceDataInvalid(f"{label}: 应答不是有效的 JSON（{exc}）") from None
 
 
 def _items(body: object, source: HttpSource, label: str) -> list[object]:
     items = body if not source.items else pluck(body, source.items) if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise SourceDataInvalid(f"{label}: '{source.items}' is not a list in the response")
+        raise SourceDataInvalid(f"{label}: 应答中的 '{source.items}' 不是列表")
     return items
 
 
@@ -133,7 +135,7 @@ def read_http_source(source: HttpSource, progress: SourceProgress | None, token:
     pages = _Pages(source, previous.cursor, source.page_start, previous.cursor)
     with httpx.Client(timeout=source.timeout_seconds, headers=headers, follow_redirects=True) as client:
         for number in range(1, source.max_pages + 1):
-            label = f"{source.name}: page {number}"
+            label = f"{source.name}: 第 {number} 页"
             values = pages.values(_since(start, source.since_format))
             params = {k: v for k, v in ((k, _render(t, values)) for k, t in source.params.items()) if v}
             body = _body(fetch(client, _render(source.url, values), label, policy, limiter, sleep, params), label)
@@ -142,7 +144,7 @@ def read_http_source(source: HttpSource, progress: SourceProgress | None, token:
             if not pages.advance(body, items, "waiting" in outcomes):
                 break
         else:
-            report.waiting.append(f"{source.name}: stopped after max_pages {source.max_pages}; the next scan goes on")
+            report.waiting.append(f"{source.name}: 已读满 max_pages {source.max_pages} 页，下次扫描接着读")
     report.progress = SourceProgress(cursor=pages.resume if source.pagination == "cursor" else None,
                                      watermark=_later(start, report))
     return report
@@ -156,4 +158,4 @@ def _later(start: str | None, report: ReadReport) -> str | None:
 
 def _where(label: str, number: int, item: object, source: HttpSource) -> str:
     ident = pluck(item, source.fields.get("id", "id")) if isinstance(item, dict) else None
-    return f"{label} item {number}" + (f" (id {ident})" if ident not in (None, "") else "")
+    return f"{label} 第 {number} 条" + (f"（编号 {ident}）" if ident not in (None, "") else "")

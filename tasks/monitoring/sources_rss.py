@@ -55,7 +55,7 @@ def read_rss_source(source: RssSource, progress: SourceProgress | None, now: dat
     conditional = {k: v for k, v in (("If-None-Match", previous.etag),
                                        ("If-Modified-Since", previous.last_modified)) if v}
     with httpx.Client(timeout=source.timeout_seconds, headers=source.headers, follow_redirects=True) as client:
-        response = fetch(client, source.url, f"{source.name}: feed", RetryPolicy.of(source),
+        response = fetch(client, source.url, f"{source.name}: 订阅源", RetryPolicy.of(source),
                          RateLimiter(1.0, sleep), sleep, headers=conditional)
     if response.status_code == 304:
         report.progress = previous
@@ -63,11 +63,11 @@ def read_rss_source(source: RssSource, progress: SourceProgress | None, now: dat
     feed = feedparser.parse(response.content, response_headers={"content-type": response.headers.get(
         "content-type", "application/xml")})
     if feed.bozo and not feed.entries:
-        raise SourceDataInvalid(f"{source.name}: feed: not an RSS or Atom feed ({feed.get('bozo_exception')})")
+        raise SourceDataInvalid(f"{source.name}: 订阅源: 不是 RSS 或 Atom 订阅（{feed.get('bozo_exception')}）")
     collector = Collector(report, now, timezone, {}, source.platform, clock=clock)
     waited = False
     for number, entry in enumerate(feed.entries, start=1):
-        waited |= collector.add(f"{source.name}: entry {number}", _entry_record(entry)) == "waiting"
+        waited |= collector.add(f"{source.name}: 第 {number} 条", _entry_record(entry)) == "waiting"
     latest = max((m.published_at for m in report.mentions), default=None)
     # An entry that waits for a later `now` must be fetched again: do not let the server answer 304.
     report.progress = SourceProgress(

@@ -53,7 +53,7 @@ def _rows(source: SqlSource, url: str, watermark: object) -> tuple[list[str], li
     except ValueError as exc:
         raise SourceRejected(f"{source.name}: {exc}") from None
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise SourceRejected(f"{source.name}: bad database URL ({type(exc).__name__})") from None
+        raise SourceRejected(f"{source.name}: 数据库 URL 有误（{type(exc).__name__}）") from None
     try:
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=5000).execute(
@@ -63,7 +63,7 @@ def _rows(source: SqlSource, url: str, watermark: object) -> tuple[list[str], li
             result.close()
             return columns, rows
     except DBAPIError as exc:
-        message = f"{source.name}: query failed ({type(exc.orig).__name__}: {str(exc.orig).strip()[:300]})"
+        message = f"{source.name}: 查询失败（{type(exc.orig).__name__}: {str(exc.orig).strip()[:300]}）"
         if is_transient_db_error(exc) or "could not connect" in str(exc).lower() or "timeout" in str(exc).lower():
             raise TransientSourceError(message) from None
         raise SourceRejected(message) from None
@@ -79,18 +79,18 @@ def read_sql_source(source: SqlSource, progress: SourceProgress | None, url: str
     start = decode_watermark(progress.watermark) if progress and progress.watermark else source.initial_watermark
     columns, rows = call_with_retries(lambda: _rows(source, url, start), RetryPolicy.of(source), sleep)
     if source.watermark not in columns:
-        raise SourceDataInvalid(f"{source.name}: the query returns no column {source.watermark!r} "
-                                f"(it returns {columns})")
+        raise SourceDataInvalid(f"{source.name}: 查询结果没有 {source.watermark!r} 列"
+                                f"（只有 {columns}）")
     collector = Collector(report, now, timezone, source.fields, source.platform, clock=clock)
     taken, waiting = [], []
     for number, row in enumerate(rows, start=1):
         ident = pluck(row, source.fields.get("id", "id"))
-        outcome = collector.add(f"{source.name}: row {number} (id {ident})", row)
+        outcome = collector.add(f"{source.name}: 第 {number} 行（编号 {ident}）", row)
         if outcome != "future":  # a watermark carried to 2099 would skip every row after it
             (waiting if outcome == "waiting" else taken).append(row[source.watermark])
     report.progress = SourceProgress(watermark=encode_watermark(_next_watermark(start, taken, waiting)))
     if len(rows) == source.max_rows:
-        report.waiting.append(f"{source.name}: stopped at max_rows {source.max_rows}; the next scan goes on")
+        report.waiting.append(f"{source.name}: 已读满 max_rows {source.max_rows} 行，下次扫描接着读")
     return report
 
 

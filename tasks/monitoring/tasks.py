@@ -180,7 +180,7 @@ def resolve_stored_reposts(session: Session, rows: Sequence[dict[str, object]]) 
 @task(retries=3, retry_delay_seconds=[1, 4, 10], retry_jitter_factor=0.5, retry_condition_fn=retry_transient_db,
       cache_policy=NO_CACHE)
 def save_source_progress(outcomes: list[SourceOutcome], now: datetime) -> list[dict[str, object]]:
-    """Save each source's watermark or cursor, the drop files it read, and its health; return the health rows.
+    """Save each source's watermark or cursor, the drop files it read, and its health; return the health records.
 
     Run after store_mentions. Safe to re-run: the same values are written again, files recorded once.
     """
@@ -194,15 +194,15 @@ def save_source_progress(outcomes: list[SourceOutcome], now: datetime) -> list[d
 
 
 def source_health_rows() -> list[dict[str, object]]:
-    """Return every configured source's health for people: name, kind, status, last success, last error."""
+    """Return every configured source's health record: name, kind, status code, times, last error, counts."""
     configured = [(s.name, s.kind, s.enabled) for s in load_sources().all()]
     with session_scope() as session:
         stored = repository.stored_health(session)
-    return health.display(health.merge_with_config(stored, configured), show_time)
+    return health.records(health.merge_with_config(stored, configured))
 
 
 @task
 def publish_source_health(rows: list[dict[str, object]]) -> None:
-    """Update the `source-health` table artifact (one row per configured source)."""
-    create_table_artifact(key="source-health", table=rows or [{"name": "—", "status": "no sources configured"}],
-                          description="舆情来源健康 — each source's last scan, last success and last error")
+    """Update the `source-health` table artifact (one row per configured source, in Chinese)."""
+    create_table_artifact(key="source-health", table=health.display(rows, show_time),
+                          description=health.DESCRIPTION)

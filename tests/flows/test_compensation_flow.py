@@ -80,7 +80,7 @@ def test_a_taobao_export_is_paid_through_the_runbook(taobao_file: Path, prefect_
         assert (batch.status, batch.requested_by, batch.note, batch.flow_run_id is not None) == (
             "applied", "刘洋", "质量问题致歉", True)
     summary = _artifacts(f"compensation-{KEY.lower()}")
-    assert summary and any(row["item"] == "skipped: 订单已退款" for row in _table(summary[0]))
+    assert summary and any(row["项目"] == "未补偿：订单已退款" for row in _table(summary[0]))
     progress = _artifacts(f"compensation-progress-{KEY.lower()}")
     assert progress and progress[0].data == 100.0
     events = _events(COMPENSATION_COMPLETED)

@@ -15,8 +15,10 @@ from prefect.blocks.system import Secret
 from sqlalchemy import func, select
 
 from flows.monitor import scan
+from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.models import Mention, ProcessedFile, SourceState
+from tasks.monitoring.health import display
 from tasks.monitoring.tasks import source_health_rows
 from tests.fake_platform import Entry, FakePlatform, post, use_sources
 
@@ -120,15 +122,18 @@ def test_every_source_kind_in_one_scan_and_a_failing_one_named(  # type: ignore[
 
     state = scan(now=NOW, return_state=True)
     assert state.is_failed()
-    assert "1 source(s) failed" in state.message and "triaged): broken: page 1: HTTP 401" in state.message
+    assert "1 个来源读取失败" in state.message and "研判）：broken: 第 1 页: HTTP 401" in state.message
     assert TOKEN not in state.message
     assert {s: _count(s) for s in ("inbox", "media", "weibo", "qa", "shop-reviews")} == {
         "inbox": 1, "media": 1, "weibo": 23, "qa": 23, "shop-reviews": 2}
     health = {row["name"]: row for row in source_health_rows()}
     assert {name: row["status"] for name, row in health.items()} == {
         "inbox": "partial", "media": "ok", "weibo": "ok", "qa": "ok", "broken": "failing", "shop-reviews": "ok"}
-    assert health["broken"]["failures in a row"] == 1 and "HTTP 401" in str(health["broken"]["last error"])
-    assert health["weibo"]["last count"] == 23 and health["inbox"]["bad records"] == 1
+    assert health["broken"]["consecutive_failures"] == 1 and "HTTP 401" in str(health["broken"]["last_error"])
+    assert health["weibo"]["last_count"] == 23 and health["inbox"]["last_problems"] == 1
+    table = {row["来源"]: row for row in display(source_health_rows(), show_time)}
+    assert table["broken"]["状态"] == "读取失败" and table["broken"]["连续失败次数"] == 1
+    assert "HTTP 401" in str(table["broken"]["最近错误"]) and table["inbox"]["有误记录数"] == 1
 
     platform.posts.append(post("m23", "澄星官方回应了", NOW + timedelta(minutes=3)))
     platform.requests.clear()

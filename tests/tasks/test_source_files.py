@@ -117,7 +117,7 @@ def test_half_written_files_wait_and_are_read_once_complete(tmp_path: Path) -> N
     report = drop(source, tmp_path)
     assert report.mentions == [] and report.problems == []
     assert sorted(Path(w.split(":")[0]).name for w in report.waiting) == ["book.xlsx", "cut.csv", "cut.jsonl"]
-    assert any("not a whole workbook" in w for w in report.waiting)
+    assert any("工作簿尚不完整" in w for w in report.waiting)
 
     with (inbox / "cut.jsonl").open("a", encoding="utf-8") as handle:
         handle.write('已写完"}\n')
@@ -136,7 +136,7 @@ def test_a_file_still_being_modified_waits_for_the_settle_time(tmp_path: Path) -
     modified = path.stat().st_mtime
     source = FileSource(name="inbox", glob="inbox/*.csv", settle_seconds=30)
     report = drop(source, tmp_path, wall_clock=modified + 5)
-    assert report.mentions == [] and "waiting 30 s for the writer to finish" in report.waiting[0]
+    assert report.mentions == [] and "等写入方写完（需静置 30 秒）" in report.waiting[0]
     assert len(drop(source, tmp_path, wall_clock=modified + 31).mentions) == 1
 
 

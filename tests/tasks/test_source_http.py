@@ -74,7 +74,7 @@ def test_cursor_pagination_maps_nested_fields_and_resumes_from_the_last_cursor(p
 
 
 def test_without_the_token_the_source_is_rejected_at_once_and_the_token_is_never_shown(platform: FakePlatform) -> None:
-    with pytest.raises(SourceRejected, match=r"weibo: page 1: HTTP 401 Unauthorized \(check the source's token_env"):
+    with pytest.raises(SourceRejected, match=r"weibo: 第 1 页: HTTP 401（未授权：请检查来源的 token_env"):
         read_http_source(cursor_source(platform), None, None, NOW, SHANGHAI)
     assert len(platform.requests) == 1
     with pytest.raises(SourceRejected) as wrong:
@@ -97,26 +97,26 @@ def test_a_slow_answer_times_out_and_is_retried_then_the_source_is_unavailable(p
     report = read_http_source(cursor_source(platform, timeout_seconds=0.3), None, TOKEN, NOW, SHANGHAI)
     assert len(report.mentions) == 25 and time.monotonic() - start < 3
     platform.fail("/api/cursor", Fault(delay=1.0), Fault(delay=1.0))
-    with pytest.raises(SourceUnavailable, match=r"weibo: page 1: no answer within 0.3 s \(gave up after 2 tries\)"):
+    with pytest.raises(SourceUnavailable, match=r"weibo: 第 1 页: 0.3 秒内无应答（已试 2 次，放弃）"):
         read_http_source(cursor_source(platform, timeout_seconds=0.3, attempts=2), None, TOKEN, NOW, SHANGHAI)
 
 
 def test_a_retry_after_longer_than_the_backoff_cap_is_not_waited_for(platform: FakePlatform) -> None:
     platform.fail("/api/cursor", Fault(429, {"Retry-After": "3600"}))
     sleeps = Sleeps()
-    with pytest.raises(SourceUnavailable, match="Retry-After 3600 s is longer than max_backoff_seconds 60"):
+    with pytest.raises(SourceUnavailable, match=r"服务器要求 3600 秒后再试（Retry-After），超过 max_backoff_seconds 60 秒"):
         read_http_source(cursor_source(platform), None, TOKEN, NOW, SHANGHAI, sleep=sleeps)
     assert sleeps.backoffs == []
 
 
 def test_malformed_json_and_4xx_fail_at_once_with_a_named_error(platform: FakePlatform) -> None:
     platform.fail("/api/cursor", Fault(200, body=b'{"data": {"posts": [{"mid": "1", '))
-    with pytest.raises(SourceDataInvalid, match="weibo: page 1: the response is not valid JSON"):
+    with pytest.raises(SourceDataInvalid, match="weibo: 第 1 页: 应答不是有效的 JSON"):
         read_http_source(cursor_source(platform), None, TOKEN, NOW, SHANGHAI)
     platform.fail("/api/cursor", Fault(404))
-    with pytest.raises(SourceRejected, match="weibo: page 1: HTTP 404"):
+    with pytest.raises(SourceRejected, match="weibo: 第 1 页: HTTP 404（地址不存在）"):
         read_http_source(cursor_source(platform), None, TOKEN, NOW, SHANGHAI)
-    with pytest.raises(SourceDataInvalid, match="'data.items' is not a list"):
+    with pytest.raises(SourceDataInvalid, match="应答中的 'data.items' 不是列表"):
         read_http_source(cursor_source(platform, items="data.items"), None, TOKEN, NOW, SHANGHAI)
     assert len(platform.requests) == 3, "nothing here is retried"
 
@@ -129,10 +129,10 @@ def test_bad_records_are_named_and_the_good_ones_still_read(platform: FakePlatfo
     report = read_http_source(cursor_source(platform), None, TOKEN, NOW, SHANGHAI)
     assert len(report.mentions) == 21
     assert report.problems == [
-        "weibo: page 1 item 2 (id m1): text: missing or empty",
-        "weibo: page 1 item 3 (id m2): reach: not a number ('很多')",
-        "weibo: page 1 item 4 (id m3): published_at: not a time ('昨天')",
-        "weibo: page 1 item 5: not an object",
+        "weibo: 第 1 页 第 2 条（编号 m1）: text: missing or empty",
+        "weibo: 第 1 页 第 3 条（编号 m2）: reach: not a number ('很多')",
+        "weibo: 第 1 页 第 4 条（编号 m3）: published_at: not a time ('昨天')",
+        "weibo: 第 1 页 第 5 条: not an object",
     ]
 
 
@@ -169,7 +169,7 @@ def test_tokens_come_from_the_environment_never_from_crisis_settings(monkeypatch
     monkeypatch.setenv("WEIBO_API_TOKEN", TOKEN)
     assert secret("weibo", "WEIBO_API_TOKEN", None) == TOKEN
     monkeypatch.delenv("WEIBO_API_TOKEN")
-    with pytest.raises(SourceRejected, match="weibo: the environment variable WEIBO_API_TOKEN is not set"):
+    with pytest.raises(SourceRejected, match="weibo: 环境变量 WEIBO_API_TOKEN 未设置"):
         secret("weibo", "WEIBO_API_TOKEN", None)
     with pytest.raises(ValidationError, match="CRISIS_\\* variables are settings"):
         HttpSource(name="x", url="https://api.example.com", token_env="CRISIS_WEIBO_TOKEN")

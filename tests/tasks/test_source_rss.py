@@ -60,5 +60,5 @@ def test_a_feed_that_is_not_one_is_a_named_error_and_a_5xx_is_retried(platform: 
     platform.fail("/rss.xml", Fault(502))
     assert len(read_rss_source(rss(platform), None, NOW, SHANGHAI).mentions) == 2
     platform.feed_body = b"<html><body>502 Bad Gateway</body"
-    with pytest.raises(SourceDataInvalid, match="media: feed: not an RSS or Atom feed"):
+    with pytest.raises(SourceDataInvalid, match="media: 订阅源: 不是 RSS 或 Atom 订阅"):
         read_rss_source(rss(platform), None, NOW, SHANGHAI)

@@ -57,7 +57,7 @@ def test_reviews_are_read_incrementally_by_the_watermark(shop_db: Path) -> None:
     assert [(m.external_id, m.author, m.source, m.platform) for m in report.mentions] == [
         ("1", "买家A", "shop-reviews", "店铺评价"), ("3", "买家C", "shop-reviews", "店铺评价")]
     assert report.mentions[0].published_at == datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-    assert report.problems == ["shop-reviews: row 2 (id 2): text: missing or empty"]
+    assert report.problems == ["shop-reviews: 第 2 行（编号 2）: text: missing or empty"]
     assert report.not_yet_published == 1
     assert report.progress is not None and decode_watermark(report.progress.watermark or "") == "2026-11-27 10:00:00"
 
@@ -71,13 +71,13 @@ def test_reviews_are_read_incrementally_by_the_watermark(shop_db: Path) -> None:
 
 def test_the_connection_refuses_writes_and_bad_setups_are_named(shop_db: Path, tmp_path: Path) -> None:
     sneaky = "WITH gone AS (SELECT 1) DELETE FROM reviews WHERE created_at > :watermark"
-    with pytest.raises(SourceRejected, match="shop-reviews: query failed .*readonly"):
+    with pytest.raises(SourceRejected, match="shop-reviews: 查询失败（.*readonly"):
         read_sql_source(reviews_source(f"sqlite:///{shop_db}", query=sneaky), None, f"sqlite:///{shop_db}", NOW,
                         SHANGHAI)
     with sqlite3.connect(shop_db) as connection:
         assert connection.execute("SELECT count(*) FROM reviews").fetchone() == (4,)
     connection.close()
-    with pytest.raises(SourceDataInvalid, match="returns no column 'created_at'"):
+    with pytest.raises(SourceDataInvalid, match="查询结果没有 'created_at' 列"):
         read_sql_source(reviews_source(PLACEHOLDER, query="SELECT review_id FROM reviews WHERE review_id > :watermark"),
                         None, f"sqlite:///{shop_db}", NOW, SHANGHAI)
     with pytest.raises(SourceRejected, match="unable to open database file"):
@@ -91,7 +91,7 @@ def test_the_connection_refuses_writes_and_bad_setups_are_named(shop_db: Path, t
 
 def test_an_unreachable_database_is_retried_then_unavailable() -> None:
     url = "postgresql+psycopg2://reader@127.0.0.1:1/shop"
-    with pytest.raises(SourceUnavailable, match="gave up after 2 tries"):
+    with pytest.raises(SourceUnavailable, match="已试 2 次，放弃"):
         read_sql_source(reviews_source(url), None, url, NOW, SHANGHAI)
 
 
