@@ -17,6 +17,7 @@ from tasks.incidents import repository
 from tasks.incidents.repository import fired_rules
 from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution, state_name
 from tasks.models import Incident
+from tasks.monitoring.health import STATUS_NAMES
 from tasks.notify.templates import escape_markdown, markdown_link, one_line
 from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, reason_sentence, render_brief
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 
 BOARD_LIMIT = 50  # rows on each board
-SOURCE_STATUS = {"ok": "正常", "partial": "部分记录有误", "failing": "读取失败", "never run": "尚未运行",
-                 "disabled": "已停用"}
 
 
 def _age(incident: Incident, now: datetime) -> str:
@@ -55,7 +54,7 @@ def board_row(incident: Incident, now: datetime, rules: list[str]) -> dict[str, 
 
 def sources_line(source_health: list[dict[str, object]] | None) -> str:
     """Return the data sources' health as one line for the board's description."""
-    parts = [f"{h['name']} {SOURCE_STATUS.get(str(h['status']), h['status'])}" for h in source_health or []]
+    parts = [f"{h['name']} {STATUS_NAMES.get(str(h['status']), h['status'])}" for h in source_health or []]
     return "数据来源：" + ("，".join(parts) if parts else "本次未检查")
 
 
