@@ -87,6 +87,7 @@ def temporary_server(home: Path, port: int | None = None, patience: float = 600.
                                    f"{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)
         yield url, log
+        _send_what_is_queued()
     finally:
         server.terminate()
         try:
@@ -94,6 +95,16 @@ def temporary_server(home: Path, port: int | None = None, patience: float = 600.
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _send_what_is_queued(seconds: float = 60) -> None:
+    """Send the logs and events this process still holds before its server stops: queued for a server that is
+    gone, they would hold the process's exit (Prefect drains them at exit, retrying a dead address)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=seconds)
+    EventsWorker.drain_all(timeout=seconds)
 
 
 if __name__ == "__main__":
