@@ -43,7 +43,7 @@ class CategoryRule(StrictModel):
     @classmethod
     def _no_empty_term(cls, terms: list[str]) -> list[str]:
         if any(not term.strip() for term in terms):
-            raise ValueError("an empty term would match every post")
+            raise ValueError("空词条会匹配所有帖子")
         return terms
 
     @field_validator("required")
@@ -51,7 +51,7 @@ class CategoryRule(StrictModel):
     def _groups(cls, entries: list[str]) -> list[str]:
         for entry in entries:
             if any(not alternative.strip() for alternative in entry.split("|")):
-                raise ValueError(f"{entry!r}: an empty alternative would match every post")
+                raise ValueError(f"{entry!r}：其中的空选项会匹配所有帖子")
         return entries
 
     @property
@@ -83,7 +83,7 @@ class Lexicon(StrictModel):
 
 def _has_a_threshold(level: Level) -> Level:
     if level == Level.IV:
-        raise ValueError(f"level {level} has no threshold: it is what lies below level {Level.III}")
+        raise ValueError(f"{level} 级没有阈值：低于 {Level.III} 级的即为 {level} 级")
     return level
 
 
@@ -197,11 +197,11 @@ class Channel(StrictModel):
     @model_validator(mode="after")
     def _has_what_its_kind_needs(self) -> Channel:
         if bool(self.key_env) == bool(self.key_block):
-            raise ValueError("give key_env or key_block (where the webhook key is), exactly one")
+            raise ValueError("key_env 与 key_block（webhook 密钥所在）须填且只填一个")
         if self.kind in SIGNED_KINDS and bool(self.secret_env) == bool(self.secret_block):
-            raise ValueError(f"a {self.kind} channel needs secret_env or secret_block (its signing secret), exactly one")
+            raise ValueError(f"{self.kind} 渠道需要 secret_env 或 secret_block（签名密钥），须填且只填一个")
         if self.kind == "sms" and not (self.template and self.sign_name and self.roles):
-            raise ValueError("an sms channel needs template, sign_name and roles (who gets the SMS)")
+            raise ValueError("sms 渠道需要 template、sign_name 和 roles（收短信的人）")
         return self
 
 
@@ -256,7 +256,7 @@ class Policy(StrictModel):
                  "percent_coupon": ["percent", "cap_fen"], "points": ["points"], "full_refund": []}
         missing = [name for name in needs[self.kind] if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"a {self.kind} policy needs {', '.join(missing)}")
+            raise ValueError(f"{self.kind} 策略需要 {'、'.join(missing)}")
         return self
 
 
@@ -301,7 +301,7 @@ class _Mapped(_Source):
 
 def _no_crisis_prefix(name: str | None) -> str | None:
     if name and name.upper().startswith("CRISIS_"):
-        raise ValueError(f"{name}: CRISIS_* variables are settings; name the secret something else")
+        raise ValueError(f"{name}: CRISIS_* 开头的变量是系统设置，请给密钥换个名字")
     return name
 
 
@@ -361,9 +361,9 @@ class HttpSource(_Mapped):
     def _pagination_has_its_placeholder(self) -> HttpSource:
         placeholder = {"cursor": "{cursor}", "page": "{page}"}.get(self.pagination)
         if placeholder and placeholder not in self.url + "".join(self.params.values()):
-            raise ValueError(f"{self.pagination} pagination needs {placeholder} in url or params")
+            raise ValueError(f"{self.pagination} 分页需要在 url 或 params 中写 {placeholder}")
         if self.token_env and self.token_block:
-            raise ValueError("give token_env or token_block, not both")
+            raise ValueError("token_env 与 token_block 只能填一个")
         return self
 
 
@@ -388,11 +388,11 @@ class SqlSource(_Mapped):
     @model_validator(mode="after")
     def _one_url_and_a_select(self) -> SqlSource:
         if sum(bool(v) for v in (self.url, self.url_env, self.url_block)) != 1:
-            raise ValueError("give exactly one of url, url_env, url_block")
+            raise ValueError("url、url_env、url_block 须填且只填一个")
         if not re.match(r"^\s*(select|with)\b", self.query, re.IGNORECASE) or ";" in self.query.strip().rstrip(";"):
-            raise ValueError("query must be one SELECT (or WITH … SELECT) statement")
+            raise ValueError("query 必须是一条 SELECT（或 WITH … SELECT）语句")
         if ":watermark" not in self.query:
-            raise ValueError("query must use the :watermark parameter")
+            raise ValueError("query 必须使用 :watermark 参数")
         return self
 
 
@@ -410,7 +410,7 @@ class Sources(StrictModel):
         names = [s.name for s in self.all()]
         twice = sorted({n for n in names if names.count(n) > 1} | ({"manual"} & set(names)))
         if twice:
-            raise ValueError(f"source names must be unique and not 'manual': {twice}")
+            raise ValueError(f"来源名称不能重复，也不能是 'manual'：{twice}")
         return self
 
     def all(self) -> list[AnySource]:
@@ -422,7 +422,7 @@ class Sources(StrictModel):
         for source in self.all():
             if source.name == name:
                 return source
-        raise SettingsError(f"sources.toml: no source named {name!r}")
+        raise SettingsError(f"sources.toml: 没有名为 {name!r} 的来源")
 
 
 class SentimentSeeds(StrictModel):
@@ -464,11 +464,11 @@ def load_roster() -> Roster:
     used |= set(roster.drafts.roles) | set(roster.delivery.report_to)
     used |= {r for channel in roster.channels.values() for r in channel.roles}
     if used - declared:
-        raise ConfigFileError(path, [("roles", f"undeclared roles {sorted(used - declared)}")])
+        raise ConfigFileError(path, [("roles", f"这些角色未在 [roles] 中声明：{sorted(used - declared)}")])
     names = {p.name for p in roster.people}
     unknown = sorted({p.deputy for p in roster.people if p.deputy and p.deputy not in names})
     if unknown:
-        raise ConfigFileError(path, [("", f"deputies name nobody in [[people]] (people.*.deputy): {unknown}")])
+        raise ConfigFileError(path, [("", f"代理人（people.*.deputy）不在 [[people]] 名单中：{unknown}")])
     return roster
 
 

@@ -36,9 +36,9 @@ def load_file(name: str, model: type[_M]) -> _M:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigFileError(path, [("", "file not found")]) from None
+        raise ConfigFileError(path, [("", "文件不存在")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigFileError(path, [("", f"not valid TOML: {exc}")]) from None
+        raise ConfigFileError(path, [("", f"不是有效的 TOML（{exc}）")]) from None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -73,9 +73,9 @@ class NotifySettings(_Section):
     def _every_level_positive(cls, value: dict[Level, float]) -> dict[Level, float]:
         missing = [level.value for level in LEVELS if level not in value]
         if missing:
-            raise ValueError(f"missing level(s) {missing}")
+            raise ValueError(f"缺少级别 {missing}")
         if any(minutes <= 0 for minutes in value.values()):
-            raise ValueError("every level needs a positive number of minutes")
+            raise ValueError("每个级别的分钟数都必须大于 0")
         return value
 
 
@@ -99,7 +99,7 @@ class ShopSettings(_Section):
     @model_validator(mode="after")
     def _sms_needs_both(self) -> ShopSettings:
         if bool(self.sms_channel) != bool(self.sms_template):
-            raise ValueError("give both sms_channel and sms_template (SMS notices), or neither")
+            raise ValueError("sms_channel 与 sms_template（短信通知）要么都填，要么都不填")
         return self
 
 
@@ -115,7 +115,7 @@ class AuditSettings(_Section):
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("the audit key needs at least 16 characters")
+            raise ValueError("审计密钥至少要 16 个字符")
         return value
 
 
@@ -215,21 +215,21 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         key = ".".join(str(p) for p in item["loc"])
         env_name = ENV_PREFIX + "__".join(str(p) for p in item["loc"]).upper()
-        lines.append(f"  {key} (settings.toml or {env_name}): {item['msg']}")
-    return "invalid settings:\n" + "\n".join(lines)
+        lines.append(f"  {key}（settings.toml 或 {env_name}）：{item['msg']}")
+    return "设置无效：\n" + "\n".join(lines)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Build and validate the settings, raising SettingsError that names each bad key."""
     unknown = _unknown_env_keys(dict(os.environ))
     if unknown:
-        raise SettingsError("unknown settings in the environment: " + ", ".join(sorted(unknown)))
+        raise SettingsError("环境变量中有未知的设置：" + ", ".join(sorted(unknown)))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config/settings.toml is not valid TOML: {exc}") from None
+        raise SettingsError(f"config/settings.toml 不是有效的 TOML（{exc}）") from None
 
 
 @lru_cache(maxsize=1)

@@ -109,7 +109,7 @@ def _columns_for(fmt: OrdersFormat, header: Sequence[str]) -> tuple[dict[str, st
 def detect_format(header: Sequence[str], requested: str = "auto") -> tuple[OrdersFormat, dict[str, str]]:
     """Return the format and its field -> column mapping, or raise ValueError naming what the header lacks."""
     if requested not in FORMAT_NAMES:
-        raise ValueError(f"unknown orders format {requested!r}; known: {', '.join(FORMAT_NAMES)}")
+        raise ValueError(f"未知的订单格式 {requested!r}；可选：{', '.join(FORMAT_NAMES)}")
     candidates = list(FORMATS.values()) if requested == "auto" else [FORMATS[requested]]
     best: tuple[OrdersFormat, list[str]] | None = None
     for fmt in candidates:
@@ -121,7 +121,7 @@ def detect_format(header: Sequence[str], requested: str = "auto") -> tuple[Order
     assert best is not None
     fmt, missing = best
     wanted = ", ".join(f"{f} ({' / '.join(fmt.columns[f])})" for f in missing)
-    raise ValueError(f"missing column(s) {wanted} for the {fmt.name} format ({fmt.title})")
+    raise ValueError(f"缺少 {fmt.name} 格式（{fmt.title}）所需的列：{wanted}")
 
 
 def normalise_header(names: Sequence[object]) -> list[str]:

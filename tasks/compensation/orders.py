@@ -84,7 +84,7 @@ def amounts_to_fen(text: pd.Series) -> tuple[pd.Series, pd.Series]:
             fen[position] = int((Decimal(value) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
         bad = rest[~now_plain & ~long]
         negative = cleaned.iloc[np.flatnonzero(~now_plain & ~long)].str.fullmatch(r"-[\d.]+").tolist()
-        why[bad] = [("negative amount" if neg else "not an amount") + f" ({v!r})" if v else "missing"
+        why[bad] = [("金额为负" if neg else "不是金额") + f"（{v!r}）" if v else "缺失"
                     for v, neg in zip(text.iloc[bad].tolist(), negative, strict=True)]
     return pd.Series(fen, index=text.index), pd.Series(why, index=text.index)
 
@@ -174,21 +174,21 @@ def _problems(col: dict[str, pd.Series], status: pd.Series, amount_why: pd.Serie
               paid_at: pd.Series, mapping: Mapping[str, str]) -> pd.DataFrame | None:
     order_id, customer_id, when = col["order_id"], col["customer_id"], col["paid_at"]
     may_lack_time = status.isin(["unpaid", "cancelled"])
-    known = f"; known: {', '.join(STATUSES)} or words in config/compensation.toml [statuses]"
+    known = f"；可用：{', '.join(STATUSES)}，或 config/compensation.toml [statuses] 中添加的词"
     checks = [  # field, which rows are bad, why (built only when some row is bad)
-        ("order_id", lambda: order_id == "", lambda m: "missing"),
+        ("order_id", lambda: order_id == "", lambda m: "缺失"),
         ("order_id", lambda: (order_id != "") & order_id.duplicated(),
-         lambda m: "duplicate (" + order_id[m] + ")"),
+         lambda m: "重复（" + order_id[m] + "）"),
         ("order_id", lambda: order_id.str.len() > LEDGER_WIDTHS["order_id"],
          lambda m: _too_long(order_id[m], LEDGER_WIDTHS["order_id"])),
-        ("customer_id", lambda: (customer_id == "") & ("customer_id" in mapping), lambda m: "missing"),
+        ("customer_id", lambda: (customer_id == "") & ("customer_id" in mapping), lambda m: "缺失"),
         ("customer_id", lambda: (customer_id.str.len() > LEDGER_WIDTHS["customer_id"]) & ("customer_id" in mapping),
          lambda m: _too_long(customer_id[m], LEDGER_WIDTHS["customer_id"])),
         ("amount", lambda: amount_why != "", lambda m: amount_why[m]),
         ("refund", lambda: refund_why != "", lambda m: refund_why[m]),
-        ("paid_at", lambda: (when == "") & ~may_lack_time, lambda m: "missing"),
-        ("paid_at", lambda: (when != "") & paid_at.isna(), lambda m: "not a date-time (" + when[m] + ")"),
-        ("status", lambda: status == "", lambda m: "unknown (" + col["status"][m] + known + ")"),
+        ("paid_at", lambda: (when == "") & ~may_lack_time, lambda m: "缺失"),
+        ("paid_at", lambda: (when != "") & paid_at.isna(), lambda m: "不是有效的日期时间（" + when[m] + "）"),
+        ("status", lambda: status == "", lambda m: "无法识别（" + col["status"][m] + known + "）"),
     ]
     found = []
     for rank, (field, bad_rows, why) in enumerate(checks):
@@ -264,13 +264,13 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
     """Return the file's cells as text and the number of its first data row, or raise OrdersFileInvalid
     (also for a file with no order rows: empty, blank lines only or a header only)."""
     if not path.is_file():
-        raise OrdersFileInvalid(str(path), [f"{path}: file not found"])
+        raise OrdersFileInvalid(str(path), [f"{path}: 文件不存在"])
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
         return _some_rows(path, frame.fillna("")), 2
     if suffix not in (".csv", ".txt"):
-        why = f"{path}: unsupported file type {suffix!r}: save it as .csv or .xlsx"
+        why = f"{path}: 不支持的文件类型 {suffix!r}，请另存为 .csv 或 .xlsx"
         raise OrdersFileInvalid(str(path), [why])
     data = path.read_bytes()
     if not data.removeprefix(codecs.BOM_UTF8).strip():
@@ -286,7 +286,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame, int]:
             if "UTF8" in str(exc) and attempt != "gb18030":
                 continue
             raise OrdersFileInvalid(str(path), _ragged_rows(path, attempt) or [f"{path}: {exc}"]) from None
-    raise OrdersFileInvalid(str(path), [f"{path}: the file is neither UTF-8 nor GB18030/GBK text"])
+    raise OrdersFileInvalid(str(path), [f"{path}: 文件编码既不是 UTF-8 也不是 GB18030/GBK"])
 
 
 def _some_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
@@ -303,7 +303,7 @@ def _ragged_rows(path: Path, encoding: str) -> list[str]:
         width = len(next(reader, []))
         for row in reader:
             if row and len(row) != width:
-                problems.append(f"{path}:{reader.line_num}: row: {len(row)} fields, the header has {width}")
+                problems.append(f"{path}:{reader.line_num}: row: 有 {len(row)} 个字段，表头有 {width} 个")
     return problems
 
 

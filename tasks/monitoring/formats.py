@@ -26,7 +26,7 @@ def file_format(path: Path, configured: str = "auto") -> str:
         return configured
     found = SUFFIXES.get(path.suffix.lower())
     if found is None:
-        raise SourceFileInvalid(f"{path}: unknown format '{path.suffix}' (use .jsonl, .csv or .xlsx)")
+        raise SourceFileInvalid(f"{path}: 无法识别的格式 '{path.suffix}'（请用 .jsonl、.csv 或 .xlsx）")
     return found
 
 
@@ -55,12 +55,12 @@ def detect_encoding(path: Path, configured: str = "auto") -> str:
     try:
         bad_utf8 = _decodes(path, "utf-8")
     except FileNotFoundError:
-        raise SourceFileInvalid(f"{path}: file not found") from None
+        raise SourceFileInvalid(f"{path}: 文件不存在") from None
     if bad_utf8 is None:
         return "utf-8-sig"
     if _decodes(path, "gb18030") is None:
         return "gb18030"
-    raise SourceFileInvalid(f"{path}: neither UTF-8 nor GBK/GB18030 text (bad byte at offset {bad_utf8})")
+    raise SourceFileInvalid(f"{path}: 编码既不是 UTF-8 也不是 GBK/GB18030（偏移 {bad_utf8} 处的字节无法解码）")
 
 
 def iter_rows(path: Path, fmt: str, encoding: str, required: Sequence[str], sheet: str | None = None) -> Iterator[Row]:
@@ -72,9 +72,9 @@ def iter_rows(path: Path, fmt: str, encoding: str, required: Sequence[str], shee
         with path.open(encoding=encoding, newline="") as handle:
             yield from (_jsonl_rows(handle) if fmt == "jsonl" else _csv_rows(path, handle, required))
     except FileNotFoundError:
-        raise SourceFileInvalid(f"{path}: file not found") from None
+        raise SourceFileInvalid(f"{path}: 文件不存在") from None
     except UnicodeDecodeError as exc:
-        raise SourceFileInvalid(f"{path}: not {encoding} text ({exc.reason} at byte {exc.start})") from None
+        raise SourceFileInvalid(f"{path}: 不是 {encoding} 编码的文本（偏移 {exc.start} 处：{exc.reason}）") from None
 
 
 def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
@@ -84,15 +84,15 @@ def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
         try:
             row = json.loads(line, strict=False)  # a raw control character is cleaned and named, not fatal
         except json.JSONDecodeError as exc:
-            yield number, f"not valid JSON ({exc.msg})"
+            yield number, f"不是有效的 JSON（{exc.msg}）"
             continue
-        yield number, row if isinstance(row, dict) else "not a JSON object"
+        yield number, row if isinstance(row, dict) else "不是 JSON 对象"
 
 
 def _check_header(path: Path, names: Sequence[str], required: Sequence[str]) -> None:
     if not names or any(r not in names for r in required):
-        wanted = " and ".join(repr(r) for r in required)
-        raise SourceFileInvalid(f"{path}: the header must name at least {wanted} (it has {list(names)[:12]})")
+        wanted = " 和 ".join(repr(r) for r in required)
+        raise SourceFileInvalid(f"{path}: 表头至少要有 {wanted} 列（现有 {list(names)[:12]}）")
 
 
 def _csv_rows(path: Path, handle, required: Sequence[str]) -> Iterator[Row]:  # type: ignore[no-untyped-def]
@@ -103,7 +103,7 @@ def _csv_rows(path: Path, handle, required: Sequence[str]) -> Iterator[Row]:  # 
         if not values or not any(v.strip() for v in values):
             continue
         if len(values) > len(names):
-            yield reader.line_num, f"{len(values)} fields, the header has {len(names)}"
+            yield reader.line_num, f"有 {len(values)} 个字段，表头只有 {len(names)} 个"
             continue
         yield reader.line_num, dict(zip(names, values, strict=False))
 
@@ -120,12 +120,12 @@ def _xlsx_rows(path: Path, required: Sequence[str], sheet: str | None) -> Iterat
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
-        raise SourceFileInvalid(f"{path}: file not found") from None
+        raise SourceFileInvalid(f"{path}: 文件不存在") from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SourceFileInvalid(f"{path}: not a readable XLSX workbook ({exc})") from None
+        raise SourceFileInvalid(f"{path}: 不是可读取的 XLSX 工作簿（{exc}）") from None
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
-            raise SourceFileInvalid(f"{path}: no sheet named {sheet!r} (it has {workbook.sheetnames})")
+            raise SourceFileInvalid(f"{path}: 没有名为 {sheet!r} 的工作表（现有 {workbook.sheetnames}）")
         rows = (workbook[sheet] if sheet else workbook.worksheets[0]).iter_rows(values_only=True)
         names: list[str] = []
         for number, values in enumerate(rows, start=1):

@@ -156,11 +156,11 @@ def parse_count(value: object, name: str) -> int | None:
             factor = _MULTIPLIERS.get(text[-1:], 1)
             number = float(text[:-1] if factor != 1 else text) * factor
     except (ValueError, OverflowError):
-        raise ValueError(f"{name}: not a number ({value!r})") from None
+        raise ValueError(f"{name}: 不是数字（{value!r}）") from None
     if not math.isfinite(number):
-        raise ValueError(f"{name}: not a number ({value!r})")
+        raise ValueError(f"{name}: 不是数字（{value!r}）")
     if number < 0:
-        raise ValueError(f"{name}: negative ({int(number)})")
+        raise ValueError(f"{name}: 是负数（{int(number)}）")
     return int(number)
 
 
@@ -190,23 +190,23 @@ def read_record(record: Mapping[str, object], fields: Mapping[str, str], source:
 
     ident = external_id(get("id"))
     if not ident:
-        raise ValueError("id: missing")
+        raise ValueError("id: 缺失")
     text = get("text")
     if isinstance(text, int | float) and not isinstance(text, bool):
         text = str(text)
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("text: missing or empty")
+        raise ValueError("text: 缺失或为空")
     reach = parse_reach(get("reach"))
     raw_time = get("published_at")
     try:
         published = parse_time(raw_time, timezone) if raw_time not in (None, "") else fallback_time
     except (ValueError, OverflowError, OSError):
-        raise ValueError(f"published_at: not a time ({raw_time!r})") from None
+        raise ValueError(f"published_at: 不是有效的时间（{raw_time!r}）") from None
     named = _short(get("platform"), 64)
     counts = {name: parse_count(get(name), name) for name in ENGAGEMENT}
     for name, count in counts.items():
         if count is not None and count > _MAX_COUNT:
-            raise ValueError(f"{name}: too large ({count})")
+            raise ValueError(f"{name}: 数值过大（{count}）")
     repost_of = external_id(get("repost_of"), "repost_of") or None
     text, full_hash = cap_text(text)
     url, author = http_url(raw_url := get("url")), _short(get("author"), 256)
@@ -248,7 +248,7 @@ class Collector:
     def add(self, where: str, record: object) -> Outcome:
         """Add one record (a mapping, or a string saying why it is not one); tell what became of it."""
         if not isinstance(record, Mapping):
-            self.report.problems.append(f"{where}: {record if isinstance(record, str) else 'not an object'}")
+            self.report.problems.append(f"{where}: {record if isinstance(record, str) else '不是 JSON 对象'}")
             return "bad"
         try:
             mention, notes = read_record(record, self.fields, self.report.source, self.platform, self.now,

@@ -177,8 +177,8 @@ def test_amounts_with_a_decimal_comma_or_a_short_group_are_named(tmp_path: Path)
     orders_csv(path, rows, encoding="utf-8")
     with pytest.raises(OrdersFileInvalid) as caught:
         load_orders(path, SHANGHAI)
-    assert caught.value.problems == [f"{path}:2: amount_yuan: not an amount ('1.234,50')",
-                                     f"{path}:3: amount_yuan: not an amount ('12,5')"]
+    assert caught.value.problems == [f"{path}:2: amount_yuan: 不是金额（'1.234,50'）",
+                                     f"{path}:3: amount_yuan: 不是金额（'12,5'）"]
     orders_csv(path, rows[2:], encoding="utf-8")
     assert list(load_orders(path, SHANGHAI)["amount_fen"]) == [123450, 1234500]
 

@@ -98,7 +98,7 @@ def _table(artifact) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
 def test_a_file_with_a_bad_row_applies_nothing(sqlite_db: str, tmp_path: Path) -> None:
     make_incident()
     path = orders_csv(tmp_path / "o.csv", [("O1", "C1", "10"), ("O2", "C2", "十元")])
-    with pytest.raises(OrdersFileInvalid, match=r"o.csv:3: amount_yuan: not an amount \('十元'\)"):
+    with pytest.raises(OrdersFileInvalid, match=r"o.csv:3: amount_yuan: 不是金额（'十元'）"):
         compensate(incident_key=KEY, orders_path=str(path), policy="coupon-20", dry_run=False, requested_by="刘洋", now=NOW)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CompensationBatch)) == 0
@@ -133,7 +133,7 @@ def test_the_cli_pays_from_a_file_and_names_bad_rows(sqlite_db: str, tmp_path: P
     bad = orders_csv(tmp_path / "bad.csv", [("O3", "", "10")])
     failed = CliRunner().invoke(app, [*command, str(bad), "--apply"])
     assert failed.exit_code == 1
-    assert "bad.csv:2: customer_id: missing" in failed.output
+    assert "bad.csv:2: customer_id: 缺失" in failed.output
 
 
 def test_the_limits_of_closed_incidents_are_deleted_at_the_next_run(taobao_file: Path) -> None:

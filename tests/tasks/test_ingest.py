@@ -59,10 +59,10 @@ def test_bad_rows_are_named_and_good_rows_still_read(tmp_path: Path) -> None:
     report = read_canonical_file(path, "inbox", NOW, SHANGHAI)
     assert [m.external_id for m in report.mentions] == ["a"]
     assert report.problems == [
-        f"{path}:3: id: missing",
-        f"{path}:4: text: missing or empty",
-        f"{path}:5: reach: not a number ('很多')",
-        f"{path}:6: published_at: not a time ('昨天')",
+        f"{path}:3: id: 缺失",
+        f"{path}:4: text: 缺失或为空",
+        f"{path}:5: reach: 不是数字（'很多'）",
+        f"{path}:6: published_at: 不是有效的时间（'昨天'）",
     ]
 
 
@@ -72,9 +72,9 @@ def test_gbk_is_read_and_unreadable_files_raise_a_named_error(tmp_path: Path) ->
     assert [m.text for m in read_canonical_file(gbk, "inbox", NOW, SHANGHAI).mentions] == ["澄星质量差"]
     garbage = tmp_path / "garbage.jsonl"
     garbage.write_bytes(b'{"id": "1", "text": "\xff\xfe\x80"}\n')
-    with pytest.raises(SourceFileInvalid, match="garbage.jsonl: neither UTF-8 nor GBK/GB18030"):
+    with pytest.raises(SourceFileInvalid, match="garbage.jsonl: 编码既不是 UTF-8 也不是 GBK/GB18030"):
         read_canonical_file(garbage, "inbox", NOW, SHANGHAI)
-    with pytest.raises(SourceFileInvalid, match="header must name"):
+    with pytest.raises(SourceFileInvalid, match="表头至少要有 'id' 和 'text' 列"):
         (tmp_path / "h.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
         read_canonical_file(tmp_path / "h.csv", "inbox", NOW, SHANGHAI)
 

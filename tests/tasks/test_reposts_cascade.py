@@ -138,7 +138,7 @@ def test_a_bad_reposts_value_names_the_row_and_field(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     report = read_canonical_file(path, "manual", START, SHANGHAI)
     assert [m.reposts for m in report.mentions] == [12]
-    assert report.problems == [f"{path}:2: reposts: not a number ('很多')"]
+    assert report.problems == [f"{path}:2: reposts: 不是数字（'很多'）"]
 
 
 def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_csv_exports_in_every_encoding_with_chinese_column_names(tmp_path: Path,
     assert (first.external_id, first.author, first.reach, first.platform) == ("w1", "小王", 12000, "微博")
     assert first.published_at == datetime(2026, 11, 27, 2, 0, tzinfo=UTC) and first.source == "listening"
     assert second.url is None and second.published_at == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-    assert report.problems == [f"{inbox / 'export.csv'}:4: published_at: not a time ('昨天下午')"]
+    assert report.problems == [f"{inbox / 'export.csv'}:4: published_at: 不是有效的时间（'昨天下午'）"]
     assert [Path(f.path).name for f in report.files] == ["export.csv"]
 
 
@@ -71,8 +71,8 @@ def test_jsonl_with_nested_fields_and_a_bad_line(tmp_path: Path) -> None:
                                                                   "reach": "user.fans"})
     report = drop(source, tmp_path)
     assert [(m.external_id, m.reach) for m in report.mentions] == [("n1", 20000)]
-    assert report.problems == [f"{path}:2: not valid JSON (Expecting property name enclosed in double quotes)",
-                               f"{path}:3: not a JSON object", f"{path}:4: reach: negative (-3)"]
+    assert report.problems == [f"{path}:2: 不是有效的 JSON（Expecting property name enclosed in double quotes）",
+                               f"{path}:3: 不是 JSON 对象", f"{path}:4: reach: 是负数（-3）"]
 
 
 def _workbook(path: Path, rows: list[list[object]]) -> Path:
@@ -100,7 +100,7 @@ def test_xlsx_exports_with_time_cells_long_ids_and_a_bad_row(tmp_path: Path) -> 
     assert (only.external_id, only.reach, only.url) == ("4901234567890123", 15000, None)
     assert only.published_at == datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
     assert report.problems == [f"{path}:2: url: 不是 http(s) 链接，已丢弃（'javascript:alert(1)'）",
-                               f"{path}:4: text: missing or empty"]
+                               f"{path}:4: text: 缺失或为空"]
     assert report.not_yet_published == 1 and report.files == [], "a row waits for a later now: read again then"
 
 
@@ -150,9 +150,9 @@ def test_a_file_that_cannot_be_read_is_named_and_the_others_are_read(tmp_path: P
     assert [m.text for m in report.mentions] == ["好"]
     problems = sorted(p.replace(f"{tmp_path / 'inbox'}/", "") for p in report.problems)
     assert [p.split(": ", 1)[0] for p in problems] == ["a.csv", "b.csv", "c.txt"]
-    assert problems[0].startswith("a.csv: the header must name at least 'id' and 'text'")
-    assert problems[1].startswith("b.csv: neither UTF-8 nor GBK/GB18030 text")
-    assert problems[2].startswith("c.txt: unknown format '.txt'")
+    assert problems[0].startswith("a.csv: 表头至少要有 'id' 和 'text' 列")
+    assert problems[1].startswith("b.csv: 编码既不是 UTF-8 也不是 GBK/GB18030")
+    assert problems[2].startswith("c.txt: 无法识别的格式 '.txt'（请用 .jsonl、.csv 或 .xlsx）")
 
 
 INBOX = """

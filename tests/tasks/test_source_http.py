@@ -129,10 +129,10 @@ def test_bad_records_are_named_and_the_good_ones_still_read(platform: FakePlatfo
     report = read_http_source(cursor_source(platform), None, TOKEN, NOW, SHANGHAI)
     assert len(report.mentions) == 21
     assert report.problems == [
-        "weibo: 第 1 页 第 2 条（编号 m1）: text: missing or empty",
-        "weibo: 第 1 页 第 3 条（编号 m2）: reach: not a number ('很多')",
-        "weibo: 第 1 页 第 4 条（编号 m3）: published_at: not a time ('昨天')",
-        "weibo: 第 1 页 第 5 条: not an object",
+        "weibo: 第 1 页 第 2 条（编号 m1）: text: 缺失或为空",
+        "weibo: 第 1 页 第 3 条（编号 m2）: reach: 不是数字（'很多'）",
+        "weibo: 第 1 页 第 4 条（编号 m3）: published_at: 不是有效的时间（'昨天'）",
+        "weibo: 第 1 页 第 5 条: 不是 JSON 对象",
     ]
 
 
@@ -171,7 +171,7 @@ def test_tokens_come_from_the_environment_never_from_crisis_settings(monkeypatch
     monkeypatch.delenv("WEIBO_API_TOKEN")
     with pytest.raises(SourceRejected, match="weibo: 环境变量 WEIBO_API_TOKEN 未设置"):
         secret("weibo", "WEIBO_API_TOKEN", None)
-    with pytest.raises(ValidationError, match="CRISIS_\\* variables are settings"):
+    with pytest.raises(ValidationError, match="CRISIS_\\* 开头的变量是系统设置"):
         HttpSource(name="x", url="https://api.example.com", token_env="CRISIS_WEIBO_TOKEN")
-    with pytest.raises(ValidationError, match="cursor pagination needs \\{cursor\\}"):
+    with pytest.raises(ValidationError, match="cursor 分页需要在 url 或 params 中写 \\{cursor\\}"):
         HttpSource(name="x", url="https://api.example.com", pagination="cursor")

@@ -57,7 +57,7 @@ def test_reviews_are_read_incrementally_by_the_watermark(shop_db: Path) -> None:
     assert [(m.external_id, m.author, m.source, m.platform) for m in report.mentions] == [
         ("1", "买家A", "shop-reviews", "店铺评价"), ("3", "买家C", "shop-reviews", "店铺评价")]
     assert report.mentions[0].published_at == datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-    assert report.problems == ["shop-reviews: 第 2 行（编号 2）: text: missing or empty"]
+    assert report.problems == ["shop-reviews: 第 2 行（编号 2）: text: 缺失或为空"]
     assert report.not_yet_published == 1
     assert report.progress is not None and decode_watermark(report.progress.watermark or "") == "2026-11-27 10:00:00"
 
@@ -83,9 +83,9 @@ def test_the_connection_refuses_writes_and_bad_setups_are_named(shop_db: Path, t
     with pytest.raises(SourceRejected, match="unable to open database file"):
         read_sql_source(reviews_source(PLACEHOLDER), None, f"sqlite:///{tmp_path / 'missing.db'}", NOW, SHANGHAI)
     assert not (tmp_path / "missing.db").exists(), "a read-only source never creates a database"
-    with pytest.raises(ValidationError, match="one SELECT"):
+    with pytest.raises(ValidationError, match="一条 SELECT"):
         reviews_source("sqlite:///x.db", query="DELETE FROM reviews WHERE id > :watermark")
-    with pytest.raises(ValidationError, match="exactly one of url, url_env, url_block"):
+    with pytest.raises(ValidationError, match="url、url_env、url_block 须填且只填一个"):
         reviews_source("sqlite:///x.db", url_env="SHOP_DB_URL")
 
 

@@ -68,7 +68,7 @@ def test_format_is_detected_from_the_header_or_named(tmp_path: Path) -> None:
     assert detect_format(TAOBAO_HEADER.split(","))[0].name == "taobao"
     assert detect_format(JD_HEADER.split(","))[0].name == "jd"
     assert detect_format("order_id,customer_id,amount_yuan,paid_at,status".split(","))[0].name == "generic"
-    with pytest.raises(OrdersFileInvalid, match="missing column.*for the jd format"):
+    with pytest.raises(OrdersFileInvalid, match="缺少 jd 格式（京东商家后台导出）所需的列"):
         load_orders(write(tmp_path, TAOBAO_HEADER, TAOBAO_ROWS), SHANGHAI, orders_format="jd")
 
 
@@ -89,7 +89,7 @@ def test_xlsx_export_reads_typed_cells(tmp_path: Path) -> None:
 
 def test_operators_can_name_a_platform_status_the_built_in_list_lacks(tmp_path: Path) -> None:
     rows = ["310000001,jd_小鹿,459,2025-11-20 10:00:00,锁定,澄星空气炸锅,1,刘一"]
-    with pytest.raises(OrdersFileInvalid, match="订单状态 \\(status\\): unknown \\(锁定"):
+    with pytest.raises(OrdersFileInvalid, match="订单状态 \\(status\\): 无法识别（锁定；可用："):
         load_orders(write(tmp_path, JD_HEADER, rows), SHANGHAI)
     frame = load_orders(write(tmp_path, JD_HEADER, rows), SHANGHAI, status_words={"锁定": "refunded"})
     assert list(frame["status"]) == ["refunded"]
@@ -106,8 +106,8 @@ def test_amounts_round_half_up_at_the_fen_exactly(text: str, fen: int) -> None:
 def test_amounts_are_checked_on_the_whole_column() -> None:
     fen, why = amounts_to_fen(pd.Series(["12.5", "abc", "-3", "", "1e3", "7"]))
     assert list(fen) == [1250, 0, 0, 0, 0, 700]
-    assert list(why) == ["", "not an amount ('abc')", "negative amount ('-3')", "missing",
-                         "not an amount ('1e3')", ""]
+    assert list(why) == ["", "不是金额（'abc'）", "金额为负（'-3'）", "缺失",
+                         "不是金额（'1e3'）", ""]
 
 
 def test_every_bad_row_is_named_once_with_each_bad_field(tmp_path: Path) -> None:
@@ -124,13 +124,13 @@ def test_every_bad_row_is_named_once_with_each_bad_field(tmp_path: Path) -> None
         load_orders(path, SHANGHAI)
     problems = caught.value.problems
     assert problems == [
-        f"{path}:3: 买家会员名 (customer_id): missing",
-        f"{path}:4: 订单编号 (order_id): duplicate (4242000000000000001); "
-        "买家实际支付金额 (amount): not an amount ('免费'); 订单付款时间 (paid_at): not a date-time (明天)",
-        f"{path}:5: 买家实际支付金额 (amount): negative amount ('-5'); 订单付款时间 (paid_at): missing",
-        f"{path}:6: 订单状态 (status): unknown (丢件; known: unpaid, paid, shipped, completed, refunded, "
-        "cancelled or words in config/compensation.toml [statuses])",
-        f"{path}:7: 订单编号 (order_id): missing",
+        f"{path}:3: 买家会员名 (customer_id): 缺失",
+        f"{path}:4: 订单编号 (order_id): 重复（4242000000000000001）; "
+        "买家实际支付金额 (amount): 不是金额（'免费'）; 订单付款时间 (paid_at): 不是有效的日期时间（明天）",
+        f"{path}:5: 买家实际支付金额 (amount): 金额为负（'-5'）; 订单付款时间 (paid_at): 缺失",
+        f"{path}:6: 订单状态 (status): 无法识别（丢件；可用：unpaid, paid, shipped, completed, refunded, "
+        "cancelled，或 config/compensation.toml [statuses] 中添加的词）",
+        f"{path}:7: 订单编号 (order_id): 缺失",
     ]
     assert "5 bad row(s), nothing applied" in str(caught.value)
 
@@ -141,7 +141,7 @@ def test_thousands_of_bad_rows_are_all_named(tmp_path: Path) -> None:
     with pytest.raises(OrdersFileInvalid) as caught:
         validate_orders(raw, "big.csv", SHANGHAI)
     assert len(caught.value.problems) == 5000
-    assert caught.value.problems[-1] == "big.csv:5001: amount_yuan: not an amount ('x')"
+    assert caught.value.problems[-1] == "big.csv:5001: amount_yuan: 不是金额（'x'）"
     assert "and 4950 more" in str(caught.value)
 
 
@@ -150,19 +150,19 @@ def test_rows_with_the_wrong_number_of_fields_are_named(tmp_path: Path) -> None:
                  ["A1,C1,10,2025-11-20 10:00,paid", "A2,C2,10,2025-11-20 10:00,paid,extra", "A3,C3"])
     with pytest.raises(OrdersFileInvalid) as caught:
         load_orders(path, SHANGHAI)
-    assert caught.value.problems == [f"{path}:3: row: 6 fields, the header has 5",
-                                     f"{path}:4: row: 2 fields, the header has 5"]
+    assert caught.value.problems == [f"{path}:3: row: 有 6 个字段，表头有 5 个",
+                                     f"{path}:4: row: 有 2 个字段，表头有 5 个"]
 
 
 def test_files_that_cannot_be_orders_are_named(tmp_path: Path) -> None:
     binary = tmp_path / "orders.csv"
     binary.write_bytes(b"order_id,customer_id\n\xff\xfe\x80\x81\xfe\xff\n")
-    with pytest.raises(OrdersFileInvalid, match="neither UTF-8 nor GB18030"):
+    with pytest.raises(OrdersFileInvalid, match="文件编码既不是 UTF-8 也不是 GB18030/GBK"):
         load_orders(binary, SHANGHAI)
     (tmp_path / "orders.xls").write_bytes(b"old excel")
-    with pytest.raises(OrdersFileInvalid, match="unsupported file type '.xls'"):
+    with pytest.raises(OrdersFileInvalid, match="不支持的文件类型 '.xls'，请另存为 .csv 或 .xlsx"):
         load_orders(tmp_path / "orders.xls", SHANGHAI)
-    with pytest.raises(OrdersFileInvalid, match="file not found"):
+    with pytest.raises(OrdersFileInvalid, match="missing.csv: 文件不存在"):
         load_orders(tmp_path / "missing.csv", SHANGHAI)
 
 

@@ -156,10 +156,10 @@ def test_shipped_policies_load_and_each_kind_demands_its_fields(clean_settings: 
     assert {p.kind for p in policies.policies.values()} == {
         "full_refund", "partial_refund", "fixed_coupon", "percent_coupon", "points"}
     assert policies.policies["coupon-20"].amount_fen == 2000
-    needs_by_kind = [("fixed_coupon", "amount_fen"), ("percent_coupon", "percent, cap_fen"),
+    needs_by_kind = [("fixed_coupon", "amount_fen"), ("percent_coupon", "percent、cap_fen"),
                      ("points", "points")]
     for kind, needs in needs_by_kind:
-        with pytest.raises(ValidationError, match=needs):
+        with pytest.raises(ValidationError, match=f"{kind} 策略需要 {needs}"):
             Policy(kind=kind, title="x")
     with pytest.raises(ValidationError, match="decimal places"):
         Policy(kind="partial_refund", title="x", percent="12.345")

@@ -103,5 +103,5 @@ def test_a_secret_written_into_the_roster_or_a_missing_signing_secret_is_named(c
     assert "SEC0123456789" not in str(refused.value)
 
     roster.write_text(text.replace('secret_env = "DINGTALK_LEGAL_SECRET"', ""), encoding="utf-8")
-    with pytest.raises(SettingsError, match="channels.legal_group: Value error, a dingtalk channel needs secret_env"):
+    with pytest.raises(SettingsError, match="channels.legal_group: Value error, dingtalk 渠道需要 secret_env"):
         load_roster()

@@ -39,7 +39,7 @@ def test_the_shipped_roster_has_deputies_quiet_hours_and_three_tiers(clean_setti
 
 def test_a_deputy_who_is_not_in_the_roster_is_named(roster_file: Path) -> None:
     _edit(roster_file, 'deputy = "郑洁"', 'deputy = "郑杰"')
-    with pytest.raises(SettingsError, match=r"roster\.toml: deputies name nobody.*郑杰"):
+    with pytest.raises(SettingsError, match=r"roster\.toml: 代理人（people\.\*\.deputy）不在 \[\[people\]\] 名单中.*郑杰"):
         load_roster()
 
 
@@ -51,5 +51,5 @@ def test_bad_quiet_hours_name_the_person_and_field(roster_file: Path) -> None:
 
 def test_a_tier_with_an_undeclared_role_is_named(roster_file: Path) -> None:
     _edit(roster_file, 'roles = ["chief"]\n\n#', 'roles = ["ceo"]\n\n#')
-    with pytest.raises(SettingsError, match=r"undeclared roles \['ceo'\]"):
+    with pytest.raises(SettingsError, match=r"roles: 这些角色未在 \[roles\] 中声明：\['ceo'\]"):
         load_roster()

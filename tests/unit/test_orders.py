@@ -81,7 +81,7 @@ def test_every_bad_row_is_named_and_nothing_is_returned(tmp_path: Path) -> None:
     assert str(path) in message
     assert f"{path}:3: customer_id" in message
     assert f"{path}:5: amount_yuan" in message
-    assert f"{path}:6: order_id: duplicate (A001)" in message
+    assert f"{path}:6: order_id: 重复（A001）" in message
     assert f"{path}:7: paid_at" in message
     assert f"{path}:8: status" in message
     assert f"{path}:2:" not in message and f"{path}:4:" not in message
@@ -91,12 +91,12 @@ def test_every_bad_row_is_named_and_nothing_is_returned(tmp_path: Path) -> None:
 def test_missing_required_column_is_named(tmp_path: Path) -> None:
     header = "order_id,product,sku,amount_yuan,paid_at,status"
     path = write(tmp_path, ["A1,,,10,2025-11-20 10:00,paid"], header=header)
-    with pytest.raises(OrdersFileInvalid, match="missing column.*customer_id"):
+    with pytest.raises(OrdersFileInvalid, match="缺少 generic 格式（通用格式）所需的列：customer_id"):
         load_orders(path, SHANGHAI)
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(OrdersFileInvalid, match="file not found"):
+    with pytest.raises(OrdersFileInvalid, match="nope.csv: 文件不存在"):
         load_orders(tmp_path / "nope.csv", SHANGHAI)
 
 

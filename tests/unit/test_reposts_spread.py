@@ -85,8 +85,8 @@ def test_an_apis_nested_repost_and_counts_are_mapped_through_fields() -> None:
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"reposts": "很多"}, "reposts: not a number"), ({"likes": -3}, "likes: negative"),
-    ({"comments": 3e10}, "comments: too large"),
+    ({"reposts": "很多"}, "reposts: 不是数字"), ({"likes": -3}, "likes: 是负数"),
+    ({"comments": 3e10}, "comments: 数值过大"),
 ])
 def test_a_bad_engagement_count_names_the_field(values: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):

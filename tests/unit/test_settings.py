@@ -65,7 +65,7 @@ def test_invalid_toml_in_settings_is_reported(clean_settings: pytest.MonkeyPatch
     bad = tmp_path / "settings.toml"
     bad.write_text("[recovery\nwindow_hours = 8\n", encoding="utf-8")
     clean_settings.setitem(Settings.model_config, "toml_file", bad)
-    with pytest.raises(SettingsError, match="not valid TOML"):
+    with pytest.raises(SettingsError, match="settings.toml 不是有效的 TOML"):
         load_settings()
 
 
@@ -115,7 +115,7 @@ def test_an_empty_term_or_alternative_is_refused(config_copy: Path, line: str, f
         end = text.index("exclude = []", start) + len("exclude = []")
         text = text[:start] + 'any = ["泄露"]\n' + line + text[end:]
     lexicon.write_text(text, encoding="utf-8")
-    with pytest.raises(SettingsError, match=rf"lexicon\.toml.*categories\.个人信息泄露\.{field}.*(empty alternative|empty term)"):
+    with pytest.raises(SettingsError, match=rf"lexicon\.toml.*categories\.个人信息泄露\.{field}.*(空选项|空词条)会匹配所有帖子"):
         load_lexicon()
 
 
@@ -138,7 +138,7 @@ def test_severity_with_an_unknown_level_names_the_file(config_copy: Path) -> Non
 
 def test_missing_config_file_is_named(config_copy: Path) -> None:
     (config_copy / "roster.toml").unlink()
-    with pytest.raises(SettingsError, match=r"roster\.toml: file not found"):
+    with pytest.raises(SettingsError, match=r"roster\.toml: 文件不存在"):
         load_roster()
 
 

@@ -51,7 +51,7 @@ def test_reach_in_the_forms_platforms_show(value: object, expected: int) -> None
 
 @pytest.mark.parametrize("value", ["很多", "nan", "inf", True, "万"])
 def test_reach_that_is_no_number_is_named(value: object) -> None:
-    with pytest.raises(ValueError, match="reach: not a number"):
+    with pytest.raises(ValueError, match="reach: 不是数字"):
         parse_reach(value)
 
 
