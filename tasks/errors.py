@@ -24,11 +24,11 @@ class OrdersFileInvalid(CrisisError):
         self.path = path
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        more = f"\n  … 另有 {len(problems) - 50} 处" if len(problems) > 50 else ""
         if len(problems) == 1:  # one line: a whole-file problem or a single bad row
-            super().__init__(f"{problems[0]}; nothing applied")
+            super().__init__(f"{problems[0]}；未做任何处理")
             return
-        super().__init__(f"{path}: {len(problems)} bad row(s), nothing applied:\n{shown}{more}")
+        super().__init__(f"{path}: {len(problems)} 行有误，未做任何处理：\n{shown}{more}")
 
 
 class OrdersSourceInvalid(CrisisError):

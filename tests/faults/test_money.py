@@ -204,7 +204,7 @@ def test_a_file_mixing_utf8_and_gbk_rows_is_refused_naming_the_row(sqlite_db: st
     assert result.exit_code == 1
     assert _error_lines(result.output) == [
         f"错误：{path}:3: row: 编码与前面的行不同（前面是 UTF-8），文件混用了 UTF-8 与 GBK；请整个文件另存为同一种编码"
-        "; nothing applied"]
+        "；未做任何处理"]
     assert _batches() == [] and _ledger() == (0, 0)
     gbk_first = tmp_path / "gbk-first.csv"
     gbk_first.write_bytes(header.encode() + f"O1,李娜,炸锅,CX,10,{PAID},completed,\n".encode("gbk")
@@ -230,7 +230,7 @@ def test_a_file_without_orders_is_one_error_line_and_applies_nothing(
     result = _compensate(path, "--policy", "coupon-20", "--apply")
 
     assert result.exit_code == 1
-    assert _error_lines(result.output) == [f"错误：{path}: {why}; nothing applied"]
+    assert _error_lines(result.output) == [f"错误：{path}: {why}；未做任何处理"]
     assert "EmptyDataError" not in result.output and "pyarrow" not in result.output
     assert _batches() == [] and _ledger() == (0, 0)
     events.wait_until_empty()

@@ -58,7 +58,7 @@ def test_analyze_names_a_missing_column(var_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "e.csv").write_text("id,body\n1,好\n", encoding="utf-8")
     result = runner.invoke(app, ["analyze", str(tmp_path / "e.csv")])
     assert result.exit_code == 1
-    assert "e.csv: no column 'text'" in result.output
+    assert "e.csv: 没有 'text' 列" in result.output
 
 
 def test_a_retrained_model_is_used_by_the_scans(var_dir: Path, tmp_path: Path,
@@ -84,7 +84,7 @@ def test_training_from_a_csv_names_bad_labels(var_dir: Path, tmp_path: Path) -> 
     (tmp_path / "l.csv").write_text("text,label\n好,1\n差,0\n一般,maybe\n", encoding="utf-8")
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(tmp_path / "l.csv"), "--out", str(tmp_path / "m")])
     assert result.exit_code == 1
-    assert "l.csv:4: label: not 0/1 ('maybe')" in result.output
+    assert "l.csv:4: label: 不是 0/1（'maybe'）" in result.output
 
 
 PRODUCTS = ["空气炸锅", "电水壶", "羽绒被", "牛奶", "毛巾", "破壁机", "坚果礼盒", "保温杯"]
@@ -151,7 +151,7 @@ def test_too_few_reviews_for_the_check_are_refused_naming_the_file(var_dir: Path
     labelled = _labelled_csv(tmp_path / "few.csv", per_class=3)
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--check", "--out", str(tmp_path / "m")])
     assert result.exit_code == 1
-    assert "few.csv: a 5-fold check needs at least 5 texts of each class" in result.output
+    assert "few.csv: 5 折检验每类至少要 5 条文本" in result.output
     assert not (tmp_path / "m").exists(), "nothing is written when the check cannot run"
 
 

@@ -132,7 +132,7 @@ def test_every_bad_row_is_named_once_with_each_bad_field(tmp_path: Path) -> None
         "cancelled，或 config/compensation.toml [statuses] 中添加的词）",
         f"{path}:7: 订单编号 (order_id): 缺失",
     ]
-    assert "5 bad row(s), nothing applied" in str(caught.value)
+    assert "5 行有误，未做任何处理" in str(caught.value)
 
 
 def test_thousands_of_bad_rows_are_all_named(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_thousands_of_bad_rows_are_all_named(tmp_path: Path) -> None:
         validate_orders(raw, "big.csv", SHANGHAI)
     assert len(caught.value.problems) == 5000
     assert caught.value.problems[-1] == "big.csv:5001: amount_yuan: 不是金额（'x'）"
-    assert "and 4950 more" in str(caught.value)
+    assert "另有 4950 处" in str(caught.value)
 
 
 def test_rows_with_the_wrong_number_of_fields_are_named(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_files_that_cannot_be_orders_are_named(tmp_path: Path) -> None:
 
 
 def test_a_header_only_file_is_refused_in_one_line(tmp_path: Path) -> None:
-    with pytest.raises(OrdersFileInvalid, match="只有表头，没有订单行; nothing applied$"):
+    with pytest.raises(OrdersFileInvalid, match="只有表头，没有订单行；未做任何处理$"):
         load_orders(write(tmp_path, JD_HEADER, []), SHANGHAI)
 
 
