@@ -26,7 +26,7 @@ class Snooze(StrictModel):
     def _after_start(cls, end: datetime, info) -> datetime:  # type: ignore[no-untyped-def]
         start = info.data.get("start")
         if start is not None and end <= start:
-            raise ValueError("end must be after start")
+            raise ValueError("end 必须晚于 start")
         return end
 
 

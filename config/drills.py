@@ -23,7 +23,7 @@ class Targets(StrictModel):
     def _every_level(self) -> Targets:
         missing = [level.value for level in LEVELS if level not in self.required_steps]
         if missing:
-            raise ValueError(f"required_steps lacks levels {missing}")
+            raise ValueError(f"required_steps 缺少这些级别：{missing}")
         return self
 
 
