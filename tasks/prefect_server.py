@@ -87,8 +87,9 @@ def temporary_server(home: Path, port: int | None = None, patience: float = 600.
                                    f"{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)
         yield url, log
-        _send_what_is_queued()
     finally:
+        if server.poll() is None:  # also when the caller failed: a queue left behind would hold the exit
+            _send_what_is_queued()
         server.terminate()
         try:
             server.wait(timeout=30)

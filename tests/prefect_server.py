@@ -55,8 +55,8 @@ def seed_prefect_home(home: Path, template: Path) -> None:
 @contextmanager
 def prefect_server(home: Path, template: Path | None = None) -> Iterator[Path]:
     """Run a Prefect server with its database under `home` (a copy of `template` when given) and point this
-    process's flows at it; yield its log. Logs and events still queued are sent before it stops (bounded: a queue
-another test left for a server it stopped must not hold this one's end)."""
+    process's flows at it; yield its log. Logs and events still queued are sent before it stops (bounded: a
+    queue another test left for a server it stopped must not hold this one's end)."""
     if template is not None:
         seed_prefect_home(home, template)
     with temporary_server(home, free_port()) as (url, log), temporary_settings(updates={PREFECT_API_URL: url}):
