@@ -38,8 +38,6 @@ class _Section(BaseModel):
 class AnalysisSettings(_Section):
     negative_below: float = Field(0.4, ge=0.0, le=1.0)
     model_path: str = ""
-    workers: int = Field(0, ge=0)
-    parallel_from: int = Field(20000, gt=0)
 
 
 class RecoverySettings(_Section):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,3 +44,17 @@ def http_url(value: object) -> str | None:
     URL (whitespace, control characters, quotes, angle or square brackets) is never stored nor linked."""
     url = str(value).strip() if isinstance(value, str) else ""
     return url if len(url) <= MAX_URL and _HTTP_URL.fullmatch(url) else None
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch is read, analysed or stored: a batch allocates records,
+    rows and results by the hundred thousand, none in a cycle, and each allocation-triggered collection walks
+    every object still alive (100,000 mentions: 1.5 of a scan's 9.7 s). What a cycle leaves is collected after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

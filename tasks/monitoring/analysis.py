@@ -9,14 +9,10 @@ keeps them ≥ 98 % identical on real reviews).
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import multiprocessing
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, compress
@@ -26,6 +22,7 @@ import jieba
 import numpy as np
 from ahocorasick_rs import AhoCorasick
 
+from tasks.common import collector_paused
 from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
 from tasks.monitoring.sentiment import SentimentModel, TokenBatch, Vocabulary, encode
 from tasks.monitoring.simhash import simhash_of
@@ -269,31 +266,18 @@ def _term_facts(present: frozenset[str], lexicon: LexiconData) -> _TermFacts:
 
 def analyse_many(
     texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel,
-    workers: int = 1, parallel_from: int = 20000, tokenizer: Tokenizer = DEFAULT_TOKENIZER,
+    tokenizer: Tokenizer = DEFAULT_TOKENIZER,
 ) -> list[Analysis]:
     """Analyse a batch: tokens, sentiment, brand, category, critical terms and hashes.
 
-    Batches of at least `parallel_from` texts are split over `workers` processes. `tokenizer`
-    "jieba" gives the reference tokens (what the sentiment model was trained on).
+    `tokenizer` "jieba" gives the reference tokens (what the sentiment model was trained on). One process:
+    a pool of processes was slower at every size tried (100,000 mentions: 3.3–3.5 s on two processes, 1.2–1.7 s
+    in one), as starting them and sending the results back cost more than the analysis; a backfill spreads
+    its chunks over Dask workers instead.
     """
-    if workers > 1 and len(texts) >= parallel_from:
-        return _analyse_in_processes(texts, lexicon, negative_below, model, workers, tokenizer)
     load_user_dictionary(lexicon.dictionary_words())
-    with _collector_paused():
+    with collector_paused():
         return _analyse_batch(texts, lexicon, negative_below, model, tokenizer)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a batch allocates lists and results by the hundred thousand, none in a
-    cycle, and each allocation-triggered collection walks every object still alive (a third of a batch's time)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _analyse_batch(
@@ -458,28 +442,3 @@ def analyse(
 ) -> Analysis:
     """Analyse one post (see analyse_many)."""
     return analyse_many([text], lexicon, negative_below, model, tokenizer=tokenizer)[0]
-
-
-_worker_state: dict[str, object] = {}
-
-
-def _init_worker(lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer) -> None:
-    _worker_state.update(lexicon=lexicon, negative_below=negative_below, model=model, tokenizer=tokenizer)
-    load_user_dictionary(lexicon.dictionary_words())
-
-
-def _analyse_chunk(texts: Sequence[str]) -> list[Analysis]:
-    return analyse_many(texts, _worker_state["lexicon"], _worker_state["negative_below"],  # type: ignore[arg-type]
-                        _worker_state["model"], tokenizer=_worker_state["tokenizer"])  # type: ignore[arg-type]
-
-
-def _analyse_in_processes(
-    texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, workers: int,
-    tokenizer: Tokenizer,
-) -> list[Analysis]:
-    size = max(1000, len(texts) // (workers * 4) + 1)
-    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(lexicon, negative_below, model, tokenizer)) as pool:
-        return [a for part in pool.map(_analyse_chunk, chunks) for a in part]

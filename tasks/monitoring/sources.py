@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from tasks.common import http_url
+from tasks.common import collector_paused, http_url
 from tasks.monitoring.formats import detect_encoding, file_format, iter_rows
 from tasks.monitoring.sources_hygiene import cap_text, cleaning_notes, external_id, future_limit, scrub
 
@@ -289,6 +289,7 @@ def read_canonical_file(path: Path, source: str, now: datetime, timezone: ZoneIn
     report = ReadReport(source=source, kind="file")
     collector = Collector(report, now, timezone, mapping, platform, source_from_platform=True, clock=clock)
     required = [mapping.get("id", "id"), mapping.get("text", "text")]
-    for number, row in iter_rows(path, kind, codec, required, sheet):
-        collector.add(f"{path}:{number}", row)
+    with collector_paused():
+        for number, row in iter_rows(path, kind, codec, required, sheet):
+            collector.add(f"{path}:{number}", row)
     return report

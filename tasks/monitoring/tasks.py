@@ -3,7 +3,6 @@ duplicate and repost links, then save each source's progress and health."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.files import load_sources
 from config.settings import get_settings
-from tasks.common import local_zone, show_time
+from tasks.common import collector_paused, local_zone, show_time
 from tasks.db import retry_transient_db, session_scope
 from tasks.monitoring import health, readers, repository
 from tasks.monitoring.analysis import analyse_many
@@ -94,10 +93,13 @@ def analyse_mentions(mentions: list[RawMention], fetched_at: datetime) -> list[d
     lexicon or model change must give new results for the same texts. An empty batch loads no model."""
     if not mentions:
         return []
-    cfg = get_settings().analysis
-    workers = cfg.workers or os.cpu_count() or 1
-    results = analyse_many([m.text for m in mentions], lexicon_data(), cfg.negative_below, get_model(),
-                           workers=workers, parallel_from=cfg.parallel_from)
+    with collector_paused():
+        return _mention_rows(mentions, fetched_at)
+
+
+def _mention_rows(mentions: list[RawMention], fetched_at: datetime) -> list[dict[str, object]]:
+    results = analyse_many([m.text for m in mentions], lexicon_data(), get_settings().analysis.negative_below,
+                           get_model())
     return [
         {
             "source": m.source,
@@ -142,7 +144,7 @@ def store_mentions(rows: list[dict[str, object]]) -> int:
     """
     if not rows:
         return 0
-    with session_scope() as session:
+    with collector_paused(), session_scope() as session:
         repository.raise_engagement(session, rows)
         earlier = repository.recent_originals(session, rows, DUPLICATE_WINDOW)
         inserted, new = repository.insert_mentions(session, rows)
