@@ -81,9 +81,10 @@ class _Originals:
         simhash, at = print_.simhash, print_.published_at
         if not simhash:  # no tokens: only an exact repeat counts
             return None
-        for key in band_keys:
-            for other_hash, other_at, other_key in self.banded.get(key, ()):
-                if (other_hash ^ simhash).bit_count() <= self.max_bits and abs(at - other_at) <= self.window:
+        max_bits, window, banded = self.max_bits, self.window, self.banded
+        for key in band_keys:  # the hot loop of a scan: locals only
+            for other_hash, other_at, other_key in banded.get(key, ()):
+                if (other_hash ^ simhash).bit_count() <= max_bits and abs(at - other_at) <= window:
                     return other_key
         return None
 

@@ -77,12 +77,16 @@ def iter_rows(path: Path, fmt: str, encoding: str, required: Sequence[str], shee
         raise SourceFileInvalid(f"{path}: 不是 {encoding} 编码的文本（偏移 {exc.start} 处：{exc.reason}）") from None
 
 
+_JSON = json.JSONDecoder(strict=False)  # a raw control character is cleaned and named, not fatal (one decoder:
+# json.loads with an argument builds one per line)
+
+
 def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line, strict=False)  # a raw control character is cleaned and named, not fatal
+            row = _JSON.decode(line)
         except json.JSONDecodeError as exc:
             yield number, f"不是有效的 JSON（{exc.msg}）"
             continue

@@ -28,6 +28,8 @@ _NEWLINES = re.compile(r"\r\n?")
 
 def scrub(value: str) -> tuple[str, int]:
     """Return the text without control characters (tab and newline kept, CR made LF) and how many went."""
+    if value.isprintable():  # most values: no control character, CR or lone surrogate (none is printable)
+        return value, 0
     text = _NEWLINES.sub("\n", value)
     return _CONTROL.subn("", text)
 

@@ -53,3 +53,6 @@ def test_reposts_and_near_duplicates_are_linked_to_the_original(database: str) -
                      "c2": "c1", "c3": None}
     assert _store(*second) == 0
     assert _links() == links, "a re-store links nothing anew"
+    # A batch of one stored post and a new repeat of it: only the new one is stored, and linked to the stored one.
+    assert _store(("weibo", "c1", NEW, timedelta(minutes=-30)), ("weibo", "d1", NEW, timedelta(minutes=-5))) == 1
+    assert _links() == {**links, "d1": "c1"}
