@@ -28,8 +28,9 @@ demo: venv  ## generate a scenario and run the whole lifecycle through the deplo
 # Test files run on TEST_WORKERS pytest-xdist processes, a file per worker at a time (module fixtures such as a
 # Prefect server stay shared), in the order tests/conftest.py gives: longest first. xdist's own reorder would put
 # the files with the most tests first and the two-minute single-test files last. Most integration tests wait on
-# servers, so 3 workers beat the 2 cores here (4 were slower). `make test TEST_WORKERS=0` runs it in one process.
-TEST_WORKERS ?= 3
+# servers, so more workers than the 2 cores here: 4 took 366 s, 3 took 393 s, 5 took 377 s (one run each, 2026-12-05).
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: venv  ## the whole suite (unit, tasks, flows, integration with Prefect server, SMTP, PostgreSQL)
