@@ -152,25 +152,27 @@ def _seconds(values: list[datetime]) -> np.ndarray:
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
                   influencer_reach: int, drill: bool = False) -> dict[tuple[str, str], GroupWindow]:
     """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
-    source's when `drill`: the mentions of the last day (or of the window and the short baseline, if longer)
-    one by one, the days of the long baseline as counts per day (one GROUP BY, whatever their volume)."""
+    source's when `drill`: the negative mentions of the last day (or of the window and the short baseline, if
+    longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
+    baseline as counts per day (one GROUP BY each, whatever their volume)."""
     window = window_minutes * 60
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
                Mention.id, Mention.duplicate_of_id, Mention.reposts)
     rows = _with_other_brands(
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
-        Mention.is_drill.is_(drill), Mention.published_at > recent_since, Mention.published_at <= end)
+        Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
+        Mention.published_at <= end)
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
     if rows:
         days = _day_counts(session, end, long_days, drill)
+        calm = _calm_counts(session, end, window, short_hours, drill)
         brands = np.array([r.brand for r in rows], dtype=object)
-        negative = np.array([bool(r.negative) for r in rows])
         categories = np.array([r.category or OTHER_CATEGORY for r in rows], dtype=object)
         for brand in sorted(set(brands)):
-            _fill_brand(groups, rows, age, brands == brand, negative, categories, days.get(brand, {}), brand, window,
-                        short_hours, long_days, influencer_reach)
+            _fill_brand(groups, rows, age, brands == brand, categories, days.get(brand, {}), calm.get(brand, (0, 0, 0)),
+                        brand, window, short_hours, long_days, influencer_reach)
     for key, posts in _spreading(session, rows, age, window, end, end - timedelta(days=long_days + 1),
                                  drill).items():
         if key in groups:
@@ -178,6 +180,29 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored
             groups[key] = GroupWindow(brand=key[0], category=key[1], spreading=posts)
     return groups
+
+
+def _calm_counts(session: Session, end: datetime, window: int, short_hours: int,
+                 drill: bool) -> dict[str, tuple[int, int, int]]:
+    """Return per brand how many of its mentions that are not negative were published in the window, in the
+    short baseline before it, and in the last day (the denominators of the negative shares)."""
+    window_since = end - timedelta(seconds=window)
+    short_since = window_since - timedelta(hours=short_hours)
+    day_since = end - timedelta(seconds=DAY_SECONDS)
+    published = Mention.published_at
+    buckets = (func.sum(case((published > window_since, 1), else_=0)),
+               func.sum(case(((published <= window_since) & (published > short_since), 1), else_=0)),
+               func.sum(case((published > day_since, 1), else_=0)))
+    where = (Mention.is_drill.is_(drill), Mention.negative.is_(False), published > min(short_since, day_since),
+             published <= end)
+    first = select(Mention.brand, *buckets).where(Mention.brand.is_not(None), *where).group_by(Mention.brand)
+    other = (select(MentionBrand.brand, *buckets).join(Mention, Mention.id == MentionBrand.mention_id).where(*where)
+             .group_by(MentionBrand.brand))
+    counts: dict[str, tuple[int, int, int]] = {}
+    for query in (first, other):
+        for brand, *found in session.execute(query):
+            counts[brand] = tuple(a + int(b or 0) for a, b in zip(counts.get(brand, (0, 0, 0)), found, strict=True))  # type: ignore[assignment]
+    return counts
 
 
 # brand -> (category or None, negative) -> mentions per day of the long baseline (index d: published in
@@ -263,25 +288,22 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
     return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 
-def _share(mask_all: np.ndarray, mask_negative: np.ndarray) -> float:
-    total = int(mask_all.sum())
-    return float(mask_negative.sum()) / total if total else 0.0
-
-
-def _fill_brand(groups, rows, age, mine, negative, categories, days, brand, window,  # type: ignore[no-untyped-def]
+def _fill_brand(groups, rows, age, mine, categories, days, calm, brand, window,  # type: ignore[no-untyped-def]
                 short_hours, long_days, influencer_reach) -> None:
+    """Add the brand's groups: `rows` are negative mentions (`mine` those of the brand), `calm` the brand's other
+    mentions in the window, the short baseline and the day."""
     in_window, in_short = mine & (age < window), mine & (age >= window) & (age < window + short_hours * 3600)
     in_day = mine & (age < DAY_SECONDS)
+    negatives = (int(in_window.sum()), int(in_short.sum()), int(in_day.sum()))
     days_total = sum(days.values(), np.zeros(long_days, int))
     days_negative = sum((n for (_, neg), n in days.items() if neg), np.zeros(long_days, int))
-    shares = (_share(in_window, in_window & negative), _share(in_short, in_short & negative),
-              _share(in_day, in_day & negative),
-              float(days_negative.sum()) / int(days_total.sum()) if days_total.sum() else 0.0)
+    shares = tuple(float(n) / (n + other) if n + other else 0.0 for n, other in zip(negatives, calm, strict=True)) + (
+        float(days_negative.sum()) / int(days_total.sum()) if days_total.sum() else 0.0,)
     observed = np.flatnonzero(days_total).tolist()  # days the brand was watched
-    for category in sorted(set(categories[mine & negative])):
-        own = mine & negative & (categories == category)
-        g = GroupWindow(brand=brand, category=category, brand_volume=int(in_window.sum()),
-                        brand_negative=int((in_window & negative).sum()), baseline_share=shares[1],
+    for category in sorted(set(categories[mine])):
+        own = mine & (categories == category)
+        g = GroupWindow(brand=brand, category=category, brand_volume=negatives[0] + calm[0],
+                        brand_negative=negatives[0], baseline_share=shares[1],
                         day_share=shares[2], day_baseline_share=shares[3])
         bins = ((age[own & in_short] - window) // window).astype(int)
         g.baseline_counts = np.bincount(bins, minlength=short_hours * 3600 // window)[: short_hours * 3600 // window].tolist()
