@@ -270,10 +270,9 @@ def analyse_many(
 ) -> list[Analysis]:
     """Analyse a batch: tokens, sentiment, brand, category, critical terms and hashes.
 
-    `tokenizer` "jieba" gives the reference tokens (what the sentiment model was trained on). One process:
-    a pool of processes was slower at every size tried (100,000 mentions: 3.3–3.5 s on two processes, 1.2–1.7 s
-    in one), as starting them and sending the results back cost more than the analysis; a backfill spreads
-    its chunks over Dask workers instead.
+    `tokenizer` "jieba" gives the reference tokens (what the sentiment model was trained on). One process: a
+    pool of two was slower on 100,000 mentions (3.3–3.5 s against 1.2–1.7 s), as starting them and sending the
+    results back cost more than the analysis; a backfill spreads its chunks over Dask workers instead.
     """
     load_user_dictionary(lexicon.dictionary_words())
     with collector_paused():
