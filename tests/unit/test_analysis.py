@@ -254,3 +254,21 @@ def test_the_brief_names_the_health_claim_first() -> None:
     assert negative_evidence(NEWS_SCARES[0]).startswith("健康风险说法：")
     assert "致癌" in negative_evidence(NEWS_SCARES[0]).split("；")[0]
     assert not negative_evidence(COMPLAINT).startswith("健康风险说法")
+
+
+def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_one(lexicon: LexiconData) -> None:
+    """A batch pauses the cyclic collector; a worker that ran one must not keep it off (its memory would grow)."""
+    import gc
+
+    from tasks.common import collector_paused
+
+    assert gc.isenabled()
+    analyse_many([COMPLAINT, PRAISE], lexicon, NEGATIVE_BELOW, model())
+    assert gc.isenabled(), "on again after a batch"
+    with collector_paused():  # the scan's row building around analyse_many, which pauses it too
+        analyse_many([COMPLAINT], lexicon, NEGATIVE_BELOW, model())
+        assert not gc.isenabled(), "the inner batch must not switch it on under the outer one"
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), collector_paused():
+        1 / 0  # noqa: B018 - a failure inside the batch
+    assert gc.isenabled(), "on again after a failed batch"
