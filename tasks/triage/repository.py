@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -193,16 +194,23 @@ def _calm_counts(session: Session, end: datetime, window: int, short_hours: int,
     buckets = (func.sum(case((published > window_since, 1), else_=0)),
                func.sum(case(((published <= window_since) & (published > short_since), 1), else_=0)),
                func.sum(case((published > day_since, 1), else_=0)))
-    where = (Mention.is_drill.is_(drill), Mention.negative.is_(False), published > min(short_since, day_since),
-             published <= end)
-    first = select(Mention.brand, *buckets).where(Mention.brand.is_not(None), *where).group_by(Mention.brand)
-    other = (select(MentionBrand.brand, *buckets).join(Mention, Mention.id == MentionBrand.mention_id).where(*where)
-             .group_by(MentionBrand.brand))
     counts: dict[str, tuple[int, int, int]] = {}
-    for query in (first, other):
-        for brand, *found in session.execute(query):
-            counts[brand] = tuple(a + int(b or 0) for a, b in zip(counts.get(brand, (0, 0, 0)), found, strict=True))  # type: ignore[assignment]
+    for brand, *found in _counted_per_brand(session, (), buckets, Mention.is_drill.is_(drill),
+                                            Mention.negative.is_(False), published > min(short_since, day_since),
+                                            published <= end):
+        counts[brand] = tuple(a + int(b or 0) for a, b in zip(counts.get(brand, (0, 0, 0)), found, strict=True))  # type: ignore[assignment]
     return counts
+
+
+def _counted_per_brand(session: Session, keys: Sequence[ColumnElement[object]], counts: Sequence[ColumnElement[object]],
+                       *where: ColumnElement[bool]) -> list[Row]:  # type: ignore[type-arg]
+    """Return (brand, *keys, *counts) grouped by brand and keys, a mention counted under its first brand and under
+    each other brand it names (MentionBrand), as _with_other_brands lists them one by one."""
+    first = select(Mention.brand, *keys, *counts).where(Mention.brand.is_not(None), *where)
+    other = (select(MentionBrand.brand, *keys, *counts).join(Mention, Mention.id == MentionBrand.mention_id)
+             .where(*where))
+    return [row for query in (first, other)
+            for row in session.execute(query.group_by(*query.selected_columns[:1 + len(keys)]))]
 
 
 # brand -> (category or None, negative) -> mentions per day of the long baseline (index d: published in
@@ -214,17 +222,12 @@ def _day_counts(session: Session, end: datetime, long_days: int, drill: bool) ->
     """Return the long baseline's mentions per brand, category, polarity and day before the last one."""
     bounds = [end - timedelta(days=k) for k in range(long_days + 2)]  # bounds[k]: k days before `end`
     day = case(*((Mention.published_at > bounds[d + 2], d) for d in range(long_days)))
-    where = (Mention.is_drill.is_(drill), Mention.published_at > bounds[long_days + 1],
-             Mention.published_at <= bounds[1])
-    first = (select(Mention.brand, Mention.category, Mention.negative, day, func.count())
-             .where(Mention.brand.is_not(None), *where))
-    other = (select(MentionBrand.brand, Mention.category, Mention.negative, day, func.count())
-             .join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
     counts: DayCounts = {}
-    for query in (first, other):
-        for brand, category, negative, d, n in session.execute(query.group_by(*query.selected_columns[:4])):
-            per = counts.setdefault(brand, {}).setdefault((category or None, bool(negative)), np.zeros(long_days, int))
-            per[d] += n
+    for brand, category, negative, d, n in _counted_per_brand(
+            session, (Mention.category, Mention.negative, day), (func.count(),), Mention.is_drill.is_(drill),
+            Mention.published_at > bounds[long_days + 1], Mention.published_at <= bounds[1]):
+        per = counts.setdefault(brand, {}).setdefault((category or None, bool(negative)), np.zeros(long_days, int))
+        per[d] += n
     return counts
 
 
