@@ -133,13 +133,15 @@ def peak_hour_end(times: Iterable[datetime]) -> datetime:
     return min(h for h, n in hours.items() if n == busiest) + timedelta(hours=1)
 
 
-def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
+def summarise(rows: list[dict[str, object]], verdicts: Mapping[int, Verdict] | None = None) -> dict[str, object]:
     """Return, for crisis events, alarmed / total, the median minutes to the incident and the share opened by the
-    end of the peak repost hour; for quiet events, how many alarmed (each one a false alarm)."""
+    end of the peak repost hour; for quiet events, how many alarmed (each one a false alarm). The right category
+    is judged against `verdicts` (this module's EVENTS unless given)."""
+    verdicts = EVENTS if verdicts is None else verdicts
     crisis = [r for r in rows if r["kind"] == CRISIS]
     quiet = [r for r in rows if r["kind"] == QUIET]
     alarmed = [r for r in crisis if r["opened_at"] is not None]
-    right = [r for r in alarmed if r["category"] in EVENTS[int(r["event_id"])].categories]
+    right = [r for r in alarmed if r["category"] in verdicts[int(r["event_id"])].categories]
     minutes = [float(r["minutes"]) for r in alarmed]  # type: ignore[arg-type]
     by_peak = [r for r in alarmed if r["opened_by_peak_end"]]
     return {
@@ -189,9 +191,9 @@ def evaluate_ced() -> dict[str, object]:
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def render(result: dict[str, object], console: Console) -> None:
+def render(result: dict[str, object], console: Console, name: str = "CED replay") -> None:
     """Print one row per event and the summary."""
-    table = Table(title=f"CED replay through `crisis replay` (every {result['step_minutes']:g} min for "
+    table = Table(title=f"{name} through `crisis replay` (every {result['step_minutes']:g} min for "
                   f"{result['horizon_hours']:g} h, watching each event's term; Beijing time)", title_justify="left")
     for name in ("event", "kind", "watch", "posts", "first post", "peak hour ends", "opened", "min", "category",
                  "level", "n", "rumour", "opened by", "reason"):

@@ -7,7 +7,8 @@ README measured snownlp on), accuracy and negative-class precision / recall / F1
 and a paired bootstrap 95 % interval of the accuracy gap, so a gap is read with its uncertainty.
 Then the triage replays, both through `crisis replay`'s runner (tasks/replay/runner.py): a simulated week
 with injected crises (benchmarks/replay.py) and the real CED Weibo events, each watching the term a person
-chose for it, crisis or quiet (benchmarks/ced.py).
+chose for it, crisis or quiet (benchmarks/ced.py), and the larger set of CED events known only by their hourly
+repost counts (benchmarks/ced_hourly.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
+from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly
 from benchmarks.data import (
     SNOWNLP_OVERLAP_CATEGORIES,
     load_sentiment_set,
@@ -202,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--size", type=int, default=SAMPLE_SIZE, help=f"rows per set (default {SAMPLE_SIZE})")
     args = parser.parse_args(argv)
-    require_data(*(f"sentiment/{spec.name}.csv" for spec in SETS), *CED_FILES)
+    require_data(*(f"sentiment/{spec.name}.csv" for spec in SETS), *CED_FILES, *HOURLY_FILES)
 
     from benchmarks.replay import evaluate_replay
     from benchmarks.replay import render as render_replay
@@ -225,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with console.status("replaying the CED repost timelines…"):
         ced = evaluate_ced()
     render_ced(ced, console)
+    with console.status("replaying the CED events with hourly repost counts…"):
+        ced_hourly = evaluate_ced_hourly()
+    render_ced(ced_hourly, console, "CED hourly-count replay (reposts spread evenly in each hour, all 转发微博)")
     payload = {
         "generated_at": now_iso(),
         "seed": SEED,
@@ -233,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sentiment": results,
         "replay": replay.as_dict(),
         "ced": ced,
+        "ced_hourly": ced_hourly,
         "seconds": round(time.perf_counter() - started, 1),
     }
     path: Path = write_latest(settings.var_path, "eval", payload)
