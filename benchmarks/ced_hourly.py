@@ -8,7 +8,7 @@ are judged below the same way, by reading each original post once, blind to what
 and replayed through the same runner as `crisis replay FILE --watch TERM --step 5m --horizon 48h`.
 
 What the hourly data cannot say, and how it is filled in: the time of each repost within its hour (the hour's
-reposts are spread evenly over it, the first hour's from the original post on) and the repost's own words
+reposts are spread evenly over it, the first hour's from the first repost's recorded time on) and the repost's own words
 (every repost is a plain "转发微博", as most real reposts are, so each one counts for what the original says).
 So this measures the original's reading and the spread, not what reposters add (debunks, their own
 complaints); the minutes to an incident carry up to an hour of that spreading's error.
@@ -220,11 +220,13 @@ def select_events(events: pd.DataFrame, sample: pd.DataFrame) -> list[int]:
     return sorted(int(e) for e in chosen["event_id"])
 
 
-def repost_times(first_post: datetime, hours: pd.DataFrame) -> list[datetime]:
-    """Return one time per repost: each hour's reposts spread evenly over it, never before the original post."""
+def repost_times(first_post: datetime, hours: pd.DataFrame, first_repost: datetime | None = None) -> list[datetime]:
+    """Return one time per repost: each hour's reposts spread evenly over it, never before the original post nor
+    before the first repost's recorded time."""
     times: list[datetime] = []
+    earliest = max(first_post, first_repost) if first_repost else first_post
     for hour, count in zip(hours["hour"], hours["n_reposts"], strict=True):
-        start = max(datetime.fromisoformat(str(hour)), first_post)
+        start = max(datetime.fromisoformat(str(hour)), earliest)
         end = datetime.fromisoformat(str(hour)) + timedelta(hours=1)
         span = (end - start) / int(count)
         times.extend(start + span * (k + 0.5) for k in range(int(count)))
@@ -240,7 +242,8 @@ def canonical_rows(event: pd.Series, hours: pd.DataFrame) -> list[dict[str, obje
         "reach": int(event["user_followers"]) if pd.notna(event["user_followers"]) else 0,
         "published_at": _beijing(event["timestamp"]),
     }]
-    for n, stamp in enumerate(repost_times(first, hours.sort_values("hour")), start=1):
+    first_repost = datetime.fromisoformat(str(event["first_repost"])) if pd.notna(event.get("first_repost")) else None
+    for n, stamp in enumerate(repost_times(first, hours.sort_values("hour"), first_repost), start=1):
         rows.append({"id": f"cedh{event['event_id']}-{n}", "text": "转发微博", "platform": "微博",
                      "published_at": _beijing(stamp.isoformat(sep=" ", timespec="seconds")),
                      "repost_of": original_id})

@@ -39,6 +39,7 @@ class Detection(StrictModel):
     alpha: float = Field(0.001, gt=0, lt=1)
     rate_floor: float = Field(0.5, gt=0)
     min_share_rise: float = Field(0.15, ge=0, le=1)
+    negative_majority: float = Field(0.5, gt=0, le=1)
     critical_min: int = Field(2, gt=0)
     influencer_reach: int = Field(300000, gt=0)
     viral_min_reposts: int = Field(50, gt=0)

@@ -4,7 +4,9 @@ For one brand x crisis category at the end of a scan window:
 - short_spike: the window's negative count x against the previous `short_baseline_hours` hours:
   rate λ per window (at least `rate_floor`·window), σ = max(sample σ, √λ); fires when
   x ≥ min_volume, x ≥ λ + k·σ, the exact Poisson tail P(X ≥ x | λ) < alpha, and the brand's negative
-  share rose by at least `min_share_rise` over its baseline share (volume alone is no crisis);
+  share rose by at least `min_share_rise` over its baseline share (volume alone is no crisis) or stands at
+  `negative_majority` or more (most of what is said of the brand is negative: a cascade that has been
+  negative for hours cannot rise over itself, and a sale never makes most mentions complaints);
 - long_spike: the last 24 h against the same 24 h of each of the previous `long_baseline_days`
   days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
 - critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
@@ -36,6 +38,7 @@ class Thresholds:
     alpha: float = 0.001
     rate_floor: float = 0.5
     min_share_rise: float = 0.15
+    negative_majority: float = 0.5
     critical_min: int = 2
     influencer_reach: int = 300_000
     viral_min_reposts: int = 50
@@ -132,6 +135,16 @@ def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tupl
     return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
 
 
+def _share_risen(share: float, baseline: float, rise: float, t: Thresholds) -> bool:
+    """Return whether the brand's negative share rose by `rise` over its baseline or is a majority."""
+    return share >= baseline + rise or share >= t.negative_majority
+
+
+def _majority_note(share: float, baseline: float, rise: float, t: Thresholds) -> str:
+    """Return the reason's words when only the majority let the share condition pass."""
+    return f"，未升 {rise:.0%} 但已过半（≥ {t.negative_majority:.0%}）" if share < baseline + rise else ""
+
+
 INFLUENCER_MIN_NEGATIVE = 3
 
 
@@ -141,13 +154,13 @@ def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
         return None
     floor = t.rate_floor * t.window_minutes / 60
     fires, mean, sigma, p = _spike(g.negative, g.baseline_counts, floor, t)
-    risen = g.share >= g.baseline_share + t.min_share_rise
-    if not (fires and risen):
+    if not (fires and _share_risen(g.share, g.baseline_share, t.min_share_rise, t)):
         return None
     return RuleHit("short_spike", g.brand, g.category, (
         f"短期突增：最近 {t.window_minutes} 分钟「{g.brand}·{g.category}」负面 {g.negative} 条，"
         f"前 {t.short_baseline_hours} 小时同长窗口均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，"
-        f"Poisson p={p:.1e}；品牌负面占比 {g.share:.0%}（基线 {g.baseline_share:.0%}）"
+        f"Poisson p={p:.1e}；品牌负面占比 {g.share:.0%}（基线 {g.baseline_share:.0%}"
+        f"{_majority_note(g.share, g.baseline_share, t.min_share_rise, t)}）"
     ))
 
 
@@ -156,8 +169,7 @@ def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     if not g.day_baseline or g.category == OTHER_CATEGORY:
         return None
     fires, mean, sigma, p = _spike(g.day_negative, g.day_baseline, t.rate_floor * 24, t)
-    risen = g.day_share >= g.day_baseline_share + t.min_share_rise / 2
-    if not (fires and risen):
+    if not (fires and _share_risen(g.day_share, g.day_baseline_share, t.min_share_rise / 2, t)):
         return None
     return RuleHit("long_spike", g.brand, g.category, (
         f"日度异常：最近 24 小时「{g.brand}·{g.category}」负面 {g.day_negative} 条，"

@@ -19,6 +19,8 @@ def test_each_hours_reposts_fall_in_that_hour_and_never_before_the_original() ->
     assert times == sorted(times) and times[0] > first
     assert [t.hour for t in times] == [10, 10, 10, 11, 11, 11, 11, 14]
     assert peak_hour_end(hours) == datetime(2013, 1, 11, 12, 0)
+    late = repost_times(first, hours, first_repost=datetime(2013, 1, 11, 10, 57))  # the dataset's first repost
+    assert all(t > datetime(2013, 1, 11, 10, 57) for t in late[:3]) and late[3:] == times[3:]
 
 
 def test_the_file_is_the_original_and_one_plain_repost_of_it_per_counted_repost() -> None:

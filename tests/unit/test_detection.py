@@ -52,6 +52,18 @@ def test_more_volume_at_the_same_negative_share_is_no_crisis() -> None:
     assert rules(surge) == []
 
 
+def test_a_surge_of_a_cascade_negative_for_hours_fires_though_its_share_cannot_rise() -> None:
+    """A watched name talked of only through one negative post: hours of a few reposts, then 51 in an hour.
+    The share was 100 % before and is now; most of what is said of it is negative, so the surge counts."""
+    cascade = group(negative=51, brand_volume=51, brand_negative=51, baseline_counts=[3, 3, 6, 1], baseline_share=1.0)
+    hits = evaluate(cascade, T)
+    assert [h.rule for h in hits] == ["short_spike"]
+    assert "品牌负面占比 100%（基线 100%，未升 15% 但已过半（≥ 50%））" in hits[0].reason
+    assert rules(cascade, Thresholds(negative_majority=1.0)) == ["short_spike"]  # 100 % is still ≥ 100 %
+    half = group(negative=40, brand_volume=100, brand_negative=45, baseline_counts=[3, 3, 6, 1], baseline_share=0.4)
+    assert rules(half) == [] and rules(half, Thresholds(negative_majority=0.45)) == ["short_spike"]
+
+
 def test_k_sigma_is_the_sensitivity() -> None:
     g = group(negative=9, brand_volume=20, brand_negative=10)
     assert rules(g, Thresholds(k_sigma=3.0)) == ["short_spike"]
