@@ -8,7 +8,8 @@ and a paired bootstrap 95 % interval of the accuracy gap, so a gap is read with 
 Then the triage replays, both through `crisis replay`'s runner (tasks/replay/runner.py): a simulated week
 with injected crises (benchmarks/replay.py) and the real CED Weibo events, each watching the term a person
 chose for it, crisis or quiet (benchmarks/ced.py), and the larger set of CED events known only by their hourly
-repost counts (benchmarks/ced_hourly.py).
+repost counts (benchmarks/ced_hourly.py); last, the rumour signal on every CED original against CED's labels
+(benchmarks/ced_rumour.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 
@@ -26,6 +27,8 @@ from rich.table import Table
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
 from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly
+from benchmarks.ced_rumour import evaluate_rumour_signal
+from benchmarks.ced_rumour import render as render_rumour
 from benchmarks.data import (
     SNOWNLP_OVERLAP_CATEGORIES,
     load_sentiment_set,
@@ -230,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with console.status("replaying the CED events with hourly repost counts…"):
         ced_hourly = evaluate_ced_hourly()
     render_ced(ced_hourly, console, "CED hourly-count replay (reposts spread evenly in each hour, all 转发微博)")
+    rumour = evaluate_rumour_signal()
+    render_rumour(rumour, console)
     payload = {
         "generated_at": now_iso(),
         "seed": SEED,
@@ -239,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": replay.as_dict(),
         "ced": ced,
         "ced_hourly": ced_hourly,
+        "rumour_signal": rumour,
         "seconds": round(time.perf_counter() - started, 1),
     }
     path: Path = write_latest(settings.var_path, "eval", payload)

@@ -1,8 +1,9 @@
 """The rumour signal (谣言): does an incident's origin have the shape of one? Pure.
 
 A rumour cascade starts differently from a customer's complaint: a forwarded list naming many brands
-(问题食品名单, 黑名单, "以下…"), a call to spread it (求扩散, 速转), a claim with no source (据说, 网传,
-内部消息: no link, no order, no named authority), and later a share of posts that debunk it. A complaint
+(问题食品名单, 黑名单, "以下…"), a call to spread it (求扩散, 速转, 帮忙转一下), a claim with no source (据说,
+网传, 内部消息, a list or a call to spread it, with no link, no order, no named authority), and later a share
+of posts that debunk it. A complaint
 carries first-hand evidence (an order number, a photo link); when at least half of the origin does, it is
 substantiated and never marked. A post naming an authority (监管部门, 检测报告) is not "without a source".
 """
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 LIST_MARKERS = re.compile(r"名单|黑名单|清单|以下(?:品牌|产品|商家|这些|几[个家款种])?")
-SPREAD_CALLS = ("求扩散", "紧急扩散", "扩散出去", "转发周知", "速转", "求转发", "转给家人", "互相转告", "赶紧转发")
+# Calls to pass a warning on, as real rumours word them (CED's Weibo rumours: 帮忙转一下, 互相转发, 转给身边的
+#人, 扩散给大家, 相互转告, 大家转起来); never a bare 转发, which a plain repost ("转发微博") and a giveaway
+# ("转发本微博抽奖") say too. The earliest entries are the ones the reason names first.
+SPREAD_CALLS = ("求扩散", "紧急扩散", "扩散出去", "转发周知", "速转", "求转发", "转给家人", "互相转告", "赶紧转发",
+                "扩散给", "帮忙扩散", "帮扩散", "扩散周知", "扩散吧", "请扩散", "帮忙转", "请转发", "请大家转", "请多转",
+                "多转发", "转发一下", "转一下", "互相转发", "相互转发", "相互转告", "转告身边", "转给身边", "转给你的",
+                "转起来", "转发吧", "转发提醒", "让更多的人知道", "让更多人知道")
 HEARSAY = ("据说", "网传", "听说", "朋友说", "内部消息", "据传", "传言", "有人说", "内部人士")
 AUTHORITIES = ("市场监管", "监管部门", "监管局", "卫健委", "公安", "消协", "消费者协会", "官方通报", "通报",
                "检测报告", "质检报告", "法院", "新华社", "人民日报", "央视")
@@ -78,6 +85,29 @@ def debunk_shares(flags: Sequence[bool]) -> tuple[float, float]:
     return share(early), share(late)
 
 
+def calls_in(texts: Sequence[str]) -> list[str]:
+    """Return the spread calls the texts make, in SPREAD_CALLS order, each named once: a call found only where an
+    earlier-named one already is (帮忙转一下 is 帮忙转, not also 转一下) is not named again."""
+    named: list[str] = []
+    for call in SPREAD_CALLS:
+        spans = [(t, at) for t in texts for at in _starts(t, call)]
+        if any(not any(_overlaps(t, at, len(call), other) for other in named) for t, at in spans):
+            named.append(call)
+    return named
+
+
+def _starts(text: str, term: str) -> list[int]:
+    found, at = [], text.find(term)
+    while at >= 0:
+        found.append(at)
+        at = text.find(term, at + 1)
+    return found
+
+
+def _overlaps(text: str, at: int, length: int, other: str) -> bool:
+    return any(start < at + length and at < start + len(other) for start in _starts(text, other))
+
+
 def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[str],
            rules: RumourRules = RumourRules()) -> Verdict:
     """Judge whether an incident is a possible rumour from its origin (earliest and top posts) and, for the
@@ -89,11 +119,13 @@ def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[st
     most = max((listed_items(t, brands) for t in texts if LIST_MARKERS.search(t)), default=0)
     if most >= rules.list_items:
         evidence.append(f"源头为转发清单帖（列出 {most} 个品牌）")
-    calls = sorted({c for t in texts for c in SPREAD_CALLS if c in t}, key=SPREAD_CALLS.index)
+    calls = calls_in(texts)
     if calls:
         evidence.append("含" + "".join(f"“{c}”" for c in calls))
     hearsay = sorted({h for t in texts for h in HEARSAY if h in t}, key=HEARSAY.index)
-    if (hearsay or most >= rules.list_items) and texts and not any(sourced(t) for t in texts):
+    # A claim nobody sources: hearsay, a forwarded list, or a call to pass it on, with no link, order number or
+    # named authority anywhere in the origin (with a call, these are the two signals of most real rumours).
+    if (hearsay or calls or most >= rules.list_items) and texts and not any(sourced(t) for t in texts):
         evidence.append("无信息来源" + ("（" + "".join(f"“{h}”" for h in hearsay) + "）" if hearsay else ""))
     early, late = debunk_shares(spread)
     rising = late >= rules.debunk_share and late > early

@@ -145,3 +145,18 @@ def test_the_report_counts_rumours_and_false_alarms_apart_from_the_crises() -> N
     assert (report.unfounded, report.false_alarms) == (1, 2)
     assert report.false_alarm_rules == {"short_spike": 2, "influencer": 1}
     assert report.compensation_fen == 2500, "money paid counts whatever the incident turned out to be"
+
+
+def test_a_call_to_pass_an_unsourced_warning_on_is_a_possible_rumour() -> None:
+    """How real Weibo rumours ask for reposts (帮忙转一下, 互相转告): a call plus no source is two signals."""
+    warning = "澄星空气炸锅用久了会爆炸，家里有的赶紧别用了！大家帮忙转一下，互相转告"
+    verdict = assess(posts(warning, 3), flags(posts(warning, 20)), BRANDS)
+    assert verdict.possible and verdict.reason == "疑似谣言：含“互相转告”“帮忙转”、无信息来源"
+    sourced = warning + " 市场监管局通报：https://example.gov/notice/1"
+    assert not assess(posts(sourced, 3), flags(posts(sourced, 20)), BRANDS).possible
+
+
+def test_a_plain_repost_and_a_giveaway_are_no_call_to_spread() -> None:
+    for text in ("转发微博", "转发本微博并关注，抽三位送澄星空气炸锅"):
+        verdict = assess(posts(text, 5), flags(posts(text, 20)), BRANDS)
+        assert not verdict.possible and verdict.reason == "", text
