@@ -36,7 +36,8 @@ def _before(text: str, start: int) -> str:
     return head[cut:]
 
 
-def _occurrences(text: str, term: str) -> Iterable[int]:
+def occurrences(text: str, term: str) -> Iterable[int]:
+    """Yield where `term` starts in `text`, overlapping occurrences included."""
     start = text.find(term)
     while start >= 0:
         yield start
@@ -65,7 +66,7 @@ def health_claims_in(text: str, claims: Sequence[str]) -> list[str]:
     """Return the health claims the text makes (in list order), leaving out those it denies (不含, 未检出 …)."""
     made = []
     for claim in claims:
-        if any(_meant(text, at, claim) and not _denied(_before(text, at)) for at in _occurrences(text, claim)):
+        if any(_meant(text, at, claim) and not _denied(_before(text, at)) for at in occurrences(text, claim)):
             made.append(claim)
     return made
 
@@ -80,7 +81,7 @@ def is_debunk(text: str, words: Sequence[str]) -> bool:
     if _REPORTED_UNTRUE.search(text):
         return True
     for word in words:
-        for at in _occurrences(text, word):
+        for at in occurrences(text, word):
             if not _meant(text, at, word):
                 continue
             before, after = _before(text, at), text[at + len(word):at + len(word) + 1]

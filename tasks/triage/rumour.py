@@ -3,9 +3,9 @@
 A rumour cascade starts differently from a customer's complaint: a forwarded list naming many brands
 (问题食品名单, 黑名单, "以下…"), a call to spread it (求扩散, 速转, 帮忙转一下), a claim with no source (据说,
 网传, 内部消息, a list or a call to spread it, with no link, no order, no named authority), and later a share
-of posts that debunk it. A complaint
-carries first-hand evidence (an order number, a photo link); when at least half of the origin does, it is
-substantiated and never marked. A post naming an authority (监管部门, 检测报告) is not "without a source".
+of posts that debunk it. A complaint carries first-hand evidence (an order number, a photo link); when at
+least half of the origin does, it is substantiated and never marked. A post naming an authority (监管部门,
+检测报告) is not "without a source".
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tasks.monitoring.claims import occurrences
+
 LIST_MARKERS = re.compile(r"名单|黑名单|清单|以下(?:品牌|产品|商家|这些|几[个家款种])?")
-# Calls to pass a warning on, as real rumours word them (CED's Weibo rumours: 帮忙转一下, 互相转发, 转给身边的
-#人, 扩散给大家, 相互转告, 大家转起来); never a bare 转发, which a plain repost ("转发微博") and a giveaway
+# Calls to pass a warning on, as real rumours word them (CED's Weibo rumours: 帮忙转一下, 互相转发,
+# 转给身边的人, 扩散给大家, 相互转告, 大家转起来); never a bare 转发, which a plain repost ("转发微博") and a giveaway
 # ("转发本微博抽奖") say too. The earliest entries are the ones the reason names first.
 SPREAD_CALLS = ("求扩散", "紧急扩散", "扩散出去", "转发周知", "速转", "求转发", "转给家人", "互相转告", "赶紧转发",
                 "扩散给", "帮忙扩散", "帮扩散", "扩散周知", "扩散吧", "请扩散", "帮忙转", "请转发", "请大家转", "请多转",
@@ -90,22 +92,14 @@ def calls_in(texts: Sequence[str]) -> list[str]:
     earlier-named one already is (帮忙转一下 is 帮忙转, not also 转一下) is not named again."""
     named: list[str] = []
     for call in SPREAD_CALLS:
-        spans = [(t, at) for t in texts for at in _starts(t, call)]
+        spans = [(t, at) for t in texts for at in occurrences(t, call)]
         if any(not any(_overlaps(t, at, len(call), other) for other in named) for t, at in spans):
             named.append(call)
     return named
 
 
-def _starts(text: str, term: str) -> list[int]:
-    found, at = [], text.find(term)
-    while at >= 0:
-        found.append(at)
-        at = text.find(term, at + 1)
-    return found
-
-
 def _overlaps(text: str, at: int, length: int, other: str) -> bool:
-    return any(start < at + length and at < start + len(other) for start in _starts(text, other))
+    return any(start < at + length and at < start + len(other) for start in occurrences(text, other))
 
 
 def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[str],
