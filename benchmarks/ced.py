@@ -155,18 +155,24 @@ def summarise(rows: list[dict[str, object]], verdicts: Mapping[int, Verdict] | N
 
 def replay_event(event: pd.Series, reposts: pd.DataFrame, verdict: Verdict, folder: Path) -> dict[str, object]:
     """Write one event as a canonical file, replay it watching its term, and return its row."""
-    from tasks.replay.plan import ReplayPlan, parse_watch_terms
-    from tasks.replay.runner import replay_file
-
     path = folder / f"ced-{event['event_id']}.jsonl"
     rows = canonical_rows(event, reposts)
     write_mention_rows(rows, path)
+    peak_end = peak_hour_end(datetime.fromisoformat(str(r["published_at"])) for r in rows)
+    return replay_row(path, event, verdict, len(rows), peak_end)
+
+
+def replay_row(path: Path, event: Mapping[str, object], verdict: Verdict, posts: int,
+               peak_end: datetime) -> dict[str, object]:
+    """Replay one written event file watching its term, as `crisis replay` would, and return its row."""
+    from tasks.replay.plan import ReplayPlan, parse_watch_terms
+    from tasks.replay.runner import replay_file
+
     outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, HORIZON))
     row, first = outcome.row, outcome.row.first
-    peak_end = peak_hour_end(datetime.fromisoformat(str(r["published_at"])) for r in rows)
     return {
-        "event_id": int(event["event_id"]), "kind": verdict.kind, "watch": verdict.watch, "reason": verdict.reason,
-        "label": "rumour" if event["label"] else "non-rumour", "posts": len(rows),
+        "event_id": int(event["event_id"]), "kind": verdict.kind, "watch": verdict.watch,  # type: ignore[call-overload]
+        "reason": verdict.reason, "label": "rumour" if event["label"] else "non-rumour", "posts": posts,
         "first_post": row.first_post_at.isoformat(), "peak_hour_end": peak_end.isoformat(),
         "opened_at": first.detected_at.isoformat() if first else None, "minutes": row.minutes,
         "opened_by_peak_end": bool(first and first.detected_at <= peak_end),

@@ -37,6 +37,7 @@ from benchmarks.ced import (
     STEP,
     Verdict,
     _beijing,
+    replay_row,
     summarise,
 )
 from benchmarks.data import DATA_DIR
@@ -258,27 +259,12 @@ def peak_hour_end(hours: pd.DataFrame) -> datetime:
 
 def _replay(job: tuple[dict[str, object], pd.DataFrame, Verdict, str]) -> dict[str, object]:
     """Write one event as a canonical file, replay it watching its term, and return its row (in a worker)."""
-    from tasks.replay.plan import ReplayPlan, parse_watch_terms
-    from tasks.replay.runner import replay_file
-
     fields, hours, verdict, folder = job
     event = pd.Series(fields)
     path = Path(folder) / f"cedh-{event['event_id']}.jsonl"
     write_mention_rows(canonical_rows(event, hours), path)
-    outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, HORIZON))
-    row, first = outcome.row, outcome.row.first
-    zone_free_peak = peak_hour_end(hours)
-    peak_end = datetime.fromisoformat(_beijing(zone_free_peak.isoformat(sep=" ", timespec="seconds")))
-    return {
-        "event_id": int(event["event_id"]), "kind": verdict.kind, "watch": verdict.watch, "reason": verdict.reason,
-        "label": "rumour" if event["label"] else "non-rumour", "posts": 1 + int(hours["n_reposts"].sum()),
-        "first_post": row.first_post_at.isoformat(), "peak_hour_end": peak_end.isoformat(),
-        "opened_at": first.detected_at.isoformat() if first else None, "minutes": row.minutes,
-        "opened_by_peak_end": bool(first and first.detected_at <= peak_end),
-        "category": first.category if first else None, "level": first.level if first else None,
-        "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
-        "trigger_reason": first.trigger_reason if first else None, "seconds": outcome.seconds,
-    }
+    peak = peak_hour_end(hours).isoformat(sep=" ", timespec="seconds")
+    return replay_row(path, fields, verdict, 1 + int(hours["n_reposts"].sum()), datetime.fromisoformat(_beijing(peak)))
 
 
 def evaluate_ced_hourly(workers: int | None = None) -> dict[str, object]:
