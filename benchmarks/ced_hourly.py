@@ -18,6 +18,7 @@ It measures and reports; it asserts nothing.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console
 
 from benchmarks.ced import (
     CRISIS,
@@ -267,6 +269,44 @@ def _replay(job: tuple[dict[str, object], pd.DataFrame, Verdict, str]) -> dict[s
     return replay_row(path, fields, verdict, 1 + int(hours["n_reposts"].sum()), datetime.fromisoformat(_beijing(peak)))
 
 
+STORY_OVERLAP = 0.5  # share of the shorter text's 4-character runs two copies of one story have in common
+
+
+def stories(texts: dict[int, str], verdicts: dict[int, Verdict]) -> dict[int, int]:
+    """Return event id -> story (its group's smallest id): events with the same watch term whose texts share at
+    least STORY_OVERLAP of the shorter one's 4-character runs (punctuation, letters and digits left out) are
+    copies of one story (13 posts of the 地沟油 reporter's death, 8 of 果粒橙's pesticide)."""
+    runs = {e: {t[i:i + 4] for i in range(len(t) - 3)}
+            for e, t in ((e, re.sub(r"[\W_a-zA-Z0-9]+", "", text)) for e, text in texts.items())}
+    story = {e: e for e in texts}
+
+    def root(e: int) -> int:
+        while story[e] != e:
+            e = story[e]
+        return e
+
+    ordered = sorted(texts)
+    for n, a in enumerate(ordered):
+        for b in ordered[n + 1:]:
+            shorter = min(len(runs[a]), len(runs[b])) or 1
+            if verdicts[a].watch == verdicts[b].watch and len(runs[a] & runs[b]) / shorter >= STORY_OVERLAP:
+                story[root(b)] = root(a)
+    return {e: root(e) for e in ordered}
+
+
+def summarise_stories(rows: list[dict[str, object]], story: dict[int, int]) -> dict[str, int]:
+    """Return, per kind, how many stories there are and how many had an incident in at least one copy."""
+    out: dict[str, int] = {}
+    for kind in (CRISIS, QUIET):
+        groups: dict[int, bool] = {}
+        for row in rows:
+            if row["kind"] == kind:
+                key = story[int(row["event_id"])]  # type: ignore[call-overload]
+                groups[key] = groups.get(key, False) or row["opened_at"] is not None
+        out[f"{kind}_stories"], out[f"{kind}_stories_alarmed"] = len(groups), sum(groups.values())
+    return out
+
+
 def evaluate_ced_hourly(workers: int | None = None) -> dict[str, object]:
     """Replay every judged hourly-only event (skips left out) and return per-event rows and the summary."""
     started = time.perf_counter()
@@ -284,4 +324,15 @@ def evaluate_ced_hourly(workers: int | None = None) -> dict[str, object]:
     return {"step_minutes": STEP / timedelta(minutes=1), "horizon_hours": HORIZON / timedelta(hours=1),
             "split": {CRISIS: sum(EVENTS[e].kind == CRISIS for e in ids), QUIET: sum(EVENTS[e].kind == QUIET for e in ids),
                       SKIP: sum(EVENTS[e].kind == SKIP for e in ids)},
-            "events": rows, "summary": summarise(rows, EVENTS), "seconds": round(time.perf_counter() - started, 1)}
+            "events": rows, "summary": summarise(rows, EVENTS),
+            "stories": summarise_stories(rows, stories({e: str(t) for e, t in zip(events["event_id"], events["text"],
+                                                                                     strict=True) if e in judged},
+                                                       EVENTS)),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def render_stories(result: dict[str, object], console: Console) -> None:
+    """Print the story counts under the per-event table (copies of one story are not independent evidence)."""
+    s = result["stories"]
+    console.print(f"by story (copies of one text grouped): crisis {s['crisis_stories_alarmed']}/{s['crisis_stories']} "  # type: ignore[index]
+                  f"with an incident in at least one copy; quiet {s['quiet_stories_alarmed']}/{s['quiet_stories']}")  # type: ignore[index]

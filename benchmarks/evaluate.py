@@ -26,7 +26,7 @@ from rich.table import Table
 
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
-from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly
+from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly, render_stories
 from benchmarks.ced_rumour import evaluate_rumour_signal
 from benchmarks.ced_rumour import render as render_rumour
 from benchmarks.data import (
@@ -233,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with console.status("replaying the CED events with hourly repost counts…"):
         ced_hourly = evaluate_ced_hourly()
     render_ced(ced_hourly, console, "CED hourly-count replay (reposts spread evenly in each hour, all 转发微博)")
+    render_stories(ced_hourly, console)
     rumour = evaluate_rumour_signal()
     render_rumour(rumour, console)
     payload = {

@@ -43,3 +43,21 @@ def test_every_hourly_event_is_judged_and_names_its_watch_term() -> None:
     unnamed = [e for e in ids if EVENTS[e].kind != SKIP
                and not any(alias in str(text[e]) for alias in EVENTS[e].watch.split("|"))]
     assert unnamed == []
+
+
+def test_copies_of_one_story_are_grouped_and_counted_once() -> None:
+    from benchmarks.ced import CRISIS, QUIET, Verdict
+    from benchmarks.ced_hourly import stories, summarise_stories
+
+    oil, fish = Verdict("地沟油", CRISIS, ""), Verdict("鱼", CRISIS, "")
+    texts = {1: "【调查地沟油的记者李翔，死了】身中10余刀，惨死。他为食品安全付出了年轻的生命。",
+             2: "调查地沟油的记者李翔死了!!身中十余刀惨死，他为食品安全付出了年轻的生命 @某人",
+             3: "怎么鉴定地沟油：炒菜时放一颗剥皮的蒜头，蒜头变红就是地沟油",
+             4: "调查地沟油的记者李翔，死了。身中10余刀，惨死。他为食品安全付出了年轻的生命"}
+    verdicts = {1: oil, 2: oil, 3: oil, 4: fish}  # 4: the same words, another watch term: another story
+    story = stories(texts, verdicts)
+    assert story == {1: 1, 2: 1, 3: 3, 4: 4}
+    rows = [{"event_id": 1, "kind": CRISIS, "opened_at": None}, {"event_id": 2, "kind": CRISIS, "opened_at": "x"},
+            {"event_id": 3, "kind": CRISIS, "opened_at": None}, {"event_id": 4, "kind": QUIET, "opened_at": None}]
+    assert summarise_stories(rows, story) == {"crisis_stories": 2, "crisis_stories_alarmed": 1,
+                                              "quiet_stories": 1, "quiet_stories_alarmed": 0}
