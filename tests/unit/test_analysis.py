@@ -272,3 +272,14 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_
     with pytest.raises(ZeroDivisionError), collector_paused():
         1 / 0  # noqa: B018 - a failure inside the batch
     assert gc.isenabled(), "on again after a failed batch"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("央视：恒天然被污染的奶粉流向国内，事关公共卫生安全", "人身安全/食品安全"),
+    ("县里的污染企业又开工了，环境污染越来越严重", None),  # a bare 污染 is no food-safety term
+    ("我的手机号被卖了，天天接推销电话", "个人信息泄露"),
+    ("孩子在超市附近走失，她能说出爸爸的手机号码，求扩散", None),  # a number given is no leak
+])
+def test_the_shipped_lexicon_reads_contamination_and_a_taken_phone_number(
+        lexicon: LexiconData, text: str, category: str | None) -> None:
+    assert categorise(text, lexicon) == category
