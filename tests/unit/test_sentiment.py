@@ -26,6 +26,16 @@ def test_a_question_or_an_exclamation_is_a_feature_of_its_own() -> None:
     assert not features(["好", "。"]) & {"<?>", "<!>"}
 
 
+def test_layout_punctuation_is_no_evidence() -> None:
+    """A Weibo news headline's 【】, a 「quote」 or a colon is layout: the review corpus happened to give 【】 and ":"
+    +0.9 each, which read news-style scares as praise. They end a clause like a comma and are no feature."""
+    headline = tokenize("【恰恰瓜子在坑爹？[怒]】《焦点访谈》：“多菌灵”（致癌）")
+    assert not {f for f in features(headline) if any(c in f for c in "【】《》：:“”（）[]")}
+    assert {"怒", "致癌", "多菌灵", "焦点访谈"} <= features(headline), "the words inside still count"
+    model = SentimentModel(weights={"【": 2.0, "】": 2.0, ":": 2.0, "差": -1.0}, prior=0.0)
+    assert model.probability(["【", "差", "】", ":"]) == model.probability(["差"]) < 0.5
+
+
 def test_one_long_clause_cannot_outvote_the_others() -> None:
     model = SentimentModel(weights={"好": 4.0, "美": 4.0, "香": 4.0, "差": -5.0}, prior=0.0)
     one_clause = model.probability(["好", "美", "香", "，", "差"])
