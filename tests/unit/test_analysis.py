@@ -279,7 +279,10 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_
     ("县里的污染企业又开工了，环境污染越来越严重", None),  # a bare 污染 is no food-safety term
     ("我的手机号被卖了，天天接推销电话", "个人信息泄露"),
     ("孩子在超市附近走失，她能说出爸爸的手机号码，求扩散", None),  # a number given is no leak
+    ("据传运营商下月开始对聊天软件进行收费，包月10元", "价格/虚假宣传"),  # a new charge is a price matter
+    ("会员年费乱收费，自动续费还变相收费", "价格/虚假宣传"),
+    ("高速收费站堵了两个小时", None),  # a bare 收费 is none
 ])
-def test_the_shipped_lexicon_reads_contamination_and_a_taken_phone_number(
+def test_the_shipped_lexicon_reads_contamination_a_taken_phone_number_and_a_new_charge(
         lexicon: LexiconData, text: str, category: str | None) -> None:
     assert categorise(text, lexicon) == category
