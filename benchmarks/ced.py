@@ -168,7 +168,10 @@ def replay_row(path: Path, event: Mapping[str, object], verdict: Verdict, posts:
     from tasks.replay.plan import ReplayPlan, parse_watch_terms
     from tasks.replay.runner import replay_file
 
-    outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, HORIZON))
+    # Judged by the end of the peak repost hour, so replayed at least that far: a cascade whose busiest hour comes
+    # on day four (a story that resurfaces) would otherwise be a miss the replay never looked at.
+    horizon = max(HORIZON, peak_end - datetime.fromisoformat(_beijing(event["timestamp"])))
+    outcome = replay_file(path, ReplayPlan(parse_watch_terms([verdict.watch]), STEP, horizon))
     row, first = outcome.row, outcome.row.first
     return {
         "event_id": int(event["event_id"]), "kind": verdict.kind, "watch": verdict.watch,  # type: ignore[call-overload]
@@ -179,7 +182,8 @@ def replay_row(path: Path, event: Mapping[str, object], verdict: Verdict, posts:
         "category": first.category if first else None, "level": first.level if first else None,
         "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
         "trigger_reason": first.trigger_reason if first else None,
-        "scans_run": outcome.log.scans_run, "seconds": outcome.seconds,
+        "horizon_hours": round(horizon / timedelta(hours=1), 1), "scans_run": outcome.log.scans_run,
+        "seconds": outcome.seconds,
     }
 
 
@@ -200,7 +204,8 @@ def evaluate_ced() -> dict[str, object]:
 def render(result: dict[str, object], console: Console, name: str = "CED replay") -> None:
     """Print one row per event and the summary."""
     table = Table(title=f"{name} through `crisis replay` (every {result['step_minutes']:g} min for "
-                  f"{result['horizon_hours']:g} h, watching each event's term; Beijing time)", title_justify="left")
+                  f"{result['horizon_hours']:g} h or to the end of the peak repost hour if later, watching each event's term; "
+                  "Beijing time)", title_justify="left")
     for name in ("event", "kind", "watch", "posts", "first post", "peak hour ends", "opened", "min", "category",
                  "level", "n", "rumour", "opened by", "reason"):
         table.add_column(name, no_wrap=name not in ("reason", "category", "opened by"))
