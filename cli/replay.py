@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -41,13 +43,16 @@ def replay(
         plan = ReplayPlan(parse_watch_terms(watch), parse_duration(step), parse_duration(horizon))
     except ReplayPlanInvalid as exc:
         raise typer.BadParameter(str(exc)) from None
-    rows, failed = [], 0
+    rows, failed, beyond = [], 0, []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         for path in files:
             bar = progress.add_task(f"回放 {path.name}", total=plan.scans)
             try:
-                rows.append(replay_file(path, plan, advance=lambda n, bar=bar: progress.advance(bar, n)).row)
+                outcome = replay_file(path, plan, advance=lambda n, bar=bar: progress.advance(bar, n))
+                rows.append(outcome.row)
+                if outcome.beyond and outcome.last_post_at is not None:
+                    beyond.append((path, outcome.beyond, outcome.last_post_at - outcome.row.first_post_at))
             except (CrisisError, SettingsError) as exc:
                 failed += 1
                 errors.print(f"[red]错误：[/red]{safe_text(exc)}", highlight=False)
@@ -70,5 +75,9 @@ def replay(
         table.add_row(*(safe_text(v) for v in {**cells, **shown}.values()))
     console.print(table)
     console.print(f"已写入 {out}（回放了 {len(files)} 个文件中的 {len(rows)} 个）")
+    for path, count, span in beyond:  # a story that resurfaces after the horizon: say so, never a silent "quiet"
+        errors.print(f"[yellow]注意：[/yellow]{safe_text(path.name)} 有 {count} 条帖子晚于首帖后 {horizon}，未参与回放"
+                     f"（最晚一条在首帖后 {math.ceil(span / timedelta(hours=1))} 小时）；要看到它们，请加大 --horizon。",
+                     highlight=False)
     if failed:
         raise typer.Exit(1)

@@ -55,9 +55,11 @@ class ScanLog:
 @dataclass(frozen=True)
 class ReplayOutcome:
     row: ReplayRow
-    posts: int
+    posts: int  # replayed: published by the last scan
     log: ScanLog
     seconds: float
+    beyond: int = 0  # published after the last scan (past --horizon): never seen by the replay
+    last_post_at: datetime | None = None
 
 
 def read_posts(path: Path) -> list[RawMention]:
@@ -128,5 +130,6 @@ def replay_file(path: Path, plan: ReplayPlan, *, skip_idle: bool = True,
     zone = local_zone()
     shown = tuple(replace(o, detected_at=o.detected_at.astimezone(zone)) for o in opened)
     row = ReplayRow(file=str(path), first_post_at=first.astimezone(zone), incidents=shown)
-    return ReplayOutcome(row, sum(p.published_at <= scans[-1] for p in posts), log,
-                         round(time.perf_counter() - started, 2))
+    replayed = sum(p.published_at <= scans[-1] for p in posts)
+    return ReplayOutcome(row, replayed, log, round(time.perf_counter() - started, 2), len(posts) - replayed,
+                         posts[-1].published_at.astimezone(zone))

@@ -107,3 +107,18 @@ def test_skipping_scans_with_nothing_to_triage_gives_what_every_scan_gives(sqlit
     assert [(i.brand, i.category, i.level, i.detected_at) for i in skipping.row.incidents] == \
         [(i.brand, i.category, i.level, i.detected_at) for i in every.row.incidents]
     assert skipping.row.values() == every.row.values()
+
+
+def test_posts_after_the_horizon_are_named_not_passed_over_in_silence(sqlite_db: str, tmp_path: Path) -> None:
+    """A story that resurfaces after --horizon: the replay cannot see it, so it says how many posts it left out,
+    how late the last one is, and what to change; the row stays what the horizon saw (nothing opened)."""
+    late = [{**r, "id": f"late-{r['id']}", "published_at": (datetime.fromisoformat(str(r["published_at"]))
+                                                             + timedelta(hours=30)).isoformat()} for r in crisis_rows()]
+    resurfacing = write(tmp_path / "resurfacing.jsonl", quiet_rows() + late)
+    quiet = write(tmp_path / "quiet.jsonl", quiet_rows())
+    code, output, rows, _ = run(["replay", str(resurfacing), str(quiet), "--watch", "澄光|澄光奶粉", "--step", "10m",
+                                 "--horizon", "24h", "--out", str(tmp_path / "result.csv")])
+    assert code == 0
+    assert f"resurfacing.jsonl 有 {len(late)} 条帖子晚于首帖后 24h，未参与回放（最晚一条在首帖后 31 小时）" in output
+    assert "加大 --horizon" in output and "quiet.jsonl 有" not in output
+    assert [(Path(r["file"]).name, r["opened_at"]) for r in rows] == [("resurfacing.jsonl", ""), ("quiet.jsonl", "")]
