@@ -135,14 +135,15 @@ def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tupl
     return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
 
 
-def _share_risen(share: float, baseline: float, rise: float, t: Thresholds) -> bool:
-    """Return whether the brand's negative share rose by `rise` over its baseline or is a majority."""
-    return share >= baseline + rise or share >= t.negative_majority
-
-
-def _majority_note(share: float, baseline: float, rise: float, t: Thresholds) -> str:
-    """Return the reason's words when only the majority let the share condition pass."""
-    return f"，未升 {rise:.0%} 但已过半（≥ {t.negative_majority:.0%}）" if share < baseline + rise else ""
+def _share_reason(share: float, baseline: float, rise: float, t: Thresholds) -> str | None:
+    """Return the reason's words on the brand's negative share when it rose by `rise` over its baseline or is a
+    majority (saying which); None when neither, and the spike is no crisis."""
+    words = f"品牌负面占比 {share:.0%}（基线 {baseline:.0%}"
+    if share >= baseline + rise:
+        return words + "）"
+    if share >= t.negative_majority:
+        return words + f"，未升 {rise:.0%} 但已过半（≥ {t.negative_majority:.0%}））"
+    return None
 
 
 INFLUENCER_MIN_NEGATIVE = 3
@@ -154,13 +155,13 @@ def short_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
         return None
     floor = t.rate_floor * t.window_minutes / 60
     fires, mean, sigma, p = _spike(g.negative, g.baseline_counts, floor, t)
-    if not (fires and _share_risen(g.share, g.baseline_share, t.min_share_rise, t)):
+    share = _share_reason(g.share, g.baseline_share, t.min_share_rise, t)
+    if not (fires and share):
         return None
     return RuleHit("short_spike", g.brand, g.category, (
         f"短期突增：最近 {t.window_minutes} 分钟「{g.brand}·{g.category}」负面 {g.negative} 条，"
         f"前 {t.short_baseline_hours} 小时同长窗口均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，"
-        f"Poisson p={p:.1e}；品牌负面占比 {g.share:.0%}（基线 {g.baseline_share:.0%}"
-        f"{_majority_note(g.share, g.baseline_share, t.min_share_rise, t)}）"
+        f"Poisson p={p:.1e}；{share}"
     ))
 
 
@@ -169,11 +170,13 @@ def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     if not g.day_baseline or g.category == OTHER_CATEGORY:
         return None
     fires, mean, sigma, p = _spike(g.day_negative, g.day_baseline, t.rate_floor * 24, t)
-    if not (fires and _share_risen(g.day_share, g.day_baseline_share, t.min_share_rise / 2, t)):
+    share = _share_reason(g.day_share, g.day_baseline_share, t.min_share_rise / 2, t)
+    if not (fires and share):
         return None
     return RuleHit("long_spike", g.brand, g.category, (
         f"日度异常：最近 24 小时「{g.brand}·{g.category}」负面 {g.day_negative} 条，"
-        f"前 {len(g.day_baseline)} 天同时段均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，Poisson p={p:.1e}"
+        f"前 {len(g.day_baseline)} 天同时段均值 {mean:.1f}（σ {sigma:.1f}），超过 {t.k_sigma:g}σ，Poisson p={p:.1e}；"
+        f"{share}"
     ))
 
 

@@ -72,7 +72,12 @@ def test_k_sigma_is_the_sensitivity() -> None:
 
 def test_long_baseline_needs_the_day_to_stand_out() -> None:
     quiet_days = group(day_negative=60, day_baseline=[3, 4, 2, 5, 3, 4, 3], day_share=0.4, day_baseline_share=0.1)
-    assert "long_spike" in rules(quiet_days)
+    (day,) = [h for h in evaluate(quiet_days, T) if h.rule == "long_spike"]
+    assert day.reason.endswith("品牌负面占比 40%（基线 10%）"), "the day rule says why its share passes, too"
+    negative_for_days = group(day_negative=60, day_baseline=[3, 4, 2, 5, 3, 4, 3], day_share=0.9,
+                              day_baseline_share=0.9)
+    (day,) = [h for h in evaluate(negative_for_days, T) if h.rule == "long_spike"]
+    assert day.reason.endswith("品牌负面占比 90%（基线 90%，未升 8% 但已过半（≥ 50%））")
     busy_days = group(day_negative=60, day_baseline=[55, 62, 58, 61, 57, 60, 59], day_share=0.4,
                       day_baseline_share=0.38)
     assert "long_spike" not in rules(busy_days)
