@@ -10,15 +10,16 @@ keeps them ≥ 98 % identical on real reviews).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, compress
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
-import jieba
 import numpy as np
 from ahocorasick_rs import AhoCorasick
 
@@ -27,16 +28,17 @@ from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
 from tasks.monitoring.sentiment import SentimentModel, TokenBatch, Vocabulary, encode
 from tasks.monitoring.simhash import simhash_of
 
-try:
+if TYPE_CHECKING:
     import rjieba
-except ImportError:  # optional: without it every text goes through jieba
-    rjieba = None
 
 Tokenizer = Literal["rjieba", "jieba"]
-DEFAULT_TOKENIZER: Tokenizer = "jieba" if rjieba is None else "rjieba"
+# jieba and jieba-rs are imported on first use (about 0.12 s each): a scan with nothing new, and every CLI
+# command that analyses nothing, never pays for them. jieba-rs is optional: without it every text goes
+# through jieba.
+HAS_RJIEBA = importlib.util.find_spec("rjieba") is not None
+DEFAULT_TOKENIZER: Tokenizer = "rjieba" if HAS_RJIEBA else "jieba"
 USER_WORD_FREQ = 2000
 
-jieba.setLogLevel(60)
 _dictionary_lock = threading.Lock()
 _added_words: set[str] = set()
 _WHITESPACE = re.compile(r"\s+")
@@ -113,20 +115,31 @@ class Analysis:
     also: list[tuple[str, str | None]] = field(default_factory=list)
 
 
+@cache
+def jieba_module() -> ModuleType:
+    """Return jieba, imported on first use, its logging quiet."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    return jieba
+
+
 def load_user_dictionary(words: Iterable[str]) -> None:
     """Add words to jieba's (and jieba-rs's) dictionary once per process (so 澄星空气炸锅 is one token)."""
     with _dictionary_lock:
         for word in words:
             word = word.strip()
             if word and word not in _added_words:
-                jieba.add_word(word, freq=USER_WORD_FREQ)
-                if rjieba is not None:
+                jieba_module().add_word(word, freq=USER_WORD_FREQ)
+                if HAS_RJIEBA:
                     _fast_segmenter().add_word(word, USER_WORD_FREQ, None)
                 _added_words.add(word)
 
 
 @cache
 def _fast_segmenter() -> rjieba.Jieba:
+    import rjieba
+
     return rjieba.Jieba()
 
 
@@ -138,8 +151,8 @@ def normalise(text: str) -> str:
 def tokenize(text: str, tokenizer: Tokenizer = "jieba") -> list[str]:
     """Return the tokens without whitespace tokens (jieba's, the reference, unless asked otherwise)."""
     if tokenizer == "jieba":
-        return [t for t in jieba.lcut(text) if t.strip()]
-    if rjieba is None:
+        return [t for t in jieba_module().lcut(text) if t.strip()]
+    if not HAS_RJIEBA:
         raise ModuleNotFoundError("tokenizer 'rjieba' asked for but rjieba is not installed")
     tokens = _fast_segmenter().cut(text)
     if _WHITESPACE.search(text):
@@ -284,7 +297,7 @@ def _analyse_batch(
 ) -> list[Analysis]:
     sub = _WHITESPACE.sub
     cleaned = [sub(" ", t or "").strip() for t in texts]  # normalise(t), without a call per text
-    if tokenizer == "rjieba" and rjieba is not None:
+    if tokenizer == "rjieba" and HAS_RJIEBA:
         token_lists, batch = _fast_batch(cleaned)
     else:
         token_lists = [tokenize(t, tokenizer) if t else [] for t in cleaned]

