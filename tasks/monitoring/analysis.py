@@ -13,7 +13,7 @@ import hashlib
 import importlib.util
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, compress
@@ -144,8 +144,33 @@ def _fast_segmenter() -> rjieba.Jieba:
 
 
 def normalise(text: str) -> str:
-    """Collapse whitespace; the hash and SimHash see the same text for a repost with new spacing."""
-    return _WHITESPACE.sub(" ", text or "").strip()
+    """Collapse whitespace and read traditional characters as simplified: the hash and SimHash see the same text
+    for a repost with new spacing or in the other script, and 麥當勞 is 麦当劳 to the lexicon and the model."""
+    return simplified([_WHITESPACE.sub(" ", text or "").strip()])[0]
+
+
+@cache
+def _t2s() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+@cache
+def _traditional() -> re.Pattern[str]:
+    """Return a pattern of the characters the conversion changes on their own (about 3,800): a text with none of
+    them is left as it is, so a batch of simplified posts costs one search each (20,000 reviews: 4 ms)."""
+    convert = _t2s()
+    changed = "".join(c for c in map(chr, range(0x3400, 0xA000)) if convert(c) != c)
+    return re.compile(f"[{re.escape(changed)}]")
+
+
+def simplified(texts: Sequence[str]) -> list[str]:
+    """Return the texts with traditional characters read as simplified (OpenCC t2s, which converts by phrase:
+    显著 and 乾隆 stay as they are). Weibo carries posts from Hong Kong and Taiwan, and reposts that switch script;
+    the lexicon, the tokenizer's dictionary and the sentiment model are simplified."""
+    search, convert = _traditional().search, _t2s()
+    return [convert(text) if search(text) else text for text in texts]
 
 
 def tokenize(text: str, tokenizer: Tokenizer = "jieba") -> list[str]:
@@ -296,7 +321,7 @@ def _analyse_batch(
     texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer,
 ) -> list[Analysis]:
     sub = _WHITESPACE.sub
-    cleaned = [sub(" ", t or "").strip() for t in texts]  # normalise(t), without a call per text
+    cleaned = simplified([sub(" ", t or "").strip() for t in texts])  # normalise(t), without a call per text
     if tokenizer == "rjieba" and HAS_RJIEBA:
         token_lists, batch = _fast_batch(cleaned)
     else:

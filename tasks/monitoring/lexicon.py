@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 
 from config.files import load_lexicon
-from tasks.monitoring.analysis import CategoryTerms, LexiconData
+from tasks.monitoring.analysis import CategoryTerms, LexiconData, simplified
 
 # Brands watched in this context on top of lexicon.toml's (brand -> aliases): see `watching`.
 _watched: ContextVar[Mapping[str, tuple[str, ...]]] = ContextVar("watched_brands",
@@ -28,19 +28,32 @@ def watching(brands: Mapping[str, Sequence[str]]) -> Iterator[None]:
 
 
 def lexicon_data() -> LexiconData:
-    """Return config/lexicon.toml as the plain data the pure analysis takes."""
+    """Return config/lexicon.toml as the plain data the pure analysis takes.
+
+    Every term found in text is read in simplified characters, as the analysis reads the text (an alias written
+    麥當勞 finds 麦当劳 and 麥當勞 alike); the names of brands and rivals stay as written, as people see them."""
     lexicon = load_lexicon()
     brands = {name: list(b.aliases) for name, b in lexicon.brands.items()}
     for name, aliases in _watched.get().items():
         brands[name] = list(dict.fromkeys([*brands.get(name, []), *aliases]))
     return LexiconData(
-        brands=brands,
-        products={name: b.products for name, b in lexicon.brands.items()},
-        categories={name: CategoryTerms(c.any, c.exclude, c.required_groups) for name, c in lexicon.categories.items()},
-        critical=lexicon.critical,
-        slang=lexicon.slang,
-        health_claims=lexicon.health_claims,
-        debunk=lexicon.debunk,
-        competitors={name: list(c.aliases) for name, c in lexicon.competitors.items()},
-        competitor_products={name: c.products for name, c in lexicon.competitors.items()},
+        brands=_each(brands),
+        products=_each({name: b.products for name, b in lexicon.brands.items()}),
+        categories={name: CategoryTerms(_terms(c.any), _terms(c.exclude), [_terms(g) for g in c.required_groups])
+                    for name, c in lexicon.categories.items()},
+        critical=_terms(lexicon.critical),
+        slang=_terms(lexicon.slang),
+        health_claims=_terms(lexicon.health_claims),
+        debunk=_terms(lexicon.debunk),
+        competitors=_each({name: list(c.aliases) for name, c in lexicon.competitors.items()}),
+        competitor_products=_each({name: c.products for name, c in lexicon.competitors.items()}),
     )
+
+
+def _terms(terms: Sequence[str]) -> list[str]:
+    """Return the terms in simplified characters, each once, in their order."""
+    return list(dict.fromkeys(simplified(list(terms))))
+
+
+def _each(named: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    return {name: _terms(terms) for name, terms in named.items()}

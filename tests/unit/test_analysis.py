@@ -184,6 +184,46 @@ def test_near_duplicate_is_close_and_unrelated_posts_are_far(lexicon: LexiconDat
         assert hamming(base, analyse(other, lexicon, NEGATIVE_BELOW, model()).simhash) > 15
 
 
+# The same posts as Hong Kong and Taiwan users write them, and as reposts that switch script: the lexicon, the
+# tokenizer's dictionary and the sentiment model are simplified, so the analysis reads them as simplified.
+TRADITIONAL = {
+    "澄星空氣炸鍋用了兩天就壞了，客服不理人，太差勁了，再也不買了，垃圾！": COMPLAINT,
+    "青禾牛奶味道很好，非常滿意，物美價廉，強烈推薦，好評！": PRAISE,
+    "青禾堅果禮盒被檢出黃曲黴毒素，已有三名兒童食用後送進醫院。": "青禾坚果礼盒被检出黄曲霉毒素，已有三名儿童食用后送进医院。",
+}
+
+
+@pytest.mark.parametrize(("written", "simplified_text"), TRADITIONAL.items())
+def test_a_post_in_traditional_characters_reads_as_the_same_post_in_simplified(
+        lexicon: LexiconData, written: str, simplified_text: str) -> None:
+    a = analyse(written, lexicon, NEGATIVE_BELOW, model())
+    b = analyse(simplified_text, lexicon, NEGATIVE_BELOW, model())
+    assert a.brand is not None
+    assert (a.brand, a.product, a.category, a.negative, a.health_claims, a.tokens) == \
+        (b.brand, b.product, b.category, b.negative, b.health_claims, b.tokens)
+    assert a.positive == pytest.approx(b.positive)
+    # a repost that only switched script is the same text to the duplicate linking
+    assert (a.content_hash, a.simhash) == (b.content_hash, b.simhash)
+
+
+def test_simplified_text_is_left_as_it_is(lexicon: LexiconData) -> None:
+    """Phrase by phrase: characters that are also simplified (著 in 显著, 乾 in 乾隆) are not changed."""
+    from tasks.monitoring.analysis import normalise
+
+    for text in (POST, COMPLAINT, "效果显著，乾隆年间的老字号，里面很干净"):
+        assert normalise(text) == text
+
+
+def test_a_brand_alias_written_in_traditional_finds_posts_in_either_script() -> None:
+    from tasks.monitoring.lexicon import lexicon_data, watching
+
+    with watching({"麥當勞": ("麥當勞",)}):
+        data = lexicon_data()
+    assert "麥當勞" in data.brands  # the name stays as the operator wrote it
+    for text in ("麦当劳的汉堡里吃出了虫子", "麥當勞的漢堡裏吃出了蟲子"):
+        assert analyse(text, data, NEGATIVE_BELOW, model()).brand == "麥當勞"
+
+
 # Health scares written as news (issue 15): calm, even positive in tone, a crisis all the same.
 NEWS_SCARES = [
     "【央视曝光】青禾承认旗下青禾牛奶含有国家禁用农药，专家指出该农药可致癌，香港已下架相关产品。",
