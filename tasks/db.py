@@ -4,12 +4,13 @@ shop's orders database, and read-only engines on the databases a SQL source read
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +184,37 @@ def insert_ignoring_duplicates(table):  # type: ignore[no-untyped-def]
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def sqlite_insert_ignoring_duplicates(session: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+    """Insert many rows on SQLite as insert_ignoring_duplicates(table) would, straight to the driver in the
+    session's transaction: at 100,000 mentions SQLAlchemy's per-row parameter processing took about as long as
+    SQLite's own insert. Each column's values go through its type's bind processor, column by column (the text
+    SQLAlchemy would store: a UTC time, a boolean as 0/1); the columns are the first row's keys, and a column
+    left out takes its scalar default, as SQLAlchemy's executemany does."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    first = rows[0]
+    given = [c for c in table.columns if c.name in first]
+    defaulted = [c for c in table.columns
+                 if c.name not in first and c.default is not None and getattr(c.default, "is_scalar", False)]
+    series: list[Iterable[object]] = []
+    for column in given:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[column.name] for row in rows]
+        series.append(list(map(process, values)) if process else values)
+    for column in defaulted:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        value = column.default.arg  # type: ignore[union-attr]
+        series.append(repeat(process(value) if process else value, len(rows)))
+    name_of = dialect.identifier_preparer.quote
+    names = [*given, *defaulted]
+    statement = (f"INSERT INTO {name_of(table.name)} ({', '.join(name_of(c.name) for c in names)}) "
+                 f"VALUES ({', '.join('?' for _ in names)}) ON CONFLICT DO NOTHING")
+    # exec_driver_sql: the driver's executemany, its errors raised as SQLAlchemy's (as every other statement's)
+    connection.exec_driver_sql(statement, list(zip(*series, strict=True)))
 
 
 def is_transient_db_error(exc: BaseException) -> bool:

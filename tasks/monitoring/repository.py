@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from tasks.db import insert_ignoring_duplicates
+from tasks.db import insert_ignoring_duplicates, sqlite_insert_ignoring_duplicates
 from tasks.models import EngagementRead, Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
 from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair
 from tasks.monitoring.health import SourceOutcome, next_health
@@ -37,12 +37,12 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
               for start in range(0, len(rows), CHUNK))
     # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
     if session.get_bind().dialect.name == "sqlite":
-        # A plain executemany, then the new rows by id: the session's BEGIN IMMEDIATE holds SQLite's one write lock,
-        # so every row above the largest id before is one of ours (2x faster than RETURNING, which SQLAlchemy
-        # batches row by row in Python).
+        # A plain executemany on the driver, then the new rows by id: the session's BEGIN IMMEDIATE holds SQLite's
+        # one write lock, so every row above the largest id before is one of ours (2x faster than RETURNING, which
+        # SQLAlchemy batches row by row in Python; the driver's own executemany saves another ~1 s per 100,000).
         before = session.scalar(select(func.max(table.c.id))) or 0
         for chunk in chunks:
-            session.execute(insert_ignoring_duplicates(table), chunk)
+            sqlite_insert_ignoring_duplicates(session, table, chunk)
         keys = session.execute(select(table.c.id, table.c.source, table.c.external_id).where(table.c.id > before))
     else:
         statement = insert_ignoring_duplicates(table).returning(table.c.id, table.c.source, table.c.external_id)
@@ -93,8 +93,14 @@ def recent_originals(session: Session, rows: Sequence[dict[str, object]], window
 
 
 def link_duplicates(session: Session, links: dict[int, int]) -> None:
-    """Point each duplicate at its original (one executemany UPDATE by primary key)."""
+    """Point each duplicate at its original (one executemany UPDATE by primary key; on SQLite the driver's own,
+    a third of the time of SQLAlchemy's at 25,000 links)."""
     table = Mention.__table__
+    if session.get_bind().dialect.name == "sqlite":
+        if links:
+            session.connection().exec_driver_sql(f"UPDATE {table.name} SET duplicate_of_id = ? WHERE id = ?",
+                                                 [(original, key) for key, original in links.items()])
+        return
     statement = (update(table).where(table.c.id == bindparam("mention_id"))
                  .values(duplicate_of_id=bindparam("original_id")))
     pairs = [{"mention_id": key, "original_id": original} for key, original in links.items()]

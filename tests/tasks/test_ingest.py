@@ -93,3 +93,31 @@ def test_storing_the_same_file_twice_adds_nothing(database: str, tmp_path: Path)
         stored = session.scalars(select(Mention).limit(1)).one()
         assert stored.brand == "澄星" and stored.negative and stored.category == "产品质量"
         assert stored.published_at.tzinfo is not None
+
+
+def test_every_column_reads_back_as_analysed_and_read(database: str, tmp_path: Path) -> None:
+    """SQLite's rows go straight to the driver (tasks.db.sqlite_insert_ignoring_duplicates), PostgreSQL's through
+    SQLAlchemy: both store what the scan read and analysed, times in UTC, flags as flags, defaults filled in."""
+    path = _jsonl(tmp_path / "m.jsonl", [
+        {"id": "p1", "text": "澄星空气炸锅用了两天就起火了，太危险", "published_at": "2026-11-27T10:00:00.250",
+         "reach": "1.2万", "platform": "微博", "author": "小王", "url": "https://example.com/p1", "reposts": 12,
+         "comments": 3, "likes": 40},
+        {"id": "p2", "text": "青禾牛奶味道很好", "published_at": "2026-11-27T02:00:00Z", "repost_of": "x9"},
+        {"id": "p3", "text": "网传澄星和青禾都出事了，纯属谣言", "published_at": "2026-11-27T10:05:00"},
+    ])
+    with disable_run_logger():
+        rows = analyse_mentions.fn(read_canonical_file(path, "inbox", NOW, SHANGHAI).mentions, NOW)
+        assert store_mentions.fn(rows) == 3
+    columns = [c.name for c in Mention.__table__.columns if c.name in rows[0]]
+    with session_scope() as session:
+        stored = {m.external_id: m for m in session.scalars(select(Mention))}
+        for row in rows:
+            mention = stored[str(row["external_id"])]
+            assert {c: getattr(mention, c) for c in columns} == {c: row[c] for c in columns}
+            assert (mention.is_drill, mention.duplicate_of_id) == (False, None)
+        # stored as the database compares times: triage's windows select by them
+        up_to_p1 = select(Mention.external_id).where(Mention.published_at <= stored["p1"].published_at)
+        assert sorted(session.scalars(up_to_p1)) == ["p1", "p2"]
+    p1 = stored["p1"]
+    assert p1.published_at == datetime(2026, 11, 27, 2, 0, 0, 250000, tzinfo=UTC)
+    assert (p1.reach, p1.reposts, p1.negative, p1.critical_terms) == (12000, 12, True, "起火")
