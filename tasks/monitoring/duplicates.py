@@ -27,6 +27,19 @@ class Fingerprint(NamedTuple):  # a tuple: a scan builds one per stored original
     published_at: datetime
 
 
+MAX_BITS = 3  # link_duplicates' default: 4 bands of 16 bits, each 4 of the 16 hex digits the database stores
+
+
+def hex_bands(max_bits: int = MAX_BITS) -> list[tuple[int, int]] | None:
+    """Return where each band of a SimHash lies in its stored form (16 hex digits, most significant first), as
+    SQL's 1-based substr(start, length), band 0 first; None when the bands do not fall on whole hex digits."""
+    bands = max_bits + 1
+    width = 64 // bands
+    if 64 % bands or width % 4:
+        return None
+    return [(17 - width // 4 * (band + 1), width // 4) for band in range(bands)]
+
+
 class _Originals:
     def __init__(self, max_bits: int, window: timedelta):
         self.max_bits, self.window = max_bits, window
@@ -89,7 +102,7 @@ class _Originals:
         return None
 
 
-def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], max_bits: int = 3,
+def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], max_bits: int = MAX_BITS,
                     window: timedelta = timedelta(hours=48)) -> dict[int, int]:
     """Return {new mention key: key of the original it repeats}.
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from tasks.db import insert_ignoring_duplicates, sqlite_insert_ignoring_duplicates
 from tasks.models import EngagementRead, Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
-from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair
+from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair, hex_bands
 from tasks.monitoring.health import SourceOutcome, next_health
 from tasks.monitoring.sources import FileMark, SourceProgress
 from tasks.monitoring.sources_files import DropFile
@@ -21,6 +21,9 @@ CHUNK = 2000
 ALSO_BRANDS = "also_brands"
 # Bound on the earlier originals a batch is compared with (the newest first).
 RECENT_LIMIT = 50_000
+# A batch of up to this many branded posts reads only the originals sharing a content hash or a SimHash band with
+# one of them (5 bound values a post); a larger one reads every original of its brands and window.
+SHARED_BANDS_UP_TO = 1000
 
 
 def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tuple[int, list[Fingerprint]]:
@@ -89,6 +92,15 @@ def recent_originals(session: Session, rows: Sequence[dict[str, object]], window
                     Mention.published_at <= max(times) + window,  # type: ignore[type-var, operator]
                     Mention.duplicate_of_id.is_(None))
              .order_by(Mention.published_at.desc()).limit(RECENT_LIMIT))
+    bands = hex_bands()
+    if len(branded) <= SHARED_BANDS_UP_TO and bands is not None:
+        # Only the originals link_duplicates could match: the same content hash, or a SimHash band in common (the
+        # database compares the stored hex digits). A scan of a few new posts then reads a few rows, not two days'.
+        query = query.where(or_(
+            Mention.content_hash.in_({r["content_hash"] for r in branded}),
+            *(func.substr(Mention.simhash, start, length).in_({str(r["simhash"])[start - 1:start - 1 + length]
+                                                              for r in branded})
+              for start, length in bands)))
     return [Fingerprint(k, b, c, int(s, 16), p) for k, b, c, s, p in session.execute(query)]
 
 

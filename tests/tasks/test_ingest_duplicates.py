@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prefect.logging import disable_run_logger
 from sqlalchemy import select
 
 from tasks.db import session_scope
 from tasks.models import Mention
+from tasks.monitoring import repository
 from tasks.monitoring.sources import RawMention
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
 
@@ -36,7 +38,12 @@ def _links() -> dict[str, str | None]:
     return {ident: names.get(dup) if dup else None for _, ident, dup in rows}
 
 
-def test_reposts_and_near_duplicates_are_linked_to_the_original(database: str) -> None:
+# A small batch asks the database only for the originals sharing a content hash or a SimHash band with its posts
+# (repository.SHARED_BANDS_UP_TO); a large one reads every recent original. Both must link alike.
+@pytest.mark.parametrize("shared_bands_up_to", [1000, 0], ids=["few-new-posts", "many-new-posts"])
+def test_reposts_and_near_duplicates_are_linked_to_the_original(
+        database: str, shared_bands_up_to: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repository, "SHARED_BANDS_UP_TO", shared_bands_up_to)
     assert _store(("weibo", "a1", POST, timedelta(hours=-5)), ("weibo", "a2", OTHER, timedelta(hours=-5))) == 2
     second = (
         ("douyin", "b1", POST, timedelta(hours=-1)),  # the same text elsewhere: same content hash

@@ -172,3 +172,19 @@ def test_the_record_format_duplicate_and_health_modules_stay_pure() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(result.stdout)
     assert report == {"offenders": {}, "broken": {}, "loaded": []}
+
+
+def test_the_stored_simhash_digits_are_the_bands_link_duplicates_indexes() -> None:
+    """recent_originals asks the database for originals sharing a band, by the hex digits of the stored SimHash."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from tasks.monitoring.duplicates import Fingerprint, _Originals, hex_bands
+
+    bands = hex_bands()
+    assert bands is not None and len(bands) == 4
+    index = _Originals(3, timedelta(hours=48))
+    for value in [0, 2**64 - 1, *(random.Random(7).getrandbits(64) for _ in range(200))]:
+        stored = f"{value:016x}"
+        keys = index._band_keys(Fingerprint(1, "b", "h", value, datetime.now(UTC)))
+        assert [int(stored[start - 1:start - 1 + length], 16) for start, length in bands] == [k[2] for k in keys]
