@@ -28,35 +28,6 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgr
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _temporary_prefect_server_stopped() -> Iterator[None]:
-    """Stop the temporary Prefect server a flow run without PREFECT_API_URL started in this process, before the
-    process ends: Prefect stops it at exit, but a pytest-xdist worker ends before its exit hooks have run, and
-    every `make test` left one server per such worker running (seen after a green CI run: two, of
-    tests/faults/test_recovery.py and tests/tasks/test_aftercare.py). What is still queued for the server is sent
-    first: a log flushed at exit would start a new one."""
-    yield
-    import subprocess
-    import sys
-
-    if "prefect.server.api.server" not in sys.modules:  # no temporary server was started here
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    from tasks.prefect_server import _send_what_is_queued
-
-    _send_what_is_queued(30)  # logs and events flushed at exit would otherwise start the server anew
-    for server in list(SubprocessASGIServer._instances.values()):
-        process = server.server_process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def _pg_available() -> bool:
     try:
         engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
