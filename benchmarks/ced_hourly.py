@@ -309,25 +309,30 @@ def summarise_stories(rows: list[dict[str, object]], story: dict[int, int]) -> d
 
 def evaluate_ced_hourly(workers: int | None = None) -> dict[str, object]:
     """Replay every judged hourly-only event (skips left out) and return per-event rows and the summary."""
-    started = time.perf_counter()
     events, hourly, sample = (pd.read_csv(DATA_DIR / name, encoding="utf-8") for name in HOURLY_FILES)
-    ids = select_events(events, sample)
-    missing, extra = sorted(set(ids) - set(EVENTS)), sorted(set(EVENTS) - set(ids))
+    return replay_judged(events, hourly, select_events(events, sample), EVENTS, workers)
+
+
+def replay_judged(events: pd.DataFrame, hourly: pd.DataFrame, ids: list[int], verdicts: dict[int, Verdict],
+                  workers: int | None = None) -> dict[str, object]:
+    """Replay the selected events `ids` that `verdicts` judged (every one must be; skips are left out) from their
+    hourly repost counts, and return per-event rows, the summary and the counts per story."""
+    started = time.perf_counter()
+    missing, extra = sorted(set(ids) - set(verdicts)), sorted(set(verdicts) - set(ids))
     if missing or extra:
-        raise ValueError(f"EVENTS does not match the hourly CED events: unjudged {missing}, not selected {extra}")
-    judged = [e for e in ids if EVENTS[e].kind != SKIP]
+        raise ValueError(f"the verdicts do not match the selected CED events: unjudged {missing}, not selected {extra}")
+    judged = [e for e in ids if verdicts[e].kind != SKIP]
     with tempfile.TemporaryDirectory(prefix="crisis-cedh-") as tmp:
-        jobs = [(events[events["event_id"] == e].iloc[0].to_dict(), hourly[hourly["event_id"] == e], EVENTS[e], tmp)
+        jobs = [(events[events["event_id"] == e].iloc[0].to_dict(), hourly[hourly["event_id"] == e], verdicts[e], tmp)
                 for e in judged]
         with ProcessPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
             rows = list(pool.map(_replay, jobs))
     return {"step_minutes": STEP / timedelta(minutes=1), "horizon_hours": HORIZON / timedelta(hours=1),
-            "split": {CRISIS: sum(EVENTS[e].kind == CRISIS for e in ids), QUIET: sum(EVENTS[e].kind == QUIET for e in ids),
-                      SKIP: sum(EVENTS[e].kind == SKIP for e in ids)},
-            "events": rows, "summary": summarise(rows, EVENTS),
+            "split": {kind: sum(verdicts[e].kind == kind for e in ids) for kind in (CRISIS, QUIET, SKIP)},
+            "events": rows, "summary": summarise(rows, verdicts),
             "stories": summarise_stories(rows, stories({e: str(t) for e, t in zip(events["event_id"], events["text"],
                                                                                      strict=True) if e in judged},
-                                                       EVENTS)),
+                                                       verdicts)),
             "seconds": round(time.perf_counter() - started, 1)}
 
 

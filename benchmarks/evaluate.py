@@ -8,8 +8,9 @@ and a paired bootstrap 95 % interval of the accuracy gap, so a gap is read with 
 Then the triage replays, both through `crisis replay`'s runner (tasks/replay/runner.py): a simulated week
 with injected crises (benchmarks/replay.py) and the real CED Weibo events, each watching the term a person
 chose for it, crisis or quiet (benchmarks/ced.py), and the larger set of CED events known only by their hourly
-repost counts (benchmarks/ced_hourly.py); last, the rumour signal on every CED original against CED's labels
-(benchmarks/ced_rumour.py).
+repost counts (benchmarks/ced_hourly.py), and the brand events CED's consumer keyword missed, judged after
+all detection work as a held-out check (benchmarks/ced_brands.py); last, the rumour signal on every CED
+original against CED's labels (benchmarks/ced_rumour.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
+from benchmarks.ced_brands import evaluate_ced_brands
 from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly, render_stories
 from benchmarks.ced_rumour import evaluate_rumour_signal
 from benchmarks.ced_rumour import render as render_rumour
@@ -234,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ced_hourly = evaluate_ced_hourly()
     render_ced(ced_hourly, console, "CED hourly-count replay (reposts spread evenly in each hour, all 转发微博)")
     render_stories(ced_hourly, console)
+    with console.status("replaying the brand events without CED's consumer keyword (held out)…"):
+        ced_brands = evaluate_ced_brands()
+    render_ced(ced_brands, console, "CED brand events without the consumer keyword, held out (hourly counts, all 转发微博)")
+    render_stories(ced_brands, console)
     rumour = evaluate_rumour_signal()
     render_rumour(rumour, console)
     payload = {
@@ -245,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": replay.as_dict(),
         "ced": ced,
         "ced_hourly": ced_hourly,
+        "ced_brands": ced_brands,
         "rumour_signal": rumour,
         "seconds": round(time.perf_counter() - started, 1),
     }
