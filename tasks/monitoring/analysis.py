@@ -202,7 +202,9 @@ def match_brands(text: str | Set[str], lexicon: LexiconData) -> list[tuple[str, 
     """Return every (brand, product) named in the text or in the set of its lexicon terms, one per brand:
     brands named by a product first (a product names its brand), then those named by an alias, each in
     lexicon order; our brands before the rivals'. A "问题食品" list naming three watched brands is about each
-    of them; a post comparing ours with a rival's is ours first."""
+    of them; a post comparing ours with a rival's is ours first. Latin letters match in any case (TermIndex)."""
+    if isinstance(text, str):
+        text = _term_index(lexicon).terms_in(text)
     found: dict[str, str | None] = {}
     for aliases_of, products_of in ((lexicon.brands, lexicon.products),
                                     (lexicon.competitors, lexicon.competitor_products)):
@@ -225,7 +227,9 @@ def match_brand(text: str | Set[str], lexicon: LexiconData) -> tuple[str | None,
 
 def categorise(text: str | Set[str], lexicon: LexiconData) -> str | None:
     """Return the crisis category with the most matching `any` terms among those whose exclude and
-    required terms the text passes (config order breaks ties)."""
+    required terms the text passes (config order breaks ties). Latin letters match in any case (TermIndex)."""
+    if isinstance(text, str):
+        text = _term_index(lexicon).terms_in(text)
     best, best_hits = None, 0
     for name, rule in lexicon.categories.items():
         if not rule.admits(text):
@@ -251,12 +255,27 @@ class TermIndex:
         ]
         self.terms = [term for term in dict.fromkeys(terms) if term]
         self.always = frozenset({""} if "" in terms else ())  # "" is in every text
-        self._automaton = AhoCorasick(self.terms) if self.terms else None
+        # Latin letters match in any case (iPhone, iphone, IPHONE; KFC, kfc): the automaton holds each term in lower
+        # case, and texts are lowered only when a term has letters at all.
+        self._keys = list(dict.fromkeys(term.lower() for term in self.terms))
+        self._named: list[tuple[str, ...]] = [() for _ in self._keys]
+        position = {key: i for i, key in enumerate(self._keys)}
+        for term in self.terms:
+            self._named[position[term.lower()]] += (term,)
+        self._cased = any(term.lower() != term.upper() for term in self.terms)
+        self._automaton = AhoCorasick(self._keys) if self._keys else None
+
+    def terms_in(self, text: str) -> frozenset[str]:
+        """Return the lexicon terms one text contains, as term_sets finds them."""
+        of_text, sets = self.term_sets([text])
+        return sets[of_text[0]]
 
     def term_sets(self, texts: Sequence[str]) -> tuple[list[int], list[frozenset[str]]]:
-        """Return the distinct sets of lexicon terms the texts contain (as `term in text` would tell) and,
-        for each text, the index of its set: most texts share a few sets, the empty one above all."""
-        found = np.zeros((len(texts), (len(self.terms) + 7) // 8), dtype=np.uint8)  # a bit per (text, term)
+        """Return the distinct sets of lexicon terms the texts contain (as `term in text` would tell, Latin letters
+        in any case) and, for each text, the index of its set: most texts share a few sets, the empty one above all."""
+        if self._cased:
+            texts = [text.lower() for text in texts]
+        found = np.zeros((len(texts), (len(self._keys) + 7) // 8), dtype=np.uint8)  # a bit per (text, term)
         if self._automaton is not None and texts:
             # One pass over the batch joined by NUL: a match that runs across two texts is dropped.
             starts = np.cumsum([0, *map(len, texts)])[:-1] + np.arange(len(texts))
@@ -269,8 +288,8 @@ class TermIndex:
         rows = np.ascontiguousarray(found).view(np.dtype((np.void, found.shape[1]))).ravel()
         distinct, of_text = np.unique(rows, return_inverse=True)
         sets = [
-            frozenset(self.terms[i] for i in np.flatnonzero(np.unpackbits(np.frombuffer(row.tobytes(), np.uint8))))
-            | self.always for row in distinct
+            frozenset(chain.from_iterable(self._named[i] for i in np.flatnonzero(
+                np.unpackbits(np.frombuffer(row.tobytes(), np.uint8))))) | self.always for row in distinct
         ]
         return of_text.ravel().tolist(), sets
 

@@ -224,11 +224,27 @@ def test_a_brand_alias_written_in_traditional_finds_posts_in_either_script() -> 
         assert analyse(text, data, NEGATIVE_BELOW, model()).brand == "麥當勞"
 
 
+def test_latin_letters_in_a_name_match_in_any_case() -> None:
+    """People write iphone, IPHONE and iPhone alike: a watched name in Latin letters finds all of them, in the
+    batch and in a single text, and a category term in Latin letters likewise."""
+    from tasks.monitoring.lexicon import lexicon_data, watching
+
+    with watching({"苹果": ("苹果", "iPhone"), "OPPO": ("OPPO",)}):
+        data = lexicon_data()
+    texts = ["新买的iphone充电时爆炸了", "IPHONE屏幕又黑屏了", "iPhone 信号太差", "oppo手机发烫", "今天天气不错"]
+    assert [a.brand for a in analyse_many(texts, data, NEGATIVE_BELOW, model())] == ["苹果", "苹果", "苹果", "OPPO", None]
+    assert match_brand("Oppo客服不理人", data) == ("OPPO", None)
+    assert analyse("iphone充电时爆炸了", data, NEGATIVE_BELOW, model()).critical_terms == ["爆炸"]
+    latin = small_lexicon({"个人信息泄露": (["App", "隐私"], [])})
+    assert categorise("这个APP偷偷读通讯录", latin) == "个人信息泄露"
+
+
 # Health scares written as news (issue 15): calm, even positive in tone, a crisis all the same.
 NEWS_SCARES = [
     "【央视曝光】青禾承认旗下青禾牛奶含有国家禁用农药，专家指出该农药可致癌，香港已下架相关产品。",
     "据媒体报道，澄星电水壶内胆检出重金属超标，专家建议消费者暂停使用。",
     "青禾坚果礼盒被检出黄曲霉毒素，已有三名儿童食用后送进医院。",
+    "紧急通知：刚看到新闻，青禾牛奶有一批含氯，请大家暂时别吃，转告家里人。",
 ]
 
 
@@ -322,7 +338,14 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_
     ("据传运营商下月开始对聊天软件进行收费，包月10元", "价格/虚假宣传"),  # a new charge is a price matter
     ("会员年费乱收费，自动续费还变相收费", "价格/虚假宣传"),
     ("高速收费站堵了两个小时", None),  # a bare 收费 is none
+    # scares that are not about food (the held-out CED brand events, benchmarks/ced_brands.py, were full of them)
+    ("商场里一个孩子结账时不见了，后来在厕所找到，是人贩子干的", "人身安全/食品安全"),
+    ("专家说这种取暖器辐射大，危害健康，家里有孩子的注意", "人身安全/食品安全"),
+    ("手机在裤兜里突然爆炸，大腿二级烧伤", "人身安全/食品安全"),
+    ("听说这个聊天软件下月起按条收费，收费标准每条五分", "价格/虚假宣传"),
+    ("景区一碗面卖一百八，天价宰客", "价格/虚假宣传"),
+    ("这家厂为了降低成本偷工减料", "产品质量"),
 ])
-def test_the_shipped_lexicon_reads_contamination_a_taken_phone_number_and_a_new_charge(
+def test_the_shipped_lexicon_reads_contamination_a_taken_phone_number_a_new_charge_and_other_scares(
         lexicon: LexiconData, text: str, category: str | None) -> None:
     assert categorise(text, lexicon) == category
