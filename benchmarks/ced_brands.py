@@ -11,18 +11,24 @@ who saw nothing but the post, following these rules:
           the brand's name; price fraud; false advertising; a privacy leak; bad service or delivery; a boycott);
   quiet:  the term is named but the post is no crisis for it (news, praise, tips, jokes, a place name, charity);
   skip:   nothing an e-commerce company could sell or would watch (politics, disasters, officials, hospitals).
-No rule, term or model was changed after these verdicts were written; the first replay of this set is its result.
-Replayed like the hourly set (benchmarks/ced_hourly.py: reposts spread evenly in each hour, each a plain 转发微博).
-It measures and reports; it asserts nothing.
+The verdicts were committed before the first replay (all events: crisis 31/115 alarmed, quiet 14/195). Then the
+set was split by story (copies of one text, benchmarks/ced_hourly.stories): stories whose first event id is even
+are the *dev* half, read to find what detection misses (its per-event rows are printed); the odd ones are the
+*test* half, whose rows are never printed or read: only its summary is, so it stays a held-out check of every
+change made after reading dev. Replayed like the hourly set (benchmarks/ced_hourly.py: reposts spread evenly in
+each hour, each a plain 转发微博). It measures and reports; it asserts nothing.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+from rich.console import Console
 
-from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict
-from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, replay_judged
+from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summarise
+from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, replay_judged, stories, summarise_stories
 from benchmarks.data import DATA_DIR
+
+DEV, TEST = "dev", "test"
 
 # Brands, companies, products and the words of buying and eating, chosen before reading any event.
 BRAND_WORDS = (
@@ -687,8 +693,40 @@ def select_events(events: pd.DataFrame) -> list[int]:
     return sorted(int(e) for e in chosen["event_id"])
 
 
+def halves(events: pd.DataFrame) -> dict[str, list[int]]:
+    """Return the judged (not skipped) event ids of each half: dev (stories with an even first id) and test."""
+    ids = [e for e in select_events(events) if EVENTS[e].kind != SKIP]
+    story = stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in set(ids)},
+                    EVENTS)
+    return {DEV: [e for e in ids if story[e] % 2 == 0], TEST: [e for e in ids if story[e] % 2 == 1]}
+
+
 def evaluate_ced_brands(workers: int | None = None) -> dict[str, object]:
-    """Replay every judged brand event (skips left out) and return per-event rows, the summary and the stories."""
+    """Replay every judged brand event (skips left out); return the dev half's rows, summary and stories, and the
+    test half's summary and stories only."""
     events, hourly, _ = (pd.read_csv(DATA_DIR / name, encoding="utf-8") for name in HOURLY_FILES)
-    return replay_judged(events, hourly, select_events(events), EVENTS, workers)
+    result = replay_judged(events, hourly, select_events(events), EVENTS, workers)
+    rows = {int(row["event_id"]): row for row in result["events"]}  # type: ignore[attr-defined]
+    story = stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in rows}, EVENTS)
+    split = halves(events)
+    out: dict[str, object] = {**result, "events": [rows[e] for e in split[DEV]],
+                              "summary": summarise([rows[e] for e in split[DEV]], EVENTS),
+                              "stories": summarise_stories([rows[e] for e in split[DEV]], story)}
+    out[TEST] = {"summary": summarise([rows[e] for e in split[TEST]], EVENTS),
+                 "stories": summarise_stories([rows[e] for e in split[TEST]], story)}
+    out["all"] = {"summary": summarise(list(rows.values()), EVENTS),
+                  "stories": summarise_stories(list(rows.values()), story)}
+    return out
+
+
+def render_test_half(result: dict[str, object], console: Console) -> None:
+    """Print the test half's and the whole set's summary lines (never the test half's rows)."""
+    for key, name in ((TEST, "test half (held out: rows never shown)"), ("all", "both halves")):
+        s, st = result[key]["summary"], result[key]["stories"]  # type: ignore[index]
+        console.print(f"{name}: crisis {s['crisis_alarmed']}/{s['crisis_events']} alarmed, "
+                      f"{s['share_opened_by_peak_hour_end']:.0%} by the end of the peak hour, median "
+                      f"{s['median_minutes_to_incident']} min, {s['crisis_right_category']} right category; quiet "
+                      f"{s['quiet_alarmed']}/{s['quiet_events']} alarmed; by story crisis "
+                      f"{st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "
+                      f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")
 

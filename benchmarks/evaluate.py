@@ -27,7 +27,7 @@ from rich.table import Table
 
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
-from benchmarks.ced_brands import evaluate_ced_brands
+from benchmarks.ced_brands import evaluate_ced_brands, render_test_half
 from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly, render_stories
 from benchmarks.ced_rumour import evaluate_rumour_signal
 from benchmarks.ced_rumour import render as render_rumour
@@ -238,8 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     render_stories(ced_hourly, console)
     with console.status("replaying the brand events without CED's consumer keyword (held out)…"):
         ced_brands = evaluate_ced_brands()
-    render_ced(ced_brands, console, "CED brand events without the consumer keyword, held out (hourly counts, all 转发微博)")
+    render_ced(ced_brands, console, "CED brand events without the consumer keyword, dev half (hourly counts, all 转发微博)")
     render_stories(ced_brands, console)
+    render_test_half(ced_brands, console)
     rumour = evaluate_rumour_signal()
     render_rumour(rumour, console)
     payload = {

@@ -44,6 +44,7 @@ class Thresholds:
     viral_min_reposts: int = 50
     viral_audience_share: float = 0.01
     viral_max_reposts: int = 1000
+    viral_unexplained_factor: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -201,24 +202,27 @@ def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     ))
 
 
-def viral_needed(author_reach: int, t: Thresholds) -> int:
+def viral_needed(author_reach: int, t: Thresholds, unexplained: bool = False) -> int:
     """Return the reposts that make a post by an author of `author_reach` viral:
-    needed = min(viral_max_reposts, max(viral_min_reposts, ⌈viral_audience_share × author_reach⌉)).
+    needed = min(viral_max_reposts, max(viral_min_reposts, ⌈viral_audience_share × author_reach⌉)),
+    times viral_unexplained_factor for a post no crisis category explains (其他).
 
     A post normally travels within its author's audience, and the bigger the audience the more reposts are
     ordinary: 1 % of it reposting within the window is far more than usual. A small account's post
     reposted by many more than that has left its circle and is carried by strangers; the floor keeps a
     few friends' reposts quiet, the cap keeps a star's post from needing an impossible count.
     """
-    return min(t.viral_max_reposts, max(t.viral_min_reposts, math.ceil(t.viral_audience_share * author_reach)))
+    needed = min(t.viral_max_reposts, max(t.viral_min_reposts, math.ceil(t.viral_audience_share * author_reach)))
+    return math.ceil(needed * t.viral_unexplained_factor) if unexplained else needed
 
 
 def viral_post(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire on a negative original post about the brand whose reposts in the window (or, where the platform
     reports it, its repost count in its first day, or the reposts it gained between two reads in the window)
-    reach `viral_needed` for its author's reach."""
-    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t), default=None)
-    if best is None or best.spread < (needed := viral_needed(best.author_reach, t)):
+    reach `viral_needed` for its author's reach (more in 其他, where only the tone says it is a complaint)."""
+    unexplained = g.category == OTHER_CATEGORY
+    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t, unexplained), default=None)
+    if best is None or best.spread < (needed := viral_needed(best.author_reach, t, unexplained)):
         return None
     if best.reposts >= best.spread:
         spread = f"最近 {t.window_minutes} 分钟被转发 {best.reposts:,} 次"
@@ -230,7 +234,8 @@ def viral_post(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     return RuleHit("viral_post", g.brand, g.category, (
         f"负面帖子扩散：「{g.brand}·{g.category}」原帖 {best.external_id}「{best.excerpt}」"
         f"（作者触达 {best.author_reach:,} 人）{spread}，超过门槛 {needed:,}"
-        f"（触达 × {t.viral_audience_share:g}，不少于 {t.viral_min_reposts:,}、至多 {t.viral_max_reposts:,}）"
+        f"（触达 × {t.viral_audience_share:g}，不少于 {t.viral_min_reposts:,}、至多 {t.viral_max_reposts:,}"
+        + (f"；未归入任何危机类别，再 × {t.viral_unexplained_factor:g}）" if unexplained else "）")
     ))
 
 

@@ -44,7 +44,7 @@ def thresholds(det: Detection) -> Thresholds:
         negative_majority=det.negative_majority,
         critical_min=det.critical_min, influencer_reach=det.influencer_reach,
         viral_min_reposts=det.viral_min_reposts, viral_audience_share=det.viral_audience_share,
-        viral_max_reposts=det.viral_max_reposts,
+        viral_max_reposts=det.viral_max_reposts, viral_unexplained_factor=det.viral_unexplained_factor,
     )
 
 

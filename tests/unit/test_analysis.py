@@ -339,7 +339,8 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_
     ("会员年费乱收费，自动续费还变相收费", "价格/虚假宣传"),
     ("高速收费站堵了两个小时", None),  # a bare 收费 is none
     # scares that are not about food (the held-out CED brand events, benchmarks/ced_brands.py, were full of them)
-    ("商场里一个孩子结账时不见了，后来在厕所找到，是人贩子干的", "人身安全/食品安全"),
+    ("商场里一个孩子结账时不见了，后来在厕所找到，是人贩子干的", None),  # the place's story, not the shop's
+    ("上门推销茶叶的人在茶里下了迷药", "人身安全/食品安全"),
     ("专家说这种取暖器辐射大，危害健康，家里有孩子的注意", "人身安全/食品安全"),
     ("手机在裤兜里突然爆炸，大腿二级烧伤", "人身安全/食品安全"),
     ("听说这个聊天软件下月起按条收费，收费标准每条五分", "价格/虚假宣传"),

@@ -29,3 +29,20 @@ def test_every_selected_event_is_judged_once_with_a_term_it_names_and_known_cate
     assert all(not v.categories for v in EVENTS.values() if v.kind != CRISIS)
     assert {v.kind for v in EVENTS.values()} <= {CRISIS, QUIET, SKIP}
     assert all(v.reason for v in EVENTS.values())
+
+
+def test_the_halves_split_the_judged_events_by_story() -> None:
+    """Copies of one story never straddle the halves (else reading dev would show test's text), and each half
+    has crisis and quiet events to measure."""
+    from benchmarks.ced_brands import DEV, TEST, halves
+    from benchmarks.ced_hourly import stories
+
+    require_data(*HOURLY_FILES)
+    events = pd.read_csv(DATA_DIR / HOURLY_FILES[0], encoding="utf-8")
+    split = halves(events)
+    judged = [e for e in select_events(events) if EVENTS[e].kind != SKIP]
+    assert sorted(split[DEV] + split[TEST]) == judged and not set(split[DEV]) & set(split[TEST])
+    story = stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in judged}, EVENTS)
+    assert not {story[e] for e in split[DEV]} & {story[e] for e in split[TEST]}
+    for half in (DEV, TEST):
+        assert {EVENTS[e].kind for e in split[half]} == {CRISIS, QUIET}

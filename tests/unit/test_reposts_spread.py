@@ -146,3 +146,16 @@ def test_thresholds_are_tunable() -> None:
     strict = Thresholds(viral_min_reposts=300, viral_audience_share=0.05, viral_max_reposts=5000)
     assert viral_needed(500, strict) == 300 and viral_needed(200_000, strict) == 5000
     assert viral_post(group(post(200, 500)), strict) is None
+
+
+def test_a_post_no_category_explains_must_spread_further_and_the_reason_says_so() -> None:
+    """In 其他 only the model's tone says the post is a complaint (it reads Weibo jokes and news as negative as
+    often), so the same spread that opens a 产品质量 incident is not enough there: it takes three times as many."""
+    unexplained = GroupWindow(brand="澄星", category="其他", negative=81, spreading=[post(80, 500)])
+    assert viral_needed(500, T, unexplained=True) == 150
+    assert viral_post(group(post(80, 500)), T) is not None
+    assert viral_post(unexplained, T) is None
+    unexplained.spreading = [post(150, 500)]
+    hit = viral_post(unexplained, T)
+    assert hit is not None and "门槛 150" in hit.reason and "未归入任何危机类别，再 × 3" in hit.reason
+    assert viral_needed(5_000_000, T, unexplained=True) == 3000  # the cap is for explained posts
