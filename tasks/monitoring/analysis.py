@@ -24,7 +24,7 @@ import numpy as np
 from ahocorasick_rs import AhoCorasick
 
 from tasks.common import collector_paused
-from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk
+from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk, warnings_about
 from tasks.monitoring.sentiment import SentimentModel, TokenBatch, Vocabulary, encode
 from tasks.monitoring.simhash import simhash_of
 
@@ -349,6 +349,7 @@ def _analyse_batch(
     of_text, sets = _term_index(lexicon).term_sets(cleaned)
     facts = [_term_facts(present, lexicon) for present in sets]
     rows = [(f.brand, f.product, f.category, f.critical, f.also, f.debunk_cue or bool(f.claims), f) for f in facts]
+    names = names_of(lexicon)
     new, sha256, setattr_ = Analysis.__new__, hashlib.sha256, object.__setattr__
     results = []
     append = results.append
@@ -361,6 +362,8 @@ def _analyse_batch(
             negative = not debunk and (bool(claims) or positive < negative_below)
         else:  # most texts
             debunk, claims, negative = False, [], positive < negative_below
+        if brand and not debunk and (warned := warnings_about(clean, names[brand])):
+            claims, negative = [*claims, *warned], True  # "不要吃牛肉": a warning about the watched name
         # Set as __init__ would, without its object.__setattr__ per field of a frozen dataclass (4x faster).
         result = new(Analysis)
         setattr_(result, "__dict__", {
@@ -380,6 +383,16 @@ def _analyse_batch(
         })
         append(result)
     return results
+
+
+def names_of(lexicon: LexiconData) -> dict[str, tuple[str, ...]]:
+    """Return every brand's (ours and the rivals') aliases and products: the names a warning can be about."""
+    names: dict[str, tuple[str, ...]] = {}
+    for aliases_of, products_of in ((lexicon.brands, lexicon.products),
+                                    (lexicon.competitors, lexicon.competitor_products)):
+        for brand in (*aliases_of, *products_of):
+            names[brand] = (*names.get(brand, ()), *aliases_of.get(brand, ()), *products_of.get(brand, ()))
+    return names
 
 
 _term_indexes: dict[int, tuple[LexiconData, TermIndex]] = {}

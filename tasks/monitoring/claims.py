@@ -71,6 +71,28 @@ def health_claims_in(text: str, claims: Sequence[str]) -> list[str]:
     return made
 
 
+# A warning not to consume or use something (不要吃, 别喝, 停止使用 …), with the name it is about just after it in
+# the same clause: "最近都不要吃牛肉", "请立即停止使用微波炉". Not 要不要吃 (a question), 特别用心 / 分别用 (别 of
+# another word). A warning about the watched name is a health claim about it, whatever the post's tone.
+_WARNING = re.compile(r"(?:(?<!要)不要|不能|(?<![特区分告类级性识差个辨鉴离])别|勿|停止)再?(?:食用|饮用|使用|吃|喝|用)")
+_WARNING_REACH = 10  # the name starts within this many characters after the warning
+
+
+def warnings_about(text: str, names: Iterable[str]) -> list[str]:
+    """Return each warning in the text not to eat, drink or use one of `names` (the watched brand's aliases and
+    products), as written up to the end of the name: ["不要吃牛肉"]."""
+    found = []
+    for match in _WARNING.finditer(text):
+        after = text[match.end():match.end() + _WARNING_REACH + 8]
+        clause = _CLAUSE_END.search(after)
+        after = after[:clause.start()] if clause else after
+        starts = [(after.find(name), name) for name in names if name and 0 <= after.find(name) <= _WARNING_REACH]
+        if starts:
+            at, name = min(starts, key=lambda found: (found[0], -len(found[1])))  # 青禾牛奶 before 青禾
+            found.append(text[match.start():match.end()] + after[:at] + name)
+    return found
+
+
 # Worth calling is_debunk only when one of these (or a debunk word) is in the text.
 REPORT_CUES = ("不实", "失实", "是假的", "谣言")
 

@@ -32,10 +32,11 @@ from tasks.monitoring.analysis import (
     jieba_module,
     load_user_dictionary,
     match_brand,
+    names_of,
     normalise,
     tokenize,
 )
-from tasks.monitoring.claims import health_claims_in, is_debunk, reading_note
+from tasks.monitoring.claims import health_claims_in, is_debunk, reading_note, warnings_about
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment import FORMAT, SentimentModel, evidence, train
 
@@ -183,8 +184,10 @@ def negative_evidence(text: str, top: int = 3) -> str:
     ("" when nothing in it leans negative)."""
     _dictionary()
     clean, lexicon = normalise(text), lexicon_data()
-    claims = (health_claims_in(clean, lexicon.health_claims)
-              if match_brand(clean, lexicon)[0] and not is_debunk(clean, lexicon.debunk) else [])
+    brand = match_brand(clean, lexicon)[0]
+    claims = ([*health_claims_in(clean, lexicon.health_claims),
+               *warnings_about(clean, names_of(lexicon)[brand])]
+              if brand and not is_debunk(clean, lexicon.debunk) else [])
     found = evidence(get_model(), tokenize(clean), top, negative_only=True)
     words = "、".join(f"{feature} {weight:+.2f}" for feature, weight in found)
     return "；".join(part for part in (reading_note(False, claims), words) if part)

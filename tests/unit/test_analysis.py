@@ -256,6 +256,29 @@ def test_a_health_claim_about_the_brand_is_negative_and_a_safety_crisis(lexicon:
     assert result.category == "人身安全/食品安全"
 
 
+@pytest.mark.parametrize("text, warning", [
+    ("刚收到医生朋友的通知，最近大家都不要吃青禾牛奶和青禾燕麦片，快告诉身边的朋友~", "不要吃青禾牛奶"),
+    ("【提醒】请立即停止使用澄星电水壶！女儿说这个牌子的内胆有问题，转给家里人", "停止使用澄星电水壶"),
+    ("千万别喝放在车里晒过的青禾牛奶，专家说的", "别喝放在车里晒过的青禾牛奶"),
+])
+def test_a_warning_not_to_eat_drink_or_use_the_watched_name_is_negative_and_says_so(
+        lexicon: LexiconData, text: str, warning: str) -> None:
+    """Warnings are written kindly ("快告诉身边的朋友~") and read positive; a warning about the watched name is a
+    health claim about it all the same, and the evidence says which."""
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.negative and warning in result.health_claims
+
+
+@pytest.mark.parametrize("text", [
+    "要不要吃青禾牛奶？大家觉得怎么样",  # a question
+    "减肥期间不要吃宵夜，早餐换成青禾燕麦片就好",  # the warning is about something else
+    "澄星电水壶做工特别用心，烧水很快",  # 别 of 特别
+])
+def test_no_warning_where_none_is_about_the_name(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.health_claims == []
+
+
 def test_the_same_claim_without_a_watched_brand_is_left_to_the_model(lexicon: LexiconData) -> None:
     """The rule is about the brands we watch: a general health article keeps the model's reading."""
     text = "专家指出，长期食用含禁用农药的水果可致癌，香港已出台新规。"

@@ -26,7 +26,7 @@ from tasks.monitoring.analysis import (
     normalise,
     tokenize,
 )
-from tasks.monitoring.claims import health_claims_in, is_debunk
+from tasks.monitoring.claims import health_claims_in, is_debunk, warnings_about
 from tasks.monitoring.sentiment import CLAUSE_CAP, SentimentModel, clause_features
 from tasks.monitoring.simhash import simhash
 from tests.conftest import SHARED_DATA
@@ -72,6 +72,7 @@ def texts() -> list[str]:
     found.extend(str(row["text"]) for row in generate_scenario(7, datetime(2025, 11, 20, tzinfo=UTC), days=7).mentions)
     long_review = max(found, key=len)
     made_up = ["青禾牛奶被曝致癌，检出禁用农药", "青禾牛奶不含禁用农药", "买了澄星", "空气炸锅，网传致癌不实", "", "  \t ",
+               "紧急通知：最近都不要吃青禾牛奶", "要不要吃青禾牛奶？", "请停止使用澄星电水壶，转告家人",
                # one cut for the whole batch: runs jieba splits (7.3cm, 1-2), whitespace, texts with no tokens in a row
                "尺寸7.3cm 送货1-2天 t.cn/abc 好评", "C++ ++ a--b 3.5% x_y", "", "", "第一行\n第二行\r\n  第三行", "。"]
     return [*found, *made_up, "好" * 300, "差，" * 200, long_review * 3]
@@ -100,7 +101,8 @@ def one_at_a_time(text: str, lexicon: LexiconData) -> tuple[Analysis, float]:
     named = match_brands(clean, lexicon)
     brand, product = named[0] if named else (None, None)
     debunk = is_debunk(clean, lexicon.debunk)
-    claims = health_claims_in(clean, lexicon.health_claims) if brand and not debunk else []
+    names = (*lexicon.brands.get(brand or "", ()), *lexicon.products.get(brand or "", ()))
+    claims = [*health_claims_in(clean, lexicon.health_claims), *warnings_about(clean, names)] if brand and not debunk else []
     return Analysis(
         tokens=tokens, positive=round(probability, 4),
         negative=not debunk and (bool(claims) or probability < NEGATIVE_BELOW),
