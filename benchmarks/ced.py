@@ -221,11 +221,11 @@ def render(result: dict[str, object], console: Console, name: str = "CED replay"
         )
     console.print(table)
     s = result["summary"]
-    median = s["median_minutes_to_incident"]  # type: ignore[index]
+    median, share = s["median_minutes_to_incident"], s["share_opened_by_peak_hour_end"]  # type: ignore[index]
     console.print(
         f"crisis events: {s['crisis_alarmed']}/{s['crisis_events']} alarmed, median "  # type: ignore[index]
         f"{'–' if median is None else f'{median:g}'} min from the first post to the incident, "
-        f"{s['share_opened_by_peak_hour_end']:.0%} opened by the end of their peak repost hour, "  # type: ignore[index]
+        f"{'–' if share is None else f'{share:.0%}'} opened by the end of their peak repost hour, "
         f"{s['crisis_right_category']}/{s['crisis_events']} in the right category; "  # type: ignore[index]
         f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"  # type: ignore[index]
     )

@@ -723,9 +723,10 @@ def render_test_half(result: dict[str, object], console: Console) -> None:
     """Print the test half's and the whole set's summary lines (never the test half's rows)."""
     for key, name in ((TEST, "test half (held out: rows never shown)"), ("all", "both halves")):
         s, st = result[key]["summary"], result[key]["stories"]  # type: ignore[index]
+        share, median = s["share_opened_by_peak_hour_end"], s["median_minutes_to_incident"]
         console.print(f"{name}: crisis {s['crisis_alarmed']}/{s['crisis_events']} alarmed, "
-                      f"{s['share_opened_by_peak_hour_end']:.0%} by the end of the peak hour, median "
-                      f"{s['median_minutes_to_incident']} min, {s['crisis_right_category']} right category; quiet "
+                      f"{'–' if share is None else f'{share:.0%}'} by the end of the peak hour, median "
+                      f"{'–' if median is None else f'{median:g}'} min, {s['crisis_right_category']} right category; quiet "
                       f"{s['quiet_alarmed']}/{s['quiet_events']} alarmed; by story crisis "
                       f"{st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "
                       f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")
