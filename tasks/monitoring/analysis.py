@@ -390,8 +390,9 @@ def names_of(lexicon: LexiconData) -> dict[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {}
     for aliases_of, products_of in ((lexicon.brands, lexicon.products),
                                     (lexicon.competitors, lexicon.competitor_products)):
-        for brand in (*aliases_of, *products_of):
-            names[brand] = (*names.get(brand, ()), *aliases_of.get(brand, ()), *products_of.get(brand, ()))
+        for brand in dict.fromkeys((*aliases_of, *products_of)):
+            names[brand] = tuple(dict.fromkeys((*names.get(brand, ()), *aliases_of.get(brand, ()),
+                                                *products_of.get(brand, ()))))
     return names
 
 
