@@ -220,12 +220,16 @@ def render(result: dict[str, object], console: Console, name: str = "CED replay"
             row["reason"],
         )
     console.print(table)
-    s = result["summary"]
-    median, share = s["median_minutes_to_incident"], s["share_opened_by_peak_hour_end"]  # type: ignore[index]
-    console.print(
-        f"crisis events: {s['crisis_alarmed']}/{s['crisis_events']} alarmed, median "  # type: ignore[index]
+    console.print(summary_line(result["summary"]))  # type: ignore[arg-type]
+
+
+def summary_line(s: Mapping[str, object]) -> str:
+    """Return a summarise() result as one line (– where a set has no crisis event to take a share of)."""
+    median, share = s["median_minutes_to_incident"], s["share_opened_by_peak_hour_end"]
+    return (
+        f"crisis events: {s['crisis_alarmed']}/{s['crisis_events']} alarmed, median "
         f"{'–' if median is None else f'{median:g}'} min from the first post to the incident, "
         f"{'–' if share is None else f'{share:.0%}'} opened by the end of their peak repost hour, "
-        f"{s['crisis_right_category']}/{s['crisis_events']} in the right category; "  # type: ignore[index]
-        f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"  # type: ignore[index]
+        f"{s['crisis_right_category']}/{s['crisis_events']} in the right category; "
+        f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
-from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summarise
+from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summarise, summary_line
 from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, replay_judged, stories, summarise_stories
 from benchmarks.data import DATA_DIR
 
@@ -693,11 +693,15 @@ def select_events(events: pd.DataFrame) -> list[int]:
     return sorted(int(e) for e in chosen["event_id"])
 
 
-def halves(events: pd.DataFrame) -> dict[str, list[int]]:
+def _stories(events: pd.DataFrame, ids: list[int]) -> dict[int, int]:
+    chosen = set(ids)
+    return stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in chosen}, EVENTS)
+
+
+def halves(events: pd.DataFrame, story: dict[int, int] | None = None) -> dict[str, list[int]]:
     """Return the judged (not skipped) event ids of each half: dev (stories with an even first id) and test."""
     ids = [e for e in select_events(events) if EVENTS[e].kind != SKIP]
-    story = stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in set(ids)},
-                    EVENTS)
+    story = _stories(events, ids) if story is None else story
     return {DEV: [e for e in ids if story[e] % 2 == 0], TEST: [e for e in ids if story[e] % 2 == 1]}
 
 
@@ -707,27 +711,18 @@ def evaluate_ced_brands(workers: int | None = None) -> dict[str, object]:
     events, hourly, _ = (pd.read_csv(DATA_DIR / name, encoding="utf-8") for name in HOURLY_FILES)
     result = replay_judged(events, hourly, select_events(events), EVENTS, workers)
     rows = {int(row["event_id"]): row for row in result["events"]}  # type: ignore[attr-defined]
-    story = stories({e: str(t) for e, t in zip(events["event_id"], events["text"], strict=True) if e in rows}, EVENTS)
-    split = halves(events)
-    out: dict[str, object] = {**result, "events": [rows[e] for e in split[DEV]],
-                              "summary": summarise([rows[e] for e in split[DEV]], EVENTS),
-                              "stories": summarise_stories([rows[e] for e in split[DEV]], story)}
-    out[TEST] = {"summary": summarise([rows[e] for e in split[TEST]], EVENTS),
-                 "stories": summarise_stories([rows[e] for e in split[TEST]], story)}
-    out["all"] = {"summary": summarise(list(rows.values()), EVENTS),
-                  "stories": summarise_stories(list(rows.values()), story)}
-    return out
+    story = _stories(events, list(rows))
+    split = {**halves(events, story), "all": list(rows)}
+    parts = {key: {"summary": summarise([rows[e] for e in ids], EVENTS),
+                   "stories": summarise_stories([rows[e] for e in ids], story)} for key, ids in split.items()}
+    return {**result, "events": [rows[e] for e in split[DEV]], **parts[DEV], TEST: parts[TEST], "all": parts["all"]}
 
 
 def render_test_half(result: dict[str, object], console: Console) -> None:
     """Print the test half's and the whole set's summary lines (never the test half's rows)."""
     for key, name in ((TEST, "test half (held out: rows never shown)"), ("all", "both halves")):
-        s, st = result[key]["summary"], result[key]["stories"]  # type: ignore[index]
-        share, median = s["share_opened_by_peak_hour_end"], s["median_minutes_to_incident"]
-        console.print(f"{name}: crisis {s['crisis_alarmed']}/{s['crisis_events']} alarmed, "
-                      f"{'–' if share is None else f'{share:.0%}'} by the end of the peak hour, median "
-                      f"{'–' if median is None else f'{median:g}'} min, {s['crisis_right_category']} right category; quiet "
-                      f"{s['quiet_alarmed']}/{s['quiet_events']} alarmed; by story crisis "
+        part = result[key]
+        st = part["stories"]  # type: ignore[index]
+        console.print(f"{name}: {summary_line(part['summary'])}; by story crisis "  # type: ignore[index]
                       f"{st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "
                       f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")
-

@@ -86,7 +86,7 @@ def warnings_about(text: str, names: Iterable[str]) -> list[str]:
         after = text[match.end():match.end() + _WARNING_REACH + 8]
         clause = _CLAUSE_END.search(after)
         after = after[:clause.start()] if clause else after
-        starts = [(after.find(name), name) for name in names if name and 0 <= after.find(name) <= _WARNING_REACH]
+        starts = [(at, name) for name in names if name and 0 <= (at := after.find(name)) <= _WARNING_REACH]
         if starts:
             at, name = min(starts, key=lambda found: (found[0], -len(found[1])))  # 青禾牛奶 before 青禾
             found.append(text[match.start():match.end()] + after[:at] + name)
