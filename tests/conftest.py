@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,19 @@ def prefect_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     base = tmp_path_factory.getbasetemp()
     return prefect_database_template(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_prefects_temporary_server() -> Iterator[None]:
+    """Stop the temporary server Prefect starts for a CLI command run in process without PREFECT_API_URL
+    (`crisis ack` looking for the paused run) when this process's tests end. Prefect stops it at exit, but a
+    pytest-xdist worker whose exit takes over 15 s (a loaded machine, queues drained at exit) is ended with
+    os._exit by execnet, and the server ran on with no parent: twice under load, never on a quiet machine."""
+    yield
+    server_module = sys.modules.get("prefect.server.api.server")
+    if server_module is not None:
+        for server in list(server_module.SubprocessASGIServer._instances.values()):
+            server.stop()
 
 
 @pytest.fixture(autouse=True)
