@@ -150,6 +150,10 @@ def summarise(rows: list[dict[str, object]], verdicts: Mapping[int, Verdict] | N
         "share_opened_by_peak_hour_end": round(len(by_peak) / len(crisis), 3) if crisis else None,
         "crisis_right_category": len(right),
         "quiet_events": len(quiet), "quiet_alarmed": sum(r["opened_at"] is not None for r in quiet),
+        # with a person reading the 待核实 board: opened or listed by the end of the peak hour; quiet events listed
+        "share_seen_by_peak_hour_end": (round(sum(bool(r.get("seen_by_peak_end")) for r in crisis) / len(crisis), 3)
+                                        if crisis else None),
+        "quiet_listed": sum(r.get("watched_at") is not None and r["opened_at"] is None for r in quiet),
     }
 
 
@@ -182,6 +186,10 @@ def replay_row(path: Path, event: Mapping[str, object], verdict: Verdict, posts:
         "category": first.category if first else None, "level": first.level if first else None,
         "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
         "trigger_reason": first.trigger_reason if first else None,
+        # the 待核实 board (spreading_watch): listed for a person to judge, before or without an incident
+        "watched_at": outcome.log.watched_at.astimezone(peak_end.tzinfo).isoformat() if outcome.log.watched_at else None,
+        "seen_by_peak_end": bool((first and first.detected_at <= peak_end)
+                                 or (outcome.log.watched_at and outcome.log.watched_at <= peak_end)),
         "horizon_hours": round(horizon / timedelta(hours=1), 1), "scans_run": outcome.log.scans_run,
         "seconds": outcome.seconds,
     }
@@ -232,4 +240,7 @@ def summary_line(s: Mapping[str, object]) -> str:
         f"{'–' if share is None else f'{share:.0%}'} opened by the end of their peak repost hour, "
         f"{s['crisis_right_category']}/{s['crisis_events']} in the right category; "
         f"quiet events: {s['quiet_alarmed']}/{s['quiet_events']} alarmed (false alarms)"
+        + (f"; with the 待核实 board read: {seen:.0%} of crisis events opened or listed by the end of their peak "
+           f"hour, {s['quiet_listed']}/{s['quiet_events']} quiet events listed to verify"
+           if (seen := s.get("share_seen_by_peak_hour_end")) is not None else "")
     )

@@ -35,11 +35,10 @@ def _check_settings(ctx: typer.Context, debug: Annotated[bool, typer.Option(
 
 
 # in the order `crisis --help` lists them
-for command in (incidents.scan, incidents.incidents, incidents.show, incidents.ack, compensate.compensate,
-                compensate.approve, compensate.reject, incidents.level, stack.up, stack.down, stack.demo,
-                analyze.analyze, aftercare.mitigate,
-                aftercare.step, aftercare.lesson, aftercare.close):
-    app.command()(command)
+for command in (incidents.scan, incidents.incidents, incidents.show, incidents.ack, incidents.open_,
+                compensate.compensate, compensate.approve, compensate.reject, incidents.level, stack.up, stack.down,
+                stack.demo, analyze.analyze, aftercare.mitigate, aftercare.step, aftercare.lesson, aftercare.close):
+    app.command(command.__name__.rstrip("_"))(command)
 app.command()(replay)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")

@@ -203,3 +203,37 @@ def level(key: Key, to: Annotated[str, typer.Option("--to", help="新级别：I�
         override_level(session, incident, to.upper(), reason=reason, actor=by, at=resolve_now(parse_time(now)))
     console.print(f"{safe_text(key)}：级别 {previous} → {safe_text(to.upper())}（{safe_text(reason)}）",
                   highlight=False)
+
+
+@fails_cleanly
+def open_(brand: Annotated[str, typer.Argument(help="监测中的我方品牌（lexicon.toml 的 brands 之一）。")],
+          category: Annotated[str, typer.Option("--category", help="危机类别（lexicon.toml 的类别或 其他）。")],
+          by: Annotated[str, typer.Option("--by", help="立案人姓名。")],
+          reason: Annotated[str, typer.Option("--reason", help="为何判断为危机（记入审计日志）。")],
+          level: Annotated[str | None, typer.Option("--level", help="级别 I–IV；不填则按数据自动定级。")] = None,
+          now: Now = None) -> None:
+    """人工立案：规则未开启、人工判断确属危机时手动开启事件。
+
+    事件像规则开启的一样定级、关联该品牌与类别最近窗口内的负面帖子及其转发，并记入审计日志；
+    连接 Prefect 服务器时立即发出通知，否则在下一次扫描时发出。"""
+    from prefect.settings import PREFECT_API_URL
+
+    from tasks.common import resolve_now
+    from tasks.incidents.state import LEVEL_NAMES
+    from tasks.triage.tasks import open_by_hand
+
+    change = open_by_hand(brand, category, by=by, reason=reason, at=resolve_now(parse_time(now)), level=level)
+    console.print(f"已人工立案 {safe_text(change.incident_key)}：{safe_text(brand)} · {safe_text(category)}，"
+                  f"{change.level.value} 级（{LEVEL_NAMES[change.level]}），立案人 {safe_text(by)}", highlight=False)
+    if not PREFECT_API_URL.value():
+        console.print("未连接 Prefect 服务器（未设置 PREFECT_API_URL）：通知将在下一次扫描时发出", highlight=False)
+        return
+    from prefect.events.worker import EventsWorker
+
+    from tasks.db import session_scope
+    from tasks.incidents.service import announce_pending
+
+    with session_scope() as session:
+        announce_pending(session)
+    EventsWorker.drain_all()
+    console.print("已发出立案事件：按告警规则通知应急小组", highlight=False)

@@ -46,6 +46,7 @@ class Detection(StrictModel):
     viral_audience_share: float = Field(0.01, gt=0)
     viral_max_reposts: int = Field(1000, gt=0)
     viral_unexplained_factor: float = Field(3.0, ge=1)
+    watch_share: float = Field(0.5, gt=0, le=1)
     dedup_hours: int = Field(48, gt=0)
     rules: dict[RuleName, Mode] = {
         "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "influencer": "enforce",

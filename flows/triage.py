@@ -8,7 +8,7 @@ from prefect import flow
 
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
-from tasks.triage.board import publish_briefs, publish_incident_board
+from tasks.triage.board import publish_briefs, publish_incident_board, publish_watch_board
 from tasks.triage.rumour_tasks import flag_rumours
 from tasks.triage.tasks import announce_incidents, change_dicts, update_incidents
 from tasks.triage.warning_tasks import publish_competitor_board
@@ -22,13 +22,15 @@ def triage_mentions(window_end: datetime | None = None,
     1) evaluate every brand x category against its baselines (spikes, critical terms, influencers),
     open incidents or update and escalate active ones, record each rule that fired and why, mark possible rumours;
     a competitor's crisis opens nothing of ours: it raises a competitor alert (同类风险预警), told once a day;
-    2) announce every unannounced change as an event; 3) refresh the boards (incidents, competitors) and the briefs.
+    2) announce every unannounced change as an event; 3) refresh the boards (incidents, 待核实 posts no rule
+    opened an incident for, competitors) and the briefs.
     """
     end = resolve_now(window_end)
     changes = update_incidents(end, flow_actor())
     flag_rumours(end, flow_actor())
     announce_incidents()
     publish_incident_board(end, source_health)
+    publish_watch_board(end)
     publish_competitor_board()
     publish_briefs(end)
     return change_dicts(changes)

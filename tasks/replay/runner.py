@@ -30,6 +30,7 @@ from tasks.monitoring.sources import RawMention, read_canonical_file
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
 from tasks.replay import repository
 from tasks.replay.plan import ReplayPlan, ReplayRow, busy_scans, by_scan, scan_times
+from tasks.triage import repository as triage_repository
 from tasks.triage.rumour_tasks import flag_rumours
 from tasks.triage.tasks import update_incidents
 
@@ -50,6 +51,7 @@ class ScanLog:
     opened: dict[str, Level] = field(default_factory=dict)
     scans: int = 0
     scans_run: int = 0
+    watched_at: datetime | None = None  # the first scan that listed a post as 待核实 (spreading_watch)
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,16 @@ def scan_all(posts: Sequence[RawMention], scans: Sequence[datetime], *, skip_idl
                     if change.kind == "opened":
                         log.opened[change.incident_key] = change.level
                 flag_rumours.fn(at, ACTOR)
+                if log.watched_at is None and _listed_to_verify(at):
+                    log.watched_at = at
             if advance is not None:
                 advance(1)
     return log
+
+
+def _listed_to_verify(at: datetime) -> bool:
+    with session_scope() as session:
+        return bool(triage_repository.watch_hits(session, at))
 
 
 def replay_file(path: Path, plan: ReplayPlan, *, skip_idle: bool = True,

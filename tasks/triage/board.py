@@ -18,7 +18,7 @@ from tasks.incidents.repository import fired_rules
 from tasks.incidents.state import LEVEL_NAMES, RESOLUTION_NAMES, Level, Resolution, state_name
 from tasks.models import Incident
 from tasks.monitoring.health import STATUS_NAMES
-from tasks.notify.templates import escape_markdown, markdown_link, one_line
+from tasks.notify.templates import escape_markdown, inert, markdown_link, one_line
 from tasks.triage import repository as mentions
 from tasks.triage.brief import BriefData, reason_sentence, render_brief
 from tasks.triage.debunk import render_debunk_statement
@@ -73,6 +73,34 @@ def publish_incident_board(now: datetime, source_health: list[dict[str, object]]
         create_table_artifact(key="drill-board", table=rows[True],
                               description=f"【演练】演练事件看板（最新在前）：演练事件不是真实舆情。{sources}")
     return len(rows[False])
+
+
+WATCH_DAY = timedelta(hours=24)  # 首次列出: the first watch row of a brand and category within this
+
+
+def watch_rows(session: Session, now: datetime) -> list[dict[str, object]]:
+    """Return the 待核实 rows of the scan at `now`: negative posts about our brands spreading towards an
+    incident that no rule opened (tasks/triage/detection.spreading_watch), by brand and category, with when
+    each was first listed within a day and the command that opens an incident by hand."""
+    rows = []
+    for hit in mentions.watch_hits(session, now):
+        first = mentions.first_watched(session, hit.brand, hit.category, now - WATCH_DAY)
+        rows.append({"品牌 · 类别": f"{hit.brand} · {hit.category}", "待核实原因": inert(one_line(hit.reason, 300)),
+                     "首次列出": show_time(first or hit.window_end),
+                     "确属危机时": f"crisis open {hit.brand} --category {hit.category} --by 姓名 --reason 理由"})
+    return rows
+
+
+@task
+def publish_watch_board(now: datetime) -> int:
+    """Update the `watch-board` table artifact (待核实) for the scan at `now`; return its rows."""
+    with session_scope() as session:
+        rows = watch_rows(session, now)
+    create_table_artifact(
+        key="watch-board", table=rows or [{"品牌 · 类别": "—", "待核实原因": "暂无：没有正在扩散却未立案的负面帖子"}],
+        description="待核实看板：关于我方品牌、正在扩散的负面帖子，检测规则尚未开启事件（词库没有它的类别词，"
+                    "或转发还没到门槛）。请人工判断；确属危机时用 crisis open 人工立案（记入审计日志）。")
+    return len(rows)
 
 
 def _hourly_negative(session: Session, incident: Incident, now: datetime) -> tuple[list[int], list[str]]:

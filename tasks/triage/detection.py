@@ -45,6 +45,7 @@ class Thresholds:
     viral_audience_share: float = 0.01
     viral_max_reposts: int = 1000
     viral_unexplained_factor: float = 3.0
+    watch_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -224,18 +225,46 @@ def viral_post(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t, unexplained), default=None)
     if best is None or best.spread < (needed := viral_needed(best.author_reach, t, unexplained)):
         return None
-    if best.reposts >= best.spread:
-        spread = f"最近 {t.window_minutes} 分钟被转发 {best.reposts:,} 次"
-    elif (best.reported or 0) >= best.spread:
-        spread = f"平台报告转发 {best.spread:,} 次（本窗口内收录 {best.reposts:,} 次）"
-    else:
-        spread = (f"最近 {t.window_minutes} 分钟两次读取之间平台报告的转发增加 {best.spread:,} 次"
-                  f"（本窗口内收录 {best.reposts:,} 次）")
     return RuleHit("viral_post", g.brand, g.category, (
-        f"负面帖子扩散：「{g.brand}·{g.category}」原帖 {best.external_id}「{best.excerpt}」"
-        f"（作者触达 {best.author_reach:,} 人）{spread}，超过门槛 {needed:,}"
+        f"负面帖子扩散：「{g.brand}·{g.category}」{_post_spread(best, t)}，超过门槛 {needed:,}"
         f"（触达 × {t.viral_audience_share:g}，不少于 {t.viral_min_reposts:,}、至多 {t.viral_max_reposts:,}"
         + (f"；未归入任何危机类别，再 × {t.viral_unexplained_factor:g}）" if unexplained else "）")
+    ))
+
+
+def _post_spread(post: SpreadingPost, t: Thresholds) -> str:
+    """Return which post spreads and how far, in words: 原帖 X「…」（作者触达 N 人）最近 30 分钟被转发 M 次."""
+    if post.reposts >= post.spread:
+        spread = f"最近 {t.window_minutes} 分钟被转发 {post.reposts:,} 次"
+    elif (post.reported or 0) >= post.spread:
+        spread = f"平台报告转发 {post.spread:,} 次（本窗口内收录 {post.reposts:,} 次）"
+    else:
+        spread = (f"最近 {t.window_minutes} 分钟两次读取之间平台报告的转发增加 {post.spread:,} 次"
+                  f"（本窗口内收录 {post.reposts:,} 次）")
+    return f"原帖 {post.external_id}「{post.excerpt}」（作者触达 {post.author_reach:,} 人）{spread}"
+
+
+WATCH_RULE = "spreading_watch"
+WATCH_MODE = "watch"  # its mode in detection_hits: recorded with no incident, listed on the 待核实 board
+
+
+def spreading_watch(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """A watch, not a rule: a negative original post about the brand that has spread at least `watch_share` of
+    the way to viral_post's threshold (its category's; 其他 needs viral_unexplained_factor times more) without
+    any rule opening an incident. It opens nothing: the board lists it as 待核实 for a person to judge (a real
+    crisis the lexicon has no words for spreads like this: an abduction rumour at a store, a fee nobody
+    announced), who can open an incident by hand (`crisis open`)."""
+    unexplained = g.category == OTHER_CATEGORY
+    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t, unexplained), default=None)
+    if best is None:
+        return None
+    needed = viral_needed(best.author_reach, t, unexplained)
+    if best.spread < max(1, math.ceil(t.watch_share * needed)):
+        return None
+    return RuleHit(WATCH_RULE, g.brand, g.category, (
+        f"待核实：「{g.brand}·{g.category}」{_post_spread(best, t)}，已达开启门槛 {needed:,} 的 "
+        f"{min(best.spread / needed, 1):.0%}" + ("（未归入任何危机类别）" if unexplained else "")
+        + "；规则未开启事件，请人工判断"
     ))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tasks.db import insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
 from tasks.models import DetectionHit, EngagementRead, Incident, IncidentMetric, Mention, MentionBrand, names_brand
-from tasks.triage.detection import GroupWindow, SpreadingPost
+from tasks.triage.detection import WATCH_MODE, GroupWindow, SpreadingPost
 
 DAY_SECONDS = 86400
 SPREADING_CANDIDATES = 50  # originals looked up per scan (the most reposted, the most reported)
@@ -120,6 +120,20 @@ def record_hits(session: Session, rows: list[dict[str, object]]) -> None:
     """Store the rules that fired at a scan; a hit already stored for its window is kept as it was."""
     if rows:
         session.execute(insert_ignoring_duplicates(DetectionHit), rows)
+
+
+def watch_hits(session: Session, at: datetime) -> list[DetectionHit]:
+    """Return the 待核实 rows (spreading_watch) the scan at `at` recorded, by brand and category; drills left out."""
+    return list(session.scalars(select(DetectionHit).where(
+        DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.window_end == at)
+        .order_by(DetectionHit.brand, DetectionHit.category)))
+
+
+def first_watched(session: Session, brand: str, category: str, since: datetime) -> datetime | None:
+    """Return the first scan after `since` that listed the brand and category as 待核实."""
+    return session.scalar(select(func.min(DetectionHit.window_end)).where(
+        DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.brand == brand,
+        DetectionHit.category == category, DetectionHit.window_end > since))
 
 
 def record_metric(session: Session, row: dict[str, object]) -> None:

@@ -12,12 +12,13 @@ from config.detection import Detection, load_detection
 from config.files import load_lexicon, load_severity
 from tasks.common import local_zone
 from tasks.db import retry_transient_db, session_scope
+from tasks.errors import InvalidTransition
 from tasks.incidents import repository as incidents
-from tasks.incidents.service import announce_pending, escalate, open_incident
-from tasks.incidents.state import LEVEL_NAMES, Level, higher, is_higher
+from tasks.incidents.service import announce_pending, escalate, open_incident, override_level
+from tasks.incidents.state import LEVEL_NAMES, OTHER_CATEGORY, Level, higher, is_higher
 from tasks.models import Incident
 from tasks.triage import repository
-from tasks.triage.detection import GroupWindow, RuleHit, Thresholds, evaluate
+from tasks.triage.detection import WATCH_MODE, GroupWindow, RuleHit, Thresholds, evaluate, spreading_watch
 from tasks.triage.severity import grade, heat_index
 from tasks.triage.warning_tasks import raise_competitor_alerts
 
@@ -45,6 +46,7 @@ def thresholds(det: Detection) -> Thresholds:
         critical_min=det.critical_min, influencer_reach=det.influencer_reach,
         viral_min_reposts=det.viral_min_reposts, viral_audience_share=det.viral_audience_share,
         viral_max_reposts=det.viral_max_reposts, viral_unexplained_factor=det.viral_unexplained_factor,
+        watch_share=det.watch_share,
     )
 
 
@@ -110,6 +112,8 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
         incident = incidents.get_incident(session, change.incident_key)
     elif incident is not None and g.negative:
         change = _update(session, incident, g, end, actor)
+    if incident is None and (watch := spreading_watch(g, thresholds(det))) is not None:
+        hits.append((watch, WATCH_MODE))  # 待核实: listed on the watch board, opens nothing
     _record_hits(session, hits, end, incident.id if incident else None, drill)
     if incident is not None:
         repository.attach_negative_mentions(session, incident, incident.started_at, end)
@@ -177,3 +181,43 @@ def announce_incidents() -> list[str]:
 def change_dicts(changes: list[IncidentChange]) -> list[dict[str, object]]:
     """Return changes as JSON-able dicts (flow return values)."""
     return [asdict(c) for c in changes]
+
+
+def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetime,
+                 level: str | None = None) -> IncidentChange:
+    """Open an incident a person judged to be a crisis where no rule opened one (人工立案): a 待核实 post, a call
+    from the press. Graded and filled like one a rule opens (the brand and category's negatives of the
+    window, their reposts, its metrics), `level` set by hand if given; audited with who and why. Announced
+    by the caller or at the next scan (announce_pending). Refused, with nothing written, for a brand we do
+    not watch (a competitor's crisis is never ours), an unknown category, an empty reason, or a brand and
+    category that already has an incident in hand."""
+    lexicon = load_lexicon()
+    if brand in lexicon.competitors:
+        raise InvalidTransition(f"{brand} 是竞争对手（lexicon.toml 的 competitors），不开我方事件")
+    if brand not in lexicon.brands:
+        raise InvalidTransition(f"{brand} 不是监测中的品牌（lexicon.toml 的 brands：{'、'.join(lexicon.brands)}）")
+    if category not in (categories := [*lexicon.categories, OTHER_CATEGORY]):
+        raise InvalidTransition(f"未知类别 {category}（可选：{'、'.join(categories)}）")
+    if not reason.strip():
+        raise InvalidTransition("人工立案须说明理由（--reason）")
+    if level is not None and level.upper() not in tuple(Level):
+        raise InvalidTransition(f"未知级别 {level}（{'、'.join(Level)}）")
+    det = load_detection()
+    with session_scope() as session:
+        held = incidents.active_by_group(session).get((brand, category))
+        if held is not None:
+            raise InvalidTransition(f"「{brand}·{category}」已有进行中的事件 {held.key}：请在该事件上处理"
+                                    "（crisis level 调整级别）")
+        groups = repository.group_windows(session, at, det.window_minutes, det.short_baseline_hours,
+                                          det.long_baseline_days, det.influencer_reach, False)
+        g = groups.get((brand, category)) or GroupWindow(brand=brand, category=category)
+        change = _open(session, g, f"人工立案（{by}）：{reason.strip()}", at, by, False)
+        incident = incidents.get_incident(session, change.incident_key)
+        if level is not None and level.upper() != incident.level:
+            override_level(session, incident, level.upper(), reason=f"人工立案时定级：{reason.strip()}", actor=by, at=at)
+            change = IncidentChange(incident.key, "opened", Level(incident.level))
+        repository.attach_negative_mentions(session, incident, incident.started_at, at)
+        repository.attach_reposts(session, incident, at)
+        if g.negative:
+            _record_metric(session, incident, g, at, det.window_minutes)
+    return change

@@ -10,7 +10,15 @@ import pytest
 
 from tasks.monitoring.duplicates import Reading, RepostPair, resolve_reposts, spread_reading
 from tasks.monitoring.sources import to_mention
-from tasks.triage.detection import GroupWindow, SpreadingPost, Thresholds, evaluate, viral_needed, viral_post
+from tasks.triage.detection import (
+    GroupWindow,
+    SpreadingPost,
+    Thresholds,
+    evaluate,
+    spreading_watch,
+    viral_needed,
+    viral_post,
+)
 
 COMPLAINT = Reading("澄星", "澄星空气炸锅", "产品质量", True, 0.05)
 PRAISE = Reading("澄星", "澄星空气炸锅", None, False, 0.95)
@@ -159,3 +167,20 @@ def test_a_post_no_category_explains_must_spread_further_and_the_reason_says_so(
     hit = viral_post(unexplained, T)
     assert hit is not None and "门槛 150" in hit.reason and "未归入任何危机类别，再 × 3" in hit.reason
     assert viral_needed(5_000_000, T, unexplained=True) == 3000  # the cap is for explained posts
+
+
+def test_a_post_half_way_to_its_threshold_is_to_verify_and_the_watch_opens_nothing() -> None:
+    """The 待核实 watch lists a negative post that has spread `watch_share` (half) of the way to its category's
+    viral_post threshold: 25 of 50 in 产品质量, 75 of 150 in 其他. It is no rule: evaluate() never returns it."""
+    assert spreading_watch(group(post(24, 500)), T) is None
+    hit = spreading_watch(group(post(25, 500)), T)
+    assert hit is not None and hit.rule == "spreading_watch" and "已达开启门槛 50 的 50%" in hit.reason
+    assert "未归入" not in hit.reason
+    other = GroupWindow(brand="澄星", category="其他", negative=80, spreading=[post(74, 500)])
+    assert spreading_watch(other, T) is None
+    other.spreading = [post(75, 500)]
+    hit = spreading_watch(other, T)
+    assert hit is not None and "门槛 150 的 50%（未归入任何危机类别）" in hit.reason
+    assert spreading_watch(other, Thresholds(watch_share=0.6)) is None
+    assert "spreading_watch" not in [h.rule for h in evaluate(other, T)]
+    assert spreading_watch(GroupWindow(brand="澄星", category="其他"), T) is None, "nothing spreads, nothing to verify"
