@@ -20,7 +20,7 @@ def mitigate(key: Key, by: By, note: Annotated[str, typer.Option(help="备注（
     from tasks.common import resolve_now
 
     mitigate_incident(key, by, note, resolve_now(parse_time(now)))
-    console.print(f"{safe_text(key)}: monitoring", highlight=False)
+    console.print(f"{safe_text(key)}：已缓解，转为观察中（after-action 监测其恢复）", highlight=False)
 
 
 @fails_cleanly
@@ -87,13 +87,13 @@ def close(key: Key, by: By,
         from tasks.aftercare.tasks import close_incident
 
         close_incident(key, by, note, at)
-        console.print(f"{safe_text(key)}: closed by {safe_text(by)}", highlight=False)
+        console.print(f"{safe_text(key)}：已关闭，关闭人 {safe_text(by)}", highlight=False)
         return
     rules = _dismiss(key, as_, reason or "", by, at)
-    console.print(f"{safe_text(key)}: closed as {as_.value}（{RESOLUTION_NAMES[as_]}）by {safe_text(by)}",
+    console.print(f"{safe_text(key)}：已按 {RESOLUTION_NAMES[as_]} 关闭（--as {as_.value}），关闭人 {safe_text(by)}",
                   highlight=False)
     if as_ is Resolution.FALSE_ALARM:
-        console.print("rules that fired: " + (", ".join(safe_text(r) for r in rules) or "—"), highlight=False)
+        console.print("触发的规则：" + ("、".join(rule_name(r) for r in rules) or "—"), highlight=False)
 
 
 def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetime) -> list[str]:
@@ -129,21 +129,27 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
             facts.append(IncidentFacts(i.level, i.category, i.is_drill, durations(i.stamps()),
                                        sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules))
     result = summarise(facts)
-    table = Table("level", "incidents", "median TTD (min)", "median TTA (min)", "median TTR (h)")
+    table = Table("级别", "事件数", "发现用时中位数（分钟）", "确认用时中位数（分钟）", "解决用时中位数（小时）")
     for level, medians in result.medians.items():
         ttr = medians["TTR"]
         table.add_row(level, str(result.by_level[level]), _fmt(medians["TTD"]), _fmt(medians["TTA"]),
                       _fmt(ttr / 60 if ttr is not None else None))
-    console.print(f"{result.incidents} incidents since {since} (drills excluded)")
+    console.print(f"自 {since} 起共 {result.incidents} 个事件（不含演练）")
     console.print(table)
-    console.print("by category: " + ("、".join(f"{safe_text(k)} {v}" for k, v in result.by_category.items()) or "—"),
+    console.print("按类别：" + ("、".join(f"{safe_text(k)} {v}" for k, v in result.by_category.items()) or "—"),
                   highlight=False)
-    console.print(f"compensation: {result.compensated_orders:,} orders, {result.compensation_fen / 100:,.2f} 元")
-    console.print(f"no crisis (not counted above): {result.unfounded} unfounded（谣言）, "
-                  f"{result.false_alarms} false alarms（误报）")
+    console.print(f"补偿：{result.compensated_orders:,} 单，{result.compensation_fen / 100:,.2f} 元")
+    console.print(f"不构成危机（未计入上表）：谣言 {result.unfounded} 个，误报 {result.false_alarms} 个")
     if result.false_alarm_rules:
-        console.print("false alarms by rule that fired: "
-                      + "、".join(f"{safe_text(rule)} {n}" for rule, n in result.false_alarm_rules.items()), highlight=False)
+        console.print("误报按触发规则：" + "、".join(f"{rule_name(rule)} {n}" for rule, n in result.false_alarm_rules.items()),
+                      highlight=False)
+
+
+def rule_name(rule: str) -> str:
+    """Return a detection rule as people read it, with the name config/detection.toml knows it by: 负面短时突增（short_spike）."""
+    from tasks.triage.brief import RULE_SENTENCES
+
+    return f"{RULE_SENTENCES[rule]}（{rule}）" if rule in RULE_SENTENCES else safe_text(rule)
 
 
 def _fmt(value: float | None) -> str:

@@ -259,7 +259,7 @@ def spreading_watch(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     if best is None:
         return None
     needed = viral_needed(best.author_reach, t, unexplained)
-    if best.spread < max(1, math.ceil(t.watch_share * needed)):
+    if best.spread < max(1, math.ceil(t.watch_share * viral_needed(best.author_reach, t))):
         return None
     return RuleHit(WATCH_RULE, g.brand, g.category, (
         f"待核实：「{g.brand}·{g.category}」{_post_spread(best, t)}，已达开启门槛 {needed:,} 的 "

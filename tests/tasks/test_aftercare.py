@@ -90,7 +90,7 @@ def test_report_counts_real_incidents_since_a_day(database: str) -> None:
                              heat=70.0, trigger_reason="演练", started_at=END, detected_at=END, is_drill=True))
     result = runner.invoke(app, ["report", "--since", "2026-11-01"])
     assert result.exit_code == 0, result.output
-    assert "1 incidents since 2026-11-01 (drills excluded)" in result.output
+    assert "自 2026-11-01 起共 1 个事件（不含演练）" in result.output
     assert "产品质量 1" in result.output and "个人信息泄露" not in result.output
 
 

@@ -123,11 +123,11 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
     done = runner.invoke(app, ["close", rumour, "--as", "unfounded", "--reason", "检测报告合格，已发布辟谣声明",
                                "--by", "李娜", "--now", "2026-11-27T11:00"])
     assert done.exit_code == 0, done.output
-    assert "closed as unfounded" in done.output
+    assert f"{rumour}：已按 谣言（不实） 关闭（--as unfounded），关闭人 李娜" in done.output
     false = runner.invoke(app, ["close", alarm, "--as", "false_alarm", "--reason", "促销活动带来的正常讨论",
                                 "--by", "张伟", "--now", "2026-11-20T21:00"])
     assert false.exit_code == 0, false.output
-    assert "rules that fired: " in false.output and "short_spike" in false.output
+    assert "触发的规则：" in false.output and "负面短时突增（short_spike）" in false.output
 
     closed = {i.key: i for i in (incident(rumour), incident(alarm))}
     assert {(k, i.state, i.resolution) for k, i in closed.items()} == {(rumour, "closed", "unfounded"),
@@ -148,9 +148,9 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
 
     report = runner.invoke(app, ["report", "--since", "2026-11-01"])
     assert report.exit_code == 0, report.output
-    assert "0 incidents since 2026-11-01" in report.output
-    assert "1 unfounded（谣言）, 1 false alarms（误报）" in report.output
-    assert "false alarms by rule that fired: " in report.output and "short_spike 1" in report.output
+    assert "自 2026-11-01 起共 0 个事件（不含演练）" in report.output
+    assert "不构成危机（未计入上表）：谣言 1 个，误报 1 个" in report.output
+    assert "误报按触发规则：" in report.output and "负面短时突增（short_spike） 1" in report.output
 
 
 def test_closing_without_as_still_needs_a_resolved_incident(database: str) -> None:
