@@ -54,8 +54,6 @@ def _say_if_no_server() -> None:
 
 
 CHANGE_NAMES = {"opened": "新事件", "escalated": "已升级"}
-STAMP_NAMES = {"started_at": "开始", "detected_at": "发现", "acknowledged_at": "确认接手", "mitigated_at": "缓解",
-               "resolved_at": "解决", "closed_at": "关闭"}
 BATCH_STATUS_NAMES = {"dry_run": "试算", "pending_approval": "等待审批", "approved": "已批准", "running": "发放中",
                       "applied": "已发放", "rejected": "已驳回", "interrupted": "已中断"}
 
@@ -148,7 +146,7 @@ def show(key: Key) -> None:
     from tasks.compensation.repository import batch_totals, batches_of, incident_totals
     from tasks.db import session_scope
     from tasks.incidents.repository import get_incident
-    from tasks.incidents.state import state_name
+    from tasks.incidents.state import STAMP_NAMES, state_name
     from tasks.notify.repository import notifications_of
 
     with session_scope() as session:

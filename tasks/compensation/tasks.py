@@ -80,7 +80,7 @@ def _window(incident_key: str, terms: PolicyTerms, now: datetime) -> tuple[int, 
     with session_scope() as session:
         incident = get_incident(session, incident_key)
         if incident.state == IncidentState.OPEN:
-            raise InvalidTransition(f"{incident_key}: acknowledge the incident before compensating")
+            raise InvalidTransition(f"{incident_key}：请先确认接手事件（crisis ack），再发放补偿")
         return incident.id, eligibility_window(terms, incident.started_at, incident.detected_at, now)
 
 

@@ -12,6 +12,7 @@ from tasks.errors import InvalidTransition
 from tasks.events import INCIDENT_ESCALATED, INCIDENT_OPENED, emit_incident_event
 from tasks.incidents import repository
 from tasks.incidents.state import (
+    RESOLUTION_NAMES,
     STAMPS,
     IncidentState,
     Level,
@@ -19,6 +20,7 @@ from tasks.incidents.state import (
     can_dismiss,
     can_transition,
     is_higher,
+    state_name,
     timestamp_problem,
 )
 from tasks.models import Incident
@@ -56,7 +58,7 @@ def transition(
     """Move the incident to `target` at `at`, or raise InvalidTransition naming why."""
     current = IncidentState(incident.state)
     if not can_transition(current, target):
-        raise InvalidTransition(f"{incident.key}: cannot go from {current} to {target}")
+        raise InvalidTransition(f"{incident.key}：事件处于「{state_name(current)}」，不能转为「{state_name(target)}」")
     before = snapshot(incident)
     stamp = STAMPS.get(target)
     if stamp and getattr(incident, stamp) is None:
@@ -82,9 +84,9 @@ def override_level(session: Session, incident: Incident, level: str, *, reason: 
     """Set the level by hand (人工定级), with a reason, audited. Later escalation only happens when
     the metrics call for a level above both this one and the last automatic one."""
     if level not in tuple(Level):
-        raise InvalidTransition(f"{incident.key}: unknown level {level!r} ({', '.join(Level)})")
+        raise InvalidTransition(f"{incident.key}：未知级别 {level}（{'、'.join(Level)}）")
     if not reason.strip():
-        raise InvalidTransition(f"{incident.key}: a level override needs a reason")
+        raise InvalidTransition(f"{incident.key}：人工定级须说明理由（--reason）")
     before = snapshot(incident)
     incident.level = Level(level)
     session.flush()
@@ -165,13 +167,13 @@ def dismiss(session: Session, incident: Incident, resolution: str, *, reason: st
     reason and, for a false alarm, the detection rules that fired (kept so detection can be tuned); audited.
     Only closed_at is stamped: it was never mitigated or resolved, so it gives no TTM / TTR."""
     if resolution not in tuple(Resolution):
-        raise InvalidTransition(f"{incident.key}: unknown resolution {resolution!r} ({', '.join(Resolution)})")
+        raise InvalidTransition(f"{incident.key}：未知的关闭方式 {resolution}（{'、'.join(Resolution)}）")
     if not reason.strip():
-        raise InvalidTransition(f"{incident.key}: closing as {resolution} needs a reason")
+        raise InvalidTransition(f"{incident.key}：按 {RESOLUTION_NAMES[Resolution(resolution)]} 关闭须说明理由（--reason）")
     current = IncidentState(incident.state)
     if not can_dismiss(current):
-        raise InvalidTransition(f"{incident.key}: cannot close as {resolution} from {current} "
-                                "(only an active incident: open, acknowledged, responding, monitoring)")
+        raise InvalidTransition(f"{incident.key}：事件处于「{state_name(current)}」，不能按 "
+                                f"{RESOLUTION_NAMES[Resolution(resolution)]} 关闭（只有新建、已确认、处理中、观察中的事件可以）")
     problem = timestamp_problem({**incident.stamps(), "closed_at": at})
     if problem:
         raise InvalidTransition(f"{incident.key}: {problem}")

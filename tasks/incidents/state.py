@@ -89,6 +89,9 @@ STAMPS: dict[IncidentState, str] = {
     IncidentState.CLOSED: "closed_at",
 }
 
+# The lifecycle timestamps as people read them (crisis show, errors about their order).
+STAMP_NAMES = {"started_at": "开始", "detected_at": "发现", "acknowledged_at": "确认接手", "mitigated_at": "缓解",
+               "resolved_at": "解决", "closed_at": "关闭"}
 TIMESTAMP_ORDER = (
     "started_at",
     "detected_at",
@@ -116,7 +119,8 @@ def timestamp_problem(stamps: dict[str, datetime | None]) -> str | None:
         if value is None:
             continue
         if previous is not None and value < previous:
-            return f"{name} ({value.isoformat()}) is before {previous_name} ({previous.isoformat()})"
+            return (f"{STAMP_NAMES.get(name, name)}时间（{value.isoformat()}）早于"
+                    f"{STAMP_NAMES.get(previous_name, previous_name)}时间（{previous.isoformat()}）")
         previous_name, previous = name, value
     return None
 

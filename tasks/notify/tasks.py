@@ -22,7 +22,7 @@ from tasks.events import INCIDENT_ACKNOWLEDGED, INCIDENT_OPENED, emit_incident_e
 from tasks.incidents import repository as incidents
 from tasks.incidents.repository import get_incident
 from tasks.incidents.service import transition
-from tasks.incidents.state import IncidentState
+from tasks.incidents.state import IncidentState, state_name
 from tasks.models import Incident, Notification
 from tasks.notify import repository
 from tasks.notify.delivery import (
@@ -318,8 +318,8 @@ def acknowledge(incident_key: str, by: str, note: str, now: datetime, *, via: st
         if incident.state != IncidentState.OPEN:
             if if_open:
                 return False
-            raise AlreadyAcknowledged(f"{incident_key} is already {incident.state}: acknowledged by "
-                                      f"{incident.acknowledged_by or '—'} at {show_time(incident.acknowledged_at)}")
+            raise AlreadyAcknowledged(f"{incident_key} 已是「{state_name(incident.state)}」：确认人 "
+                                      f"{incident.acknowledged_by or '—'}，确认时间 {show_time(incident.acknowledged_at)}")
         transition(session, incident, IncidentState.ACKNOWLEDGED, actor=by, at=now, note=note,
                    acknowledged_by=by, owner=by)
         opened = _opened_event(incident)

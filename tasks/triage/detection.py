@@ -249,23 +249,22 @@ WATCH_MODE = "watch"  # its mode in detection_hits: recorded with no incident, l
 
 
 def spreading_watch(g: GroupWindow, t: Thresholds) -> RuleHit | None:
-    """A watch, not a rule: a negative original post about the brand that has spread at least `watch_share` of
-    the way to viral_post's threshold (its category's; 其他 needs viral_unexplained_factor times more) without
-    any rule opening an incident. It opens nothing: the board lists it as 待核实 for a person to judge (a real
-    crisis the lexicon has no words for spreads like this: an abduction rumour at a store, a fee nobody
-    announced), who can open an incident by hand (`crisis open`)."""
-    unexplained = g.category == OTHER_CATEGORY
-    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t, unexplained), default=None)
+    """A watch, not a rule: a negative original post about the brand that no rule opened an incident for, spread
+    at least `watch_share` of viral_post's threshold for a post in a crisis category (in 其他 too, where
+    viral_post needs viral_unexplained_factor times more). It opens nothing: the board lists it as 待核实 for a
+    person to judge (a real crisis the lexicon has no words for spreads like this: an abduction rumour at a
+    store, a fee nobody announced), who can open an incident by hand (`crisis open`)."""
+    best = max(g.spreading, key=lambda p: p.spread / viral_needed(p.author_reach, t), default=None)
     if best is None:
         return None
-    needed = viral_needed(best.author_reach, t, unexplained)
-    if best.spread < max(1, math.ceil(t.watch_share * viral_needed(best.author_reach, t))):
+    needed = viral_needed(best.author_reach, t)
+    if best.spread < max(1, math.ceil(t.watch_share * needed)):
         return None
-    return RuleHit(WATCH_RULE, g.brand, g.category, (
-        f"待核实：「{g.brand}·{g.category}」{_post_spread(best, t)}，已达开启门槛 {needed:,} 的 "
-        f"{min(best.spread / needed, 1):.0%}" + ("（未归入任何危机类别）" if unexplained else "")
-        + "；规则未开启事件，请人工判断"
-    ))
+    opens = (f"归入危机类别的帖子 {needed:,} 次即开启事件，未归入任何类别的需 "
+             f"{viral_needed(best.author_reach, t, unexplained=True):,} 次" if g.category == OTHER_CATEGORY
+             else f"开启门槛 {needed:,} 次")
+    return RuleHit(WATCH_RULE, g.brand, g.category,
+                   f"待核实：「{g.brand}·{g.category}」{_post_spread(best, t)}（{opens}）；规则未开启事件，请人工判断")
 
 
 RULES = {"short_spike": short_spike, "long_spike": long_spike, "critical_terms": critical_terms,

@@ -25,7 +25,7 @@ def test_ack_records_once_and_refuses_a_second_naming_the_owner(sqlite_db: str, 
 
     second = CliRunner().invoke(app, ["ack", key, "--by", "张伟", "--now", "2026-11-27T10:09"])
     assert second.exit_code == 1
-    assert "already acknowledged: acknowledged by 李娜 at 2026-11-27 10:07" in " ".join(second.output.split())
+    assert "已是「已确认」：确认人 李娜，确认时间 2026-11-27 10:07" in " ".join(second.output.split())
     assert incident(key).acknowledged_by == "李娜"
 
     events.wait_until_empty()

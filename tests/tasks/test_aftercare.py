@@ -73,7 +73,7 @@ def test_repair_steps_are_set_from_the_cli_and_audited(database: str) -> None:
 def test_only_a_resolved_incident_closes(database: str) -> None:
     key = _opened_and_mitigated()
     refused = runner.invoke(app, ["close", key, "--by", "张伟"])
-    assert refused.exit_code == 1 and "cannot go from monitoring to closed" in refused.output
+    assert refused.exit_code == 1 and "事件处于「观察中」，不能转为「已关闭」" in refused.output
     for hour in range(1, 30):
         add_mentions(8, start=END + timedelta(hours=hour), minutes=50, negative=False, category=None, prefix=f"q{hour}-")
     [_recover(key, h) for h in (26, 27, 28)]

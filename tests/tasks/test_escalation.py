@@ -82,7 +82,7 @@ def test_an_acknowledged_incident_is_not_escalated(database: str) -> None:
 def test_a_second_acknowledgement_is_refused_naming_the_owner(database: str) -> None:
     key = make_incident("INC-20261127-001", DAY)
     _take(key, "李娜", DAY + timedelta(minutes=9))
-    with pytest.raises(AlreadyAcknowledged, match="acknowledged by 李娜"):
+    with pytest.raises(AlreadyAcknowledged, match="确认人 李娜"):
         acknowledge(key, "张伟", "", DAY + timedelta(minutes=10))
     assert acknowledge(key, "张伟", "", DAY + timedelta(minutes=10), if_open=True) is False
     assert incident(key).acknowledged_by == "李娜"

@@ -113,7 +113,7 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
     assert runner.invoke(app, ["ack", alarm, "--by", "李娜", "--now", "2026-11-20T20:20"]).exit_code == 0
 
     empty = runner.invoke(app, ["close", rumour, "--as", "unfounded", "--reason", "  ", "--by", "李娜"])
-    assert empty.exit_code == 1 and "needs a reason" in empty.output
+    assert empty.exit_code == 1 and "关闭须说明理由" in empty.output
     unknown = runner.invoke(app, ["close", rumour, "--as", "nonsense", "--reason", "x", "--by", "李娜"])
     assert unknown.exit_code == 2 and "nonsense" in unknown.output
     stray = runner.invoke(app, ["close", rumour, "--reason", "x", "--by", "李娜"])
@@ -144,7 +144,7 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
     assert escalate_overdue.fn(AT + timedelta(hours=9), "test") == [], "a dismissed incident is not chased"
 
     again = runner.invoke(app, ["close", alarm, "--as", "unfounded", "--reason", "x", "--by", "张伟"])
-    assert again.exit_code == 1 and "cannot close as unfounded from closed" in again.output
+    assert again.exit_code == 1 and "事件处于「已关闭」，不能按 谣言（不实） 关闭" in again.output
 
     report = runner.invoke(app, ["report", "--since", "2026-11-01"])
     assert report.exit_code == 0, report.output
@@ -156,6 +156,6 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
 def test_closing_without_as_still_needs_a_resolved_incident(database: str) -> None:
     key = _rumour()
     refused = runner.invoke(app, ["close", key, "--by", "张伟"])
-    assert refused.exit_code == 1 and "cannot go from open to closed" in refused.output
+    assert refused.exit_code == 1 and "事件处于「新建」，不能转为「已关闭」" in refused.output
     with session_scope() as session:
         assert session.scalars(select(Incident.resolution)).one() is None

@@ -165,7 +165,7 @@ def test_a_manual_level_override_is_audited_and_not_undone_by_the_next_scan(data
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.level_overridden")).one()
     assert entry.actor == "张伟" and "经核实为个例" in entry.after
     refused = CliRunner().invoke(app, ["level", opened.incident_key, "--to", "V", "--reason", "x", "--by", "张伟"])
-    assert refused.exit_code == 1 and "unknown level" in refused.output
+    assert refused.exit_code == 1 and "未知级别" in refused.output
 
 
 def test_reposts_and_near_duplicates_join_the_incident_of_what_they_repeat(database: str) -> None:

@@ -19,7 +19,8 @@ from tests.tasks.test_reposts_cascade import START, cascade_file, incidents, sca
 
 runner = CliRunner()
 # No crisis category has a word for this (其他): only its tone says it is a complaint, so viral_post needs
-# viral_unexplained_factor (3) × 50 = 150 reposts within the window; the watch lists it from half of that.
+# viral_unexplained_factor (3) × 50 = 150 reposts within the window; the watch lists it from 25 (half of the 50 a
+# post in a crisis category needs).
 LOST_CHILD = ("www.evil.example 澄星门店今天有个小孩走丢了，家长急疯了，店员一句话都不说，太让人寒心了，"
               "大家去澄星一定看好孩子")
 
@@ -32,15 +33,15 @@ def _board(now):  # type: ignore[no-untyped-def]
 def test_a_spreading_post_no_rule_opens_for_is_listed_to_verify_and_opens_nothing(database: str,
                                                                                    tmp_path: Path) -> None:
     path = cascade_file(tmp_path, LOST_CHILD, reposts=100, minutes=20)
-    early = START + timedelta(minutes=10)
-    assert scan(path, early) == [] and _board(early) == [], "45 reposts: not yet half way to 150"
+    early = START + timedelta(minutes=5)
+    assert scan(path, early) == [] and _board(early) == [], "20 reposts: not yet half of 50"
     now = START + timedelta(minutes=25)
     assert scan(path, now) == [] and incidents() == [], "100 reposts open nothing in 其他"
     (row,) = _board(now)
     assert row["品牌 · 类别"] == "澄星 · 其他"
     reason = str(row["待核实原因"])
     assert reason.startswith("待核实：「澄星·其他」原帖 root「") and "被转发 100 次" in reason
-    assert "已达开启门槛 150 的 67%（未归入任何危机类别）" in reason and "请人工判断" in reason
+    assert "（归入危机类别的帖子 50 次即开启事件，未归入任何类别的需 150 次）；规则未开启事件，请人工判断" in reason
     assert "www[.]evil" in reason and "www.evil" not in reason, "the post's text is shown inert"
     assert row["确属危机时"] == "crisis open 澄星 --category 其他 --by 姓名 --reason 理由"
     with session_scope() as session:

@@ -170,17 +170,19 @@ def test_a_post_no_category_explains_must_spread_further_and_the_reason_says_so(
 
 
 def test_a_post_half_way_to_its_threshold_is_to_verify_and_the_watch_opens_nothing() -> None:
-    """The 待核实 watch lists a negative post that has spread `watch_share` (half) of the way to its category's
-    viral_post threshold: 25 of 50 in 产品质量, 75 of 150 in 其他. It is no rule: evaluate() never returns it."""
+    """The 待核实 watch lists a negative post that has spread `watch_share` (half) of viral_post's threshold for a
+    post in a crisis category: 25 of 50 for this author, in 产品质量 and in 其他 alike (where viral_post needs 150).
+    It is no rule: evaluate() never returns it."""
     assert spreading_watch(group(post(24, 500)), T) is None
     hit = spreading_watch(group(post(25, 500)), T)
-    assert hit is not None and hit.rule == "spreading_watch" and "已达开启门槛 50 的 50%" in hit.reason
-    assert "未归入" not in hit.reason
-    other = GroupWindow(brand="澄星", category="其他", negative=80, spreading=[post(74, 500)])
+    assert hit is not None and hit.rule == "spreading_watch"
+    assert hit.reason.startswith("待核实：「澄星·产品质量」原帖 4988「澄星空气炸锅用了两天就冒黑烟」（作者触达 500 人）")
+    assert "被转发 25 次（开启门槛 50 次）；规则未开启事件，请人工判断" in hit.reason
+    other = GroupWindow(brand="澄星", category="其他", negative=80, spreading=[post(24, 500)])
     assert spreading_watch(other, T) is None
-    other.spreading = [post(75, 500)]
+    other.spreading = [post(25, 500)]
     hit = spreading_watch(other, T)
-    assert hit is not None and "门槛 150 的 50%（未归入任何危机类别）" in hit.reason
+    assert hit is not None and "（归入危机类别的帖子 50 次即开启事件，未归入任何类别的需 150 次）" in hit.reason
     assert spreading_watch(other, Thresholds(watch_share=0.6)) is None
     assert "spreading_watch" not in [h.rule for h in evaluate(other, T)]
     assert spreading_watch(GroupWindow(brand="澄星", category="其他"), T) is None, "nothing spreads, nothing to verify"
