@@ -159,7 +159,7 @@ def test_the_database_refuses_a_second_order_or_customer_slot(database: str) -> 
 
 def test_an_open_incident_is_not_compensated(database: str, tmp_path: Path) -> None:
     make_incident(state="open")
-    with pytest.raises(InvalidTransition, match="acknowledge"):
+    with pytest.raises(InvalidTransition, match="请先确认接手事件"):
         run_batch(orders_csv(tmp_path / "o.csv", [("O1", "C1", "10")]))
 
 
