@@ -200,6 +200,8 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
         raise InvalidTransition(f"未知类别 {category}（可选：{'、'.join(categories)}）")
     if not reason.strip():
         raise InvalidTransition("人工立案须说明理由（--reason）")
+    if not by.strip():
+        raise InvalidTransition("人工立案须填写立案人（--by）")
     if level is not None and level.upper() not in tuple(Level):
         raise InvalidTransition(f"未知级别 {level}（{'、'.join(Level)}）")
     det = load_detection()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from tasks.db import session_scope
 from tasks.models import AuditEntry, DetectionHit, Incident, Mention
-from tasks.triage.board import watch_rows
+from tasks.triage.board import board_row, watch_rows
 from tasks.triage.tasks import update_incidents
 from tests.tasks.test_reposts_cascade import START, cascade_file, incidents, scan
 
@@ -64,6 +64,7 @@ def test_a_person_opens_the_incident_by_hand_audited_and_refused_when_it_cannot_
         (["无名牌", "--category", "其他", "--by", "李娜", "--reason", "x"], "无名牌 不是监测中的品牌"),
         (["澄星", "--category", "走失", "--by", "李娜", "--reason", "x"], "未知类别 走失"),
         (["澄星", "--category", "其他", "--by", "李娜", "--reason", "  "], "须说明理由"),
+        (["澄星", "--category", "其他", "--by", " ", "--reason", "x"], "须填写立案人"),
         (["澄星", "--category", "其他", "--by", "李娜", "--reason", "x", "--level", "V"], "未知级别 V"),
     ):
         refused = crisis_open(*args)
@@ -85,6 +86,7 @@ def test_a_person_opens_the_incident_by_hand_audited_and_refused_when_it_cannot_
     assert linked == 101, "the post and its reposts are in the incident"
     assert incident.auto_level == "II", "graded from the window's data like a rule's incident, then set by hand"
     assert [tuple(a) for a in audit] == [("incident.opened", "李娜"), ("incident.level_overridden", "李娜")]
+    assert board_row(incident, now, [])["触发原因"] == "人工立案（李娜）。", "the board says who opened it"
 
     again = crisis_open("澄星", "--category", "其他", "--by", "王强", "--reason", "重复立案")
     assert again.exit_code != 0 and f"已有进行中的事件 {incident.key}" in again.output
