@@ -56,9 +56,10 @@ class DemoResult:
 
     @property
     def pages(self) -> dict[str, str]:
-        """Return the Prefect UI pages to open, by their Chinese name: the board, the brief, the review."""
+        """Return the Prefect UI pages to open, by their Chinese name: the boards, the brief, the review."""
         key = self.incident_key.lower()
         return {"事件看板": f"{self.ui_url}/artifacts/key/incident-board",
+                "待核实看板": f"{self.ui_url}/artifacts/key/watch-board",
                 "事件简报": f"{self.ui_url}/artifacts/key/brief-{key}",
                 "复盘报告": f"{self.ui_url}/artifacts/key/review-{key}"}
 

@@ -72,7 +72,7 @@ def test_demo_runs_the_lifecycle_through_deployments_and_triggers(
         page.set_default_timeout(PATIENCE_SECONDS * 1000)
         shots = PROJECT_DIR / "var" / "screenshots"
         key = result.incident_key.lower()
-        for (name, url), expect in zip(result.pages.items(), ("incident-board", f"brief-{key}", f"review-{key}"),
+        for (name, url), expect in zip(result.pages.items(), ("incident-board", "watch-board", f"brief-{key}", f"review-{key}"),
                                        strict=True):  # each lists its artifact's versions, the newest first
             assert "Created" in page_text(page, url, shots / f"demo-link-{expect}.png", expect), name
         browser.close()
