@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from prefect.events.worker import EventsWorker
 from typer.testing import CliRunner
 
 from cli.app import app
 from tasks.db import session_scope
+from tasks.errors import InvalidTransition
 from tasks.events import INCIDENT_OPENED
 from tasks.incidents.service import announce_pending
 from tests.notify_support import incident
@@ -27,3 +29,19 @@ def test_a_hand_opened_incident_is_announced_once(sqlite_db: str, events: Events
     events.wait_until_empty()
     sent = [e for e in events._client.events if e.event == INCIDENT_OPENED]  # type: ignore[union-attr]
     assert len(sent) == 1 and sent[0].payload["reason"] == "人工立案（张伟）：记者来电询问青禾牛奶致病传闻"
+
+
+def test_the_open_incident_deployment_opens_announces_and_refuses_like_the_cli(sqlite_db: str,
+                                                                              events: EventsWorker) -> None:
+    """The Prefect UI's 人工立案 form runs this flow: the same refusals, the same incident, announced at once."""
+    from flows.open_incident import open_incident_by_hand
+
+    with pytest.raises(InvalidTransition, match="焰峰 是竞争对手"):
+        open_incident_by_hand(brand="焰峰", category="产品质量", opened_by="李娜", reason="竞品出事")
+    done = open_incident_by_hand(brand="澄星", category="产品质量", opened_by="李娜", reason="电视台来电核实批量故障",
+                                 level="III", now=datetime(2026, 11, 27, 2, 30, tzinfo=UTC))
+    key = str(done["incident_key"])
+    assert (incident(key).level, incident(key).trigger_reason) == ("III", "人工立案（李娜）：电视台来电核实批量故障")
+    events.wait_until_empty()
+    assert [e.resource["crisis.incident.key"] for e in events._client.events  # type: ignore[union-attr]
+            if e.event == INCIDENT_OPENED] == [key]
