@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.options import By, Key, Now, console, fails_cleanly, parse_time, safe_text
-from tasks.incidents.state import RESOLUTION_NAMES, Resolution
+from tasks.incidents.state import HAND_OPENED, RESOLUTION_NAMES, Resolution
 
 
 @fails_cleanly
@@ -127,7 +127,8 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
             totals = incident_totals(session, i.id).values()
             rules = tuple(fired_rules(session, i.id)) if i.resolution == Resolution.FALSE_ALARM else ()
             facts.append(IncidentFacts(i.level, i.category, i.is_drill, durations(i.stamps()),
-                                       sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules))
+                                       sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules,
+                                       i.trigger_reason.startswith(HAND_OPENED)))
     result = summarise(facts)
     table = Table("级别", "事件数", "发现用时中位数（分钟）", "确认用时中位数（分钟）", "解决用时中位数（小时）")
     for level, medians in result.medians.items():
@@ -140,6 +141,8 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
                   highlight=False)
     console.print(f"补偿：{result.compensated_orders:,} 单，{result.compensation_fen / 100:,.2f} 元")
     console.print(f"不构成危机（未计入上表）：谣言 {result.unfounded} 个，误报 {result.false_alarms} 个")
+    console.print(f"人工立案（规则未开启，计入上表）：{result.by_hand} 个" + ("：检测规则漏掉的危机，可据此调整词库和规则"
+                                                                       if result.by_hand else ""))
     if result.false_alarm_rules:
         console.print("误报按触发规则：" + "、".join(f"{rule_name(rule)} {n}" for rule, n in result.false_alarm_rules.items()),
                       highlight=False)

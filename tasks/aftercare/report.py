@@ -1,5 +1,6 @@
 """Metrics across incidents (`crisis report`): counts, median TTD/TTA/TTR per level, compensation, and the
-incidents that were no crisis (closed as unfounded or false alarms, with the rules that fired). Pure.
+incidents that were no crisis (closed as unfounded or false alarms, with the rules that fired), and the crises
+a person opened where no rule did (人工立案). Pure.
 
 Counts by level and category and the medians are of crises only: a rumour closed after 辟谣 or a false alarm
 would bend "how fast do we handle a crisis" (it has no TTR) and is counted apart. Compensation paid is
@@ -26,6 +27,7 @@ class IncidentFacts:
     compensated_orders: int
     resolution: str | None = None  # unfounded | false_alarm | None (a crisis)
     rules: tuple[str, ...] = ()  # the detection rules that fired for it
+    by_hand: bool = False  # opened by a person (人工立案): a crisis the rules did not open
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Report:
     unfounded: int = 0
     false_alarms: int = 0
     false_alarm_rules: dict[str, int] = field(default_factory=dict)  # rule -> false alarms it fired for
+    by_hand: int = 0  # crises a person opened where no rule did: what detection missed
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -63,4 +66,5 @@ def summarise(facts: Sequence[IncidentFacts]) -> Report:
         unfounded=sum(f.resolution == Resolution.UNFOUNDED for f in real),
         false_alarms=len(false_alarms),
         false_alarm_rules=dict(Counter(rule for f in false_alarms for rule in f.rules).most_common()),
+        by_hand=sum(f.by_hand for f in crises),
     )

@@ -52,6 +52,8 @@ def levels_apart(a: Level, b: Level) -> int:
 
 # The category of an incident whose mentions match no crisis category of the lexicon.
 OTHER_CATEGORY = "其他"
+# How the trigger reason of an incident a person opened begins (`crisis open`, the open-incident form): 人工立案（李娜）：…
+HAND_OPENED = "人工立案"
 
 
 class IncidentState(StrEnum):

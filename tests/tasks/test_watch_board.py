@@ -87,6 +87,8 @@ def test_a_person_opens_the_incident_by_hand_audited_and_refused_when_it_cannot_
     assert incident.auto_level == "II", "graded from the window's data like a rule's incident, then set by hand"
     assert [tuple(a) for a in audit] == [("incident.opened", "李娜"), ("incident.level_overridden", "李娜")]
     assert board_row(incident, now, [])["触发原因"] == "人工立案（李娜）。", "the board says who opened it"
+    report = runner.invoke(app, ["report", "--since", "2026-11-01"], env={"COLUMNS": "200"})
+    assert "人工立案（规则未开启，计入上表）：1 个：检测规则漏掉的危机" in report.output, report.output
 
     again = crisis_open("澄星", "--category", "其他", "--by", "王强", "--reason", "重复立案")
     assert again.exit_code != 0 and f"已有进行中的事件 {incident.key}" in again.output
