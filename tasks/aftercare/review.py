@@ -93,6 +93,7 @@ class Response:
     overdue_steps: Sequence[str]
     compensated_orders: int
     insufficient_checks: int = 0  # recovery checks without enough evidence to judge
+    by_hand: bool = False  # a person opened it (人工立案): no rule did
 
 
 def assess(r: Response) -> tuple[list[str], list[str]]:
@@ -103,6 +104,8 @@ def assess(r: Response) -> tuple[list[str], list[str]]:
     if ttd is not None:
         line = f"发现用时 {_minutes(ttd)}（目标 ≤ {_minutes(r.detect_target_minutes)}）"
         (well if ttd <= r.detect_target_minutes else improve).append(line)
+    if r.by_hand:
+        improve.append("检测规则没有开启本事件，由人工立案：复查词库的类别词和检测阈值，让同类危机能被自动发现")
     if tta is None:
         improve.append("无人确认接手")
     else:

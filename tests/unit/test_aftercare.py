@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -154,6 +155,9 @@ def test_the_review_says_what_went_well_and_what_to_improve_against_the_targets(
     assert "确认接手用时 45 分钟（I 级目标 ≤ 10 分钟）" in improve and "发现用时 90 分钟（目标 ≤ 60 分钟）" in improve
     assert any("第 2 梯队" in line for line in improve) and any("二次爆发" in line for line in improve)
     assert "没有记录任何声誉修复步骤（crisis step）" in improve and "逾期的修复步骤：公开信息" in improve
+    assert not any("人工立案" in line for line in improve)
+    _, improve = assess(replace(prompt, by_hand=True))
+    assert "检测规则没有开启本事件，由人工立案：复查词库的类别词和检测阈值，让同类危机能被自动发现" in improve
 
 
 def test_audit_details_read_as_chinese_sentences_not_key_value() -> None:
