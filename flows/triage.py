@@ -30,7 +30,7 @@ def triage_mentions(window_end: datetime | None = None,
     flag_rumours(end, flow_actor())
     announce_incidents()
     publish_incident_board(end, source_health)
-    publish_watch_board(end)
+    publish_watch_board(end, source_health)
     publish_competitor_board()
     publish_briefs(end)
     return change_dicts(changes)

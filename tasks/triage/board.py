@@ -92,15 +92,27 @@ def watch_rows(session: Session, now: datetime) -> list[dict[str, object]]:
 
 
 @task
-def publish_watch_board(now: datetime) -> int:
-    """Update the `watch-board` table artifact (待核实) for the scan at `now`; return its rows."""
+def publish_watch_board(now: datetime, source_health: list[dict[str, object]] | None = None) -> int:
+    """Update the `watch-board` table artifact (待核实) for the scan at `now`, the sources' health in its
+    description; return its rows. An empty board says whether every source was read: nothing listed from a
+    source that failed is no news."""
     with session_scope() as session:
         rows = watch_rows(session, now)
-    create_table_artifact(
-        key="watch-board", table=rows or [{"品牌 · 类别": "—", "待核实原因": "暂无：没有正在扩散却未立案的负面帖子"}],
-        description="待核实看板：关于我方品牌、正在扩散的负面帖子，检测规则尚未开启事件（词库没有它的类别词，"
-                    "或转发还没到门槛）。请人工判断；确属危机时用 crisis open 人工立案（记入审计日志）。")
+    table, description = watch_board(rows, source_health)
+    create_table_artifact(key="watch-board", table=table, description=description)
     return len(rows)
+
+
+def watch_board(rows: list[dict[str, object]],
+                source_health: list[dict[str, object]] | None) -> tuple[list[dict[str, object]], str]:
+    """Return the 待核实 board's table and description: an empty board names the sources not read in full."""
+    unread = [str(h["name"]) for h in source_health or [] if h.get("status") in ("failing", "partial")]
+    empty = ("暂无：没有正在扩散却未立案的负面帖子" if not unread else
+             f"暂无，但 {'、'.join(unread)} 本次没有读全：那里的帖子未被检查，不等于没有")
+    return rows or [{"品牌 · 类别": "—", "待核实原因": empty}], (
+        "待核实看板：关于我方品牌、正在扩散的负面帖子，检测规则尚未开启事件（词库没有它的类别词，"
+        "或转发还没到门槛）。请人工判断；确属危机时用 crisis open 或 open-incident 部署人工立案"
+        f"（记入审计日志）。{sources_line(source_health)}")
 
 
 def _hourly_negative(session: Session, incident: Incident, now: datetime) -> tuple[list[int], list[str]]:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from tasks.db import session_scope
 from tasks.models import AuditEntry, DetectionHit, Incident, Mention
-from tasks.triage.board import board_row, watch_rows
+from tasks.triage.board import board_row, watch_board, watch_rows
 from tasks.triage.tasks import update_incidents
 from tests.tasks.test_reposts_cascade import START, cascade_file, incidents, scan
 
@@ -105,3 +105,15 @@ def test_without_a_post_in_the_window_the_incident_opens_at_the_lowest_level(dat
     assert (incident.brand, incident.category, incident.negative_count) == ("青禾", "人身安全/食品安全", 0)
     with session_scope() as session:
         assert session.scalar(select(func.count(Incident.id))) == 1
+
+
+def test_an_empty_board_says_which_source_was_not_read() -> None:
+    """Nothing listed from a source that failed is no news: the empty board names it, the description gives
+    every source's health."""
+    healthy = [{"name": "weibo", "status": "ok"}]
+    table, description = watch_board([], healthy)
+    assert table == [{"品牌 · 类别": "—", "待核实原因": "暂无：没有正在扩散却未立案的负面帖子"}]
+    assert description.endswith("数据来源：weibo 正常")
+    table, description = watch_board([], [*healthy, {"name": "douyin", "status": "failing"}])
+    assert table[0]["待核实原因"] == "暂无，但 douyin 本次没有读全：那里的帖子未被检查，不等于没有"
+    assert "douyin 读取失败" in description
