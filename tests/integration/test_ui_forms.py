@@ -21,7 +21,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from config.settings import PROJECT_DIR
 from tasks.stack import Stack, ensure_prefect_server, ensure_worker
 from tests.helpers import PATIENCE_SECONDS, text_part, wait_for
-from tests.integration.server_support import deploy, deployments_of, runs_for
+from tests.integration.server_support import deploy, deployments_of, flow_runs, runs_for
 from tests.integration.ui import RAW_PAIR, UUID, dropdown_choices, form_field, open_browser, resume_form, run_form
 from tests.notify_support import incident, mail_by_subject, make_incident
 
@@ -33,7 +33,7 @@ KEY = "INC-20261203-001"
 def _deploy(stack: Stack, folder: Path) -> None:
     """Deploy notify, acknowledge and compensate from prefect.yaml without triggers or schedules: the test
     starts what the `opened` trigger would."""
-    spec = deployments_of("notify", "acknowledge", "compensate")
+    spec = deployments_of("notify", "acknowledge", "compensate", "open-incident")
     for deployment in spec["deployments"]:
         deployment.pop("triggers", None)
         deployment.pop("schedules", None)
@@ -86,6 +86,7 @@ def test_the_alert_opens_a_chinese_acknowledge_form_and_the_compensate_form_asks
             wait_for(lambda: incident(KEY).acknowledged_by == "李娜", "the acknowledgement from the form")
 
             _compensate_form(page, local_stack, tmp_path / "orders.csv", opened)
+            _open_incident_form(page, local_stack)
             runs = page_of_runs(page, local_stack.ui_url, [f"compensate-{KEY}", f"ack-{KEY}"])
             browser.close()
     assert f"compensate-{KEY}" in runs and f"ack-{KEY}" in runs and f"notify-{KEY}" in runs
@@ -126,6 +127,42 @@ def _compensate_form(page: Page, stack: Stack, orders: Path, opened: datetime) -
     (run,) = wait_for(lambda: [r for r in runs_for("compensate", KEY) if r.state and r.state.is_completed()],
                       "the compensate run from the form")
     assert run.name == f"compensate-{KEY}" and run.parameters["requested_by"] == "刘洋"
+
+
+def _open_incident_form(page: Page, stack: Stack) -> None:
+    """The 人工立案 form: Chinese labels, the watched brands and the categories in dropdowns; filled in, it opens
+    and audits the incident under the responder's name."""
+    from sqlalchemy import select
+
+    from tasks.db import session_scope
+    from tasks.models import Incident
+
+    shown = run_form(page, stack.ui_url, stack.api_url, "open-incident", SHOTS / "open-incident-form.png", "立案理由")
+    for label in ("品牌", "危机类别", "立案人", "立案理由", "级别"):
+        assert label in shown, label
+    _readable(shown)
+    lexicon = tomllib.loads((PROJECT_DIR / "config" / "lexicon.toml").read_text(encoding="utf-8"))
+    assert dropdown_choices(page, "品牌") == list(lexicon["brands"]), "competitors are not offered"
+    assert dropdown_choices(page, "危机类别") == [*lexicon["categories"], "其他"]
+    _choose(page, "品牌", "木棉优选")
+    _choose(page, "危机类别", "物流配送")
+    form_field(page, "立案人").locator("textarea, input").first.fill("王强")
+    form_field(page, "立案理由").locator("textarea, input").first.fill("快递大面积延误的投诉在抖音扩散")
+    page.get_by_role("button", name="Submit").click()
+    (run,) = wait_for(lambda: [r for r in flow_runs("open-incident") if r.state and r.state.is_completed()],
+                      "the open-incident run from the form")
+    assert run.name.startswith("open-木棉优选-")
+    with session_scope() as session:
+        (opened,) = session.scalars(select(Incident).where(Incident.brand == "木棉优选")).all()
+    assert (opened.category, opened.trigger_reason) == ("物流配送", "人工立案（王强）：快递大面积延误的投诉在抖音扩散")
+
+
+def _choose(page: Page, label: str, choice: str) -> None:
+    """Pick `choice` in the dropdown labelled `label`, opened as dropdown_choices opens it."""
+    form_field(page, label).locator(".p-select-button__control").press("ArrowDown")
+    option = page.get_by_role("option").filter(has_text=re.compile(rf"^\s*{re.escape(choice)}\s*$")).first
+    option.wait_for()
+    option.click()
 
 
 def page_of_runs(page: Page, ui_url: str, names: list[str]) -> str:
