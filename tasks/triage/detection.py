@@ -13,6 +13,7 @@ For one brand x crisis category at the end of a scan window:
 - influencer: a negative mention in the window reaches at least `influencer_reach` people, in a crisis
   category, with at least three negatives in the window;
 - viral_post: a negative original post spread far beyond its author's audience (see `viral_needed`).
+Not a rule: spreading_watch lists a negative post half way there with no incident, for a person to judge (待核实).
 Volume rules skip 其他 (negatives no category explains): misread neutral posts gather there.
 Reposts count as what they repost (monitoring resolves them), so volumes count a cascade by its reposts.
 """
