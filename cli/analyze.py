@@ -77,30 +77,32 @@ def sentiment_train(
     elif pos is not None and neg is not None:
         texts = read_labelled_files(pos, neg)
     else:
-        raise typer.BadParameter("give --pos and --neg, or --csv")
+        raise typer.BadParameter("请给出 --pos 和 --neg，或 --csv")
     if weight != 1 and not add_to_default:
-        raise typer.BadParameter("--weight only counts with --add-to-default")
+        raise typer.BadParameter("--weight 只在 --add-to-default 时生效")
     recipe = None
     if add_to_default:
-        with console.status("tokenising the default recipe's texts…"):
+        with console.status("正在切分默认配方的文本…"):
             recipe = recipe_training()
     if check:
         fits = folds * (2 if recipe is not None else 1)
         with Progress(console=console, transient=True) as progress:
-            bar = progress.add_task("checking", total=fits)
+            bar = progress.add_task("检验中", total=fits)
             rows = check_labelled(texts, recipe, weight, folds,
                                   advance=lambda what: progress.update(bar, description=what, advance=1))
-        table = Table(title=f"On your {len(texts.negative):,} negative and {len(texts.positive):,} positive texts")
-        for column in ("model", "accuracy", "negative F1", "how"):
-            table.add_column(column, justify="right" if column in ("accuracy", "negative F1") else "left")
+        table = Table(title=f"在你的 {len(texts.negative):,} 条负面、{len(texts.positive):,} 条正面文本上")
+        for column in ("模型", "准确率", "负面 F1", "怎么算"):
+            table.add_column(column, justify="right" if column in ("准确率", "负面 F1") else "left")
         for row in rows:
             table.add_row(row.model, f"{row.accuracy:.3f}", f"{row.negative_f1:.3f}", row.how)
         console.print(table)
-    with console.status("training…"):
+    with console.status("训练中…"):
         train_labelled(texts, recipe, weight).save(out)
-    console.print(f"trained on {len(texts.negative)} negative and {len(texts.positive)} positive texts"
-                  + (f" plus the default recipe (yours ×{weight})" if recipe is not None else "") + f": {out}")
-    console.print(f"use it: CRISIS_ANALYSIS__MODEL_PATH={out.resolve()} (or analysis.model_path in settings.toml)")
+    console.print(f"已用 {len(texts.negative)} 条负面、{len(texts.positive)} 条正面文本训练"
+                  + (f"，加上默认配方（你的文本 ×{weight}）" if recipe is not None else "") + f"：{out}",
+                  soft_wrap=True, highlight=False)  # a path cut over two lines cannot be copied
+    console.print(f"启用方法：CRISIS_ANALYSIS__MODEL_PATH={out.resolve()}（或 settings.toml 的 analysis.model_path）",
+                  soft_wrap=True, highlight=False)
 
 
 @sentiment_app.command("build-default")
@@ -112,4 +114,4 @@ def sentiment_build_default() -> None:
     from tasks.monitoring.sentiment_model import default_model_path, get_model
 
     get_model()
-    console.print(f"default model: {default_model_path()}")
+    console.print(f"默认模型：{default_model_path()}")

@@ -281,11 +281,10 @@ def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
     if folds < 2 or min(len(labelled.negative), len(labelled.positive)) < folds:
         raise TrainingDataInvalid(f"{labelled.source}: {folds} 折检验每类至少要 {folds} 条文本")
     current = get_model()
-    rows = [_row("current model", _scores(current, labelled.negative, labelled.positive),
-                 "as the scans read them now")]
-    kinds: list[tuple[str, Training | None]] = [("yours alone", None)]
+    rows = [_row("当前模型", _scores(current, labelled.negative, labelled.positive), "扫描现在就这样读")]
+    kinds: list[tuple[str, Training | None]] = [("只用你的文本", None)]
     if recipe is not None:
-        kinds.append((f"recipe + yours ×{weight}", recipe))
+        kinds.append((f"默认配方 + 你的文本 ×{weight}", recipe))
     for name, texts in kinds:
         totals = [0, 0, 0, 0]
         for k in range(folds):
@@ -294,8 +293,8 @@ def check_labelled(labelled: Labelled, recipe: Training | None = None, weight: i
                             [t for i, t in enumerate(labelled.positive) if i % folds != k], labelled.source)
             counts = _scores(train_labelled(kept, texts, weight), held.negative, held.positive)
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
-            advance(f"{name}: fold {k + 1} of {folds} done")
-        rows.append(_row(name, tuple(totals), f"{folds}-fold cross-validation"))
+            advance(f"{name}：第 {k + 1}/{folds} 折完成")
+        rows.append(_row(name, tuple(totals), f"{folds} 折交叉验证"))
     return rows
 
 

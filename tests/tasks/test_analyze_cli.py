@@ -109,16 +109,16 @@ def test_check_scores_the_current_model_and_the_new_one_on_the_operators_reviews
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--check", "--out", str(model)],
                            terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "On your 30 negative and 30 positive texts" in result.output
+    assert "在你的 30 条负面、30 条正面文本上" in result.output
     scores = {}
     for line in result.output.splitlines():
         cells = [c.strip() for c in line.split("│") if c.strip()]
-        if len(cells) == 4 and cells[0] in ("current model", "yours alone"):
+        if len(cells) == 4 and cells[0] in ("当前模型", "只用你的文本"):
             scores[cells[0]] = float(cells[1])
-    assert set(scores) == {"current model", "yours alone"}
-    assert scores["current model"] >= 0.8, "plain praise and complaints read right by the default model"
-    assert scores["yours alone"] >= 0.9, "the phrases repeat across products: held-out reviews are easy"
-    assert "5-fold cross-validation" in result.output and model.is_file()
+    assert set(scores) == {"当前模型", "只用你的文本"}
+    assert scores["当前模型"] >= 0.8, "plain praise and complaints read right by the default model"
+    assert scores["只用你的文本"] >= 0.9, "the phrases repeat across products: held-out reviews are easy"
+    assert "5 折交叉验证" in result.output and model.is_file()
 
 
 def test_the_check_never_scores_a_review_with_a_model_trained_on_it(
@@ -170,7 +170,7 @@ def test_reviews_added_to_the_default_recipe_teach_it_their_words(
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--add-to-default", "--weight", "2",
                                  "--out", str(model_path)], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "plus the default recipe (yours ×2)" in result.output
+    assert "加上默认配方（你的文本 ×2）" in result.output
     model = sentiment_model.SentimentModel.load(model_path)
     assert model.source == "default recipe + shop.csv ×2"
     assert model.weights["糊底"] < 0 < model.weights["酥脆"], "the operator's words"
@@ -181,5 +181,5 @@ def test_a_weight_without_the_recipe_is_refused(var_dir: Path, tmp_path: Path) -
     labelled = _labelled_csv(tmp_path / "shop.csv", per_class=5)
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(labelled), "--weight", "3", "--out", str(tmp_path / "m")])
     assert result.exit_code != 0
-    assert "--weight only counts with --add-to-default" in result.output
+    assert "--weight 只在 --add-to-default 时生效" in result.output
     assert not (tmp_path / "m").exists()
