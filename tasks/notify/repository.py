@@ -114,7 +114,7 @@ def give_up_expired(session: Session, now: datetime) -> int:
         update(Notification)
         .where(Notification.status == DeliveryStatus.PENDING.value, Notification.created_at < now - GIVE_UP_AFTER)
         .values(status=DeliveryStatus.FAILED.value,
-                last_error=func.coalesce(Notification.last_error, "") + f" (undelivered for {GIVE_UP_AFTER})")
+                last_error=func.coalesce(Notification.last_error, "") + f"（超过 {GIVE_UP_AFTER.total_seconds() / 3600:g} 小时未送达，已放弃）")
     )
     return result.rowcount or 0
 

@@ -106,8 +106,7 @@ def _data(smtp: smtplib.SMTP, payload: bytes, message_id: str) -> None:
     try:
         code, reply = smtp.getreply()
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
-        raise DeliveryUncertain(f"the server dropped the connection after the message {message_id} was sent, "
-                                f"before it answered ({exc}); it may have the message") from exc
+        raise DeliveryUncertain(f"邮件 {message_id} 发出后、服务器应答前连接断开（{exc}）：对方可能已收到") from exc
     if code != 250:
         _reset(smtp)
         raise smtplib.SMTPDataError(code, reply)

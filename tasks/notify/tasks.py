@@ -220,7 +220,7 @@ def deliver_outbox(now: datetime) -> dict[str, object]:
     get_run_logger().info("发件箱：已发送 %d 条，%d 条稍后重试，%d 条失败，%d 条超过 %g 小时未发出、已放弃", report.sent,
                           report.retry_later, len(report.failed), expired, GIVE_UP_AFTER.total_seconds() / 3600)
     if report.retry_later:
-        raise DeliveryDeferred(f"{report.retry_later} message(s) kept for a later attempt: {report.waiting_because}")
+        raise DeliveryDeferred(f"{report.retry_later} 条消息留待稍后重试：{report.waiting_because}")
     return {"sent": report.sent}
 
 
@@ -252,10 +252,10 @@ def report_undeliverable(now: datetime, actor: str) -> None:
                 by_incident.setdefault(row.incident_id, []).append(row)
         for incident_id, rows in by_incident.items():
             _queue_failure_notice(session, session.get_one(Incident, incident_id), rows, now, actor)
-        described = [f"{r.recipient} ({r.kind}): {r.last_error}" for r in failures]
+        described = [f"{r.recipient}（{r.kind}）：{r.last_error}" for r in failures]
     if described:
-        more = f"; … and {len(described) - SHOWN} more" if len(described) > SHOWN else ""
-        raise DeliveryFailed(f"{len(described)} message(s) failed for good: " + "; ".join(described[:SHOWN]) + more)
+        more = f"；……另有 {len(described) - SHOWN} 条" if len(described) > SHOWN else ""
+        raise DeliveryFailed(f"{len(described)} 条消息最终未能送达：" + "；".join(described[:SHOWN]) + more)
 
 
 def _queue_failure_notice(session, incident: Incident, rows: list[Notification], now: datetime,  # type: ignore[no-untyped-def]

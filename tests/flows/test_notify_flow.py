@@ -62,7 +62,7 @@ def test_a_rejected_address_ends_the_run_failed_and_is_reported_once(
     try:
         key = make_incident("INC-20261127-001", DAY, level="III")
         state = notify(incident_key=key, now=DAY, return_state=True)
-        assert state.is_failed() and f"{unknown} (alert)" in str(state.message)
+        assert state.is_failed() and f"{unknown}（alert）" in str(state.message)
         later = notify(now=DAY + timedelta(minutes=5))
     finally:
         controller.stop()

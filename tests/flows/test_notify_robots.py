@@ -36,7 +36,7 @@ def test_a_robot_refusing_our_signature_fails_the_run_once_and_the_rest_goes_out
 ) -> None:
     monkeypatch.setenv("TEST_DINGTALK_SECRET", "SEC-not-the-robots-secret")
     key = make_incident("INC-20261127-001", DAY, level="II")
-    with pytest.raises(DeliveryFailed, match=r"1 message\(s\) failed for good: dingtalk:legal_group .*310000"):
+    with pytest.raises(DeliveryFailed, match=r"1 条消息最终未能送达：dingtalk:legal_group.*310000"):
         notify(incident_key=key, now=DAY)
     assert len(platforms.accepted["wecom"]) == len(platforms.accepted["feishu"]) == 1 and read_mail(smtp_sink)
     assert notify(now=DAY + timedelta(minutes=5))["sent"] >= 1, "the failure notice is mailed; the run passes"

@@ -80,7 +80,7 @@ def test_smtp_down_for_an_hour_means_late_mail_each_message_once(
     key = make_incident("INC-20261127-001", NOW)
     queue_alerts.fn(key, NOW, "test")
     for minutes in (0, 5, 30):
-        with pytest.raises(DeliveryDeferred, match=f"{len(outbox())} message.*Connection refused"):
+        with pytest.raises(DeliveryDeferred, match=f"{len(outbox())} 条消息留待稍后重试.*Connection refused"):
             deliver_outbox.fn(NOW + timedelta(minutes=minutes))
     assert {n.status for n in outbox()} == {"pending"} and {n.attempts for n in outbox()} == {0}
 
@@ -108,7 +108,7 @@ def test_smtp_down_for_a_day_gives_up_and_reports_once(
     queued = len(outbox())
     assert deliver_outbox.fn(NOW + timedelta(hours=25)) == {"sent": 0}, "given up, not tried again"
     assert {n.status for n in outbox()} == {"failed"}
-    with pytest.raises(DeliveryFailed, match=f"{queued} message\\(s\\) failed for good"):
+    with pytest.raises(DeliveryFailed, match=f"{queued} 条消息最终未能送达"):
         report_undeliverable.fn(NOW + timedelta(hours=25), "test")
     notices = [n for n in outbox() if n.kind == "undeliverable"]
     assert {n.recipient for n in notices} == emails_of("赵磊", "张伟") and {n.status for n in notices} == {"pending"}
@@ -128,15 +128,15 @@ def test_4xx_is_retried_and_5xx_fails_at_once_and_is_reported_once(
     try:
         key = make_incident("INC-20261127-001", NOW, level="II")
         queue_alerts.fn(key, NOW, "test")
-        with pytest.raises(DeliveryDeferred, match="2 message"):
+        with pytest.raises(DeliveryDeferred, match="2 条消息留待稍后重试"):
             deliver_outbox.fn(NOW)
         status = {n.recipient: n.status for n in outbox() if n.kind == "alert"}
         assert (status[unknown], status[busy_rcpt], status[busy_data]) == ("failed", "pending", "pending")
-        with pytest.raises(DeliveryFailed, match=f"{unknown} \\(alert\\): SMTPRecipientsRefused"):
+        with pytest.raises(DeliveryFailed, match=f"{unknown}（alert）：SMTPRecipientsRefused"):
             report_undeliverable.fn(NOW, "test")
 
         deliver_outbox.fn(NOW + timedelta(minutes=1))  # the 4xx pass; the notice to the unknown user fails too
-        with pytest.raises(DeliveryFailed, match=f"{unknown} \\(undeliverable\\)"):
+        with pytest.raises(DeliveryFailed, match=f"{unknown}（undeliverable）"):
             report_undeliverable.fn(NOW + timedelta(minutes=1), "test")
         assert report_undeliverable.fn(NOW + timedelta(minutes=2), "test") is None
     finally:
@@ -199,6 +199,6 @@ def test_a_failed_message_of_no_incident_is_named_without_a_notice(sqlite_db: st
                                  dedup_key="drill_grade:1:gone@shop.example", subject="【演练】演练评估 #1 未立案",
                                  body_text="t", body_html="h", status="failed", attempts=1,
                                  last_error="SMTPRecipientsRefused", message_id="<m@x>", created_at=NOW))
-    with pytest.raises(DeliveryFailed, match=r"gone@shop\.example \(drill_grade\): SMTPRecipientsRefused"):
+    with pytest.raises(DeliveryFailed, match=r"gone@shop\.example（drill_grade）：SMTPRecipientsRefused"):
         report_undeliverable.fn(NOW, "test")
     assert [n.kind for n in outbox()] == ["drill_grade"], "no failure notice: it would need an incident"

@@ -81,7 +81,7 @@ def test_a_wrong_signing_secret_is_refused_once_not_retried_and_reported_once(
     assert "19021" in chats["feishu:cs_group"].last_error
     assert chats["wecom:pr_group"].status == "sent"
 
-    with pytest.raises(DeliveryFailed, match=r"2 message\(s\) failed for good: dingtalk:legal_group .*310000"):
+    with pytest.raises(DeliveryFailed, match=r"2 条消息最终未能送达：dingtalk:legal_group.*310000"):
         report_undeliverable.fn(NOW + timedelta(minutes=5), "test")
     assert report_undeliverable.fn(NOW + timedelta(minutes=10), "test") is None, "reported once"
     notices = [n for n in outbox(key) if n.kind == "undeliverable"]
@@ -97,7 +97,7 @@ def test_a_transient_fault_then_success_delivers_the_message_exactly_once(
     platforms.fail_next(kind, fault)
     key = make_incident("INC-20261127-001", NOW)
     queue_alerts.fn(key, NOW, "test")
-    with pytest.raises(DeliveryDeferred, match="1 message"):
+    with pytest.raises(DeliveryDeferred, match="1 条消息留待稍后重试"):
         deliver_outbox.fn(NOW)
     (row,) = [n for r, n in _chats(key).items() if r.startswith(kind)]
     assert row.status == ("uncertain" if fault == "timeout" else "pending")
