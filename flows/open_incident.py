@@ -12,6 +12,7 @@ from config.files import load_lexicon
 from flows.forms import Now, ask, optional, run_name
 from tasks.common import resolve_now
 from tasks.incidents.state import OTHER_CATEGORY, Level
+from tasks.monitoring.tasks import source_health_rows
 from tasks.triage.board import publish_incident_board
 from tasks.triage.tasks import announce_incidents, open_by_hand
 
@@ -41,6 +42,6 @@ def open_incident_by_hand(brand: Brand, category: Category, opened_by: OpenedBy,
     at = resolve_now(now)
     change = open_by_hand(brand, category, by=opened_by, reason=reason, at=at, level=level)
     announce_incidents()
-    publish_incident_board(at)
+    publish_incident_board(at, source_health_rows())  # the last scan's: a hand open reads no source
     print(f"已人工立案 {change.incident_key}：{brand} · {category}，{change.level.value} 级，立案人 {opened_by}")
     return asdict(change)

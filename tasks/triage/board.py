@@ -82,13 +82,11 @@ def watch_rows(session: Session, now: datetime) -> list[dict[str, object]]:
     """Return the 待核实 rows of the scan at `now`: negative posts about our brands spreading towards an
     incident that no rule opened (tasks/triage/detection.spreading_watch), by brand and category, with when
     each was first listed within a day and the command that opens an incident by hand."""
-    rows = []
-    for hit in mentions.watch_hits(session, now):
-        first = mentions.first_watched(session, hit.brand, hit.category, now - WATCH_DAY)
-        rows.append({"品牌 · 类别": f"{hit.brand} · {hit.category}", "待核实原因": inert(one_line(hit.reason, 300)),
-                     "首次列出": show_time(first or hit.window_end),
-                     "确属危机时": f"crisis open {hit.brand} --category {hit.category} --by 姓名 --reason 理由"})
-    return rows
+    hits = mentions.watch_hits(session, now)
+    first = mentions.first_watched(session, now - WATCH_DAY) if hits else {}
+    return [{"品牌 · 类别": f"{hit.brand} · {hit.category}", "待核实原因": inert(one_line(hit.reason, 300)),
+             "首次列出": show_time(first.get((hit.brand, hit.category), hit.window_end)),
+             "确属危机时": f"crisis open {hit.brand} --category {hit.category} --by 姓名 --reason 理由"} for hit in hits]
 
 
 @task

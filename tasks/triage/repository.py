@@ -129,11 +129,12 @@ def watch_hits(session: Session, at: datetime) -> list[DetectionHit]:
         .order_by(DetectionHit.brand, DetectionHit.category)))
 
 
-def first_watched(session: Session, brand: str, category: str, since: datetime) -> datetime | None:
-    """Return the first scan after `since` that listed the brand and category as 待核实."""
-    return session.scalar(select(func.min(DetectionHit.window_end)).where(
-        DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.brand == brand,
-        DetectionHit.category == category, DetectionHit.window_end > since))
+def first_watched(session: Session, since: datetime) -> dict[tuple[str, str], datetime]:
+    """Return, per brand and category listed as 待核实 after `since`, the first scan that listed it."""
+    return {(brand, category): first for brand, category, first in session.execute(
+        select(DetectionHit.brand, DetectionHit.category, func.min(DetectionHit.window_end))
+        .where(DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.window_end > since)
+        .group_by(DetectionHit.brand, DetectionHit.category))}
 
 
 def record_metric(session: Session, row: dict[str, object]) -> None:

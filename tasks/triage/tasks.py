@@ -101,7 +101,8 @@ def _record_hits(session: Session, hits: list[tuple[RuleHit, str]], end: datetim
 
 def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetime, actor: str,
                   drill: bool, active: dict[tuple[str, str], Incident]) -> IncidentChange | None:
-    hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, thresholds(det))]
+    limits = thresholds(det)
+    hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, limits)]
     enforced = [hit for hit, mode in hits if mode == "enforce"]
     incident = active.get((g.brand, g.category))
     if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
@@ -112,7 +113,7 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
         incident = incidents.get_incident(session, change.incident_key)
     elif incident is not None and g.negative:
         change = _update(session, incident, g, end, actor)
-    if incident is None and (watch := spreading_watch(g, thresholds(det))) is not None:
+    if incident is None and (watch := spreading_watch(g, limits)) is not None:
         hits.append((watch, WATCH_MODE))  # 待核实: listed on the watch board, opens nothing
     _record_hits(session, hits, end, incident.id if incident else None, drill)
     if incident is not None:

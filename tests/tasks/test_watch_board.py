@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from tasks.db import session_scope
-from tasks.models import AuditEntry, DetectionHit, Incident, Mention
+from tasks.models import AuditEntry, DetectionHit, Mention
 from tasks.triage.board import board_row, watch_board, watch_rows
 from tasks.triage.tasks import update_incidents
 from tests.tasks.test_reposts_cascade import START, cascade_file, incidents, scan
@@ -99,14 +99,15 @@ def test_a_person_opens_the_incident_by_hand_audited_and_refused_when_it_cannot_
     assert _board(later) == [] and len(incidents()) == 1, "a post in an incident is no longer to verify"
 
 
-def test_without_a_post_in_the_window_the_incident_opens_at_the_lowest_level(database: str) -> None:
+def test_without_a_post_in_the_window_the_incident_opens_at_its_categorys_floor(database: str) -> None:
+    """No data in the window: graded like a rule's incident all the same, so a safety scare starts at II
+    (severity.toml's category floor), not at IV."""
     done = runner.invoke(app, ["open", "青禾", "--category", "人身安全/食品安全", "--by", "张伟", "--reason",
                                "记者来电询问青禾牛奶致病传闻", "--now", START.isoformat()], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     (incident,) = incidents()
-    assert (incident.brand, incident.category, incident.negative_count) == ("青禾", "人身安全/食品安全", 0)
-    with session_scope() as session:
-        assert session.scalar(select(func.count(Incident.id))) == 1
+    assert (incident.brand, incident.category, incident.negative_count, incident.level) == \
+        ("青禾", "人身安全/食品安全", 0, "II")
 
 
 def test_an_empty_board_says_which_source_was_not_read() -> None:
