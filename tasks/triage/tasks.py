@@ -138,6 +138,7 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     changes: list[IncidentChange] = []
     rival_hits: list[tuple[GroupWindow, list[RuleHit]]] = []
     with session_scope() as session:
+        repository.lock_triage(session)
         for drill in (False, True):
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill)
@@ -207,6 +208,7 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
         raise InvalidTransition(f"未知级别 {level}（{'、'.join(Level)}）")
     det = load_detection()
     with session_scope() as session:
+        repository.lock_triage(session)  # a scan triaging this moment finishes first: its incident is seen here
         held = incidents.active_by_group(session).get((brand, category))
         if held is not None:
             raise InvalidTransition(f"「{brand}·{category}」已有进行中的事件 {held.key}：请在该事件上处理"

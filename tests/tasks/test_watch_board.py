@@ -4,18 +4,23 @@ rule opens an incident is listed on the 待核实 board (watch-board), and `cris
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from cli.app import app
 from tasks.db import session_scope
+from tasks.errors import InvalidTransition
 from tasks.models import AuditEntry, DetectionHit, Mention
 from tasks.triage.board import board_row, watch_board, watch_rows
+from tasks.triage.detection import GroupWindow
 from tasks.triage.tasks import update_incidents
+from tests.helpers import PATIENCE_SECONDS, wait_for
 from tests.tasks.test_reposts_cascade import START, cascade_file, incidents, scan
 
 runner = CliRunner()
@@ -120,3 +125,41 @@ def test_an_empty_board_says_which_source_was_not_read() -> None:
     table, description = watch_board([], [*healthy, {"name": "douyin", "status": "failing"}])
     assert table[0]["待核实原因"] == "暂无，但 douyin 本次没有读全：那里的帖子未被检查，不等于没有"
     assert "douyin 读取失败" in description
+
+
+def test_a_hand_open_waits_for_the_scan_triaging_that_moment_and_sees_its_incident(
+        database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person opens by hand the very group a scan is opening: the two take turns, so the person is told the
+    scan's incident exists instead of a second incident opening for one crisis."""
+    from tasks.triage import repository as triage_repository
+    from tasks.triage.tasks import _open, open_by_hand
+
+    reached = threading.Event()
+    lock = triage_repository.lock_triage
+
+    def reaching(session):  # type: ignore[no-untyped-def]
+        reached.set()
+        lock(session)
+
+    monkeypatch.setattr(triage_repository, "lock_triage", reaching)
+    outcome: list[BaseException | object] = []
+
+    def by_hand() -> None:
+        try:
+            outcome.append(open_by_hand("澄星", "其他", by="李娜", reason="门店走失儿童传闻", at=START))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    with session_scope() as session:  # the scan, in the middle of its triage
+        lock(session)
+        scanned = _open(session, GroupWindow(brand="澄星", category="其他"), "规则开启", START, "scan", False)
+        person = threading.Thread(target=by_hand)
+        person.start()
+        reached.wait(PATIENCE_SECONDS)
+        if database == "postgresql":  # the person's transaction is queued behind the scan's
+            wait_for(lambda: not person.is_alive() or session.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted")), "the hand open waiting on the scan")
+    person.join(PATIENCE_SECONDS)
+    (refused,) = outcome
+    assert isinstance(refused, InvalidTransition) and f"已有进行中的事件 {scanned.incident_key}" in str(refused)
+    assert [i.key for i in incidents()] == [scanned.incident_key]
