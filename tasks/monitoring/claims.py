@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 
 # A clause ends at these: a cue in the previous clause says nothing of this one.
 _CLAUSE_END = re.compile(r"[，,。．.！!？?；;：:\n、]")
-# Just before a health claim: the post denies it (不含致癌物, 未检出三聚氰胺, 没有超标, 无有害物质).
-_DENIED = ("不", "没", "未", "无", "非", "零")
+# Just before a health claim: the post denies it (不含致癌物, 未检出三聚氰胺, 没有超标, 无有害物质) or praises a
+# guard against it (防触电, 避免烫伤: a kettle's selling point, not an accident).
+_DENIED = ("不", "没", "未", "无", "非", "零", "防", "避免", "杜绝")
 # ... except where 不 does not deny: 不仅致癌, 不但超标, 不少…
 _NOT_DENIALS = ("不仅", "不但", "不只", "不少", "不止")
 # Just before a debunk word: the post affirms the story or asks whether it is true.
@@ -25,7 +26,9 @@ _QUESTION = ("吗", "么", "？", "?")
 _REPORTED_UNTRUE = re.compile(r"(网传|传言|传闻|网曝)[^。！？!?\n]{0,40}?"
                               r"(不实(?![惠在用际践])|失实|是假的|系谣言|为谣言|纯属谣言|是谣言)")
 # Longer words that start with a claim or a debunk word and mean something else (超标准间, 重金属音乐, 不实在).
-_HARMLESS = ("超标准", "重金属音乐", "重金属摇滚", "重金属风", "不实在", "不实惠", "不实用", "不实际")
+_HARMLESS = ("超标准", "重金属音乐", "重金属摇滚", "重金属风", "不实在", "不实惠", "不实用", "不实际",
+             "爆炸消息", "爆炸性", "爆炸头", "信息爆炸", "知识爆炸", "人口爆炸", "爆炸式", "首次触电", "初次触电",
+             "触电般", "触电的感觉", "苏联解体")
 _WINDOW = 4
 
 

@@ -16,6 +16,9 @@ DEBUNK = LEXICON["debunk"]
     ("央视报道：青禾承认旗下青禾牛奶含有国家禁用农药，专家指出长期饮用可致癌", {"禁用农药", "国家禁用", "致癌"}),
     ("网友爆料澄星电水壶内胆重金属超标，已有两名儿童送医", {"重金属", "超标", "送医"}),
     ("青禾坚果礼盒被检出黄曲霉，不仅超标还可能致癌", {"黄曲霉", "超标", "致癌"}),
+    # accidents and suspected fraud, reported as calmly as news reports a scare
+    ("据当地媒体报道，一名用户的澄星空气炸锅使用中起火，手臂烧伤", {"起火", "烧伤"}),
+    ("消息称青禾涉嫌用过期奶粉生产青禾牛奶，该公司副总证实已停产", {"涉嫌"}),
 ])
 def test_a_claim_made_is_found(text: str, claims: set[str]) -> None:
     assert set(health_claims_in(text, CLAIMS)) == claims
@@ -27,6 +30,9 @@ def test_a_claim_made_is_found(text: str, claims: set[str]) -> None:
     "青禾燕麦片好吃到哭，笑死，一包根本不够",
     "入住的是超标准间，澄星电水壶是新的",
     "澄星耳机听重金属音乐也不失真",
+    "澄星电水壶防干烧防触电，避免烫伤，老人用也放心",
+    "爆炸消息：澄星空气炸锅双11半价，手慢无",
+    "苏联解体那年出生的我，第一次用上了澄星破壁机",
 ])
 def test_a_claim_denied_or_absent_is_not_found(text: str) -> None:
     assert health_claims_in(text, CLAIMS) == []
