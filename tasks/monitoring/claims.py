@@ -117,9 +117,10 @@ def is_debunk(text: str, words: Sequence[str]) -> bool:
 
 
 def reading_note(debunk: bool, health_claims: Sequence[str]) -> str:
-    """Return why a post's label is not its tone alone ("" when it is): it debunks a story, or makes health claims."""
+    """Return why a post's label is not its tone alone ("" when it is): it debunks a story, or makes health,
+    accident or fraud claims (风险说法)."""
     if debunk:
         return "辟谣：不计为负面"
     if health_claims:
-        return f"健康风险说法：{'、'.join(health_claims)}"
+        return f"风险说法：{'、'.join(health_claims)}"
     return ""

@@ -180,7 +180,7 @@ def get_model() -> SentimentModel:
 
 def negative_evidence(text: str, top: int = 3) -> str:
     """Return why the scans read a post as negative: the health claims it makes about the brand it names, if any,
-    then the model's `top` features weighing most towards negative, as "健康风险说法：致癌；不理 -1.54、太差 -1.44"
+    then the model's `top` features weighing most towards negative, as "风险说法：致癌；不理 -1.54、太差 -1.44"
     ("" when nothing in it leans negative)."""
     _dictionary()
     clean, lexicon = normalise(text), lexicon_data()

@@ -23,7 +23,7 @@ def test_analyze_says_which_claim_or_debunk_decided_the_label(var_dir: Path, tmp
     with out.open(encoding="utf-8-sig", newline="") as handle:
         scare, debunk, complaint = csv.DictReader(handle)
     assert scare["label"] == "negative" and scare["category"] == "人身安全/食品安全"
-    assert scare["evidence"].startswith("健康风险说法：") and "致癌" in scare["evidence"].split("；")[0]
+    assert scare["evidence"].startswith("风险说法：") and "致癌" in scare["evidence"].split("；")[0]
     assert debunk["label"] == "positive" and debunk["debunk"] == "yes" and debunk["evidence"].startswith("辟谣")
     assert complaint["label"] == "negative" and complaint["debunk"] == ""
-    assert not complaint["evidence"].startswith(("健康风险说法", "辟谣"))
+    assert not complaint["evidence"].startswith(("风险说法", "辟谣"))

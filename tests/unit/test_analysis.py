@@ -332,9 +332,9 @@ def test_the_brief_names_the_health_claim_first() -> None:
     """An incident brief's 负面依据 (negative_evidence) starts with the claim that made the post negative."""
     from tasks.monitoring.sentiment_model import negative_evidence
 
-    assert negative_evidence(NEWS_SCARES[0]).startswith("健康风险说法：")
+    assert negative_evidence(NEWS_SCARES[0]).startswith("风险说法：")
     assert "致癌" in negative_evidence(NEWS_SCARES[0]).split("；")[0]
-    assert not negative_evidence(COMPLAINT).startswith("健康风险说法")
+    assert not negative_evidence(COMPLAINT).startswith("风险说法")
 
 
 def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_one(lexicon: LexiconData) -> None:

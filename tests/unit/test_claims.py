@@ -65,6 +65,6 @@ def test_affirming_asking_or_unrelated_is_not_a_debunk(text: str) -> None:
 
 
 def test_the_note_says_why_the_label_is_not_the_tone() -> None:
-    assert reading_note(False, ["致癌", "禁用农药"]) == "健康风险说法：致癌、禁用农药"
+    assert reading_note(False, ["致癌", "禁用农药"]) == "风险说法：致癌、禁用农药"
     assert reading_note(True, ["致癌"]).startswith("辟谣")
     assert reading_note(False, []) == ""
