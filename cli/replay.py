@@ -18,7 +18,7 @@ from tasks.errors import CrisisError
 
 HEADERS = {"file": "文件", "first_post_at": "首帖时间", "opened_at": "开启时间", "minutes": "用时（分钟）",
            "incident_key": "事件编号", "category": "类别", "level": "级别", "incidents": "事件数",
-           "possible_rumour": "疑似谣言"}
+           "possible_rumour": "疑似谣言", "listed_at": "列入待核实"}
 
 
 @fails_cleanly
@@ -71,6 +71,7 @@ def replay(
         cells = row.values()
         shown = {"file": Path(row.file).name, "first_post_at": cells["first_post_at"][:16].replace("T", " "),
                  "opened_at": cells["opened_at"][:16].replace("T", " "),
+                 "listed_at": cells["listed_at"][:16].replace("T", " "),
                  "possible_rumour": {"true": "是", "false": "否"}.get(cells["possible_rumour"], "")}
         table.add_row(*(safe_text(v) for v in {**cells, **shown}.values()))
     console.print(table)

@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# The columns in its order, then when the 待核实 board first listed a post (empty when it never did): a
+# backtest that opens nothing may still have put the story in front of a person.
 COLUMNS = ("file", "first_post_at", "opened_at", "minutes", "incident_key", "category", "level", "incidents",
-           "possible_rumour")
+           "possible_rumour", "listed_at")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$", re.IGNORECASE)
 _UNITS = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 DAY = timedelta(days=1)
@@ -116,6 +118,7 @@ class ReplayRow:
     file: str
     first_post_at: datetime
     incidents: tuple[Opened, ...]
+    listed_at: datetime | None = None  # the first scan that listed a post on the 待核实 board (spreading_watch)
 
     @property
     def first(self) -> Opened | None:
@@ -136,4 +139,5 @@ class ReplayRow:
             "incident_key": first.key if first else "", "category": first.category if first else "",
             "level": first.level if first else "", "incidents": str(len(self.incidents)),
             "possible_rumour": ("true" if first.possible_rumour else "false") if first else "",
+            "listed_at": self.listed_at.isoformat() if self.listed_at else "",
         }

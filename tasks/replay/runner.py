@@ -138,7 +138,8 @@ def replay_file(path: Path, plan: ReplayPlan, *, skip_idle: bool = True,
             opened = repository.opened_incidents(session)
     zone = local_zone()
     shown = tuple(replace(o, detected_at=o.detected_at.astimezone(zone)) for o in opened)
-    row = ReplayRow(file=str(path), first_post_at=first.astimezone(zone), incidents=shown)
+    row = ReplayRow(file=str(path), first_post_at=first.astimezone(zone), incidents=shown,
+                    listed_at=log.watched_at.astimezone(zone) if log.watched_at else None)
     replayed = sum(p.published_at <= scans[-1] for p in posts)
     return ReplayOutcome(row, replayed, log, round(time.perf_counter() - started, 2), len(posts) - replayed,
                          posts[-1].published_at.astimezone(zone))

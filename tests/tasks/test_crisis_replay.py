@@ -45,7 +45,7 @@ def quiet_rows() -> list[dict[str, object]]:
 
 
 def run(args: list[str]) -> tuple[int, str, list[dict[str, str]], list[str]]:
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})  # the whole table, headers unwrapped
     out = Path(args[args.index("--out") + 1])
     with out.open(encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -63,7 +63,7 @@ def test_a_crisis_opens_a_quiet_file_does_not_and_a_bad_file_is_named(sqlite_db:
         "--out", str(tmp_path / "result.csv")])
     assert code == 1
     assert columns == list(COLUMNS) == ["file", "first_post_at", "opened_at", "minutes", "incident_key", "category",
-                                        "level", "incidents", "possible_rumour"]
+                                        "level", "incidents", "possible_rumour", "listed_at"]
     assert "bad.jsonl:2" in output and "text" in output
     assert [Path(r["file"]).name for r in rows] == ["crisis.jsonl", "quiet.jsonl"]
     opened, calm = rows
@@ -72,7 +72,24 @@ def test_a_crisis_opens_a_quiet_file_does_not_and_a_bad_file_is_named(sqlite_db:
     assert 0 < float(opened["minutes"]) <= 60 and float(opened["minutes"]) % 5 == 0
     assert int(opened["incidents"]) >= 1 and opened["level"] and opened["category"]
     assert opened["possible_rumour"] in ("true", "false")
-    assert (calm["opened_at"], calm["minutes"], calm["incident_key"], calm["incidents"]) == ("", "", "", "0")
+    assert (calm["opened_at"], calm["minutes"], calm["incident_key"], calm["incidents"], calm["listed_at"]) == \
+        ("", "", "", "0", "")
+
+
+def test_a_story_no_rule_opens_for_shows_when_the_watch_board_listed_it(sqlite_db: str, tmp_path: Path) -> None:
+    """A negative post no crisis category explains, reposted 60 times in 30 minutes: short of the 150 that open
+    in 其他, past the 25 that list it to verify. The backtest says when a person would have seen it."""
+    rows: list[dict[str, object]] = [{"id": "o", "text": "澄光门店今天有个小孩走丢了，店员一句话都不说，太让人寒心了",
+                                      "published_at": at(0), "reach": 800}]
+    rows += [{"id": f"r{n}", "text": "转发微博", "published_at": at(1 + n / 2), "repost_of": "o"} for n in range(60)]
+    path = write(tmp_path / "lost.jsonl", rows)
+    code, output, (row,), _ = run(["replay", str(path), "--watch", "澄光", "--step", "5m", "--horizon", "2h",
+                                   "--out", str(tmp_path / "listed.csv")])
+    assert code == 0, output
+    assert (row["opened_at"], row["incidents"]) == ("", "0"), "60 reposts open nothing in 其他"
+    listed = datetime.fromisoformat(row["listed_at"])
+    assert timedelta(0) < listed - datetime.fromisoformat(row["first_post_at"]) <= timedelta(minutes=20)
+    assert "列入待核实" in output and row["listed_at"][11:16] in output
 
 
 def test_bad_arguments_are_refused_with_exit_code_2(sqlite_db: str, tmp_path: Path) -> None:

@@ -101,7 +101,8 @@ def test_a_row_is_the_first_incident_with_minutes_or_empty_cells() -> None:
     assert (row["minutes"], row["incident_key"], row["level"], row["incidents"], row["possible_rumour"]) == (
         "15", "INC-1", "II", "2", "false")
     empty = ReplayRow("q.jsonl", first, ()).values()
-    assert (empty["opened_at"], empty["minutes"], empty["incidents"], empty["possible_rumour"]) == ("", "", "0", "")
+    assert (empty["opened_at"], empty["minutes"], empty["incidents"], empty["possible_rumour"], empty["listed_at"]) == \
+        ("", "", "0", "", "")
 
 
 def test_the_ced_split_judges_every_selected_event_once() -> None:
