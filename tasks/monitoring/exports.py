@@ -73,7 +73,8 @@ def write_analysed(texts: list[str], out: Path, advance: Callable[[int], None]) 
                 label = "negative" if a.negative else "positive"
                 counts[label] += 1
                 counts[f"category:{a.category or '—'}"] += 1
-                why = "；".join([note] if (note := reading_note(a.debunk, a.health_claims)) else []
+                note = reading_note(a.debunk, a.health_claims)
+                why = "；".join(([note] if note else [])
                                + [f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens)])
                 counts["debunk"] += a.debunk
                 writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",

@@ -38,8 +38,9 @@ def test_analyze_shows_why_a_post_reads_negative(var_dir: Path, tmp_path: Path) 
     out = tmp_path / "scored.csv"
     assert runner.invoke(app, ["analyze", str(tmp_path / "posts.txt"), "--out", str(out)]).exit_code == 0
     rows = _rows(out)
+    assert rows[2]["evidence"].startswith("风险说法：起火；"), "a claim about the product comes first, in words"
     for row in rows:
-        parts = [p.rsplit(" ", 1) for p in row["evidence"].split("；")]
+        parts = [p.rsplit(" ", 1) for p in row["evidence"].split("；") if not p.startswith("风险说法：")]
         weights = [float(w) for _, w in parts]
         assert len(parts) == 3 and weights == sorted(weights, key=abs, reverse=True), row["evidence"]
         # the strongest piece of evidence leans the way the post was read
