@@ -110,7 +110,7 @@ def get_orders_engine() -> Engine:
         if not url:
             from tasks.errors import OrdersSourceInvalid
 
-            raise OrdersSourceInvalid("no orders database: set CRISIS_ORDERS_DATABASE_URL (or use a file)")
+            raise OrdersSourceInvalid("未配置订单数据库：请设置 CRISIS_ORDERS_DATABASE_URL（或改用订单文件）")
         _orders_engine = create_engine(url, pool_pre_ping=True)
     return _orders_engine
 

@@ -21,8 +21,8 @@ from tasks.errors import OrdersSourceInvalid
 def source_label(orders_path: str | None, orders_query: str | None) -> str:
     """Return how the batch records its source (the path, or `query:<name>`); exactly one must be given."""
     if bool(orders_path) == bool(orders_query):
-        raise OrdersSourceInvalid("give either an orders file (orders_path) or a named query (orders_query), "
-                                  "not " + ("both" if orders_path else "neither"))
+        raise OrdersSourceInvalid("订单来源须二选一：订单文件（orders_path）或命名查询（orders_query），"
+                                  + ("不能同时给出" if orders_path else "两者都没有给出"))
     return orders_path if orders_path else f"query:{orders_query}"
 
 
@@ -47,8 +47,8 @@ def read_orders(orders_path: str | None, orders_query: str | None, orders_format
         return load_orders(Path(orders_path), timezone, orders_format, status_words, one_per_customer)
     queries = load_policies().queries
     if orders_query not in queries:
-        raise OrdersSourceInvalid(f"no orders query {orders_query!r} in config/compensation.toml; "
-                                  f"known: {', '.join(sorted(queries)) or 'none'}")
+        raise OrdersSourceInvalid(f"config/compensation.toml 中没有名为 {orders_query!r} 的订单查询；"
+                                  f"已有：{'、'.join(sorted(queries)) or '无'}")
     query = queries[orders_query]
     with get_orders_engine().connect() as connection:
         frame = pd.read_sql_query(text(query.sql), connection, params={

@@ -165,12 +165,14 @@ def test_an_open_incident_is_not_compensated(database: str, tmp_path: Path) -> N
 
 def test_exactly_one_orders_source_is_required(sqlite_db: str) -> None:
     make_incident()
-    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="not neither"):
+    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="两者都没有给出"):
         load_orders_source.fn(KEY, None, None, "auto", "coupon-20", NOW)
-    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="not both"):
+    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="不能同时给出"):
         load_orders_source.fn(KEY, "a.csv", "paid-orders", "auto", "coupon-20", NOW)
-    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="CRISIS_ORDERS_DATABASE_URL"):
+    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="未配置订单数据库.*CRISIS_ORDERS_DATABASE_URL"):
         load_orders_source.fn(KEY, None, "paid-orders", "auto", "coupon-20", NOW)
+    with disable_run_logger(), pytest.raises(OrdersSourceInvalid, match="没有名为 'no-such' 的订单查询；已有：.*paid-orders"):
+        load_orders_source.fn(KEY, None, "no-such", "auto", "coupon-20", NOW)
 
 
 def test_orders_come_from_a_named_query_on_the_orders_database(
