@@ -49,7 +49,7 @@ class Drills(StrictModel):
     def get(self, name: str) -> Scenario:
         """Return the scenario with this name, or raise KeyError listing the known ones."""
         if name not in self.scenarios:
-            raise KeyError(f"drills.toml: no scenario {name!r}; known: {', '.join(sorted(self.scenarios))}")
+            raise KeyError(f"drills.toml 中没有演练场景 {name!r}（可选：{'、'.join(sorted(self.scenarios))}）")
         return self.scenarios[name]
 
 

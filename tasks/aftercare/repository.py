@@ -23,9 +23,9 @@ def set_step(session: Session, incident: Incident, step: str, *, actor: str, at:
              owner: str | None = None, due_at: datetime | None = None, evidence: str | None = None) -> RepairStep:
     """Create or update one step of the incident (audited); unknown steps or states are refused."""
     if step not in STEPS:
-        raise StepInvalid(f"unknown repair step {step!r}; known: {', '.join(STEPS)}")
+        raise StepInvalid(f"未知的修复步骤 {step!r}（可选：{'、'.join(STEPS)}）")
     if state is not None and state not in StepState.__members__.values():
-        raise StepInvalid(f"unknown state {state!r}; known: {', '.join(s.value for s in StepState)}")
+        raise StepInvalid(f"未知的步骤状态 {state!r}（可选：{'、'.join(s.value for s in StepState)}）")
     row = session.scalars(select(RepairStep).where(RepairStep.incident_id == incident.id,
                                                    RepairStep.step == step)).first()
     before = _view(row) if row else {}

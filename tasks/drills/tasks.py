@@ -97,7 +97,7 @@ def generate_drill(name: str, seed: int, now: datetime) -> Injection:
         week = generate_week(seed, end, days=days, crises=[spec])
         orders = generate_orders(seed, scenario.product, 200, crisis_start) if scenario.compensation else []
     except ValueError as exc:
-        raise DrillRefused(f"drills.toml: scenario {name!r}: {exc}") from None
+        raise DrillRefused(f"drills.toml：演练场景 {name!r} 无法生成：{exc}") from None
     raws = [RawMention(source=DRILL_SOURCE, external_id=str(row["id"]), text=str(row["text"]),
                        published_at=datetime.fromisoformat(str(row["published_at"])), author=str(row["author"]),
                        reach=int(row["reach"]), url=str(row["url"]), platform=str(row["platform"]))  # type: ignore[call-overload]
@@ -114,8 +114,8 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
         lock_drill_starts(session)
         running = running_drill(session)
         if running is not None:
-            raise DrillRefused(f"drill #{running.id} ({running.scenario}) is still running until "
-                               f"{show_time(running.grade_at)}: grade it first (crisis drill grade {running.id})")
+            raise DrillRefused(f"演练 #{running.id}（{running.scenario}）仍在进行，{show_time(running.grade_at)} 评分；"
+                               f"请先评分（crisis drill grade {running.id}）再开始新的演练")
         drill = new_drill(session, scenario=injection.scenario, seed=injection.seed, brand=scenario.brand,
                           category=scenario.category, expected_level=scenario.expected_level, status=RUNNING,
                           started_by=started_by, started_at=now, crisis_start=injection.crisis_start,

@@ -69,7 +69,7 @@ def test_a_drill_runs_the_real_lifecycle_apart_from_real_incidents(database: str
     started = drill(scenario="quality", started_by="王强", now=NOW)
     key = started["incident"]
     assert key and key.startswith("DRILL-")
-    with pytest.raises(DrillRefused, match="still running"):
+    with pytest.raises(DrillRefused, match="仍在进行"):
         drill(scenario="safety", started_by="王强", now=NOW + timedelta(minutes=1))
     with session_scope() as session:
         incident = session.scalars(select(Incident).where(Incident.key == key)).one()
@@ -129,7 +129,7 @@ def test_the_schedule_grades_only_drills_whose_time_is_up(sqlite_db: str, smtp_s
 
 
 def test_an_unknown_scenario_is_refused_with_the_known_names(sqlite_db: str) -> None:
-    with pytest.raises(DrillRefused, match="no scenario 'fire'.*quality"):
+    with pytest.raises(DrillRefused, match="没有演练场景 'fire'.*quality"):
         drill(scenario="fire", started_by="王强", now=NOW)
     assert _count(Drill) == 0 and _count(Mention) == 0
 
@@ -141,7 +141,7 @@ def test_the_cli_names_the_known_scenarios_and_lists_drills(sqlite_db: str) -> N
 
     runner = CliRunner()
     refused = runner.invoke(app, ["drill", "--scenario", "fire"])
-    assert refused.exit_code == 1 and "no scenario 'fire'" in refused.output and "quality" in refused.output
+    assert refused.exit_code == 1 and "没有演练场景 'fire'" in refused.output and "quality" in refused.output
     started = runner.invoke(app, ["drill", "--scenario", "pricing", "--by", "王强", "--now", "2026-11-20T12:00"])
     assert started.exit_code == 0, started.output
     assert "演练 #1（pricing）已开始；演练事件：DRILL-20261120-001" in started.output
@@ -179,7 +179,7 @@ def test_two_drills_started_at_the_same_moment_make_one(database: str) -> None:
             thread.start()
         for thread in threads:
             thread.join()
-    assert sorted(outcomes, key=str)[0] == 1 and "still running" in str(sorted(outcomes, key=str)[1]), outcomes
+    assert sorted(outcomes, key=str)[0] == 1 and "仍在进行" in str(sorted(outcomes, key=str)[1]), outcomes
     assert _count(Drill) == 1 and _count(Mention) == len(rows)
 
 

@@ -67,7 +67,7 @@ def test_repair_steps_are_set_from_the_cli_and_audited(database: str) -> None:
         assert (step.step, step.state, step.evidence) == ("apology", "done", "https://example.com/apology")
         assert session.scalars(select(AuditEntry).where(AuditEntry.action == "repair.step_updated")).one().actor == "李娜"
     bad = runner.invoke(app, ["step", key, "party", "--by", "李娜"])
-    assert bad.exit_code == 1 and "unknown repair step 'party'" in bad.output
+    assert bad.exit_code == 1 and "未知的修复步骤 'party'" in bad.output
 
 
 def test_only_a_resolved_incident_closes(database: str) -> None:
