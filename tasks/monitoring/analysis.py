@@ -24,7 +24,7 @@ import numpy as np
 from ahocorasick_rs import AhoCorasick
 
 from tasks.common import collector_paused
-from tasks.monitoring.claims import REPORT_CUES, health_claims_in, is_debunk, warnings_about
+from tasks.monitoring.claims import REPORT_CUES, blank_harmless, health_claims_in, is_debunk, warnings_about
 from tasks.monitoring.sentiment import SentimentModel, TokenBatch, Vocabulary, encode
 from tasks.monitoring.simhash import simhash_of
 
@@ -272,14 +272,16 @@ class TermIndex:
 
     def term_sets(self, texts: Sequence[str]) -> tuple[list[int], list[frozenset[str]]]:
         """Return the distinct sets of lexicon terms the texts contain (as `term in text` would tell, Latin letters
-        in any case) and, for each text, the index of its set: most texts share a few sets, the empty one above all."""
+        in any case, leaving out those inside a harmless longer word: claims.HARMLESS) and, for each text, the index
+        of its set: most texts share a few sets, the empty one above all."""
         if self._cased:
             texts = [text.lower() for text in texts]
         found = np.zeros((len(texts), (len(self._keys) + 7) // 8), dtype=np.uint8)  # a bit per (text, term)
         if self._automaton is not None and texts:
             # One pass over the batch joined by NUL: a match that runs across two texts is dropped.
             starts = np.cumsum([0, *map(len, texts)])[:-1] + np.arange(len(texts))
-            matches = self._automaton.find_matches_as_indexes("\0".join(texts), overlapping=True)
+            joined = blank_harmless("\0".join(texts))  # 爆炸消息 is news, not an explosion; lengths kept
+            matches = self._automaton.find_matches_as_indexes(joined, overlapping=True)
             term, first, end = np.array(matches, dtype=np.int64).reshape(-1, 3).T
             text = np.searchsorted(starts, first, side="right") - 1
             within = text == np.searchsorted(starts, end - 1, side="right") - 1

@@ -375,3 +375,12 @@ def test_the_garbage_collector_runs_again_after_a_batch_even_a_failed_or_nested_
 def test_the_shipped_lexicon_reads_contamination_a_taken_phone_number_a_new_charge_and_other_scares(
         lexicon: LexiconData, text: str, category: str | None) -> None:
     assert categorise(text, lexicon) == category
+
+
+@pytest.mark.parametrize("text, category", [
+    ("【爆炸消息】澄星空气炸锅下月起全线涨价，还要加收运费", "价格/虚假宣传"),  # breaking news, no explosion
+    ("爆炸消息：澄星空气炸锅在用户家中爆炸，厨房全毁", "人身安全/食品安全"),  # the idiom and a real one
+])
+def test_an_idiom_holding_a_category_word_does_not_count_as_that_word(lexicon: LexiconData, text: str,
+                                                                      category: str) -> None:
+    assert analyse(text, lexicon, NEGATIVE_BELOW, model()).category == category
