@@ -19,6 +19,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     _home.mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(_home)
 
+# Every process of this run (the pytest-xdist workers, the servers and flow runs they start) inherits this mark, so
+# the run can find what it left behind (pytest_unconfigure).
+os.environ.setdefault("CRISIS_TEST_RUN", uuid.uuid4().hex)
+
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
@@ -141,6 +145,34 @@ def _stop_prefects_temporary_server() -> Iterator[None]:
     if server_module is not None:
         for server in list(server_module.SubprocessASGIServer._instances.values()):
             server.stop()
+
+
+def _left_behind(run: str) -> list[int]:
+    """Return the pids of Prefect temporary servers this run started that are still running (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"CRISIS_TEST_RUN={run}".encode() in environ and b"PREFECT__SERVER_EPHEMERAL=1" in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """At the end of the whole run (the controller, after every worker), stop any temporary Prefect server a worker
+    left running: _stop_prefects_temporary_server cannot run in a worker that execnet ended with os._exit, and
+    one such server ran on for 40 minutes after a `make test-fast` on a loaded machine (2026-12-06)."""
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller sweeps once all are done
+        return
+    import signal
+
+    for pid in _left_behind(os.environ["CRISIS_TEST_RUN"]):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 @pytest.fixture(autouse=True)
