@@ -187,9 +187,9 @@ def replay_row(path: Path, event: Mapping[str, object], verdict: Verdict, posts:
         "incidents": len(row.incidents), "possible_rumour": bool(first and first.possible_rumour),
         "trigger_reason": first.trigger_reason if first else None,
         # the 待核实 board (spreading_watch): listed for a person to judge, before or without an incident
-        "watched_at": outcome.log.watched_at.astimezone(peak_end.tzinfo).isoformat() if outcome.log.watched_at else None,
+        "watched_at": row.listed_at.astimezone(peak_end.tzinfo).isoformat() if row.listed_at else None,
         "seen_by_peak_end": bool((first and first.detected_at <= peak_end)
-                                 or (outcome.log.watched_at and outcome.log.watched_at <= peak_end)),
+                                 or (row.listed_at and row.listed_at <= peak_end)),
         "horizon_hours": round(horizon / timedelta(hours=1), 1), "scans_run": outcome.log.scans_run,
         "seconds": outcome.seconds,
     }

@@ -20,8 +20,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["PREFECT_HOME"] = str(_home)
 
 # Every process of this run (the pytest-xdist workers, the servers and flow runs they start) inherits this mark, so
-# the run can find what it left behind (pytest_unconfigure).
-os.environ.setdefault("CRISIS_TEST_RUN", uuid.uuid4().hex)
+# the run can find what it left behind (pytest_unconfigure). Not CRISIS_…: the settings refuse unknown ones.
+os.environ.setdefault("PYTEST_CRISIS_RUN", uuid.uuid4().hex)
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -155,7 +155,7 @@ def _left_behind(run: str) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"CRISIS_TEST_RUN={run}".encode() in environ and b"PREFECT__SERVER_EPHEMERAL=1" in environ:
+        if f"PYTEST_CRISIS_RUN={run}".encode() in environ and b"PREFECT__SERVER_EPHEMERAL=1" in environ:
             found.append(int(entry.name))
     return found
 
@@ -168,7 +168,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     import signal
 
-    for pid in _left_behind(os.environ["CRISIS_TEST_RUN"]):
+    for pid in _left_behind(os.environ["PYTEST_CRISIS_RUN"]):
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError:
