@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
+from tasks.db import hold_lock
 from tasks.errors import AuditChainBroken
 from tasks.models import AuditEntry
 from tasks.secrets import audit_key
@@ -95,8 +96,7 @@ def record(
     as a forgery once the key is back.
     """
     key = current_key()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+    hold_lock(session, _ADVISORY_LOCK)
     last = head(session)
     if last is not None and key is None and entry_hash(last.prev_hash, last) != last.hash:
         raise AuditChainBroken(f"审计链头 #{last.seq} 不是普通 SHA-256：链已用审计密钥签名（或被改动），"

@@ -10,7 +10,7 @@ from itertools import repeat
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,6 +51,13 @@ def _app_engine(url: str) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def hold_lock(session: Session, key: int) -> None:
+    """Hold the advisory lock `key` until the session's transaction ends, so writers that take it take turns
+    (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises every writer, so there it does nothing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def get_engine() -> Engine:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tasks.db import hold_lock
 from tasks.errors import NotFound
 from tasks.incidents.repository import incident_by_id
 from tasks.models import Drill, Incident, Mention
@@ -17,10 +18,8 @@ DRILL_LOCK = 0x64726C6C  # "drll": two drill starts at the same moment take turn
 
 
 def lock_drill_starts(session: Session) -> None:
-    """Hold the drill-start lock until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises writers)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DRILL_LOCK})
+    """Hold the drill-start lock until the transaction ends."""
+    hold_lock(session, DRILL_LOCK)
 
 
 def running_drill(session: Session) -> Drill | None:

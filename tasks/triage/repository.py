@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, case, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, case, func, select, update
 from sqlalchemy.orm import Session
 
-from tasks.db import insert_ignoring_duplicates
+from tasks.db import hold_lock, insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
 from tasks.models import DetectionHit, EngagementRead, Incident, IncidentMetric, Mention, MentionBrand, names_brand
 from tasks.triage.detection import WATCH_MODE, GroupWindow, SpreadingPost
@@ -22,10 +22,8 @@ TRIAGE_LOCK = 0x74726967  # "trig": a scan's triage and a hand open (crisis open
 
 def lock_triage(session: Session) -> None:
     """Hold the triage lock until the transaction ends, so a scan opening an incident and a person opening one
-    by hand for the same brand and category never both see "none active" and open two (PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already serialises writers)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TRIAGE_LOCK})
+    by hand for the same brand and category never both see "none active" and open two."""
+    hold_lock(session, TRIAGE_LOCK)
 SPREADING_CANDIDATES = 50  # originals looked up per scan (the most reposted, the most reported)
 SPREADING_KEPT = 10  # per group
 
