@@ -27,7 +27,7 @@ _REPORTED_UNTRUE = re.compile(r"(网传|传言|传闻|网曝)[^。！？!?\n]{0,
                               r"(不实(?![惠在用际践])|失实|是假的|系谣言|为谣言|纯属谣言|是谣言)")
 # Longer words that hold a claim, a debunk or a category word and mean something else (超标准间, 重金属音乐,
 # 不实在, 爆炸消息 = breaking news). The analysis blanks them before it looks for any lexicon term (HARMLESS), so
-# "【爆炸消息：…收费】" is no explosion and no safety post; health_claims_in checks them itself for direct callers.
+# "【爆炸消息：…收费】" is no explosion and no safety post; health_claims_in and is_debunk blank them too.
 _HARMLESS = ("超标准", "重金属音乐", "重金属摇滚", "重金属风", "不实在", "不实惠", "不实用", "不实际",
              "爆炸消息", "爆炸性", "爆炸头", "信息爆炸", "知识爆炸", "人口爆炸", "爆炸式", "首次触电", "初次触电",
              "触电般", "触电的感觉", "苏联解体")
@@ -55,18 +55,6 @@ def occurrences(text: str, term: str) -> Iterable[int]:
         start = text.find(term, start + 1)
 
 
-def _meant(text: str, at: int, term: str) -> bool:
-    """Return whether the term found at `at` is meant, not part of a longer harmless word that runs past it."""
-    end = at + len(term)
-    for harmless in _HARMLESS:
-        found = text.find(harmless, max(0, at - len(harmless) + 1), end + len(harmless))
-        while 0 <= found < end:
-            if found + len(harmless) > at and (found < at or found + len(harmless) > end):
-                return False
-            found = text.find(harmless, found + 1, end + len(harmless))
-    return True
-
-
 def _denied(before: str) -> bool:
     for cue in _NOT_DENIALS:
         before = before.replace(cue, "")
@@ -74,12 +62,11 @@ def _denied(before: str) -> bool:
 
 
 def health_claims_in(text: str, claims: Sequence[str]) -> list[str]:
-    """Return the health claims the text makes (in list order), leaving out those it denies (不含, 未检出 …)."""
-    made = []
-    for claim in claims:
-        if any(_meant(text, at, claim) and not _denied(_before(text, at)) for at in occurrences(text, claim)):
-            made.append(claim)
-    return made
+    """Return the health claims the text makes (in list order), leaving out those it denies (不含, 未检出 …) and
+    those inside a harmless longer word (爆炸消息, 超标准间)."""
+    text = blank_harmless(text)
+    return [claim for claim in claims
+            if any(not _denied(_before(text, at)) for at in occurrences(text, claim))]
 
 
 # A warning not to consume or use something (不要吃, 别喝, 停止使用 …), with the name it is about just after it in
@@ -113,10 +100,9 @@ def is_debunk(text: str, words: Sequence[str]) -> bool:
     (求辟谣) nor asked about (是谣言吗), or a reported story called untrue (网传…不实)."""
     if _REPORTED_UNTRUE.search(text):
         return True
+    text = blank_harmless(text)
     for word in words:
         for at in occurrences(text, word):
-            if not _meant(text, at, word):
-                continue
             before, after = _before(text, at), text[at + len(word):at + len(word) + 1]
             if any(cue in before for cue in (*_AFFIRMED, *_ASKED)) or after in _QUESTION:
                 continue
