@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.options import By, Key, Now, console, fails_cleanly, parse_time, safe_text
-from tasks.incidents.state import HAND_OPENED, RESOLUTION_NAMES, Resolution
+from tasks.incidents.state import RESOLUTION_NAMES, Resolution, opened_by_hand
 
 
 @fails_cleanly
@@ -128,7 +128,7 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
             rules = tuple(fired_rules(session, i.id)) if i.resolution == Resolution.FALSE_ALARM else ()
             facts.append(IncidentFacts(i.level, i.category, i.is_drill, durations(i.stamps()),
                                        sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules,
-                                       i.trigger_reason.startswith(HAND_OPENED)))
+                                       opened_by_hand(i.trigger_reason)))
     result = summarise(facts)
     table = Table("级别", "事件数", "发现用时中位数（分钟）", "确认用时中位数（分钟）", "解决用时中位数（小时）")
     for level, medians in result.medians.items():

@@ -39,7 +39,7 @@ from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope
 from tasks.errors import InvalidTransition
 from tasks.incidents.repository import get_incident, linked_mentions, locked_incident, peak_metric, top_posts
-from tasks.incidents.state import HAND_OPENED, LEVEL_NAMES, IncidentState, Level, durations, state_name
+from tasks.incidents.state import LEVEL_NAMES, IncidentState, Level, durations, opened_by_hand, state_name
 from tasks.models import Incident
 from tasks.notify.repository import recipients_of, sent_count
 from tasks.notify.templates import clean_subject, escape_markdown, one_line
@@ -131,7 +131,7 @@ def review_data(session: Session, incident: Incident, chart: str, now: datetime)
         overdue_steps=[STEPS[s.step] for s in overdue(steps, end)],
         compensated_orders=sum(n for n, _ in totals.values()),
         insufficient_checks=checks.get(Outcome.INSUFFICIENT_DATA, 0),
-        by_hand=incident.trigger_reason.startswith(HAND_OPENED)))
+        by_hand=opened_by_hand(incident.trigger_reason)))
     return ReviewData(
         key=incident.key, brand=incident.brand, category=incident.category, level=incident.level,
         level_name=LEVEL_NAMES[Level(incident.level)], state=state_name(incident.state),

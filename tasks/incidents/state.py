@@ -56,6 +56,16 @@ OTHER_CATEGORY = "其他"
 HAND_OPENED = "人工立案"
 
 
+def hand_reason(by: str, reason: str) -> str:
+    """Return the trigger reason of an incident `by` opened by hand: 人工立案（李娜）：…"""
+    return f"{HAND_OPENED}（{by}）：{reason.strip()}"
+
+
+def opened_by_hand(trigger_reason: str) -> bool:
+    """Return whether an incident with this trigger reason was opened by a person, not by a rule."""
+    return trigger_reason.startswith(HAND_OPENED)
+
+
 class IncidentState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"

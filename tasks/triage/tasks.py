@@ -15,7 +15,7 @@ from tasks.db import retry_transient_db, session_scope
 from tasks.errors import InvalidTransition
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce_pending, escalate, open_incident, override_level
-from tasks.incidents.state import HAND_OPENED, LEVEL_NAMES, OTHER_CATEGORY, Level, higher, is_higher
+from tasks.incidents.state import LEVEL_NAMES, OTHER_CATEGORY, Level, hand_reason, higher, is_higher
 from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import WATCH_MODE, GroupWindow, RuleHit, Thresholds, evaluate, spreading_watch
@@ -216,7 +216,7 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
         groups = repository.group_windows(session, at, det.window_minutes, det.short_baseline_hours,
                                           det.long_baseline_days, det.influencer_reach, False)
         g = groups.get((brand, category)) or GroupWindow(brand=brand, category=category)
-        change = _open(session, g, f"{HAND_OPENED}（{by}）：{reason.strip()}", at, by, False)
+        change = _open(session, g, hand_reason(by, reason), at, by, False)
         incident = incidents.get_incident(session, change.incident_key)
         if level is not None and level.upper() != incident.level:
             override_level(session, incident, level.upper(), reason=f"人工立案时定级：{reason.strip()}", actor=by, at=at)
