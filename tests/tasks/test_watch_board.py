@@ -156,9 +156,11 @@ def test_a_hand_open_waits_for_the_scan_triaging_that_moment_and_sees_its_incide
         person = threading.Thread(target=by_hand)
         person.start()
         reached.wait(PATIENCE_SECONDS)
-        if database == "postgresql":  # the person's transaction is queued behind the scan's
+        if database == "postgresql":  # the person is queued behind this transaction (pg_locks is live;
+            # pg_stat_activity would be read once per transaction)
             wait_for(lambda: not person.is_alive() or session.scalar(text(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted")), "the hand open waiting on the scan")
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))")),
+                "the hand open waiting on the scan")
     person.join(PATIENCE_SECONDS)
     (refused,) = outcome
     assert isinstance(refused, InvalidTransition) and f"已有进行中的事件 {scanned.incident_key}" in str(refused)
