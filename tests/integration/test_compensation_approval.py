@@ -66,14 +66,14 @@ def _a_paused_run(known: set[UUID]) -> UUID | None:
         for run in client.read_flow_runs(flow_run_filter=others):
             if run.state and run.state.is_paused():
                 keyset = keyset_from_paused_state(run.state)
-                try:
+                try:  # the form's schema and its description are saved one after the other, after the pause
                     schema = client.read_flow_run_input(run.id, keyset["schema"])
-                except httpx.HTTPStatusError as exc:  # the form is saved a moment after the run pauses
+                    description = client.read_flow_run_input(run.id, keyset["description"])
+                except httpx.HTTPStatusError as exc:
                     if exc.response.status_code != 404:
                         raise
                     return None
                 assert {"approver", "decision", "note"} <= set(json.loads(schema)["properties"])
-                description = client.read_flow_run_input(run.id, keyset["description"])
                 assert "补偿批次待审批" in json.loads(description)
                 return run.id
     return None
