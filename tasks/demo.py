@@ -64,8 +64,11 @@ class DemoResult:
                 "复盘报告": f"{self.ui_url}/artifacts/key/review-{key}"}
 
 
+RUN_POLL_SECONDS = 1  # Prefect's default, 5 s, left each of the demo's 14 runs waiting 2.5 s on average after it ended
+
+
 def _run(name: str, parameters: dict[str, object], timeout: float = 600) -> object:
-    run = run_deployment(name=name, parameters=parameters, timeout=timeout)
+    run = run_deployment(name=name, parameters=parameters, timeout=timeout, poll_interval=RUN_POLL_SECONDS)
     if not run.state or not run.state.is_completed():
         raise DemoFailed(f"部署 {name} 的运行未完成（{run.state.name if run.state else '没有状态'}）")
     return run

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 
 def _completed(name: str, parameters: dict[str, object]) -> None:
-    run = run_deployment(name=name, parameters=parameters, timeout=PATIENCE_SECONDS)
+    run = run_deployment(name=name, parameters=parameters, timeout=PATIENCE_SECONDS, poll_interval=1)
     assert run.state is not None and run.state.is_completed(), f"{name}: {run.state}"
 
 

@@ -110,7 +110,7 @@ def test_alert_form_and_escalation_through_the_deployments(
         # the other one is taken in the CLI; the sweep escalates nothing and closes its waiting form
         acknowledge(silent, "张伟", "电话确认", datetime.now(UTC))
         EventsWorker.drain_all()
-        sweep = run_deployment("notify/notify", parameters={}, timeout=PATIENCE_SECONDS)
+        sweep = run_deployment("notify/notify", parameters={}, timeout=PATIENCE_SECONDS, poll_interval=1)
         assert sweep.state is not None and sweep.state.is_completed(), sweep.state
         assert incident(owned).escalation_tier == 0 and incident(quiet).escalation_tier == 0
         assert not [n for n in outbox(owned) + outbox(quiet) if n.kind == "escalation"]

@@ -69,7 +69,7 @@ def test_the_alert_opens_a_chinese_acknowledge_form_and_the_compensate_form_asks
         run_deployment("acknowledge/acknowledge", parameters={"incident_key": KEY}, timeout=0)
         form = wait_for(lambda: _waiting_form(KEY), "the acknowledge run waiting for its form")
         assert form.name == f"ack-{KEY}", "the run is named after its incident"
-        alerted = run_deployment("notify/notify", parameters={"incident_key": KEY}, timeout=PATIENCE_SECONDS)
+        alerted = run_deployment("notify/notify", parameters={"incident_key": KEY}, timeout=PATIENCE_SECONDS, poll_interval=1)
         assert alerted.name == f"notify-{KEY}"
 
         # the alert links straight to the incident's acknowledge run, not to the runs list
