@@ -13,6 +13,8 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import orjson
+
 from tasks.errors import SourceFileInvalid
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
@@ -82,15 +84,30 @@ _JSON = json.JSONDecoder(strict=False)  # a raw control character is cleaned and
 
 
 def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
+    fast, decode = orjson.loads, _JSON.decode
     for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
         try:
-            row = _JSON.decode(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"不是有效的 JSON（{exc.msg}）"
-            continue
+            row = fast(line)  # strict JSON, 2-3x faster; what it refuses (a raw control character, NaN, a lone
+            if _has_float(row):  # surrogate, a blank line) json reads as it always has, or names; and a number
+                row = decode(line)  # past 64 bits, which it reads as a rounded float (an id!), json reads exactly
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                continue
+            try:
+                row = decode(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"不是有效的 JSON（{exc.msg}）"
+                continue
         yield number, row if isinstance(row, dict) else "不是 JSON 对象"
+
+
+def _has_float(value: object) -> bool:
+    """Tell whether a parsed value holds a float anywhere (a row's values compared by type in one pass)."""
+    if type(value) is float:
+        return True
+    items = value.values() if type(value) is dict else value if type(value) is list else ()  # type: ignore[attr-defined]
+    kinds = set(map(type, items))
+    return float in kinds or ((dict in kinds or list in kinds) and any(map(_has_float, items)))
 
 
 def _check_header(path: Path, names: Sequence[str], required: Sequence[str]) -> None:

@@ -99,6 +99,8 @@ def pluck(record: Mapping[str, object], path: str) -> object:
     """Return the value at `path`: the key itself, else a dotted path through objects and lists."""
     if path in record:
         return record[path]
+    if "." not in path:  # a plain key the record does not have (most missing optional fields)
+        return None
     value: object = record
     for part in path.split("."):
         if isinstance(value, Mapping) and part in value:
@@ -181,8 +183,9 @@ def read_record(record: Mapping[str, object], fields: Mapping[str, str], source:
     scrubbed: dict[str, int] = {}
 
     def get(name: str) -> object:
-        value = pluck(record, fields.get(name, name))
-        if isinstance(value, str):
+        path = fields.get(name, name)
+        value = record[path] if path in record else pluck(record, path)
+        if type(value) is str and not value.isprintable():  # scrub's own test, without a call per field
             value, removed = scrub(value)
             if removed:
                 scrubbed[name] = removed
@@ -211,21 +214,26 @@ def read_record(record: Mapping[str, object], fields: Mapping[str, str], source:
     text, full_hash = cap_text(text)
     url, author = http_url(raw_url := get("url")), _short(get("author"), 256)
     notes = cleaning_notes(scrubbed, full_hash is not None, None if url or raw_url in (None, "") else raw_url)
-    return RawMention(
-        source=(named if source_from_platform and named else source)[:64],
-        external_id=ident,
-        text=text,
-        published_at=published,
-        author=author,
-        reach=reach,
-        url=url,
-        platform=named or platform,
-        repost_of=repost_of if repost_of != ident else None,
-        reposts=counts["reposts"],
-        comments=counts["comments"],
-        likes=counts["likes"],
-        content_hash=full_hash,
-    ), notes
+    mention = _new_mention(RawMention)  # every field set, as __init__ would, without its __setattr__ per field
+    _set_field(mention, "__dict__", {
+        "source": (named if source_from_platform and named else source)[:64],
+        "external_id": ident,
+        "text": text,
+        "published_at": published,
+        "author": author,
+        "reach": reach,
+        "url": url,
+        "platform": named or platform,
+        "repost_of": repost_of if repost_of != ident else None,
+        "reposts": counts["reposts"],
+        "comments": counts["comments"],
+        "likes": counts["likes"],
+        "content_hash": full_hash,
+    })
+    return mention, notes
+
+
+_new_mention, _set_field = object.__new__, object.__setattr__
 
 
 Outcome = Literal["ok", "bad", "waiting", "future"]

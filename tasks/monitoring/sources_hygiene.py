@@ -53,7 +53,10 @@ def check_id(raw: object, name: str = "id") -> None:
 
 def external_id(raw: object, name: str = "id") -> str:
     """Return the id as stored (Excel's ="…" unwrapped, a long one hashed); ValueError for an object or list."""
-    check_id(raw, name)
+    if raw is None:
+        return ""
+    if type(raw) is not str:  # a string needs no check (isinstance against Mapping is slow, per record)
+        check_id(raw, name)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     text = str(raw if raw is not None else "").strip()

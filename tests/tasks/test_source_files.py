@@ -75,6 +75,20 @@ def test_jsonl_with_nested_fields_and_a_bad_line(tmp_path: Path) -> None:
                                f"{path}:3: 不是 JSON 对象", f"{path}:4: reach: 是负数（-3）"]
 
 
+
+def test_jsonl_lines_a_strict_parser_refuses_read_as_before(tmp_path: Path) -> None:
+    """A raw tab inside a string, a 25-digit id, NaN and blank lines: what platforms' exports hold, read as
+    Python's json reads them (the fast parser refuses each)."""
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "inbox" / "posts.jsonl"
+    path.write_text('{"id": "t1", "text": "澄星空气炸锅\t冒烟"}\n\n   \n'
+                    '{"id": 1234567890123456789012345, "text": "青禾牛奶变质"}\n'
+                    '{"id": "t3", "text": "澄星客服", "reach": NaN}\n', encoding="utf-8")
+    report = drop(FileSource(name="export", glob="inbox/*.jsonl"), tmp_path)
+    assert [(m.external_id, m.text) for m in report.mentions] == [
+        ("t1", "澄星空气炸锅\t冒烟"), ("1234567890123456789012345", "青禾牛奶变质")]
+    assert report.problems == [f"{path}:5: reach: 不是数字（nan）"]
+
 def _workbook(path: Path, rows: list[list[object]]) -> Path:
     book = Workbook()
     sheet = book.active
