@@ -420,7 +420,7 @@ def _fast_batch(cleaned: Sequence[str]) -> tuple[list[list[str]], TokenBatch]:
     would split (1-2, 7.3cm) are found by their ids, whitespace tokens dropped by theirs."""
     words = encode(()).vocabulary  # the vocabulary in use (sentiment.py is left alone: it fingerprints the model)
     flat = _fast_segmenter().cut("\n".join(cleaned)) if cleaned else []
-    ids = _ids_of(flat, words)
+    ids = words.ids_of(flat)
     shape = _token_shapes(words)
     odd = np.flatnonzero(shape[ids] & _ODD).tolist()
     if odd:
@@ -440,14 +440,6 @@ def _fast_batch(cleaned: Sequence[str]) -> tuple[list[list[str]], TokenBatch]:
     for i in np.unique(text_of[blank & ~separator]).tolist():
         token_lists[i] = list(compress(token_lists[i], keep[starts[i]:stops[i]].tolist()))
     return token_lists, TokenBatch(words, ids[keep], lengths)
-
-
-def _ids_of(tokens: Sequence[str], words: Vocabulary) -> np.ndarray:
-    """Return the id of each token (as Vocabulary.encode gives them, new tokens given theirs)."""
-    try:  # every token known (the usual case): no lock, no call per token
-        return np.fromiter(map(words.ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    except KeyError:
-        return np.fromiter(map(words.id, tokens), dtype=np.int64, count=len(tokens))
 
 
 _BLANK, _ODD = 1, 2  # whitespace only; ASCII with a sign in it (jieba splits it unless it is a dictionary word)
@@ -499,7 +491,7 @@ def _split_odd(flat: list[str], ids: np.ndarray, odd: list[int], words: Vocabula
         parts = [part for part in _ALNUM_RUN.split(token) if part]
         tokens += flat[done:at]
         tokens += parts
-        id_parts += [ids[done:at], _ids_of(parts, words)]
+        id_parts += [ids[done:at], words.ids_of(parts)]
         done = at + 1
     if not id_parts:
         return flat, ids
