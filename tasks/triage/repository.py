@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.db import hold_lock, insert_ignoring_duplicates
@@ -103,15 +103,21 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
 def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:
     """Link the unlinked reposts and near-duplicates (same content hash or SimHash, see monitoring) of the
     incident's mentions to it, whatever their own category or sentiment: "转发微博" spreads the crisis too."""
+    # Found through the duplicate_of_id index alone, then set by primary key: as one UPDATE with every condition,
+    # SQLite's planner (its default estimates, and statistics where most mentions repeat nothing) read every
+    # mention up to `until` through the (is_drill, published_at) index instead: 40 ms per incident per scan at
+    # 100,000 mentions, growing with the table.
     originals = select(Mention.id).where(Mention.incident_id == incident.id).scalar_subquery()
-    result = session.execute(
-        update(Mention)
-        .where(Mention.incident_id.is_(None), Mention.duplicate_of_id.in_(originals),
-               Mention.is_drill.is_(incident.is_drill), Mention.published_at <= until)
-        .values(incident_id=incident.id)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    found = session.execute(select(Mention.id, Mention.incident_id, Mention.is_drill, Mention.published_at)
+                            .where(Mention.duplicate_of_id.in_(originals)))
+    keys = [{"key": key} for key, attached, drill, published in found
+            if attached is None and drill == incident.is_drill and published <= until]
+    table = Mention.__table__
+    statement = (update(table).where(table.c.id == bindparam("key"), table.c.incident_id.is_(None))
+                 .values(incident_id=incident.id))
+    if keys:  # the scan holds the triage lock: nobody attaches them in between
+        session.execute(statement, keys)
+    return len(keys)
 
 
 def negative_times(session: Session, incident: Incident, since: datetime, until: datetime) -> list[datetime]:
