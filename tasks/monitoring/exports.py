@@ -17,8 +17,10 @@ from tasks.monitoring.sentiment import evidence
 from tasks.monitoring.sentiment_model import get_model
 
 BATCH = 2000
-COLUMNS = ["text", "positive_probability", "label", "category", "brand", "product", "critical_terms", "debunk",
-           "evidence"]
+# What a responder reads in Excel, in Chinese; 标签 is 负面 / 非负面, which `crisis sentiment train --csv FILE
+# --text-column 正文 --label-column 标签` reads back once a person has corrected it.
+COLUMNS = ["正文", "正面概率", "标签", "类别", "品牌", "产品", "关键词", "辟谣", "依据"]
+NEGATIVE_LABEL, NOT_NEGATIVE_LABEL = "负面", "非负面"
 
 
 class AnalyzeInputInvalid(CrisisError):
@@ -70,14 +72,14 @@ def write_analysed(texts: list[str], out: Path, advance: Callable[[int], None]) 
         for start in range(0, len(texts), BATCH):
             chunk = texts[start : start + BATCH]
             for text, a in zip(chunk, analyse_many(chunk, lexicon, threshold, model), strict=True):
-                label = "negative" if a.negative else "positive"
-                counts[label] += 1
+                counts["negative" if a.negative else "positive"] += 1
                 counts[f"category:{a.category or '—'}"] += 1
                 note = reading_note(a.debunk, a.health_claims)
                 why = "；".join(([note] if note else [])
                                + [f"{feature} {weight:+.2f}" for feature, weight in evidence(model, a.tokens)])
                 counts["debunk"] += a.debunk
-                writer.writerow([text, f"{a.positive:.4f}", label, a.category or "", a.brand or "",
-                                 a.product or "", " ".join(a.critical_terms), "yes" if a.debunk else "", why])
+                writer.writerow([text, f"{a.positive:.4f}", NEGATIVE_LABEL if a.negative else NOT_NEGATIVE_LABEL,
+                                 a.category or "", a.brand or "", a.product or "", " ".join(a.critical_terms),
+                                 "是" if a.debunk else "", why])
             advance(len(chunk))
     return counts

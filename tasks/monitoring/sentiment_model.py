@@ -216,7 +216,8 @@ def read_labelled_files(positive: Path, negative: Path) -> Labelled:
 
 
 def read_labelled_csv(path: Path, text_column: str, label_column: str) -> Labelled:
-    """Read a labelled CSV (label 1/pos = positive, 0/neg = negative); bad labels are named."""
+    """Read a labelled CSV (label 1/pos/正面/非负面 = positive, 0/neg/负面 = negative, as `crisis analyze` writes
+    them); bad labels are named."""
     if not path.is_file():
         raise TrainingDataInvalid(f"{path}: 文件不存在")
     negative, positive, problems = [], [], []
@@ -227,12 +228,12 @@ def read_labelled_csv(path: Path, text_column: str, label_column: str) -> Labell
             raise TrainingDataInvalid(f"{path}: 缺少列 {'、'.join(sorted(missing))}")
         for number, row in enumerate(reader, start=2):
             label = (row[label_column] or "").strip().lower()
-            if label in ("1", "pos", "positive"):
+            if label in ("1", "pos", "positive", "正面", "非负面"):
                 positive.append(row[text_column] or "")
-            elif label in ("0", "neg", "negative"):
+            elif label in ("0", "neg", "negative", "负面"):
                 negative.append(row[text_column] or "")
             else:
-                problems.append(f"{path}:{number}: {label_column}: 不是 0/1（{row[label_column]!r}）")
+                problems.append(f"{path}:{number}: {label_column}: 不是 0/1 或 负面/非负面（{row[label_column]!r}）")
     if problems:
         raise TrainingDataInvalid("\n".join(problems[:20]))
     return Labelled(_tokenised(negative), _tokenised(positive), path.name)

@@ -22,8 +22,8 @@ def test_analyze_says_which_claim_or_debunk_decided_the_label(var_dir: Path, tmp
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8-sig", newline="") as handle:
         scare, debunk, complaint = csv.DictReader(handle)
-    assert scare["label"] == "negative" and scare["category"] == "人身安全/食品安全"
-    assert scare["evidence"].startswith("风险说法：") and "致癌" in scare["evidence"].split("；")[0]
-    assert debunk["label"] == "positive" and debunk["debunk"] == "yes" and debunk["evidence"].startswith("辟谣")
-    assert complaint["label"] == "negative" and complaint["debunk"] == ""
-    assert not complaint["evidence"].startswith(("风险说法", "辟谣"))
+    assert scare["标签"] == "负面" and scare["类别"] == "人身安全/食品安全"
+    assert scare["依据"].startswith("风险说法：") and "致癌" in scare["依据"].split("；")[0]
+    assert debunk["标签"] == "非负面" and debunk["辟谣"] == "是" and debunk["依据"].startswith("辟谣")
+    assert complaint["标签"] == "负面" and complaint["辟谣"] == ""
+    assert not complaint["依据"].startswith(("风险说法", "辟谣"))

@@ -27,10 +27,11 @@ def test_analyze_scores_a_gbk_csv_export(var_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["analyze", str(export), "--text-column", "内容"])
     assert result.exit_code == 0, result.output
     rows = _rows(tmp_path / "export-analysed.csv")
-    assert [r["text"] for r in rows] == POSTS
-    assert [r["label"] for r in rows] == ["negative", "positive", "negative"]
-    assert rows[0]["brand"] == "澄星" and rows[0]["category"] == "产品质量"
-    assert set(rows[2]["critical_terms"].split()) == {"漏电", "起火"}
+    assert list(rows[0]) == ["正文", "正面概率", "标签", "类别", "品牌", "产品", "关键词", "辟谣", "依据"]
+    assert [r["正文"] for r in rows] == POSTS
+    assert [r["标签"] for r in rows] == ["负面", "非负面", "负面"]
+    assert rows[0]["品牌"] == "澄星" and rows[0]["类别"] == "产品质量"
+    assert set(rows[2]["关键词"].split()) == {"漏电", "起火"}
 
 
 def test_analyze_shows_why_a_post_reads_negative(var_dir: Path, tmp_path: Path) -> None:
@@ -38,13 +39,13 @@ def test_analyze_shows_why_a_post_reads_negative(var_dir: Path, tmp_path: Path) 
     out = tmp_path / "scored.csv"
     assert runner.invoke(app, ["analyze", str(tmp_path / "posts.txt"), "--out", str(out)]).exit_code == 0
     rows = _rows(out)
-    assert rows[2]["evidence"].startswith("风险说法：起火；"), "a claim about the product comes first, in words"
+    assert rows[2]["依据"].startswith("风险说法：起火；"), "a claim about the product comes first, in words"
     for row in rows:
-        parts = [p.rsplit(" ", 1) for p in row["evidence"].split("；") if not p.startswith("风险说法：")]
+        parts = [p.rsplit(" ", 1) for p in row["依据"].split("；") if not p.startswith("风险说法：")]
         weights = [float(w) for _, w in parts]
-        assert len(parts) == 3 and weights == sorted(weights, key=abs, reverse=True), row["evidence"]
+        assert len(parts) == 3 and weights == sorted(weights, key=abs, reverse=True), row["依据"]
         # the strongest piece of evidence leans the way the post was read
-        assert (weights[0] < 0) == (row["label"] == "negative"), row["evidence"]
+        assert (weights[0] < 0) == (row["标签"] == "负面"), row["依据"]
         assert all(feature and feature.strip() for feature, _ in parts)
 
 
@@ -85,7 +86,27 @@ def test_training_from_a_csv_names_bad_labels(var_dir: Path, tmp_path: Path) -> 
     (tmp_path / "l.csv").write_text("text,label\n好,1\n差,0\n一般,maybe\n", encoding="utf-8")
     result = runner.invoke(app, ["sentiment", "train", "--csv", str(tmp_path / "l.csv"), "--out", str(tmp_path / "m")])
     assert result.exit_code == 1
-    assert "l.csv:4: label: 不是 0/1（'maybe'）" in result.output
+    assert "l.csv:4: label: 不是 0/1 或 负面/非负面（'maybe'）" in result.output
+
+
+def test_an_analysed_file_corrected_by_hand_trains_a_model(var_dir: Path, tmp_path: Path) -> None:
+    """The analyst's loop: analyse an export, correct the 标签 column where the reading was wrong, train on it."""
+    (tmp_path / "posts.txt").write_text("\n".join(f"{p}{t}" for p in PRODUCTS for t in PRAISE + COMPLAINTS) + "\n",
+                                        encoding="utf-8")
+    analysed = tmp_path / "posts-analysed.csv"
+    assert runner.invoke(app, ["analyze", str(tmp_path / "posts.txt"), "--out", str(analysed)]).exit_code == 0
+    rows = _rows(analysed)
+    for row in rows:  # the person's corrections
+        row["标签"] = "负面" if any(row["正文"].endswith(t) for t in COMPLAINTS) else "非负面"
+    with analysed.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    model = tmp_path / "corrected.json.gz"
+    result = runner.invoke(app, ["sentiment", "train", "--csv", str(analysed), "--text-column", "正文",
+                                 "--label-column", "标签", "--out", str(model)])
+    assert result.exit_code == 0, result.output
+    assert f"已用 {len(PRODUCTS) * len(COMPLAINTS)} 条负面、{len(PRODUCTS) * len(PRAISE)} 条正面文本训练" in result.output
 
 
 PRODUCTS = ["空气炸锅", "电水壶", "羽绒被", "牛奶", "毛巾", "破壁机", "坚果礼盒", "保温杯"]
