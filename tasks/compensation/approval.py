@@ -8,6 +8,7 @@ the server refuses such an answer and the run stays paused for a proper one; the
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from uuid import UUID
 
 from prefect import get_client, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout, Pause
+from prefect.exceptions import FlowPauseTimeout, NotPausedError, Pause
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field, model_validator
@@ -28,6 +29,8 @@ from tasks.errors import ApprovalRefused
 from tasks.incidents.repository import get_incident
 from tasks.notify.templates import markdown_cell
 from tasks.pausing import paused_by_us, save_form
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 5
 RECORD_WAIT_SECONDS = 60
@@ -159,14 +162,32 @@ def _wait_after_lost_answer(exc: Pause, form: type[ApprovalInput], timeout: int,
             time.sleep(POLL_SECONDS)
 
 
-def resume_with_decision(flow_run_id: str, approver: str, decision: str, note: str) -> None:
-    """Resume a paused compensation run with the form's input, as the UI's Resume button does; a refusal
-    by the server (the run is no longer paused, the answer breaks the form's rules) is one named line."""
+FORM_WAIT_SECONDS = 30.0  # a run saves its form a moment after it pauses; an answer sent in between waits for it
+
+
+def resume_with_decision(flow_run_id: str, approver: str, decision: str, note: str, batch: str,
+                         form_wait: float = FORM_WAIT_SECONDS) -> None:
+    """Resume a paused compensation run with the form's input, as the UI's Resume button does. An answer sent
+    before the run has saved its form waits for it (up to `form_wait` s); a refusal by the server is one line in
+    Chinese naming the `batch` ("INC-… 批次 2"), never the run's id; the server's own words go to the log."""
     answer = {"approver": approver.strip(), "decision": decision, "note": note}
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input=answer)
-    except (RuntimeError, ValueError) as exc:  # Prefect's refusals: NotPausedError, "Cannot resume …"
-        raise ApprovalRefused(f"运行 {flow_run_id} 未能继续：{' '.join(str(exc).split())}") from None
+    deadline = time.monotonic() + form_wait
+    while True:
+        try:
+            resume_flow_run(UUID(flow_run_id), run_input=answer)
+            return
+        except NotPausedError:
+            raise ApprovalRefused(f"{batch}: 其运行已不在等待审批（已被审批、已超时或已取消）") from None
+        except FlowPauseTimeout:
+            raise ApprovalRefused(f"{batch}: 审批已超时，其运行不能再继续") from None
+        except (RuntimeError, ValueError) as exc:  # "Cannot resume this run: <the server's reason>"
+            unsaved = "schema not found" in str(exc)
+            if unsaved and time.monotonic() < deadline:
+                time.sleep(1)
+                continue
+            logger.warning("%s: the server refused to resume run %s: %s", batch, flow_run_id, exc)
+            raise ApprovalRefused(f"{batch}: 审批表单在 {form_wait:.0f} 秒内仍未保存，请稍后再试" if unsaved
+                                  else f"{batch}: 服务器拒绝继续其运行（审批内容不符合表单要求）") from None
 
 
 def decide_waiting_batch(incident_key: str, batch_id: int | None, approver: str, decision: str,
@@ -191,7 +212,7 @@ def decide_waiting_batch(incident_key: str, batch_id: int | None, approver: str,
         raise ApprovalRefused(f"{incident_key} 批次 {batch_id}: {why}")
     if run is None:
         raise ApprovalRefused(f"{incident_key} 批次 {batch_id}: 没有记录其运行，无法继续")
-    resume_with_decision(run, approver, decision, note)
+    resume_with_decision(run, approver, decision, note, f"{incident_key} 批次 {batch_id}")
     return batch_id, _wait_for_record(batch_id)
 
 

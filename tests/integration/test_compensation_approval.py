@@ -11,15 +11,19 @@ from uuid import UUID
 
 import httpx
 import pytest
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.flow_runs import resume_flow_run
-from prefect.input.run_input import keyset_from_paused_state
+from prefect.input.run_input import keyset_from_base_key, keyset_from_paused_state
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Paused
 from sqlalchemy import func, select
 
 from tasks.audit import entries_for
+from tasks.compensation.approval import resume_with_decision
 from tasks.db import session_scope
+from tasks.errors import ApprovalRefused
 from tasks.models import CompensationBatch, CompensationItem
 from tasks.stack import Stack, ensure_prefect_server
 from tests.helpers import PATIENCE_SECONDS, wait_for
@@ -79,6 +83,19 @@ def _a_paused_run(known: set[UUID]) -> UUID | None:
     return None
 
 
+@flow
+def _waiting() -> None:
+    pass
+
+
+def _paused_without_its_form() -> UUID:
+    """A run paused for input whose form was never saved (the moment between a pause and its form, held)."""
+    state = Paused(timeout_seconds=600, pause_key="approval")
+    state.state_details.run_input_keyset = keyset_from_base_key("paused-approve-batch-3")
+    with get_client(sync_client=True) as client:
+        return client.create_flow_run(_waiting, state=state).id
+
+
 def _result(child: subprocess.Popen[str]) -> dict[str, object]:
     out, err = child.communicate(timeout=PATIENCE_SECONDS)
     assert child.returncode == 0, err[-4000:]
@@ -107,6 +124,11 @@ def test_a_large_batch_waits_for_approval_and_a_rejection_pays_nothing(
         second = _paused_run({first})
         resume_flow_run(second, run_input={"approver": "王芳", "decision": "approve", "note": "同意"})
         approved = _result(approved_run)
+        # what a responder is told when the answer cannot go through: the batch by name, no run id, in Chinese
+        with pytest.raises(ApprovalRefused, match=rf"^{KEY} 批次 1: 其运行已不在等待审批"):
+            resume_with_decision(str(first), "王芳", "approve", "", f"{KEY} 批次 1")
+        with pytest.raises(ApprovalRefused, match=rf"^{KEY} 批次 3: 审批表单在 2 秒内仍未保存，请稍后再试$"):
+            resume_with_decision(str(_paused_without_its_form()), "王芳", "approve", "", f"{KEY} 批次 3", form_wait=2)
     assert (approved["status"], approved["applied"], approved["amount_fen"]) == ("applied", 40, 1_200_000)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CompensationItem)) == 40
