@@ -418,7 +418,7 @@ def _fast_batch(cleaned: Sequence[str]) -> tuple[list[list[str]], TokenBatch]:
     token of its own (it cuts runs of Chinese, letters and digits, and each whitespace character alone), so the
     joined cut is each text's cut with a "\n" between two (a normalised text has no "\n"). The few tokens jieba
     would split (1-2, 7.3cm) are found by their ids, whitespace tokens dropped by theirs."""
-    words = encode(()).vocabulary  # the vocabulary in use (sentiment.py is left alone: it fingerprints the model)
+    words = encode(()).vocabulary  # the vocabulary in use (shared with the scorer and SimHash)
     flat = _fast_segmenter().cut("\n".join(cleaned)) if cleaned else []
     ids = words.ids_of(flat)
     shape = _token_shapes(words)
