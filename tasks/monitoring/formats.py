@@ -102,12 +102,17 @@ def _jsonl_rows(handle) -> Iterator[Row]:  # type: ignore[no-untyped-def]
 
 
 def _has_float(value: object) -> bool:
-    """Tell whether a parsed value holds a float anywhere (a row's values compared by type in one pass)."""
-    if type(value) is float:
-        return True
-    items = value.values() if type(value) is dict else value if type(value) is list else ()  # type: ignore[attr-defined]
+    """Tell whether a parsed value holds a float that may be an integer past 64 bits orjson rounded: a whole
+    number of 2**63 or more (a row's values compared by type in one pass; 1.5 or 31.2 never is one)."""
+    kind = type(value)
+    if kind is float:
+        return value.is_integer() and abs(value) >= _ROUNDED_FROM  # type: ignore[attr-defined]
+    items = value.values() if kind is dict else value if kind is list else ()  # type: ignore[attr-defined]
     kinds = set(map(type, items))
-    return float in kinds or ((dict in kinds or list in kinds) and any(map(_has_float, items)))
+    return (float in kinds or dict in kinds or list in kinds) and any(map(_has_float, items))
+
+
+_ROUNDED_FROM = 2.0**63  # orjson reads integers from -2**63 to 2**64 - 1 exactly, and rounds the others to floats
 
 
 def _check_header(path: Path, names: Sequence[str], required: Sequence[str]) -> None:

@@ -83,10 +83,13 @@ def test_jsonl_lines_a_strict_parser_refuses_read_as_before(tmp_path: Path) -> N
     path = tmp_path / "inbox" / "posts.jsonl"
     path.write_text('{"id": "t1", "text": "澄星空气炸锅\t冒烟"}\n\n   \n'
                     '{"id": 1234567890123456789012345, "text": "青禾牛奶变质"}\n'
-                    '{"id": "t3", "text": "澄星客服", "reach": NaN}\n', encoding="utf-8")
+                    '{"id": "t3", "text": "澄星客服", "reach": NaN}\n'
+                    '{"id": "t4", "text": "转发", "reach": 2.5, "repost_of": 98765432109876543210987}\n',
+                    encoding="utf-8")
     report = drop(FileSource(name="export", glob="inbox/*.jsonl"), tmp_path)
     assert [(m.external_id, m.text) for m in report.mentions] == [
-        ("t1", "澄星空气炸锅\t冒烟"), ("1234567890123456789012345", "青禾牛奶变质")]
+        ("t1", "澄星空气炸锅\t冒烟"), ("1234567890123456789012345", "青禾牛奶变质"), ("t4", "转发")]
+    assert (report.mentions[2].repost_of, report.mentions[2].reach) == ("98765432109876543210987", 2)
     assert report.problems == [f"{path}:5: reach: 不是数字（nan）"]
 
 def _workbook(path: Path, rows: list[list[object]]) -> Path:
