@@ -24,6 +24,8 @@ def lock_triage(session: Session) -> None:
     """Hold the triage lock until the transaction ends, so a scan opening an incident and a person opening one
     by hand for the same brand and category never both see "none active" and open two."""
     hold_lock(session, TRIAGE_LOCK)
+
+
 SPREADING_CANDIDATES = 50  # originals looked up per scan (the most reposted, the most reported)
 SPREADING_KEPT = 10  # per group
 
