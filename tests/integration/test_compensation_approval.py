@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from prefect.states import Paused
 from sqlalchemy import func, select
 
 from tasks.audit import entries_for
-from tasks.compensation.approval import resume_with_decision
+from tasks.compensation.approval import ApprovalInput, resume_with_decision
 from tasks.db import session_scope
 from tasks.errors import ApprovalRefused
 from tasks.models import CompensationBatch, CompensationItem
@@ -88,10 +89,13 @@ def _waiting() -> None:
     pass
 
 
+_KEYSET = keyset_from_base_key("paused-approve-batch-3")
+
+
 def _paused_without_its_form() -> UUID:
     """A run paused for input whose form was never saved (the moment between a pause and its form, held)."""
     state = Paused(timeout_seconds=600, pause_key="approval")
-    state.state_details.run_input_keyset = keyset_from_base_key("paused-approve-batch-3")
+    state.state_details.run_input_keyset = _KEYSET
     with get_client(sync_client=True) as client:
         return client.create_flow_run(_waiting, state=state).id
 
@@ -129,6 +133,15 @@ def test_a_large_batch_waits_for_approval_and_a_rejection_pays_nothing(
             resume_with_decision(str(first), "王芳", "approve", "", f"{KEY} 批次 1")
         with pytest.raises(ApprovalRefused, match=rf"^{KEY} 批次 3: 审批表单在 2 秒内仍未保存，请稍后再试$"):
             resume_with_decision(str(_paused_without_its_form()), "王芳", "approve", "", f"{KEY} 批次 3", form_wait=2)
+        # an answer sent before the form is saved goes through once it is (saved here 2 s later)
+        late = _paused_without_its_form()
+        saver = threading.Timer(2, lambda: ApprovalInput.save(_KEYSET, flow_run_id=late))
+        saver.start()
+        resume_with_decision(str(late), "王芳", "approve", "", f"{KEY} 批次 3")
+        saver.join()
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(late).state
+        assert state is not None and not state.is_paused(), state
     assert (approved["status"], approved["applied"], approved["amount_fen"]) == ("applied", 40, 1_200_000)
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(CompensationItem)) == 40
