@@ -3,6 +3,7 @@ for the resume form; a rejection applies nothing, an approval pays; both are aud
 
 from __future__ import annotations
 
+import contextvars
 import json
 import subprocess
 import sys
@@ -135,7 +136,8 @@ def test_a_large_batch_waits_for_approval_and_a_rejection_pays_nothing(
             resume_with_decision(str(_paused_without_its_form()), "王芳", "approve", "", f"{KEY} 批次 3", form_wait=2)
         # an answer sent before the form is saved goes through once it is (saved here 2 s later)
         late = _paused_without_its_form()
-        saver = threading.Timer(2, lambda: ApprovalInput.save(_KEYSET, flow_run_id=late))
+        saver = threading.Timer(2, contextvars.copy_context().run,  # the thread talks to this test's server too
+                                [ApprovalInput.save, _KEYSET, late])
         saver.start()
         resume_with_decision(str(late), "王芳", "approve", "", f"{KEY} 批次 3")
         saver.join()
