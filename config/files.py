@@ -38,6 +38,9 @@ class CategoryRule(StrictModel):
     exclude: list[str] = []
     # Every entry must be found in a post; "A|B" is found when A or B is.
     required: list[str] = []
+    # Every `any` term is also a claim (like `health_claims`): a post that names a watched brand or product and
+    # falls in this category is negative whatever its tone, unless it denies the term or refutes the story.
+    claims: bool = False
 
     @field_validator("any", "exclude")
     @classmethod

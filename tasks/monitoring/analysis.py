@@ -81,6 +81,15 @@ class LexiconData:
     # Rivals (竞争对手), matched like our brands but after them: a post naming ours and a rival's is ours first.
     competitors: Mapping[str, Sequence[str]] = field(default_factory=dict)  # rival -> aliases
     competitor_products: Mapping[str, Sequence[str]] = field(default_factory=dict)  # rival -> products
+    # Categories whose every `any` term is a claim too (lexicon.toml `claims = true`): see claim_terms.
+    claim_categories: Sequence[str] = ()
+
+    def claim_terms(self, category: str | None) -> list[str]:
+        """Return the claims a post in `category` can make about the watched name it names, in lexicon order: the
+        health claims, then, for a claim category (人身安全/食品安全: news of harm reads calm), its `any` terms."""
+        if category not in self.claim_categories:
+            return list(self.health_claims)
+        return list(dict.fromkeys((*self.health_claims, *self.categories[category].any)))
 
     def model_words(self) -> list[str]:
         """Return the terms jieba keeps whole that the sentiment model is trained with (critical terms and
@@ -312,14 +321,15 @@ class _TermFacts:
 def _term_facts(present: frozenset[str], lexicon: LexiconData) -> _TermFacts:
     named = match_brands(present, lexicon) if present else []
     brand, product = named[0] if named else (None, None)
+    category = categorise(present, lexicon) if present else None
     return _TermFacts(
         brand=brand,
         product=product,
         also=named[1:],
-        category=categorise(present, lexicon) if present else None,
+        category=category,
         critical=[t for t in lexicon.critical if t in present],
         debunk_cue=not present.isdisjoint((*lexicon.debunk, *REPORT_CUES)),
-        claims=[c for c in lexicon.health_claims if c in present],
+        claims=[c for c in lexicon.claim_terms(category) if c in present],
     )
 
 

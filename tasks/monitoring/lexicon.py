@@ -47,6 +47,7 @@ def lexicon_data() -> LexiconData:
         debunk=_terms(lexicon.debunk),
         competitors=_each({name: list(c.aliases) for name, c in lexicon.competitors.items()}),
         competitor_products=_each({name: c.products for name, c in lexicon.competitors.items()}),
+        claim_categories=[name for name, c in lexicon.categories.items() if c.claims],
     )
 
 

@@ -29,6 +29,7 @@ from tasks.errors import CrisisError
 from tasks.monitoring import sentiment
 from tasks.monitoring.analysis import (
     USER_WORD_FREQ,
+    categorise,
     jieba_module,
     load_user_dictionary,
     match_brand,
@@ -185,7 +186,7 @@ def negative_evidence(text: str, top: int = 3) -> str:
     _dictionary()
     clean, lexicon = normalise(text), lexicon_data()
     brand = match_brand(clean, lexicon)[0]
-    claims = ([*health_claims_in(clean, lexicon.health_claims),
+    claims = ([*health_claims_in(clean, lexicon.claim_terms(categorise(clean, lexicon))),
                *warnings_about(clean, names_of(lexicon)[brand])]
               if brand and not is_debunk(clean, lexicon.debunk) else [])
     found = evidence(get_model(), tokenize(clean), top, negative_only=True)

@@ -37,6 +37,7 @@ def shipped_lexicon():  # type: ignore[no-untyped-def]
         slang=raw.get("slang", []),
         health_claims=raw.get("health_claims", []),
         debunk=raw.get("debunk", []),
+        claim_categories=[name for name, c in raw["categories"].items() if c.get("claims")],
     )
 
 

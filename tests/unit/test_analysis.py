@@ -258,6 +258,45 @@ def test_a_health_claim_about_the_brand_is_negative_and_a_safety_crisis(lexicon:
     assert result.category == "人身安全/食品安全"
 
 
+# Scares written as news with a word of the safety category and none of health_claims: the model reads them
+# positive (0.65–0.99), the category's `claims = true` makes the word a claim about the watched name.
+CALM_SAFETY_NEWS = [
+    ("记者把五盒青禾牛奶送去化验，结果在其中三盒里发现了大量细菌，专家建议大家多加留意。", "细菌"),
+    ("据报道，质检部门在青禾燕麦片样品中发现霉菌，相关批次已经下架，消费者可以放心选购其他产品。", "霉菌"),
+    ("青禾牛奶色条有讲究：红色代表天然加化学成分，黑色代表纯化学，专家提醒大家购买时留意。", "化学成分"),
+]
+
+
+@pytest.mark.parametrize("text, term", CALM_SAFETY_NEWS)
+def test_a_safety_word_about_the_watched_name_is_a_claim_whatever_the_tone(lexicon: LexiconData, text: str,
+                                                                          term: str) -> None:
+    from dataclasses import replace
+
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.category == "人身安全/食品安全" and term in result.health_claims
+    assert result.negative and result.positive >= NEGATIVE_BELOW  # the claim decides, the tone is kept as read
+    # Without the category's `claims = true` the model alone decides, and reads it as no complaint.
+    assert not analyse(text, replace(lexicon, claim_categories=()), NEGATIVE_BELOW, model()).negative
+
+
+def test_the_shipped_lexicon_makes_only_the_safety_category_a_claim_category() -> None:
+    """What the scans read (lexicon_data, from lexicon.toml): privacy, price and quality words stay with the
+    model, as they are common in praise (隐私性好, 质量很好)."""
+    from tasks.monitoring.lexicon import lexicon_data
+
+    assert list(lexicon_data().claim_categories) == ["人身安全/食品安全"]
+
+
+@pytest.mark.parametrize("text", [
+    "澄星电水壶用了三年没有漏电，很安全，推荐",  # the word is denied just before it
+    "据报道，某地质检部门在燕麦片样品中发现霉菌，相关批次已经下架",  # no watched name
+])
+def test_a_denied_safety_word_or_one_without_a_watched_name_is_no_claim(lexicon: LexiconData, text: str) -> None:
+    result = analyse(text, lexicon, NEGATIVE_BELOW, model())
+    assert result.health_claims == []
+    assert result.negative == (result.positive < NEGATIVE_BELOW)
+
+
 @pytest.mark.parametrize("text, warning", [
     ("刚收到医生朋友的通知，最近大家都不要吃青禾牛奶和青禾燕麦片，快告诉身边的朋友~", "不要吃青禾牛奶"),
     ("【提醒】请立即停止使用澄星电水壶！女儿说这个牌子的内胆有问题，转给家里人", "停止使用澄星电水壶"),

@@ -102,11 +102,13 @@ def one_at_a_time(text: str, lexicon: LexiconData) -> tuple[Analysis, float]:
     brand, product = named[0] if named else (None, None)
     debunk = is_debunk(clean, lexicon.debunk)
     names = (*lexicon.brands.get(brand or "", ()), *lexicon.products.get(brand or "", ()))
-    claims = [*health_claims_in(clean, lexicon.health_claims), *warnings_about(clean, names)] if brand and not debunk else []
+    category = categorise(clean, lexicon)
+    claims = ([*health_claims_in(clean, lexicon.claim_terms(category)), *warnings_about(clean, names)]
+              if brand and not debunk else [])
     return Analysis(
         tokens=tokens, positive=round(probability, 4),
         negative=not debunk and (bool(claims) or probability < NEGATIVE_BELOW),
-        brand=brand, product=product, category=categorise(clean, lexicon),
+        brand=brand, product=product, category=category,
         critical_terms=[t for t in lexicon.critical if t in clean],
         content_hash=hashlib.sha256(clean.encode("utf-8")).hexdigest(), simhash=simhash(tokens),
         debunk=debunk, health_claims=claims, also=named[1:],
