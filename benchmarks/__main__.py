@@ -119,8 +119,12 @@ def _analysis_setup():  # type: ignore[no-untyped-def]
 
 
 def _jieba_job(texts: Sequence[str]) -> Job:
-    import jieba
+    """jieba.lcut with the lexicon's words in its dictionary, as our analysis cuts with them."""
+    from tasks.monitoring.analysis import jieba_module, load_user_dictionary
+    from tasks.monitoring.lexicon import lexicon_data
 
+    load_user_dictionary(lexicon_data().dictionary_words())
+    jieba = jieba_module()
     return (lambda: [jieba.lcut(t) for t in texts]), len(texts)
 
 

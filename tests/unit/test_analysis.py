@@ -423,3 +423,37 @@ def test_the_shipped_lexicon_reads_contamination_a_taken_phone_number_a_new_char
 def test_an_idiom_holding_a_category_word_does_not_count_as_that_word(lexicon: LexiconData, text: str,
                                                                       category: str) -> None:
     assert analyse(text, lexicon, NEGATIVE_BELOW, model()).category == category
+
+
+JIEBA_PROBE = """
+import json, sys
+import jieba
+from tasks.monitoring.analysis import HAS_RJIEBA, analyse_many, load_user_dictionary, tokenize
+from tasks.monitoring.sentiment_model import get_model
+from tests.unit.conftest import shipped_lexicon
+
+lexicon = shipped_lexicon()
+first = analyse_many(["澄星空气炸锅用了两天就坏了"], lexicon, 0.4, get_model())[0]
+loaded_by_scan = jieba.dt.initialized
+load_user_dictionary(["木棉四件套新款"])  # a word added after the first batch
+print(json.dumps({"rjieba": HAS_RJIEBA, "brand": first.brand, "loaded_by_scan": loaded_by_scan,
+                  "jieba_tokens": tokenize("澄星空气炸锅和木棉四件套新款", "jieba")}))
+"""
+
+
+def test_a_scan_cutting_with_jieba_rs_never_loads_jiebas_dictionary_and_jieba_still_gets_every_word() -> None:
+    """jieba loads its dictionary on the first word it is given (0.4-0.8 s of every scan process): a batch cut
+    with jieba-rs must not pay it, and jieba, asked later (the model recipe, a brief's evidence), must cut with
+    every word added before."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", JIEBA_PROBE], capture_output=True, text=True, cwd=root,
+                            timeout=300, check=True)
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["rjieba"] and seen["brand"] == "澄星"
+    assert seen["loaded_by_scan"] is False
+    assert "澄星空气炸锅" in seen["jieba_tokens"] and "木棉四件套新款" in seen["jieba_tokens"]
