@@ -30,6 +30,7 @@ from itertools import chain
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 NEGATIONS = frozenset("不 没 没有 别 无 非 未 毫无 并不 不太 不是 不会 不能 没什么 不够 不算".split())
 # Clause ends. Layout marks (a Weibo headline's 【】, 《title》, 「quote」, brackets, colons) end a clause too and are
@@ -123,8 +124,7 @@ class SentimentModel:
     @classmethod
     def load(cls, path: Path) -> SentimentModel:
         """Read a model written by save(); ValueError when the file is not one."""
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            payload = json.load(handle)
+        payload = orjson.loads(gzip.decompress(path.read_bytes()))  # json.load took 0.4 s of each scan's start
         if payload.get("format") != FORMAT:
             raise ValueError(f"{path}: not a sentiment model ({FORMAT})")
         return cls(weights=payload["weights"], prior=float(payload["prior"]), source=payload.get("source", ""))
@@ -241,16 +241,20 @@ class _Scorer:
         self.plain = np.full(capacity, -1, dtype=np.int64)  # feature index of the token, -1 unknown
         self.negated = np.full(capacity, -1, dtype=np.int64)  # of 不_token (a negation: of itself)
         self.marks = np.full((capacity, 2), np.nan)  # a boundary's capped <?> and <!> weights
-        codes: list[int] = []
+        lefts: list[str] = []
+        rights: list[str] = []
         features: list[int] = []
         for feature, i in self.index.items():  # every split a|b of a feature with "|" inside
             cut = feature.find("|", 1)
             while 0 < cut < len(feature) - 1:
-                codes.append(vocabulary.id(feature[:cut]) << 32 | vocabulary.id(feature[cut + 1 :]))
+                lefts.append(feature[:cut])
+                rights.append(feature[cut + 1 :])
                 features.append(i)
                 cut = feature.find("|", cut + 1)
-        order = np.argsort(np.array(codes, dtype=np.int64), kind="stable")
-        self.codes = np.array(codes, dtype=np.int64)[order]
+        # The halves' ids in two batches, not two calls per bigram (a new process's model: 0.5 s of a scan's start).
+        codes = vocabulary.ids_of(lefts) << 32 | vocabulary.ids_of(rights)
+        order = np.argsort(codes, kind="stable")
+        self.codes = codes[order]
         self.bigrams = np.array(features, dtype=np.int64)[order]
 
     def _fill(self) -> None:
