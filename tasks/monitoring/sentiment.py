@@ -268,24 +268,25 @@ class _Scorer:
                 self.plain = np.resize(self.plain, size)
                 self.negated = np.resize(self.negated, size)
                 self.marks = np.resize(self.marks, (size, 2))
-            for i in range(self.filled, end):
-                self._fill_row(i, tokens[i])
+            start, new, get, chars = self.filled, tokens[self.filled:end], self.index.get, _BOUNDARY_CHARS
+            # Column by column over the new tokens (a new process fills ~40,000 rows for the model's bigrams).
+            boundary = [not t.strip() or not t.strip(chars) for t in new]  # _is_boundary, inlined
+            plain = [-1 if b else get(t, -1) for t, b in zip(new, boundary, strict=True)]
+            self.kind[start:end] = [_BOUNDARY if b else _ABSENT if t in PRONOUNS else _NEGATION if t in NEGATIONS
+                                    else _WORD for t, b in zip(new, boundary, strict=True)]
+            self.plain[start:end] = plain
+            self.negated[start:end] = [-1 if b else p if t in NEGATIONS else get("不_" + t, -1)
+                                       for t, b, p in zip(new, boundary, plain, strict=True)]
+            self.marks[start:end] = np.nan
+            for offset in [i for i, b in enumerate(boundary) if b]:
+                self._fill_marks(start + offset, new[offset])
             self.filled = end
 
-    def _fill_row(self, i: int, token: str) -> None:
-        index = self.index
-        if _is_boundary(token):
-            self.kind[i], self.plain[i], self.negated[i] = _BOUNDARY, -1, -1
-            for column, (mark, chars) in enumerate((("<?>", "?？"), ("<!>", "!！"))):
-                weight = self.weights.get(mark) if chars[0] in token or chars[1] in token else None
-                self.marks[i, column] = np.nan if weight is None else _clamp(weight)
-        else:
-            plain = index.get(token, -1)
-            negation = token in NEGATIONS
-            self.kind[i] = _ABSENT if token in PRONOUNS else _NEGATION if negation else _WORD
-            self.plain[i] = plain
-            self.negated[i] = plain if negation else index.get("不_" + token, -1)
-            self.marks[i] = np.nan
+    def _fill_marks(self, i: int, token: str) -> None:
+        """Fill a boundary's capped <?> and <!> weights (nan where it holds no such mark)."""
+        for column, (mark, chars) in enumerate((("<?>", "?？"), ("<!>", "!！"))):
+            weight = self.weights.get(mark) if chars[0] in token or chars[1] in token else None
+            self.marks[i, column] = np.nan if weight is None else _clamp(weight)
 
     def probabilities(self, batch: TokenBatch, prior: float) -> list[float]:
         ids, lengths = batch.ids, batch.lengths
