@@ -218,7 +218,9 @@ def test_the_brief_says_why_each_negative_top_post_reads_negative(sqlite_db: str
     reasons = re.findall(r"负面依据：(.+)", brief)
     assert reasons, brief
     for reason in reasons:
-        weights = [float(part.rsplit(" ", 1)[1]) for part in reason.split("、")]
+        *claims, words = reason.split("；")  # 风险说法：… first when the post makes a claim about the brand
+        assert all(claim.startswith("风险说法：") for claim in claims), reason
+        weights = [float(part.rsplit(" ", 1)[1]) for part in words.split("、")]
         assert weights and all(w < 0 for w in weights) and weights == sorted(weights), reason
 
 

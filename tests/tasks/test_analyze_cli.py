@@ -39,7 +39,8 @@ def test_analyze_shows_why_a_post_reads_negative(var_dir: Path, tmp_path: Path) 
     out = tmp_path / "scored.csv"
     assert runner.invoke(app, ["analyze", str(tmp_path / "posts.txt"), "--out", str(out)]).exit_code == 0
     rows = _rows(out)
-    assert rows[2]["依据"].startswith("风险说法：起火；"), "a claim about the product comes first, in words"
+    # both are words of the safety category, a claim category: the claims about the product come first, in words
+    assert rows[2]["依据"].startswith("风险说法：起火、漏电；")
     for row in rows:
         parts = [p.rsplit(" ", 1) for p in row["依据"].split("；") if not p.startswith("风险说法：")]
         weights = [float(w) for _, w in parts]
