@@ -268,9 +268,9 @@ class _Scorer:
                 self.plain = np.resize(self.plain, size)
                 self.negated = np.resize(self.negated, size)
                 self.marks = np.resize(self.marks, (size, 2))
-            start, new, get, chars = self.filled, tokens[self.filled:end], self.index.get, _BOUNDARY_CHARS
+            start, new, get = self.filled, tokens[self.filled:end], self.index.get
             # Column by column over the new tokens (a new process fills ~40,000 rows for the model's bigrams).
-            boundary = [not t.strip() or not t.strip(chars) for t in new]  # _is_boundary, inlined
+            boundary = list(map(_is_boundary, new))
             plain = [-1 if b else get(t, -1) for t, b in zip(new, boundary, strict=True)]
             self.kind[start:end] = [_BOUNDARY if b else _ABSENT if t in PRONOUNS else _NEGATION if t in NEGATIONS
                                     else _WORD for t, b in zip(new, boundary, strict=True)]
