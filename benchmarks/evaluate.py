@@ -9,7 +9,8 @@ Then the triage replays, both through `crisis replay`'s runner (tasks/replay/run
 with injected crises (benchmarks/replay.py) and the real CED Weibo events, each watching the term a person
 chose for it, crisis or quiet (benchmarks/ced.py), and the larger set of CED events known only by their hourly
 repost counts (benchmarks/ced_hourly.py), and the brand events CED's consumer keyword missed, judged after
-all detection work as a held-out check (benchmarks/ced_brands.py); last, the rumour signal on every CED
+all detection work as a held-out check (benchmarks/ced_brands.py: its test half has since been looked at), and the
+product and shop events judged after session 19, the held-out check now (benchmarks/ced_fresh.py); last, the rumour signal on every CED
 original against CED's labels (benchmarks/ced_rumour.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
@@ -28,6 +29,8 @@ from rich.table import Table
 from benchmarks.ced import CED_FILES, evaluate_ced
 from benchmarks.ced import render as render_ced
 from benchmarks.ced_brands import evaluate_ced_brands, render_test_half
+from benchmarks.ced_fresh import evaluate_ced_fresh
+from benchmarks.ced_fresh import render as render_fresh
 from benchmarks.ced_hourly import HOURLY_FILES, evaluate_ced_hourly, render_stories
 from benchmarks.ced_rumour import evaluate_rumour_signal
 from benchmarks.ced_rumour import render as render_rumour
@@ -241,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     render_ced(ced_brands, console, "CED brand events without the consumer keyword, dev half (hourly counts, all 转发微博)")
     render_stories(ced_brands, console)
     render_test_half(ced_brands, console)
+    with console.status("replaying the product and shop events nobody has read (held out)…"):
+        ced_fresh = evaluate_ced_fresh()
+    render_fresh(ced_fresh, console)
     rumour = evaluate_rumour_signal()
     render_rumour(rumour, console)
     payload = {
@@ -253,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ced": ced,
         "ced_hourly": ced_hourly,
         "ced_brands": ced_brands,
+        "ced_fresh": ced_fresh,
         "rumour_signal": rumour,
         "seconds": round(time.perf_counter() - started, 1),
     }
