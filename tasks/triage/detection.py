@@ -106,15 +106,18 @@ def poisson_tail(x: int, lam: float) -> float:
         return 1.0
     if lam <= 0:
         return 0.0
-    log_term, below = -lam, 0.0
+    if x > lam:  # past the mode the terms only fall: a few upper ones, where the lower sum took x (and cancelled)
+        return _upper_sum(x, lam)
+    log_lam, log_term, below = math.log(lam), -lam, 0.0
     for k in range(x):
         below += math.exp(log_term)
-        log_term += math.log(lam) - math.log(k + 1)
+        log_term += log_lam - math.log(k + 1)
     return max(0.0, 1.0 - below) if below < 0.999999 else _upper_sum(x, lam)
 
 
 def _upper_sum(x: int, lam: float) -> float:
-    log_term = -lam + x * math.log(lam) - math.lgamma(x + 1)
+    log_lam = math.log(lam)
+    log_term = -lam + x * log_lam - math.lgamma(x + 1)
     total, k = 0.0, x
     while True:
         term = math.exp(log_term)
@@ -122,7 +125,7 @@ def _upper_sum(x: int, lam: float) -> float:
         if term < total * 1e-12 or k > x + 10_000:
             return total
         k += 1
-        log_term += math.log(lam) - math.log(k)
+        log_term += log_lam - math.log(k)
 
 
 def _spread(values: Sequence[int], mean: float) -> float:

@@ -23,7 +23,8 @@ def rules(g: GroupWindow, t: Thresholds = T) -> list[str]:
     return [hit.rule for hit in evaluate(g, t)]
 
 
-@pytest.mark.parametrize("x, lam", [(0, 1.0), (1, 1.0), (5, 1.0), (8, 4.0), (20, 2.0), (100, 50.0), (3, 0.1)])
+@pytest.mark.parametrize("x, lam", [(0, 1.0), (1, 1.0), (5, 1.0), (8, 4.0), (20, 2.0), (100, 50.0), (3, 0.1),
+                                   (30, 30.0), (31, 30.0), (60, 30.0), (29, 30.5)])
 def test_poisson_tail_is_exact(x: int, lam: float) -> None:
     exact = 1 - sum(math.exp(-lam) * lam**k / math.factorial(k) for k in range(x))
     assert poisson_tail(x, lam) == pytest.approx(exact, rel=1e-3, abs=1e-15)
