@@ -187,6 +187,10 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
     baseline as counts per day (one GROUP BY each, whatever their volume)."""
     window = window_minutes * 60
+    oldest = end - timedelta(days=long_days + 1)  # nothing published before this counts, in any part below
+    if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at > oldest,
+                                               Mention.published_at <= end).limit(1)) is None:
+        return {}  # one indexed probe: the drill pass of almost every scan (no drill running) ends here
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
                Mention.id, Mention.duplicate_of_id, Mention.reposts)
@@ -204,8 +208,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         for brand in sorted(set(brands)):
             _fill_brand(groups, rows, age, brands == brand, categories, days.get(brand, {}), calm.get(brand, (0, 0, 0)),
                         brand, window, short_hours, long_days, influencer_reach)
-    for key, posts in _spreading(session, rows, age, window, end, end - timedelta(days=long_days + 1),
-                                 drill).items():
+    for key, posts in _spreading(session, rows, age, window, end, oldest, drill).items():
         if key in groups:
             groups[key].spreading = posts
         elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored

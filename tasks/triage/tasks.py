@@ -142,6 +142,8 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
         for drill in (False, True):
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill)
+            if not groups:
+                continue
             active = incidents.active_by_group(session, drill)  # each group is triaged once per scan
             for _, g in sorted(groups.items()):
                 if g.brand in rivals:
