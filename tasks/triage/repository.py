@@ -187,11 +187,11 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
     baseline as counts per day (one GROUP BY each, whatever their volume)."""
     window = window_minutes * 60
-    oldest = end - timedelta(days=long_days + 1)  # nothing published before this counts, in any part below
-    if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at > oldest,
-                                               Mention.published_at <= end).limit(1)) is None:
-        return {}  # one indexed probe: the drill pass of almost every scan (no drill running) ends here
+    oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
+    if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at <= end,
+                                               Mention.published_at > min(oldest, recent_since)).limit(1)) is None:
+        return {}  # nothing any part below reads: the drill pass of almost every scan (no drill running) ends here
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
                Mention.id, Mention.duplicate_of_id, Mention.reposts)
     rows = _with_other_brands(
