@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -48,8 +48,6 @@ class _Originals:
         self.exact: dict[tuple[str, str], list[Fingerprint]] = defaultdict(list)
         # per band: (simhash, published_at, key) tuples, unpacked faster than a Fingerprint's attributes in find()
         self.banded: dict[tuple[str, int, int], list[tuple[int, datetime, int]]] = defaultdict(list)
-        # the same entries of the buckets past LARGE_BUCKET, as arrays compared in one numpy call each
-        self.large: dict[tuple[str, int, int], _Bucket] = {}
 
     def _band_keys(self, print_: Fingerprint) -> list[tuple[str, int, int]]:
         mask = (1 << self.width) - 1
@@ -60,15 +58,7 @@ class _Originals:
         if print_.simhash:
             entry = (print_.simhash, print_.published_at, print_.key)
             for key in band_keys or self._band_keys(print_):
-                self._append(key, entry)
-
-    def _append(self, key: tuple[str, int, int], entry: tuple[int, datetime, int]) -> None:
-        bucket = self.banded[key]
-        bucket.append(entry)
-        if (large := self.large.get(key)) is not None:
-            large.append(entry)
-        elif len(bucket) > LARGE_BUCKET:
-            self.large[key] = _Bucket(bucket)
+                self.banded[key].append(entry)
 
     def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint]) -> None:
         """Index the stored originals `known` under the keys `new` will look up, as `add` would, in order.
@@ -92,7 +82,7 @@ class _Originals:
                 print_ = known[i]
                 key = (print_.brand, band, int(values[i]))
                 if print_.simhash and key in bands:
-                    self._append(key, (print_.simhash, print_.published_at, print_.key))
+                    self.banded[key].append((print_.simhash, print_.published_at, print_.key))
 
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
@@ -104,60 +94,12 @@ class _Originals:
         simhash, at = print_.simhash, print_.published_at
         if not simhash:  # no tokens: only an exact repeat counts
             return None
-        max_bits, window, banded, large = self.max_bits, self.window, self.banded, self.large
+        max_bits, window, banded = self.max_bits, self.window, self.banded
         for key in band_keys:  # the hot loop of a scan: locals only
-            if key in large:
-                found = large[key].first_near(simhash, at, max_bits, window)
-                if found is not None:
-                    return found
-                continue
             for other_hash, other_at, other_key in banded.get(key, ()):
                 if (other_hash ^ simhash).bit_count() <= max_bits and abs(at - other_at) <= window:
                     return other_key
         return None
-
-
-# Past this many originals in one band bucket, find() compares them in one numpy call rather than one by one.
-# Templated posts (a copied rumour with a word changed, the generated week's texts) share bands without being
-# near: 100,000 generated mentions compared 53 originals per new one on average (2.3-2.9 s of a 10 s scan; with
-# the arrays 2.0-2.1 s, and 2.1-2.5 s past 32 or 64).
-LARGE_BUCKET = 16
-_EPOCH, _NAIVE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(at: datetime) -> int:
-    """Microseconds since the epoch, exact (the window is compared as find() compares datetimes)."""
-    return (at - (_NAIVE_EPOCH if at.tzinfo is None else _EPOCH)) // _MICROSECOND
-
-
-class _Bucket:
-    """A band bucket's entries as growing arrays (hashes, times in microseconds, keys), in the list's order."""
-
-    def __init__(self, entries: Sequence[tuple[int, datetime, int]]):
-        size = max(2 * len(entries), 64)
-        self.hashes = np.zeros(size, dtype=np.uint64)
-        self.micros = np.zeros(size, dtype=np.int64)
-        self.keys = np.zeros(size, dtype=np.int64)
-        self.n = 0
-        for entry in entries:
-            self.append(entry)
-
-    def append(self, entry: tuple[int, datetime, int]) -> None:
-        if self.n == len(self.hashes):
-            self.hashes, self.micros, self.keys = (np.concatenate((a, np.zeros_like(a)))
-                                                   for a in (self.hashes, self.micros, self.keys))
-        simhash, at, key = entry
-        self.hashes[self.n], self.micros[self.n], self.keys[self.n] = np.uint64(simhash), _micros(at), key
-        self.n += 1
-
-    def first_near(self, simhash: int, at: datetime, max_bits: int, window: timedelta) -> int | None:
-        """Return the key of the first entry within max_bits bits and `window` of the post, as the loop would."""
-        n = self.n
-        near = np.bitwise_count(self.hashes[:n] ^ np.uint64(simhash)) <= max_bits
-        near &= np.abs(self.micros[:n] - _micros(at)) <= window // _MICROSECOND
-        hit = int(near.argmax())
-        return int(self.keys[hit]) if near[hit] else None
 
 
 def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], max_bits: int = MAX_BITS,

@@ -188,27 +188,3 @@ def test_the_stored_simhash_digits_are_the_bands_link_duplicates_indexes() -> No
         stored = f"{value:016x}"
         keys = index._band_keys(Fingerprint(1, "b", "h", value, datetime.now(UTC)))
         assert [int(stored[start - 1:start - 1 + length], 16) for start, length in bands] == [k[2] for k in keys]
-
-
-def test_large_band_buckets_link_as_the_one_by_one_comparison_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Templated posts crowd one SimHash band; past LARGE_BUCKET originals a bucket is compared in one numpy call.
-    It must pick the same original as the loop: the first near one in the order originals arrived, within the
-    time window (on both sides of it), for stored and new originals alike."""
-    from tasks.monitoring import duplicates
-
-    rng = random.Random(7)
-    shared = 0xBEEF  # band 0 in common: every post lands in one bucket
-
-    def post(key: int, minutes: int) -> Fingerprint:
-        other = rng.getrandbits(48) if rng.random() < 0.7 else prints[rng.randrange(len(prints))].simhash >> 16
-        flips = sum(1 << bit for bit in rng.sample(range(16, 64), rng.choice((0, 1, 2, 3, 4))))
-        return _print(key, ((other << 16 | shared) ^ flips) or 1, minutes)
-    prints: list[Fingerprint] = [_print(0, (rng.getrandbits(48) << 16) | shared, 0)]
-    for key in range(1, 600):
-        prints.append(post(key, rng.randrange(-3000, 3000)))
-    known, new = prints[:150], prints[150:]
-    monkeypatch.setattr(duplicates, "LARGE_BUCKET", 10**9)
-    one_by_one = link_duplicates(known, new)
-    monkeypatch.setattr(duplicates, "LARGE_BUCKET", 4)
-    assert link_duplicates(known, new) == one_by_one
-    assert len(one_by_one) > 50 and len(set(one_by_one.values())) > 10  # many links, to many originals
