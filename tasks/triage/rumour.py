@@ -11,7 +11,7 @@ least half of the origin does, it is substantiated and never marked. A post nami
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,11 +102,16 @@ def _overlaps(text: str, at: int, length: int, other: str) -> bool:
     return any(start < at + length and at < start + len(other) for start in occurrences(text, other))
 
 
-def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[str],
+def assess(origin: Sequence[Post], spread: Sequence[bool] | Callable[[], Sequence[bool]], brands: Collection[str],
            rules: RumourRules = RumourRules()) -> Verdict:
     """Judge whether an incident is a possible rumour from its origin (earliest and top posts) and, for the
     debunking share, whether each post about its brand since it started debunks (in time order); say why
-    in Chinese."""
+    in Chinese.
+
+    `spread` may be a function returning those flags: it is called only when the share can decide the verdict
+    (the origin is not substantiated and lacks at most one signal). Reading every post of the brand since the
+    incident started is the one cost here that grows with the incident, and a complaint (no rumour signal in
+    its origin) never needs it; the reason of a verdict that is not a rumour then leaves the share out."""
     texts = [p.text for p in origin if not p.debunk]
     substantiated = bool(texts) and 2 * sum(first_hand(t) for t in texts) >= len(texts)
     evidence: list[str] = []
@@ -121,6 +126,8 @@ def assess(origin: Sequence[Post], spread: Sequence[bool], brands: Collection[st
     # named authority anywhere in the origin (with a call, these are the two signals of most real rumours).
     if (hearsay or calls or most >= rules.list_items) and texts and not any(sourced(t) for t in texts):
         evidence.append("无信息来源" + ("（" + "".join(f"“{h}”" for h in hearsay) + "）" if hearsay else ""))
+    if callable(spread):
+        spread = spread() if not substantiated and len(evidence) + 1 >= rules.min_signals else ()
     early, late = debunk_shares(spread)
     rising = late >= rules.debunk_share and late > early
     signals = len(evidence) + rising

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from prefect import get_run_logger, task
 
@@ -32,9 +33,9 @@ def flag_rumours(now: datetime, actor: str) -> list[str]:
         for incident in incidents.active_incidents(session):
             origin = {m.id: m for m in [*incidents.earliest_posts(session, incident.id, ORIGIN_POSTS),
                                         *incidents.top_posts(session, incident.id, ORIGIN_POSTS)]}
-            flags = incidents.debunk_flags(session, incident.brand, incident.started_at, now, incident.is_drill)
             verdict = assess([Post(m.text, m.debunk, m.published_at) for m in origin.values()],
-                             flags, brands)
+                             partial(incidents.debunk_flags, session, incident.brand, incident.started_at, now,
+                                     incident.is_drill), brands)
             if verdict.possible:
                 mark = mark_rumour(session, incident, True, verdict.reason, actor=actor, at=now)
             else:

@@ -3,6 +3,7 @@ report's count of incidents that were no crisis: all pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,6 +56,29 @@ def test_a_rising_debunking_share_is_a_signal_and_the_reason_gives_it() -> None:
         + posts(claim, 14, T0 + timedelta(hours=2))
     verdict = assess(posts(claim, 3), flags(spread), BRANDS)
     assert verdict.possible
+    assert verdict.reason == "疑似谣言：无信息来源（“网传”）；辟谣帖占比 30%（此前 0%）"
+
+
+def test_the_brands_posts_are_read_only_when_the_debunking_share_can_decide() -> None:
+    """flag_rumours hands over a function reading every post of the brand since the incident started (it grows
+    with the incident): a complaint, or an origin two signals short, never calls it; one signal short, it does,
+    and the rising share marks the rumour as with the flags given."""
+    claim = "网传澄星空气炸锅会爆炸"
+    rising = posts(claim, 20) + posts("澄星空气炸锅爆炸是谣言，官方已辟谣", 6, T0 + timedelta(hours=1), debunk=True) \
+        + posts(claim, 14, T0 + timedelta(hours=2))
+    reads: list[int] = []
+
+    def reader(spread: list[Post]) -> Callable[[], list[bool]]:
+        def read() -> list[bool]:
+            reads.append(len(spread))
+            return [p.debunk for p in spread]
+        return read
+
+    assert not assess(posts(COMPLAINT, 3), reader(rising), BRANDS).possible  # first-hand evidence: substantiated
+    assert not assess(posts("澄星空气炸锅用了三天就坏了", 3), reader(rising), BRANDS).possible  # no signal at all
+    assert reads == []
+    verdict = assess(posts(claim, 3), reader(rising), BRANDS)
+    assert reads == [40] and verdict == assess(posts(claim, 3), flags(rising), BRANDS)
     assert verdict.reason == "疑似谣言：无信息来源（“网传”）；辟谣帖占比 30%（此前 0%）"
 
 
