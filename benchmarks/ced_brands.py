@@ -24,8 +24,8 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
-from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summarise, summary_line
-from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, replay_judged, stories, summarise_stories
+from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summarise
+from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, held_out_line, replay_judged, stories, summarise_stories
 from benchmarks.data import DATA_DIR
 
 DEV, TEST = "dev", "test"
@@ -721,8 +721,4 @@ def evaluate_ced_brands(workers: int | None = None) -> dict[str, object]:
 def render_test_half(result: dict[str, object], console: Console) -> None:
     """Print the test half's and the whole set's summary lines (never the test half's rows)."""
     for key, name in ((TEST, "test half (held out: rows never shown)"), ("all", "both halves")):
-        part = result[key]
-        st = part["stories"]  # type: ignore[index]
-        console.print(f"{name}: {summary_line(part['summary'])}; by story crisis "  # type: ignore[index]
-                      f"{st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "
-                      f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")
+        console.print(held_out_line(name, result[key]))  # type: ignore[arg-type]

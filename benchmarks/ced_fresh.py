@@ -21,9 +21,9 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
-from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict, summary_line
+from benchmarks.ced import CRISIS, PRICE, PRIVACY, QUALITY, QUIET, SAFETY, Verdict
 from benchmarks.ced_brands import select_events as brand_events
-from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, replay_judged
+from benchmarks.ced_hourly import HOURLY_FILES, SERVICE, SKIP, held_out_line, replay_judged
 from benchmarks.data import DATA_DIR
 
 RULES = (
@@ -563,7 +563,4 @@ def evaluate_ced_fresh(workers: int | None = None) -> dict[str, object]:
 
 def render(result: dict[str, object], console: Console) -> None:
     """Print the held-out set's summary line and story counts (its rows are never shown)."""
-    st = result["stories"]
-    console.print(f"CED product and shop events (held out, rows never shown): {summary_line(result['summary'])}; "  # type: ignore[arg-type]
-                  f"by story crisis {st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "  # type: ignore[index]
-                  f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")  # type: ignore[index]
+    console.print(held_out_line("CED product and shop events (held out, rows never shown)", result))

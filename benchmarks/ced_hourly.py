@@ -41,6 +41,7 @@ from benchmarks.ced import (
     _beijing,
     replay_row,
     summarise,
+    summary_line,
 )
 from benchmarks.data import DATA_DIR
 from tasks.scenario.files import write_mention_rows
@@ -334,6 +335,14 @@ def replay_judged(events: pd.DataFrame, hourly: pd.DataFrame, ids: list[int], ve
                                                                                      strict=True) if e in judged},
                                                        verdicts)),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def held_out_line(name: str, part: dict[str, object]) -> str:
+    """Return a held-out set's one printed line: its summary and its story counts, never its rows."""
+    st = part["stories"]
+    return (f"{name}: {summary_line(part['summary'])}; by story crisis "  # type: ignore[arg-type]
+            f"{st['crisis_stories_alarmed']}/{st['crisis_stories']}, quiet "  # type: ignore[index]
+            f"{st['quiet_stories_alarmed']}/{st['quiet_stories']}")  # type: ignore[index]
 
 
 def render_stories(result: dict[str, object], console: Console) -> None:
