@@ -10,10 +10,10 @@ originals are indexed, so a link always points at an original, never at another 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +25,15 @@ class Fingerprint(NamedTuple):  # a tuple: a scan builds one per stored original
     content_hash: str
     simhash: int
     published_at: datetime
+
+
+_EPOCH, _NAIVE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """Return `at` as whole microseconds since the epoch (exact, unlike a float timestamp)."""
+    return (at - (_NAIVE_EPOCH if at.tzinfo is None else _EPOCH)) // _MICROSECOND
 
 
 MAX_BITS = 3  # link_duplicates' default: 4 bands of 16 bits, each 4 of the 16 hex digits the database stores
@@ -46,32 +55,50 @@ class _Originals:
         self.bands = max_bits + 1
         self.width = 64 // self.bands
         self.exact: dict[tuple[str, str], list[Fingerprint]] = defaultdict(list)
-        # per band: (simhash, published_at, key) tuples, unpacked faster than a Fingerprint's attributes in find()
-        self.banded: dict[tuple[str, int, int], list[tuple[int, datetime, int]]] = defaultdict(list)
+        self.window_us = window // _MICROSECOND
+        # per band: (simhash, published_at in microseconds, key) tuples, unpacked and compared faster than a
+        # Fingerprint's datetimes in find(), in the order added; find() drops those too old for it from the front
+        # (too old for every later post too)
+        self.banded: dict[tuple[str, int, int], deque[tuple[int, int, int]]] = defaultdict(deque)
 
     def _band_keys(self, print_: Fingerprint) -> list[tuple[str, int, int]]:
         mask = (1 << self.width) - 1
         return [(print_.brand, band, print_.simhash >> (band * self.width) & mask) for band in range(self.bands)]
 
+    def band_keys_of(self, prints: Sequence[Fingerprint]) -> list[list[tuple[str, int, int]]]:
+        """Return each print's band keys, as _band_keys would, the bands of all cut at once (numpy)."""
+        if not prints:
+            return []
+        hashes = np.array([p.simhash for p in prints], dtype=np.uint64)
+        mask = np.uint64((1 << self.width) - 1)
+        values = [((hashes >> np.uint64(band * self.width)) & mask).tolist() for band in range(self.bands)]
+        brands = [p.brand for p in prints]
+        return [[(brand, band, value) for band, value in enumerate(row)]
+                for brand, row in zip(brands, zip(*values, strict=True), strict=True)]
+
     def add(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]] | None = None) -> None:
         self.exact[(print_.brand, print_.content_hash)].append(print_)
         if print_.simhash:
-            entry = (print_.simhash, print_.published_at, print_.key)
+            entry = (print_.simhash, _micros(print_.published_at), print_.key)
             for key in band_keys or self._band_keys(print_):
                 self.banded[key].append(entry)
 
-    def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint]) -> None:
-        """Index the stored originals `known` under the keys `new` will look up, as `add` would, in order.
+    def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint],
+                  new_keys: Sequence[list[tuple[str, int, int]]]) -> None:
+        """Index the stored originals `known` under the keys `new` will look up (`new_keys`, theirs in order), as
+        `add` would, in order.
 
         Only those keys: a scan of a few new posts against two days of originals would otherwise index
         each original under every band. The bands of all originals are cut at once (numpy), and only an
         original sharing a band with a new post is indexed there."""
+        if not known:
+            return
         wanted = {(p.brand, p.content_hash) for p in new}
         for print_ in known:
             if (print_.brand, print_.content_hash) in wanted:
                 self.exact[(print_.brand, print_.content_hash)].append(print_)
-        bands = {key for print_ in new if print_.simhash for key in self._band_keys(print_)}
-        if not known or not bands:
+        bands = {key for print_, keys in zip(new, new_keys, strict=True) if print_.simhash for key in keys}
+        if not bands:
             return
         hashes = np.array([p.simhash for p in known], dtype=np.uint64)
         mask = np.uint64((1 << self.width) - 1)
@@ -82,7 +109,7 @@ class _Originals:
                 print_ = known[i]
                 key = (print_.brand, band, int(values[i]))
                 if print_.simhash and key in bands:
-                    self.banded[key].append((print_.simhash, print_.published_at, print_.key))
+                    self.banded[key].append((print_.simhash, _micros(print_.published_at), print_.key))
 
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
@@ -91,12 +118,21 @@ class _Originals:
         for other in self.exact.get((print_.brand, print_.content_hash), ()):
             if self._near(print_, other):
                 return other.key
-        simhash, at = print_.simhash, print_.published_at
+        simhash = print_.simhash
         if not simhash:  # no tokens: only an exact repeat counts
             return None
-        max_bits, window, banded = self.max_bits, self.window, self.banded
+        at = _micros(print_.published_at)
+        max_bits, window, banded = self.max_bits, self.window_us, self.banded
+        oldest = at - window
         for key in band_keys:  # the hot loop of a scan: locals only
-            for other_hash, other_at, other_key in banded.get(key, ()):
+            entries = banded.get(key)
+            if not entries:
+                continue
+            # `new` comes in order of publication: what is older than this post's window is out of every later
+            # one's too. Dropped from the front only, so the first match, the one returned, stays the same.
+            while entries and entries[0][1] < oldest:
+                entries.popleft()
+            for other_hash, other_at, other_key in entries:
                 if (other_hash ^ simhash).bit_count() <= max_bits and abs(at - other_at) <= window:
                     return other_key
         return None
@@ -111,10 +147,10 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
     """
     originals = _Originals(max_bits, window)
     new = sorted(new, key=lambda p: (p.published_at, p.key))
-    originals.add_known(list(known), new)
+    keys = originals.band_keys_of(new)
+    originals.add_known(list(known), new, keys)
     links: dict[int, int] = {}
-    for print_ in new:
-        band_keys = originals._band_keys(print_)
+    for print_, band_keys in zip(new, keys, strict=True):
         original = originals.find(print_, band_keys)
         if original is None:
             originals.add(print_, band_keys)

@@ -143,6 +143,52 @@ def test_a_text_without_tokens_only_matches_an_exact_repeat() -> None:
                                 _print(3, 0, 2, content="x")]) == {3: 1}
 
 
+def _reference_links(known: list[Fingerprint], new: list[Fingerprint]) -> dict[int, int]:
+    """link_duplicates by its definition, without an index: an exact repeat first, else band by band the first
+    original (stored ones, then earlier new ones, in order) sharing that band within 3 bits and 48 h."""
+    window, originals, links = timedelta(hours=48), list(known), {}
+
+    def band(value: int, b: int) -> int:
+        return value >> (16 * b) & 0xFFFF
+
+    for post in sorted(new, key=lambda p: (p.published_at, p.key)):
+        near = [o for o in originals if o.brand == post.brand and abs(o.published_at - post.published_at) <= window]
+        match = next((o.key for o in near if o.content_hash == post.content_hash), None)
+        for b in range(4):
+            if match is not None or not post.simhash:
+                break
+            match = next((o.key for o in near if o.simhash and band(o.simhash, b) == band(post.simhash, b)
+                          and (o.simhash ^ post.simhash).bit_count() <= 3), None)
+        if match is None:
+            originals.append(post)
+        else:
+            links[post.key] = match
+    return links
+
+
+def test_linking_agrees_with_its_definition_over_a_week_of_posts_in_any_order() -> None:
+    """The index drops originals too old for the post being checked; the links are those of the plain
+    definition, at the 48 h edge too (posts whole minutes apart), with stored originals published after some
+    new posts and a new post's SimHash a few bits from several originals."""
+    import random
+
+    rng = random.Random(11)
+    bases = [rng.getrandbits(64) for _ in range(12)]
+
+    def post(key: int) -> Fingerprint:
+        value = rng.choice(bases)
+        for _ in range(rng.choice((0, 1, 2, 3, 4, 6))):
+            value ^= 1 << rng.randrange(64)
+        return Fingerprint(key, rng.choice(("澄星", "青禾")), f"h{rng.randrange(400)}", rng.choice((value, value, 0)),
+                           NOW + timedelta(minutes=rng.choice((rng.randrange(7 * 24 * 60), 48 * 60, 0))))
+
+    known = [post(k) for k in range(1, 150)]
+    new = [post(k) for k in range(150, 1500)]
+    links = link_duplicates(known, new)
+    assert links == _reference_links(known, new)
+    assert 100 < len(links) < 1300, "the set has both repeats and originals"
+
+
 def test_health_counts_failures_in_a_row_and_keeps_the_last_success() -> None:
     first = next_health(None, SourceOutcome("weibo", "http", mentions=12), NOW)
     assert (first["status"], first["last_success_at"], first["consecutive_failures"]) == ("ok", NOW, 0)
