@@ -27,10 +27,12 @@ def flag_rumours(now: datetime, actor: str) -> list[str]:
     substantiated (at least half of it first-hand evidence). A run that merely sees fewer signals (the
     debunking share falls back) keeps it. Safe to re-run: a mark that already says so changes nothing.
     """
-    brands = list(lexicon_data().brands)  # with the names a replay watches
     changed: list[str] = []
     with session_scope() as session:
-        for incident in incidents.active_incidents(session):
+        active = incidents.active_incidents(session)
+        # read only when there is something to judge: an idle scan with no incident open skips the lexicon
+        brands = list(lexicon_data().brands) if active else []  # with the names a replay watches
+        for incident in active:
             origin = {m.id: m for m in [*incidents.earliest_posts(session, incident.id, ORIGIN_POSTS),
                                         *incidents.top_posts(session, incident.id, ORIGIN_POSTS)]}
             verdict = assess([Post(m.text, m.debunk, m.published_at) for m in origin.values()],
