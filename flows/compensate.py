@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from prefect import flow
 
 from config.files import load_policies
-from flows.forms import IncidentKey, Now, ask, optional
+from flows.forms import IncidentKey, Now, ask, optional, plain_parameters
 from tasks.common import resolve_now
 from tasks.compensation.approval import await_approval
 from tasks.compensation.formats import FORMATS
@@ -43,6 +43,7 @@ NotifyCustomers = Annotated[bool, ask("通知客户", "发放后给每位客户�
 Note = optional(str, "备注", "补偿原因或说明，记入审计日志，并显示在审批表单中")
 
 
+@plain_parameters
 @flow(name="compensate", flow_run_name="compensate-{incident_key}", log_prints=True,
       on_failure=[mark_run_interrupted], on_crashed=[mark_run_interrupted])
 def compensate(

@@ -11,7 +11,7 @@ from prefect.utilities.annotations import quote
 from pydantic import WithJsonSchema
 
 from config.drills import load_drills
-from flows.forms import Now, ask, optional, run_name
+from flows.forms import Now, ask, optional, plain_parameters, run_name
 from flows.triage import triage_mentions
 from tasks.audit import flow_actor
 from tasks.common import resolve_now, show_time
@@ -29,6 +29,7 @@ DrillId = Annotated[int | None, WithJsonSchema({"type": "integer"}),
                     ask("演练编号", "要立即评估的演练（crisis drill list 可查）；到时的演练由定时运行自动评估")]
 
 
+@plain_parameters
 @flow(name="drill", flow_run_name=run_name("drill", "scenario", stamp=True), log_prints=True)
 def drill(started_by: Starter, scenario: Scenario = "quality", seed: Seed = None,
           now: Now = None) -> dict[str, object]:
@@ -60,6 +61,7 @@ def drill(started_by: Starter, scenario: Scenario = "quality", seed: Seed = None
     return {"drill": drill_id, "scenario": scenario, "incident": key}
 
 
+@plain_parameters
 @flow(name="drill-grade", flow_run_name=run_name("drill-grade", "drill_id"), log_prints=True)
 def drill_grade(drill_id: DrillId = None, now: Now = None) -> list[dict[str, object]]:
     """Grade one drill at once (`drill_id`), or every running drill whose time is up (the schedule).

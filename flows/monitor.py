@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.utilities.annotations import quote
 
-from flows.forms import Now, optional, run_name
+from flows.forms import Now, optional, plain_parameters, run_name
 from flows.triage import triage_mentions
 from tasks.audit_anchor import publish_audit_head
 from tasks.common import resolve_now
@@ -23,6 +23,7 @@ from tasks.monitoring.tasks import (
 ExtraFile = optional(str, "附加文件", "服务器上的一份 JSONL/CSV/XLSX 舆情文件（标准格式），每次扫描都会重读；可不填")
 
 
+@plain_parameters
 @flow(name="scan", flow_run_name=run_name("scan"), log_prints=True)
 def scan(now: Now = None, extra_file: ExtraFile = None) -> dict[str, object]:
     """Scan every enabled source as of `now`, store what is new, and triage.

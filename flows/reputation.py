@@ -8,7 +8,7 @@ from typing import Annotated
 
 from prefect import flow
 
-from flows.forms import Now, ask, optional, run_name
+from flows.forms import Now, ask, optional, plain_parameters, run_name
 from tasks.common import local_zone, resolve_now
 from tasks.notify.tasks import deliver_outbox
 from tasks.reputation.report import last_full_week, parse_week, week_label
@@ -24,6 +24,7 @@ Days = Annotated[int, ask("天数", "从该日往前共计算几天（补算历�
 Week = optional(str, "周次", "ISO 周，例如 2026-W48；留空为上一个完整的周")
 
 
+@plain_parameters
 @flow(name="reputation", flow_run_name=run_name("reputation", "day"), log_prints=True)
 def reputation(day: Day = None, days: Days = 1, now: Now = None) -> dict[str, object]:
     """Compute the day's reputation indicators and update the board.
@@ -41,6 +42,7 @@ def reputation(day: Day = None, days: Days = 1, now: Now = None) -> dict[str, ob
     return result
 
 
+@plain_parameters
 @flow(name="reputation-weekly", flow_run_name=run_name("reputation-weekly", "week"), log_prints=True)
 def reputation_weekly(week: Week = None, now: Now = None) -> str:
     """Write and send the weekly 声誉报告.

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from prefect import flow
 
+from flows.forms import plain_parameters
 from tasks.audit import flow_actor
 from tasks.common import resolve_now
 from tasks.triage.board import publish_briefs, publish_incident_board, publish_watch_board
@@ -14,6 +15,7 @@ from tasks.triage.tasks import announce_incidents, change_dicts, update_incident
 from tasks.triage.warning_tasks import publish_competitor_board
 
 
+@plain_parameters
 @flow(name="triage-mentions", log_prints=True)
 def triage_mentions(window_end: datetime | None = None,
                     source_health: list[dict[str, object]] | None = None) -> list[dict[str, object]]:

@@ -170,3 +170,29 @@ def test_a_scan_imports_no_tokenizer_template_engine_or_trainer_until_it_needs_o
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             check=True)
     assert json.loads(result.stdout) == []
+
+
+def test_the_scan_records_its_parameters_as_prefect_would_without_importing_fastapi() -> None:
+    """Prefect's Flow.serialize_parameters imports fastapi (~0.15 s of a `crisis scan` process) for its
+    jsonable_encoder; the CLI's flows record JSON values and datetimes themselves, the same way."""
+    probe = """
+import json, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from prefect import Flow
+import flows.compensate, flows.drill, flows.monitor, flows.reputation, flows.triage
+health = [{"name": "inbox", "status": "ok", "last_success_at": datetime(2026, 11, 27, 2, 5, tzinfo=UTC),
+           "consecutive_failures": 0, "rate": 0.5, "enabled": True, "last_error": None, "files": ("a", "b")}]
+calls = [(flows.monitor.scan, {"now": datetime(2026, 11, 27, 10, 0), "extra_file": "x.jsonl"}),
+         (flows.triage.triage_mentions, {"window_end": datetime(2026, 11, 27, 2, 0, tzinfo=UTC),
+                                         "source_health": health})]
+ours = [f.serialize_parameters(p) for f, p in calls]
+before = "fastapi" in sys.modules
+odd = flows.monitor.scan.serialize_parameters({"now": None, "extra_file": Path("x.jsonl")})  # Prefect's own
+prefects = [Flow.serialize_parameters(f, p) for f, p in calls]
+print(json.dumps({"fastapi_before": before, "same": ours == prefects, "odd": odd}))
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            check=True)
+    report = json.loads(result.stdout)
+    assert report == {"fastapi_before": False, "same": True, "odd": {"now": None, "extra_file": "x.jsonl"}}
