@@ -12,7 +12,6 @@ from tasks.monitoring.errors import SourceRejected
 from tasks.monitoring.sources import ReadReport, SourceProgress
 from tasks.monitoring.sources_files import AlreadyRead, read_drop_folder
 from tasks.monitoring.sources_http import read_http_source
-from tasks.monitoring.sources_rss import read_rss_source
 from tasks.monitoring.sources_sql import read_sql_source
 
 
@@ -41,6 +40,8 @@ def read(source: AnySource, progress: SourceProgress | None, now: datetime, time
         return read_drop_folder(source, var, now, timezone, wall_clock, already_read)
     clock = datetime.fromtimestamp(wall_clock, UTC)
     if isinstance(source, RssSource):
+        from tasks.monitoring.sources_rss import read_rss_source  # feedparser: imported by a scan that reads a feed
+
         return read_rss_source(source, progress, now, timezone, clock=clock)
     if isinstance(source, HttpSource):
         return read_http_source(source, progress, secret(source.name, source.token_env, source.token_block), now,
