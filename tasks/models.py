@@ -90,7 +90,7 @@ class Mention(Base):
     published_at: Mapped[datetime] = mapped_column(UtcDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
     text: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # not indexed: no query reads through it (migration 0014)
     simhash: Mapped[str] = mapped_column(String(16))
     sentiment: Mapped[float] = mapped_column(Float)
     negative: Mapped[bool] = mapped_column(Boolean)
