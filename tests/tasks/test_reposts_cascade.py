@@ -181,3 +181,25 @@ def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(databa
         reads = session.scalars(select(EngagementRead.reposts).order_by(EngagementRead.read_at)).all()
     assert "两次读取之间平台报告的转发增加 900 次" in reason and "门槛 200" in reason
     assert reads == [12, 912]
+
+
+def test_a_drill_post_from_days_ago_spreading_again_opens_a_drill_incident_only(database: str) -> None:
+    """The drill pass of triage ends at one probe when no drill mention was published in the span any part of it
+    reads: that span must reach back to the spreading posts' (the long baseline), not just the last day. A drill
+    complaint from three days ago gains 900 reposts between two reads: a drill incident opens, no real one."""
+    old = START - timedelta(days=3)
+
+    def read(reposts: int, at: datetime) -> None:
+        post = RawMention("drill", "d7-4988", COMPLAINT, old, author="大V", reach=20_000, platform="微博", reposts=reposts)
+        with disable_run_logger():
+            rows = [{**row, "is_drill": True} for row in analyse_mentions.fn([post], at)]
+            store_mentions.fn(rows)
+
+    read(12, old + timedelta(minutes=10))
+    with disable_run_logger():
+        assert update_incidents.fn(START, "test") == []
+    read(912, START + timedelta(minutes=3))
+    with disable_run_logger():
+        changes = update_incidents.fn(START + timedelta(minutes=5), "test")
+    assert [c.kind for c in changes] == ["opened"]
+    assert [(i.is_drill, i.brand) for i in incidents()] == [(True, "澄星")], "a drill incident, and no real one"
