@@ -25,6 +25,9 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tasks.incidents.state import IncidentState, Level, Resolution
@@ -78,6 +81,11 @@ class Mention(Base):
         Index("ix_mentions_brand_published", "brand", "published_at"),
         Index("ix_mentions_drill_published", "is_drill", "published_at"),
         Index("ix_mentions_source_repost_of", "source", "repost_of"),
+        # The negative mentions no incident holds yet, by brand and time: what each scan attaches to the brand's
+        # active incidents (an incident's whole span, every scan), without reading the brand's other mentions.
+        Index("ix_mentions_unattached_negative", "brand", "published_at",
+              sqlite_where=sql_text("negative IS 1 AND incident_id IS NULL"),
+              postgresql_where=sql_text("negative IS true AND incident_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

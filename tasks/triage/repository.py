@@ -86,20 +86,17 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
     """Link the brand and category's unlinked negative mentions published in [since, until] to the incident."""
     category = Mention.category.is_(None) if incident.category == OTHER_CATEGORY else (
         Mention.category == incident.category)
-    result = session.execute(
-        update(Mention)
-        .where(
-            names_brand(incident.brand),
-            Mention.is_drill.is_(incident.is_drill),
-            category,
-            Mention.negative.is_(True),
-            Mention.incident_id.is_(None),
-            Mention.published_at >= since,
-            Mention.published_at <= until,
-        )
-        .values(incident_id=incident.id)
-    )
-    return result.rowcount or 0
+    conditions = (Mention.is_drill.is_(incident.is_drill), category, Mention.negative.is_(True),
+                  Mention.incident_id.is_(None), Mention.published_at >= since, Mention.published_at <= until)
+    # Those naming it first, then those naming it among others (names_brand's two halves), one UPDATE each: the
+    # first reads the (brand, published_at) index of unattached negatives, which the OR of both would not use
+    # (it read every mention of every brand in the incident's span, for each active incident at every scan).
+    attached = 0
+    for names in (Mention.brand == incident.brand,
+                  Mention.id.in_(select(MentionBrand.mention_id).where(MentionBrand.brand == incident.brand))):
+        attached += session.execute(update(Mention).where(names, *conditions)
+                                    .values(incident_id=incident.id)).rowcount or 0
+    return attached
 
 
 def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:

@@ -95,3 +95,38 @@ def test_a_backfill_with_a_new_watch_term_attributes_the_stored_list_and_its_rep
         with session_scope() as session:
             named = session.execute(select(MentionBrand.brand, func.count()).group_by(MentionBrand.brand)).all()
         assert dict(named) == {"澄星": 21, "某乳业": 21}
+
+
+def test_an_incident_takes_the_negatives_that_name_its_brand_first_or_among_others(database: str) -> None:
+    """attach_negative_mentions reads the two ways a mention names a brand apart (its first brand; another it
+    names, MentionBrand): 青禾's incident takes a negative post naming 青禾 second, and one naming it first, but
+    not one that names only 澄星, a positive one, one of another category or one before the incident started."""
+    from tasks.triage.repository import attach_negative_mentions
+    from tests.notify_support import make_incident
+
+    key = make_incident("INC-20261127-009", START, brand="青禾", category="人身安全/食品安全", posts=())
+
+    def post(external_id: str, brand: str, *, also: str | None = None, negative: bool = True,
+             category: str = "人身安全/食品安全", minutes: int = 10) -> None:
+        at = START + timedelta(minutes=minutes)
+        with session_scope() as session:
+            mention = Mention(source="weibo", external_id=external_id, reach=100, published_at=at, fetched_at=at,
+                              text=external_id, content_hash=external_id, simhash="0" * 16, sentiment=0.1,
+                              negative=negative, category=category, brand=brand)
+            session.add(mention)
+            session.flush()
+            if also:
+                session.add(MentionBrand(mention_id=mention.id, brand=also))
+
+    post("second", "澄星", also="青禾")
+    post("first", "青禾")
+    post("only-chengxing", "澄星")
+    post("positive", "澄星", also="青禾", negative=False)
+    post("other-category", "青禾", category="产品质量")
+    post("before", "澄星", also="青禾", minutes=-30)
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        assert attach_negative_mentions(session, incident, incident.started_at, START + timedelta(hours=1)) == 2
+        held = set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id)))
+        assert attach_negative_mentions(session, incident, incident.started_at, START + timedelta(hours=1)) == 0
+    assert held == {"second", "first"}
