@@ -157,16 +157,17 @@ def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path) 
     assert rows == {("澄星", "产品质量", True)}
 
 
-def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(database: str) -> None:
-    """A complaint posted three days ago, read then with 12 reposts, is read again now with 912 (the platform's
-    count; none of its reposts is stored): it gained 900 in the window, beyond the 200 its author's 20,000
-    followers need, so viral_post opens an incident saying so. Reading it again unchanged raises nothing."""
+def _spread_again_between_two_reads(external_id: str, *, drill: bool = False) -> list:  # type: ignore[type-arg]
+    """Store a complaint posted three days ago by a 20,000-follower account, read then with 12 reposts and
+    again (unchanged) half an hour before START; triage at START (nothing); read it now with 912 reposts (none of
+    them stored); return what triage five minutes later changes. A drill post is stored as the drill source's."""
     old = START - timedelta(days=3)
 
     def read(reposts: int, at: datetime) -> None:
-        post = RawMention("weibo", "4988", COMPLAINT, old, author="大V", reach=20_000, platform="微博", reposts=reposts)
+        post = RawMention("weibo", external_id, COMPLAINT, old, author="大V", reach=20_000, platform="微博",
+                          reposts=reposts)
         with disable_run_logger():
-            store_mentions.fn(analyse_mentions.fn([post], at))
+            store_mentions.fn([{**row, "is_drill": True} if drill else row for row in analyse_mentions.fn([post], at)])
 
     read(12, old + timedelta(minutes=10))
     read(12, START - timedelta(minutes=30))  # an unchanged read stores nothing new
@@ -174,7 +175,13 @@ def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(databa
         assert update_incidents.fn(START, "test") == []
     read(912, START + timedelta(minutes=3))
     with disable_run_logger():
-        changes = update_incidents.fn(START + timedelta(minutes=5), "test")
+        return update_incidents.fn(START + timedelta(minutes=5), "test")
+
+
+def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(database: str) -> None:
+    """The complaint gained 900 reposts in the window (the platform's count), beyond the 200 its author's 20,000
+    followers need, so viral_post opens an incident saying so. Reading it again unchanged raises nothing."""
+    changes = _spread_again_between_two_reads("4988")
     assert [c.kind for c in changes] == ["opened"]
     with session_scope() as session:
         reason = session.scalars(select(DetectionHit.reason).where(DetectionHit.rule == "viral_post")).one()
@@ -185,21 +192,8 @@ def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(databa
 
 def test_a_drill_post_from_days_ago_spreading_again_opens_a_drill_incident_only(database: str) -> None:
     """The drill pass of triage ends at one probe when no drill mention was published in the span any part of it
-    reads: that span must reach back to the spreading posts' (the long baseline), not just the last day. A drill
-    complaint from three days ago gains 900 reposts between two reads: a drill incident opens, no real one."""
-    old = START - timedelta(days=3)
-
-    def read(reposts: int, at: datetime) -> None:
-        post = RawMention("drill", "d7-4988", COMPLAINT, old, author="大V", reach=20_000, platform="微博", reposts=reposts)
-        with disable_run_logger():
-            rows = [{**row, "is_drill": True} for row in analyse_mentions.fn([post], at)]
-            store_mentions.fn(rows)
-
-    read(12, old + timedelta(minutes=10))
-    with disable_run_logger():
-        assert update_incidents.fn(START, "test") == []
-    read(912, START + timedelta(minutes=3))
-    with disable_run_logger():
-        changes = update_incidents.fn(START + timedelta(minutes=5), "test")
+    reads: that span must reach back to the spreading posts' (the long baseline), not just the last day. The
+    same complaint, a drill's: a drill incident opens, no real one."""
+    changes = _spread_again_between_two_reads("d7-4988", drill=True)
     assert [c.kind for c in changes] == ["opened"]
     assert [(i.is_drill, i.brand) for i in incidents()] == [(True, "澄星")], "a drill incident, and no real one"
