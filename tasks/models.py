@@ -25,9 +25,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy import (
-    text as sql_text,
-)
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tasks.incidents.state import IncidentState, Level, Resolution

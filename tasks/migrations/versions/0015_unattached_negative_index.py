@@ -1,6 +1,6 @@
-"""index the negative mentions no incident holds yet, by brand and time (a partial index): each scan attaches the
-brand's negative mentions since an incident started to it, and read every mention of every brand in that span
-through the (is_drill, published_at) index, for each active incident at every scan
+"""index the negative mentions no incident holds yet, by brand and time (a partial index): each scan attaches to
+every active incident the brand's negative mentions since it started, and without this index that read every
+mention of every brand in the span through the (is_drill, published_at) index, for each incident at every scan
 
 Revision ID: 0015
 Revises: 0014
