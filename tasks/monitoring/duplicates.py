@@ -115,6 +115,8 @@ class _Originals:
         return abs(a.published_at - b.published_at) <= self.window
 
     def find(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]]) -> int | None:
+        """Return the key of the first indexed original `print_` repeats, or None. Call it for posts in order of
+        publication (link_duplicates does): it forgets the originals too old for the post it is given."""
         for other in self.exact.get((print_.brand, print_.content_hash), ()):
             if self._near(print_, other):
                 return other.key
