@@ -146,10 +146,16 @@ class EngagementRead(Base):
     likes: Mapped[int | None] = mapped_column(Integer)
 
 
+def brand_ways(brand: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """SQL conditions of the two ways a mention names `brand`: as its first brand, and among the others it names
+    (MentionBrand). A statement that must use an index on `brand` runs once per way: their OR reads no index."""
+    return (Mention.brand == brand,
+            Mention.id.in_(select(MentionBrand.mention_id).where(MentionBrand.brand == brand)))
+
+
 def names_brand(brand: str) -> ColumnElement[bool]:
     """SQL condition: the mention names `brand`, as its first brand or among the others it names."""
-    return or_(Mention.brand == brand,
-               Mention.id.in_(select(MentionBrand.mention_id).where(MentionBrand.brand == brand)))
+    return or_(*brand_ways(brand))
 
 
 class SourceState(Base):

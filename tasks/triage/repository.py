@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from tasks.db import hold_lock, insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
-from tasks.models import DetectionHit, EngagementRead, Incident, IncidentMetric, Mention, MentionBrand, names_brand
+from tasks.models import (
+    DetectionHit,
+    EngagementRead,
+    Incident,
+    IncidentMetric,
+    Mention,
+    MentionBrand,
+    brand_ways,
+    names_brand,
+)
 from tasks.triage.detection import WATCH_MODE, GroupWindow, SpreadingPost
 
 DAY_SECONDS = 86400
@@ -88,15 +97,11 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
         Mention.category == incident.category)
     conditions = (Mention.is_drill.is_(incident.is_drill), category, Mention.negative.is_(True),
                   Mention.incident_id.is_(None), Mention.published_at >= since, Mention.published_at <= until)
-    # Those naming it first, then those naming it among others (names_brand's two halves), one UPDATE each: the
-    # first reads the (brand, published_at) index of unattached negatives, which the OR of both would not use
-    # (it read every mention of every brand in the incident's span, for each active incident at every scan).
-    attached = 0
-    for names in (Mention.brand == incident.brand,
-                  Mention.id.in_(select(MentionBrand.mention_id).where(MentionBrand.brand == incident.brand))):
-        attached += session.execute(update(Mention).where(names, *conditions)
-                                    .values(incident_id=incident.id)).rowcount or 0
-    return attached
+    # One UPDATE per way of naming the brand: the first reads the (brand, published_at) index of unattached
+    # negatives, which names_brand's OR would not use (it read every mention of every brand in the incident's
+    # span, for each active incident at every scan).
+    return sum(session.execute(update(Mention).where(names, *conditions).values(incident_id=incident.id)).rowcount or 0
+               for names in brand_ways(incident.brand))
 
 
 def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:
