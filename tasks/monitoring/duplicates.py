@@ -61,12 +61,9 @@ class _Originals:
         # (too old for every later post too)
         self.banded: dict[tuple[str, int, int], deque[tuple[int, int, int]]] = defaultdict(deque)
 
-    def _band_keys(self, print_: Fingerprint) -> list[tuple[str, int, int]]:
-        mask = (1 << self.width) - 1
-        return [(print_.brand, band, print_.simhash >> (band * self.width) & mask) for band in range(self.bands)]
-
     def band_keys_of(self, prints: Sequence[Fingerprint]) -> list[list[tuple[str, int, int]]]:
-        """Return each print's band keys, as _band_keys would, the bands of all cut at once (numpy)."""
+        """Return each print's band keys, (brand, band, the band's bits), band 0 the lowest bits; the bands of all
+        cut at once (numpy)."""
         if not prints:
             return []
         hashes = np.array([p.simhash for p in prints], dtype=np.uint64)
@@ -76,11 +73,11 @@ class _Originals:
         return [[(brand, band, value) for band, value in enumerate(row)]
                 for brand, row in zip(brands, zip(*values, strict=True), strict=True)]
 
-    def add(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]] | None = None) -> None:
+    def add(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]]) -> None:
         self.exact[(print_.brand, print_.content_hash)].append(print_)
         if print_.simhash:
             entry = (print_.simhash, _micros(print_.published_at), print_.key)
-            for key in band_keys or self._band_keys(print_):
+            for key in band_keys:
                 self.banded[key].append(entry)
 
     def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint],
