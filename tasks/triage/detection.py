@@ -59,6 +59,7 @@ class SpreadingPost:
     reposts: int  # its reposts and near-duplicates stored with a time in the window
     reported: int | None = None  # the repost count its platform reported at the last read (posts of the last 24 h)
     growth: int | None = None  # reposts its platform reported gained between the last read before the window and one in it
+    mention_id: int | None = None  # the stored original: the incident its group opens holds it, however old
 
     @property
     def spread(self) -> int:

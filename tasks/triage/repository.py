@@ -104,6 +104,18 @@ def attach_negative_mentions(session: Session, incident: Incident, since: dateti
                for names in brand_ways(incident.brand))
 
 
+def attach_spreading(session: Session, incident: Incident, posts: Sequence[SpreadingPost]) -> int:
+    """Link the group's spreading originals no incident holds yet to the incident, however long ago they were
+    published: an old post spreading again is the incident's evidence (and, if it is dismissed, part of the
+    story dismissed), though it falls before the incident's start."""
+    ids = [p.mention_id for p in posts if p.mention_id is not None]
+    if not ids:
+        return 0
+    return session.execute(update(Mention).where(Mention.id.in_(ids), Mention.incident_id.is_(None),
+                                                 Mention.is_drill.is_(incident.is_drill))
+                           .values(incident_id=incident.id)).rowcount or 0
+
+
 def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:
     """Link the unlinked reposts and near-duplicates (same content hash or SimHash, see monitoring) of the
     incident's mentions to it, whatever their own category or sentiment: "转发微博" spreads the crisis too."""
@@ -182,12 +194,35 @@ def _seconds(values: list[datetime]) -> np.ndarray:
     return np.array([v.timestamp() for v in values], dtype=np.float64)
 
 
+# How long a story a responder dismissed (closed as 误报 or 谣言) stays out of detection: its posts, and the
+# reposts and near-duplicates of them that keep coming, open nothing again for this many days after the closing.
+DISMISSED_DAYS = 30
+
+
+def dismissed_posts(session: Session, end: datetime, drill: bool = False) -> dict[int, str]:
+    """Return {mention id: incident key} of the mentions held by the incidents closed as unfounded or a false
+    alarm in the DISMISSED_DAYS before `end` (real ones, or the drill's when `drill`)."""
+    keys = dict(session.execute(
+        select(Incident.id, Incident.key).where(
+            Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
+            Incident.closed_at > end - timedelta(days=DISMISSED_DAYS))).tuples().all())
+    if not keys:
+        return {}
+    return {key: keys[incident] for key, incident in session.execute(
+        select(Mention.id, Mention.incident_id).where(Mention.incident_id.in_(keys))).tuples()}
+
+
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
-                  influencer_reach: int, drill: bool = False) -> dict[tuple[str, str], GroupWindow]:
+                  influencer_reach: int, drill: bool = False,
+                  ignored: Counter[str] | None = None) -> dict[tuple[str, str], GroupWindow]:
     """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
     source's when `drill`: the negative mentions of the last day (or of the window and the short baseline, if
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
-    baseline as counts per day (one GROUP BY each, whatever their volume)."""
+    baseline as counts per day (one GROUP BY each, whatever their volume).
+
+    A dismissed story (see dismissed_posts) is left out of the negative mentions, and so of every rule: a
+    responder's 误报 is not raised again by the same posts and their reposts at the next scan. `ignored`, if
+    given, counts per dismissed incident the negatives of the window left out."""
     window = window_minutes * 60
     oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
@@ -200,6 +235,16 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
         Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
         Mention.published_at <= end)
+    dismissed = dismissed_posts(session, end, drill)
+    if dismissed:
+        kept = []
+        for r in rows:
+            story = dismissed.get(r.id) or dismissed.get(r.duplicate_of_id)
+            if story is None:
+                kept.append(r)
+            elif ignored is not None and r.published_at > end - timedelta(seconds=window):
+                ignored[story] += 1
+        rows = kept
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
     if rows:
@@ -210,7 +255,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         for brand in sorted(set(brands)):
             _fill_brand(groups, rows, age, brands == brand, categories, days.get(brand, {}), calm.get(brand, (0, 0, 0)),
                         brand, window, short_hours, long_days, influencer_reach)
-    for key, posts in _spreading(session, rows, age, window, end, oldest, drill).items():
+    for key, posts in _spreading(session, rows, age, window, end, oldest, drill, dismissed).items():
         if key in groups:
             groups[key].spreading = posts
         elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored
@@ -286,7 +331,8 @@ def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int
 
 
 def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
-               end: datetime, since: datetime, drill: bool) -> dict[tuple[str, str], list[SpreadingPost]]:
+               end: datetime, since: datetime, drill: bool,
+               dismissed: dict[int, str]) -> dict[tuple[str, str], list[SpreadingPost]]:
     """Return per brand x category its negative originals that spread most: counted by their negative
     reposts (and near-duplicates) published in the window, or by the repost count their platform reported
     when published within the last day (a debunking repost is not negative, so it does not count), or by the
@@ -297,7 +343,8 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
                       reverse=True)
     ids = {key for key, _ in linked.most_common(SPREADING_CANDIDATES)}
     ids |= {key for _, key in reported[:SPREADING_CANDIDATES]}
-    growth = _repost_growth(session, end - timedelta(seconds=window), end)
+    growth = {key: n for key, n in _repost_growth(session, end - timedelta(seconds=window), end).items()
+              if key not in dismissed}
     if growth:
         negative_originals = set(session.scalars(select(Mention.id).where(
             Mention.id.in_(growth), Mention.negative.is_(True), Mention.duplicate_of_id.is_(None),
@@ -322,7 +369,7 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
         for named in (brand, *others.get(key, ())):
             groups.setdefault((named, category or OTHER_CATEGORY), []).append(SpreadingPost(
                 external_id, " ".join(text.split())[:30], reach, linked.get(key, 0), count if fresh else None,
-                growth.get(key)))
+                growth.get(key), key))
     return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -118,6 +119,7 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
     _record_hits(session, hits, end, incident.id if incident else None, drill)
     if incident is not None:
         repository.attach_negative_mentions(session, incident, incident.started_at, end)
+        repository.attach_spreading(session, incident, g.spreading)
         repository.attach_reposts(session, incident, end)
         _record_metric(session, incident, g, end, det.window_minutes)
     return change
@@ -132,16 +134,18 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
 
     Safe to re-run for the same window: an active incident absorbs its group instead of a new one,
     and hits and metrics of a window are written once. The drill source's mentions are graded apart,
-    into drill incidents only: a drill never feeds, opens or escalates a real incident.
+    into drill incidents only: a drill never feeds, opens or escalates a real incident. A story a responder
+    closed as unfounded or a false alarm opens nothing again (repository.group_windows), and the scan says so.
     """
     det, rivals = load_detection(), set(load_lexicon().competitors)
     changes: list[IncidentChange] = []
     rival_hits: list[tuple[GroupWindow, list[RuleHit]]] = []
+    ignored: Counter[str] = Counter()  # per dismissed incident: its story's negatives of the window, left out
     with session_scope() as session:
         repository.lock_triage(session)
         for drill in (False, True):
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
-                                              det.long_baseline_days, det.influencer_reach, drill)
+                                              det.long_baseline_days, det.influencer_reach, drill, ignored)
             if not groups:
                 continue
             active = incidents.active_by_group(session, drill)  # each group is triaged once per scan
@@ -155,6 +159,8 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
                 if change is not None:
                     changes.append(change)
     raise_competitor_alerts(rival_hits, window_end, actor)
+    for key, n in sorted(ignored.items()):
+        get_run_logger().info("未计入检测：%s 已按谣言或误报关闭，本窗口内其帖子及转发又有 %d 条负面", key, n)
     for change in changes:
         if change.kind != "updated":
             get_run_logger().warning(CHANGE_LINES[change.kind], change.incident_key, change.level.value,

@@ -1,18 +1,23 @@
 """Reposts count for what they spread: a cascade of bare reposts ("转发微博") of a negative post about a watched
 brand opens an incident through the real path (canonical file → analyse → store → triage every 5 minutes),
-a praise post's cascade does not; reposts stored before their original inherit once it arrives; engagement
-counts only go up. SQLite and PostgreSQL."""
+a praise post's cascade does not, nor does one a responder closed as 误报 or 谣言 while it keeps spreading;
+reposts stored before their original inherit once it arrives; engagement counts only go up. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from prefect.logging import disable_run_logger
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from cli.app import app
 from tasks.db import session_scope
 from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
@@ -27,15 +32,17 @@ PRAISE = "澄星空气炸锅真的太好用了，做鸡翅又快又香，清洗�
 REPOST_TEXTS = ("转发微博", "求扩散", "@某人 //转发")
 
 
-def cascade_file(folder: Path, original: str, reposts: int = 300, minutes: float = 40) -> Path:
+def cascade_file(folder: Path, original: str, reposts: int = 300, minutes: float = 40, *,
+                 start: datetime = START, root: str = "root") -> Path:
     """Write a canonical JSONL export: the original by a 800-follower account, then `reposts` bare reposts."""
-    rows = [{"id": "root", "text": original, "author": "小号用户", "reach": 800,
-             "published_at": START.isoformat(), "platform": "微博"}]
+    rows = [{"id": root, "text": original, "author": "小号用户", "reach": 800,
+             "published_at": start.isoformat(), "platform": "微博"}]
     for i in range(reposts):
-        at = START + timedelta(minutes=1 + (minutes - 1) * i / reposts)
-        rows.append({"id": f"rt{i}", "text": REPOST_TEXTS[i % 3], "author": f"路人{i}", "reach": 150,
-                     "published_at": at.isoformat(), "platform": "微博", "repost_of": "root"})
-    path = folder / "cascade.jsonl"
+        at = start + timedelta(minutes=1 + (minutes - 1) * i / reposts)
+        rows.append({"id": f"{root}-rt{i}" if root != "root" else f"rt{i}", "text": REPOST_TEXTS[i % 3],
+                     "author": f"路人{i}", "reach": 150, "published_at": at.isoformat(), "platform": "微博",
+                     "repost_of": root})
+    path = folder / f"{'cascade' if root == 'root' else root}.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -64,6 +71,38 @@ def test_a_cascade_of_bare_reposts_opens_an_incident_within_two_scans(database: 
         reasons = session.scalars(select(DetectionHit.reason).where(DetectionHit.rule == "viral_post")).all()
     assert linked == 301, "the original and all its reposts are in the incident"
     assert reasons and "原帖 root" in reasons[0] and "触达 800 人" in reasons[0] and "门槛 50" in reasons[0]
+
+
+@pytest.mark.parametrize("dismissal", ["false_alarm", "unfounded"])
+def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: str, tmp_path: Path,
+                                                                      dismissal: str) -> None:
+    path = cascade_file(tmp_path, COMPLAINT, reposts=600, minutes=80)
+    opened = [c for n in (1, 2) for c in scan(path, START + timedelta(minutes=5 * n)) if c.kind == "opened"]
+    assert [c.incident_key for c in opened] == ["INC-20261127-001"]
+    closing = CliRunner().invoke(app, ["close", "INC-20261127-001", "--as", dismissal, "--reason", "核实为正常讨论",
+                                       "--by", "张伟", "--now", "2026-11-27T10:12"])
+    assert closing.exit_code == 0, closing.output
+    # The same post goes on being reposted for an hour: every scan reads a few dozen new reposts of it.
+    assert [scan(path, START + timedelta(minutes=5 * n)) for n in range(3, 18)] == [[]] * 15
+    with session_scope() as session:
+        left = session.scalar(select(func.count(Mention.id)).where(Mention.repost_of == "root",
+                                                                   Mention.published_at > START + timedelta(minutes=12)))
+        listed = session.scalars(select(DetectionHit.reason).where(
+            DetectionHit.window_end > START + timedelta(minutes=12))).all()
+    assert left and left > 300, "the reposts after the closing are stored, and counted for nothing"
+    assert listed == [], "no rule fires on the dismissed story, not even for the 待核实 board"
+    (dismissed,) = incidents()
+    assert dismissed.state == "closed" and dismissed.resolution == dismissal
+
+    # A different complaint about the same brand is news: it opens, counted without the dismissed story.
+    fresh = cascade_file(tmp_path, COMPLAINT.replace("两天", "三天").replace("黑烟", "火花"), reposts=300, minutes=40,
+                         start=START + timedelta(minutes=90), root="root2")
+    again = [c for n in range(19, 30) for c in scan(fresh, START + timedelta(minutes=5 * n)) if c.kind == "opened"]
+    assert [c.incident_key for c in again] == ["INC-20261127-002"]
+    with session_scope() as session:
+        (reason,) = session.scalars(select(Incident.trigger_reason).where(Incident.key == "INC-20261127-002")).all()
+    counted = re.search(r"负面 (\d+) 条", reason)
+    assert counted and int(counted.group(1)) < 100, f"the new story's posts, not the dismissed one's last hour: {reason}"
 
 
 def test_a_praise_posts_cascade_opens_nothing(database: str, tmp_path: Path) -> None:
@@ -186,8 +225,24 @@ def test_an_older_post_spreading_again_between_two_reads_opens_viral_post(databa
     with session_scope() as session:
         reason = session.scalars(select(DetectionHit.reason).where(DetectionHit.rule == "viral_post")).one()
         reads = session.scalars(select(EngagementRead.reposts).order_by(EngagementRead.read_at)).all()
+        held = session.execute(select(Mention.external_id, Incident.key).join(Incident, Incident.id == Mention.incident_id)).all()
     assert "两次读取之间平台报告的转发增加 900 次" in reason and "门槛 200" in reason
     assert reads == [12, 912]
+    assert held == [("4988", changes[0].incident_key)], "the incident holds the three-day-old post that opened it"
+
+
+def test_a_dismissed_post_read_again_with_more_reposts_opens_nothing_again(database: str) -> None:
+    """The platform's count of an old post the responder closed as 误报 goes on rising: no new incident."""
+    (opened,) = _spread_again_between_two_reads("4989")
+    closing = CliRunner().invoke(app, ["close", opened.incident_key, "--as", "false_alarm", "--reason", "老帖翻红，非新问题",
+                                       "--by", "张伟", "--now", "2026-11-27T10:08"])
+    assert closing.exit_code == 0, closing.output
+    post = RawMention("weibo", "4989", COMPLAINT, START - timedelta(days=3), author="大V", reach=20_000,
+                      platform="微博", reposts=2_500)
+    with disable_run_logger():
+        store_mentions.fn(analyse_mentions.fn([post], START + timedelta(minutes=13)))
+        assert update_incidents.fn(START + timedelta(minutes=15), "test") == []
+    assert [(i.key, i.resolution) for i in incidents()] == [(opened.incident_key, "false_alarm")]
 
 
 def test_a_drill_post_from_days_ago_spreading_again_opens_a_drill_incident_only(database: str) -> None:
