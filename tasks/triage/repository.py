@@ -199,22 +199,32 @@ def _seconds(values: list[datetime]) -> np.ndarray:
 DISMISSED_DAYS = 30
 
 
-def dismissed_posts(session: Session, end: datetime, drill: bool = False) -> dict[int, str]:
-    """Return {mention id: incident key} of the mentions held by the incidents closed as unfounded or a false
+@dataclass(frozen=True)
+class Dismissed:
+    """An incident a responder closed as unfounded (谣言) or a false alarm (误报)."""
+
+    key: str
+    brand: str
+    category: str
+    resolution: str
+
+
+def dismissed_posts(session: Session, end: datetime, drill: bool = False) -> dict[int, Dismissed]:
+    """Return {mention id: its incident} of the mentions held by the incidents closed as unfounded or a false
     alarm in the DISMISSED_DAYS before `end` (real ones, or the drill's when `drill`)."""
-    keys = dict(session.execute(
-        select(Incident.id, Incident.key).where(
+    found = {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
+        select(Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
             Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
-            Incident.closed_at > end - timedelta(days=DISMISSED_DAYS))).tuples().all())
-    if not keys:
+            Incident.closed_at > end - timedelta(days=DISMISSED_DAYS)))}
+    if not found:
         return {}
-    return {key: keys[incident] for key, incident in session.execute(
-        select(Mention.id, Mention.incident_id).where(Mention.incident_id.in_(keys))).tuples()}
+    return {key: found[incident] for key, incident in session.execute(
+        select(Mention.id, Mention.incident_id).where(Mention.incident_id.in_(found))).tuples()}
 
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
                   influencer_reach: int, drill: bool = False,
-                  ignored: Counter[str] | None = None) -> dict[tuple[str, str], GroupWindow]:
+                  ignored: Counter[Dismissed] | None = None) -> dict[tuple[str, str], GroupWindow]:
     """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
     source's when `drill`: the negative mentions of the last day (or of the window and the short baseline, if
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
@@ -332,7 +342,7 @@ def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int
 
 def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
                end: datetime, since: datetime, drill: bool,
-               dismissed: dict[int, str]) -> dict[tuple[str, str], list[SpreadingPost]]:
+               dismissed: dict[int, Dismissed]) -> dict[tuple[str, str], list[SpreadingPost]]:
     """Return per brand x category its negative originals that spread most: counted by their negative
     reposts (and near-duplicates) published in the window, or by the repost count their platform reported
     when published within the last day (a debunking repost is not negative, so it does not count), or by the

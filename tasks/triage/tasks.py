@@ -16,7 +16,16 @@ from tasks.db import retry_transient_db, session_scope
 from tasks.errors import InvalidTransition
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce_pending, escalate, open_incident, override_level
-from tasks.incidents.state import LEVEL_NAMES, OTHER_CATEGORY, Level, hand_reason, higher, is_higher
+from tasks.incidents.state import (
+    LEVEL_NAMES,
+    OTHER_CATEGORY,
+    RESOLUTION_NAMES,
+    Level,
+    Resolution,
+    hand_reason,
+    higher,
+    is_higher,
+)
 from tasks.models import Incident
 from tasks.triage import repository
 from tasks.triage.detection import WATCH_MODE, GroupWindow, RuleHit, Thresholds, evaluate, spreading_watch
@@ -140,12 +149,15 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     det, rivals = load_detection(), set(load_lexicon().competitors)
     changes: list[IncidentChange] = []
     rival_hits: list[tuple[GroupWindow, list[RuleHit]]] = []
-    ignored: Counter[str] = Counter()  # per dismissed incident: its story's negatives of the window, left out
+    ignored: Counter[repository.Dismissed] = Counter()  # per dismissed incident: its story's new negatives, left out
     with session_scope() as session:
         repository.lock_triage(session)
         for drill in (False, True):
+            left_out: Counter[repository.Dismissed] = Counter()
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
-                                              det.long_baseline_days, det.influencer_reach, drill, ignored)
+                                              det.long_baseline_days, det.influencer_reach, drill, left_out)
+            _record_dismissed(session, left_out, window_end, det.window_minutes, drill)
+            ignored.update(left_out)
             if not groups:
                 continue
             active = incidents.active_by_group(session, drill)  # each group is triaged once per scan
@@ -159,13 +171,31 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
                 if change is not None:
                     changes.append(change)
     raise_competitor_alerts(rival_hits, window_end, actor)
-    for key, n in sorted(ignored.items()):
-        get_run_logger().info("未计入检测：%s 已按谣言或误报关闭，本窗口内其帖子及转发又有 %d 条负面", key, n)
+    for story, n in sorted(ignored.items(), key=lambda item: item[0].key):
+        get_run_logger().info("未计入检测：%s 已按谣言或误报关闭，本窗口内其帖子及转发又有 %d 条负面", story.key, n)
     for change in changes:
         if change.kind != "updated":
             get_run_logger().warning(CHANGE_LINES[change.kind], change.incident_key, change.level.value,
                                      LEVEL_NAMES[change.level])
     return changes
+
+
+DISMISSED_RULE = "dismissed_story"  # a 待核实 row: a dismissed incident's story still spreading, counted for nothing
+
+
+def _record_dismissed(session: Session, left_out: Counter[repository.Dismissed], end: datetime, window_minutes: int,
+                      drill: bool) -> None:
+    """List each brand and category whose dismissed story went on spreading in the window on the 待核实 board
+    (a row that opens nothing), so that a person sees what detection leaves out and can open it by hand."""
+    by_group: dict[tuple[str, str], list[str]] = {}
+    for story, n in sorted(left_out.items(), key=lambda item: item[0].key):
+        how = RESOLUTION_NAMES[Resolution(story.resolution)]
+        by_group.setdefault((story.brand, story.category), []).append(f"{story.key}（已按{how}关闭）又有 {n} 条")
+    repository.record_hits(session, [
+        {"window_end": end, "rule": DISMISSED_RULE, "brand": brand, "category": category, "mode": WATCH_MODE,
+         "reason": f"仍在传播、未计入检测：最近 {window_minutes} 分钟「{brand}·{category}」" + "；".join(parts)
+                   + "负面帖子或其转发；若已不是误报或谣言，请人工立案", "incident_id": None, "is_drill": drill}
+        for (brand, category), parts in by_group.items()])
 
 
 def _record_metric(session: Session, incident: Incident, g: GroupWindow, end: datetime, window_minutes: int) -> None:

@@ -22,6 +22,7 @@ from tasks.db import session_scope
 from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
 from tasks.monitoring.tasks import analyse_mentions, store_mentions
+from tasks.triage.board import watch_rows
 from tasks.triage.tasks import update_incidents
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -87,10 +88,16 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
     with session_scope() as session:
         left = session.scalar(select(func.count(Mention.id)).where(Mention.repost_of == "root",
                                                                    Mention.published_at > START + timedelta(minutes=12)))
-        listed = session.scalars(select(DetectionHit.reason).where(
+        fired = session.scalars(select(DetectionHit.rule).where(
             DetectionHit.window_end > START + timedelta(minutes=12))).all()
+        board = watch_rows(session, START + timedelta(minutes=50))
     assert left and left > 300, "the reposts after the closing are stored, and counted for nothing"
-    assert listed == [], "no rule fires on the dismissed story, not even for the 待核实 board"
+    assert set(fired) == {"dismissed_story"}, "no rule fires on the dismissed story"
+    how = {"false_alarm": "误报", "unfounded": "谣言（不实）"}[dismissal]
+    assert [(row["品牌 · 类别"], row["待核实原因"]) for row in board] == [(
+        "澄星 · 产品质量", f"仍在传播、未计入检测：最近 60 分钟「澄星·产品质量」INC-20261127-001（已按{how}关闭）又有 "
+        f"{_reposts_between(START + timedelta(minutes=-10), START + timedelta(minutes=50))} 条负面帖子或其转发；"
+        "若已不是误报或谣言，请人工立案")], "the 待核实 board shows what detection leaves out"
     (dismissed,) = incidents()
     assert dismissed.state == "closed" and dismissed.resolution == dismissal
 
@@ -103,6 +110,12 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
         (reason,) = session.scalars(select(Incident.trigger_reason).where(Incident.key == "INC-20261127-002")).all()
     counted = re.search(r"负面 (\d+) 条", reason)
     assert counted and int(counted.group(1)) < 100, f"the new story's posts, not the dismissed one's last hour: {reason}"
+
+
+def _reposts_between(start: datetime, end: datetime) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count(Mention.id)).where(
+            Mention.published_at > start, Mention.published_at <= end)) or 0
 
 
 def test_a_praise_posts_cascade_opens_nothing(database: str, tmp_path: Path) -> None:
