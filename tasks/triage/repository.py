@@ -232,7 +232,8 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
 
     A dismissed story (see dismissed_posts) is left out of the negative mentions, and so of every rule: a
     responder's 误报 is not raised again by the same posts and their reposts at the next scan. `ignored`, if
-    given, counts per dismissed incident the negatives of the window left out."""
+    given, counts per dismissed incident the negatives of the window left out (0 for a story left out only
+    before the window)."""
     window = window_minutes * 60
     oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
@@ -252,8 +253,8 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
             story = dismissed.get(r.id) or dismissed.get(r.duplicate_of_id)
             if story is None:
                 kept.append(r)
-            elif ignored is not None and r.published_at > end - timedelta(seconds=window):
-                ignored[story] += 1
+            elif ignored is not None:
+                ignored[story] += r.published_at > end - timedelta(seconds=window)
         rows = kept
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}

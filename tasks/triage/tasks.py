@@ -156,6 +156,8 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
             left_out: Counter[repository.Dismissed] = Counter()
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill, left_out)
+            for story in left_out:  # its new reposts join the dismissed incident, never a new one of the group
+                repository.attach_reposts(session, incidents.get_incident(session, story.key), window_end)
             _record_dismissed(session, left_out, window_end, det.window_minutes, drill)
             ignored.update(left_out)
             if not groups:
@@ -171,7 +173,7 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
                 if change is not None:
                     changes.append(change)
     raise_competitor_alerts(rival_hits, window_end, actor)
-    for story, n in sorted(ignored.items(), key=lambda item: item[0].key):
+    for story, n in sorted(((s, n) for s, n in ignored.items() if n), key=lambda item: item[0].key):
         get_run_logger().info("未计入检测：%s 已按谣言或误报关闭，本窗口内其帖子及转发又有 %d 条负面", story.key, n)
     for change in changes:
         if change.kind != "updated":
@@ -189,6 +191,8 @@ def _record_dismissed(session: Session, left_out: Counter[repository.Dismissed],
     (a row that opens nothing), so that a person sees what detection leaves out and can open it by hand."""
     by_group: dict[tuple[str, str], list[str]] = {}
     for story, n in sorted(left_out.items(), key=lambda item: item[0].key):
+        if not n:
+            continue
         how = RESOLUTION_NAMES[Resolution(story.resolution)]
         by_group.setdefault((story.brand, story.category), []).append(f"{story.key}（已按{how}关闭）又有 {n} 条")
     repository.record_hits(session, [
