@@ -94,6 +94,10 @@ def close(key: Key, by: By,
                   highlight=False)
     if as_ is Resolution.FALSE_ALARM:
         console.print("触发的规则：" + ("、".join(rule_name(r) for r in rules) or "—"), highlight=False)
+    from tasks.triage.repository import DISMISSED_DAYS
+
+    console.print(f"此后 {DISMISSED_DAYS} 天，该事件的帖子及其后续转发不再触发检测，仍在传播时列入待核实看板；"
+                  "同一品牌的新帖照常检测。", highlight=False, soft_wrap=True)
 
 
 def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetime) -> list[str]:

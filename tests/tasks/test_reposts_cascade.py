@@ -84,6 +84,7 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
     closing = CliRunner().invoke(app, ["close", "INC-20261127-001", "--as", dismissal, "--reason", "核实为正常讨论",
                                        "--by", "张伟", "--now", "2026-11-27T10:12"])
     assert closing.exit_code == 0, closing.output
+    assert "此后 30 天，该事件的帖子及其后续转发不再触发检测，仍在传播时列入待核实看板" in closing.output
     # The same post goes on being reposted for an hour: every scan reads a few dozen new reposts of it.
     assert [scan(path, START + timedelta(minutes=5 * n)) for n in range(3, 11)] == [[]] * 8
     with session_scope() as session:
