@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -89,7 +88,9 @@ def close(key: Key, by: By,
         close_incident(key, by, note, at)
         console.print(f"{safe_text(key)}：已关闭，关闭人 {safe_text(by)}", highlight=False)
         return
-    rules = _dismiss(key, as_, reason or "", by, at)
+    from tasks.aftercare.tasks import dismiss_incident
+
+    rules = dismiss_incident(key, as_, reason or "", by, at)
     console.print(f"{safe_text(key)}：已按 {RESOLUTION_NAMES[as_]} 关闭（--as {as_.value}），关闭人 {safe_text(by)}",
                   highlight=False)
     if as_ is Resolution.FALSE_ALARM:
@@ -98,20 +99,6 @@ def close(key: Key, by: By,
 
     console.print(f"此后 {DISMISSED_DAYS} 天，该事件的帖子及其后续转发不再触发检测，仍在传播时列入待核实看板；"
                   "同一品牌的新帖照常检测。", highlight=False, soft_wrap=True)
-
-
-def _dismiss(key: str, resolution: Resolution, reason: str, by: str, at: datetime) -> list[str]:
-    """Close the incident as unfounded or a false alarm, audited; return the detection rules that fired."""
-    from tasks.db import session_scope
-    from tasks.incidents.repository import fired_rules, locked_incident
-    from tasks.incidents.service import dismiss
-
-    with session_scope() as session:
-        incident = locked_incident(session, key)
-        rules = fired_rules(session, incident.id)
-        dismiss(session, incident, resolution, reason=reason, actor=by, at=at,
-                rules=rules if resolution is Resolution.FALSE_ALARM else None)
-    return rules
 
 
 @fails_cleanly

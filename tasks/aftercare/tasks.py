@@ -29,8 +29,8 @@ from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.events import INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
 from tasks.incidents import repository as incidents
-from tasks.incidents.service import announce, escalate, transition
-from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, one_up
+from tasks.incidents.service import announce, dismiss, escalate, transition
+from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, Resolution, one_up
 from tasks.models import Incident
 from tasks.monitoring.repository import stored_health
 from tasks.notify.templates import clean_subject
@@ -160,6 +160,18 @@ def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> N
         if incident.state == IncidentState.ACKNOWLEDGED:
             transition(session, incident, IncidentState.RESPONDING, actor=by, at=now)
         transition(session, incident, IncidentState.MONITORING, actor=by, at=now, note=note)
+
+
+def dismiss_incident(incident_key: str, resolution: Resolution, reason: str, by: str, now: datetime) -> list[str]:
+    """Close an active incident at once as unfounded (谣言) or a false alarm (误报), audited; return the detection
+    rules that fired for it (recorded with a false alarm, for tuning). From then on its story opens nothing
+    (tasks/triage/repository.dismissed_posts). `crisis close --as` and the dismiss-incident deployment."""
+    with session_scope() as session:
+        incident = incidents.locked_incident(session, incident_key)
+        rules = incidents.fired_rules(session, incident.id)
+        dismiss(session, incident, resolution, reason=reason, actor=by, at=now,
+                rules=rules if resolution is Resolution.FALSE_ALARM else None)
+    return rules
 
 
 def close_incident(incident_key: str, by: str, note: str, now: datetime) -> None:

@@ -60,7 +60,7 @@ class Batch:
 def _policy(name: str) -> Policy:
     policies = load_policies().policies
     if name not in policies:
-        raise NotFound(f"no compensation policy {name!r}; known: {', '.join(sorted(policies))}")
+        raise NotFound(f"未找到补偿方案 {name}（已配置：{'、'.join(sorted(policies))}）")
     return policies[name]
 
 

@@ -39,7 +39,7 @@ def get_drill(session: Session, drill_id: int) -> Drill:
     """Return the drill or raise NotFound."""
     drill = session.get(Drill, drill_id)
     if drill is None:
-        raise NotFound(f"no drill #{drill_id}")
+        raise NotFound(f"未找到演练 #{drill_id}")
     return drill
 
 

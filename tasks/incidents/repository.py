@@ -29,7 +29,7 @@ def get_incident(session: Session, key: str) -> Incident:
     """Return the incident with this key or raise NotFound."""
     incident = session.scalars(select(Incident).where(Incident.key == key)).first()
     if incident is None:
-        raise NotFound(f"no incident with key {key!r}")
+        raise NotFound(f"未找到事件 {key}")
     return incident
 
 
@@ -37,7 +37,7 @@ def locked_incident(session: Session, key: str) -> Incident:
     """Return the incident, its row locked until the transaction ends (PostgreSQL), or raise NotFound."""
     incident = session.scalars(select(Incident).where(Incident.key == key).with_for_update()).first()
     if incident is None:
-        raise NotFound(f"no incident with key {key!r}")
+        raise NotFound(f"未找到事件 {key}")
     return incident
 
 
