@@ -109,7 +109,7 @@ def watch_board(rows: list[dict[str, object]],
              f"暂无，但 {'、'.join(unread)} 本次没有读全：那里的帖子未被检查，不等于没有")
     return rows or [{"品牌 · 类别": "—", "待核实原因": empty}], (
         "待核实看板：关于我方品牌、正在扩散的负面帖子，检测规则尚未开启事件（词库没有它的类别词，"
-        "或转发还没到门槛）。请人工判断；确属危机时用 crisis open 或 open-incident 部署人工立案"
+        "或转发还没到门槛，或其事件已按误报、谣言关闭）。请人工判断；确属危机时用 crisis open 或 open-incident 部署人工立案"
         f"（记入审计日志）。{sources_line(source_health)}")
 
 
