@@ -33,7 +33,7 @@ KEY = "INC-20261203-001"
 def _deploy(stack: Stack, folder: Path) -> None:
     """Deploy notify, acknowledge and compensate from prefect.yaml without triggers or schedules: the test
     starts what the `opened` trigger would."""
-    spec = deployments_of("notify", "acknowledge", "compensate", "open-incident")
+    spec = deployments_of("notify", "acknowledge", "compensate", "open-incident", "dismiss-incident")
     for deployment in spec["deployments"]:
         deployment.pop("triggers", None)
         deployment.pop("schedules", None)
@@ -87,6 +87,7 @@ def test_the_alert_opens_a_chinese_acknowledge_form_and_the_compensate_form_asks
 
             _compensate_form(page, local_stack, tmp_path / "orders.csv", opened)
             _open_incident_form(page, local_stack)
+            _dismiss_incident_form(page, local_stack)
             runs = page_of_runs(page, local_stack.ui_url, [f"compensate-{KEY}", f"ack-{KEY}"])
             browser.close()
     assert f"compensate-{KEY}" in runs and f"ack-{KEY}" in runs and f"notify-{KEY}" in runs
@@ -155,6 +156,34 @@ def _open_incident_form(page: Page, stack: Stack) -> None:
     with session_scope() as session:
         (opened,) = session.scalars(select(Incident).where(Incident.brand == "木棉优选")).all()
     assert (opened.category, opened.trigger_reason) == ("物流配送", "人工立案（王强）：快递大面积延误的投诉在抖音扩散")
+
+
+def _dismiss_incident_form(page: Page, stack: Stack) -> None:
+    """The 按谣言/误报关闭 form: Chinese labels, the two ways as Chinese choices; filled in, it closes the incident
+    the 人工立案 form opened as a false alarm, audited under the responder's name."""
+    from sqlalchemy import select
+
+    from tasks.db import session_scope
+    from tasks.models import Incident
+
+    with session_scope() as session:
+        (key,) = session.scalars(select(Incident.key).where(Incident.brand == "木棉优选")).all()
+    shown = run_form(page, stack.ui_url, stack.api_url, "dismiss-incident", SHOTS / "dismiss-incident-form.png", "关闭方式")
+    for label in ("事件编号", "关闭方式", "关闭人", "理由"):
+        assert label in shown, label
+    _readable(shown)
+    assert dropdown_choices(page, "关闭方式") == ["谣言（不实）", "误报"]
+    form_field(page, "事件编号").locator("textarea, input").first.fill(key)
+    _choose(page, "关闭方式", "误报")
+    form_field(page, "关闭人").locator("textarea, input").first.fill("王强")
+    form_field(page, "理由").locator("textarea, input").first.fill("物流公司核实：系单个网点的个别延误")
+    page.get_by_role("button", name="Submit").click()
+    (run,) = wait_for(lambda: [r for r in flow_runs("dismiss-incident") if r.state and r.state.is_completed()],
+                      "the dismiss-incident run from the form")
+    assert run.name == f"dismiss-{key}"
+    closed = incident(key)
+    assert (closed.state, closed.resolution, closed.resolution_note) == ("closed", "false_alarm",
+                                                                        "物流公司核实：系单个网点的个别延误")
 
 
 def _choose(page: Page, label: str, choice: str) -> None:
