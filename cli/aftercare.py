@@ -88,17 +88,14 @@ def close(key: Key, by: By,
         close_incident(key, by, note, at)
         console.print(f"{safe_text(key)}：已关闭，关闭人 {safe_text(by)}", highlight=False)
         return
-    from tasks.aftercare.tasks import dismiss_incident
+    from tasks.aftercare.tasks import after_dismissal, dismiss_incident
 
     rules = dismiss_incident(key, as_, reason or "", by, at)
     console.print(f"{safe_text(key)}：已按 {RESOLUTION_NAMES[as_]} 关闭（--as {as_.value}），关闭人 {safe_text(by)}",
                   highlight=False)
     if as_ is Resolution.FALSE_ALARM:
         console.print("触发的规则：" + ("、".join(rule_name(r) for r in rules) or "—"), highlight=False)
-    from tasks.triage.repository import DISMISSED_DAYS
-
-    console.print(f"此后 {DISMISSED_DAYS} 天，该事件的帖子及其后续转发不再触发检测，仍在传播时列入待核实看板；"
-                  "同一品牌的新帖照常检测。", highlight=False, soft_wrap=True)
+    console.print(after_dismissal(), highlight=False, soft_wrap=True)
 
 
 @fails_cleanly

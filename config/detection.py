@@ -48,6 +48,7 @@ class Detection(StrictModel):
     viral_unexplained_factor: float = Field(3.0, ge=1)
     watch_share: float = Field(0.5, gt=0, le=1)
     dedup_hours: int = Field(48, gt=0)
+    dismissed_days: int = Field(30, ge=0)
     rules: dict[RuleName, Mode] = {
         "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "influencer": "enforce",
         "viral_post": "enforce",

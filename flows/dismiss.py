@@ -8,12 +8,11 @@ from typing import Annotated
 from prefect import flow
 
 from flows.forms import IncidentKey, Now, ask, run_name
-from tasks.aftercare.tasks import dismiss_incident
+from tasks.aftercare.tasks import after_dismissal, dismiss_incident
 from tasks.common import resolve_now
 from tasks.incidents.state import RESOLUTION_NAMES, Resolution
 from tasks.monitoring.tasks import source_health_rows
 from tasks.triage.board import publish_incident_board
-from tasks.triage.repository import DISMISSED_DAYS
 
 # The form shows the Chinese names (误报, 谣言（不实）); the flow maps them back.
 _BY_NAME = {name: resolution for resolution, name in RESOLUTION_NAMES.items()}
@@ -31,8 +30,8 @@ def dismiss_by_hand(incident_key: IncidentKey, how: How, closed_by: ClosedBy, re
 
     1) refuse, with nothing written, an unknown incident, one already resolved or closed, or an empty reason;
     2) close it at once, audited with who and why (a false alarm also records the rules that fired); from then
-       on its posts and their reposts open nothing for DISMISSED_DAYS and are listed on the 待核实 board while
-       they spread; 3) refresh the incident board. Return the rules that fired.
+       on its posts and their reposts open nothing for detection.toml's dismissed_days, and are listed on the
+       待核实 board while they spread; 3) refresh the incident board. Return the rules that fired.
     """
     at = resolve_now(now)
     if how not in _BY_NAME:
@@ -40,6 +39,5 @@ def dismiss_by_hand(incident_key: IncidentKey, how: How, closed_by: ClosedBy, re
     resolution = _BY_NAME[how]
     rules = dismiss_incident(incident_key, resolution, reason, closed_by, at)
     publish_incident_board(at, source_health_rows())
-    print(f"{incident_key} 已按{how}关闭，关闭人 {closed_by}。此后 {DISMISSED_DAYS} 天，该事件的帖子及其后续转发不再触发"
-          "检测，仍在传播时列入待核实看板；同一品牌的新帖照常检测。")
+    print(f"{incident_key} 已按{how}关闭，关闭人 {closed_by}。{after_dismissal()}")
     return rules if resolution is Resolution.FALSE_ALARM else []

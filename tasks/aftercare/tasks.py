@@ -165,13 +165,22 @@ def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> N
 def dismiss_incident(incident_key: str, resolution: Resolution, reason: str, by: str, now: datetime) -> list[str]:
     """Close an active incident at once as unfounded (谣言) or a false alarm (误报), audited; return the detection
     rules that fired for it (recorded with a false alarm, for tuning). From then on its story opens nothing
-    (tasks/triage/repository.dismissed_posts). `crisis close --as` and the dismiss-incident deployment."""
+    (tasks/triage/repository.dismissed_posts, detection.toml's dismissed_days). `crisis close --as` and the dismiss-incident deployment."""
     with session_scope() as session:
         incident = incidents.locked_incident(session, incident_key)
         rules = incidents.fired_rules(session, incident.id)
         dismiss(session, incident, resolution, reason=reason, actor=by, at=now,
                 rules=rules if resolution is Resolution.FALSE_ALARM else None)
     return rules
+
+
+def after_dismissal() -> str:
+    """Say, in the words a responder reads, what closing an incident as 误报 or 谣言 does to detection."""
+    days = load_detection().dismissed_days
+    if days <= 0:
+        return "该事件的帖子及其后续转发仍照常检测（detection.toml 的 dismissed_days 为 0）。"
+    return (f"此后 {days} 天，该事件的帖子及其后续转发不再触发检测，仍在传播时列入待核实看板；"
+            "同一品牌的新帖照常检测。")
 
 
 def close_incident(incident_key: str, by: str, note: str, now: datetime) -> None:

@@ -194,11 +194,6 @@ def _seconds(values: list[datetime]) -> np.ndarray:
     return np.array([v.timestamp() for v in values], dtype=np.float64)
 
 
-# How long a story a responder dismissed (closed as 误报 or 谣言) stays out of detection: its posts, and the
-# reposts and near-duplicates of them that keep coming, open nothing again for this many days after the closing.
-DISMISSED_DAYS = 30
-
-
 @dataclass(frozen=True)
 class Dismissed:
     """An incident a responder closed as unfounded (谣言) or a false alarm (误报)."""
@@ -209,13 +204,16 @@ class Dismissed:
     resolution: str
 
 
-def dismissed_posts(session: Session, end: datetime, drill: bool = False) -> dict[int, Dismissed]:
+def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = False) -> dict[int, Dismissed]:
     """Return {mention id: its incident} of the mentions held by the incidents closed as unfounded or a false
-    alarm in the DISMISSED_DAYS before `end` (real ones, or the drill's when `drill`)."""
+    alarm in the `days` before `end` (detection.toml's dismissed_days; real ones, or the drill's when `drill`).
+    Their posts, and the reposts and near-duplicates of them that keep coming, open nothing again."""
+    if days <= 0:
+        return {}
     found = {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
         select(Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
             Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
-            Incident.closed_at > end - timedelta(days=DISMISSED_DAYS)))}
+            Incident.closed_at > end - timedelta(days=days)))}
     if not found:
         return {}
     return {key: found[incident] for key, incident in session.execute(
@@ -223,14 +221,14 @@ def dismissed_posts(session: Session, end: datetime, drill: bool = False) -> dic
 
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
-                  influencer_reach: int, drill: bool = False,
-                  ignored: Counter[Dismissed] | None = None) -> dict[tuple[str, str], GroupWindow]:
+                  influencer_reach: int, drill: bool = False, ignored: Counter[Dismissed] | None = None,
+                  dismissed_days: int = 0) -> dict[tuple[str, str], GroupWindow]:
     """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
     source's when `drill`: the negative mentions of the last day (or of the window and the short baseline, if
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
     baseline as counts per day (one GROUP BY each, whatever their volume).
 
-    A dismissed story (see dismissed_posts) is left out of the negative mentions, and so of every rule: a
+    A story dismissed within `dismissed_days` (see dismissed_posts) is left out of the negative mentions, and so of every rule: a
     responder's 误报 is not raised again by the same posts and their reposts at the next scan. `ignored`, if
     given, counts per dismissed incident the negatives of the window left out (0 for a story left out only
     before the window)."""
@@ -246,7 +244,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
         Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
         Mention.published_at <= end)
-    dismissed = dismissed_posts(session, end, drill)
+    dismissed = dismissed_posts(session, end, dismissed_days, drill)
     if dismissed:
         kept = []
         for r in rows:

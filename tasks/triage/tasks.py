@@ -155,7 +155,8 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
         for drill in (False, True):
             left_out: Counter[repository.Dismissed] = Counter()
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
-                                              det.long_baseline_days, det.influencer_reach, drill, left_out)
+                                              det.long_baseline_days, det.influencer_reach, drill, left_out,
+                                              det.dismissed_days)
             for story in left_out:  # its new reposts join the dismissed incident, never a new one of the group
                 repository.attach_reposts(session, incidents.get_incident(session, story.key), window_end)
             _record_dismissed(session, left_out, window_end, det.window_minutes, drill)
@@ -256,7 +257,8 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
             raise InvalidTransition(f"「{brand}·{category}」已有进行中的事件 {held.key}：请在该事件上处理"
                                     "（crisis level 调整级别）")
         groups = repository.group_windows(session, at, det.window_minutes, det.short_baseline_hours,
-                                          det.long_baseline_days, det.influencer_reach, False)
+                                          det.long_baseline_days, det.influencer_reach, False,
+                                          dismissed_days=det.dismissed_days)
         g = groups.get((brand, category)) or GroupWindow(brand=brand, category=category)
         change = _open(session, g, hand_reason(by, reason), at, by, False)
         incident = incidents.get_incident(session, change.incident_key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cli.app import app
+from config.files import clear_caches
 from tasks.db import session_scope
 from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
@@ -27,6 +29,7 @@ from tasks.triage.board import watch_rows
 from tasks.triage.tasks import update_incidents
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 COMPLAINT = ("上周在旗舰店买的澄星空气炸锅，用了两天就坏了，加热的时候一直冒黑烟，还有一股塑料烧焦的味道，联系客服三次都"
              "没有人处理，大家千万别买，太失望了")
@@ -119,6 +122,25 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
     assert counted and int(counted.group(1)) < 150, f"the new story's posts, not the dismissed one's: {reason}"
     assert held == {("INC-20261127-001", "root"): stored["root"], ("INC-20261127-002", "root2"): stored["root2"]}
     assert stored["root"] == 601, "the dismissed story's reposts all came in, and all stay with its incident"
+
+
+def test_with_dismissed_days_0_a_dismissed_story_counts_again(sqlite_db: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's switch (config/detection.toml): with 0 the closing says so, and the story still spreading
+    opens a new incident at the next scan."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    text = (copy / "detection.toml").read_text(encoding="utf-8")
+    (copy / "detection.toml").write_text(text.replace("dismissed_days = 30", "dismissed_days = 0"), encoding="utf-8")
+    monkeypatch.setenv("CRISIS_CONFIG_DIR", str(copy))
+    clear_caches()
+    path = cascade_file(tmp_path, COMPLAINT, reposts=600, minutes=80)
+    assert [c.kind for n in (1, 2) for c in scan(path, START + timedelta(minutes=5 * n))][0] == "opened"
+    closing = CliRunner().invoke(app, ["close", "INC-20261127-001", "--as", "false_alarm", "--reason", "促销",
+                                       "--by", "张伟", "--now", "2026-11-27T10:12"])
+    assert "该事件的帖子及其后续转发仍照常检测（detection.toml 的 dismissed_days 为 0）" in closing.output
+    assert [c.incident_key for c in scan(path, START + timedelta(minutes=15)) if c.kind == "opened"] == [
+        "INC-20261127-002"]
 
 
 def _reposts_between(start: datetime, end: datetime) -> int:
