@@ -223,6 +223,9 @@ def open_(brand: Annotated[str, typer.Argument(help="监测中的我方品牌（
     change = open_by_hand(brand, category, by=by, reason=reason, at=resolve_now(parse_time(now)), level=level)
     console.print(f"已人工立案 {safe_text(change.incident_key)}：{safe_text(brand)} · {safe_text(category)}，"
                   f"{change.level.value} 级（{LEVEL_NAMES[change.level]}），立案人 {safe_text(by)}", highlight=False)
+    for key, n in (change.overruled or {}).items():
+        console.print(f"并入 {safe_text(key)}（已按误报或谣言关闭）的 {n} 条帖子：该传播重新计入检测，后续转发归入本事件",
+                      highlight=False, soft_wrap=True)
     if not PREFECT_API_URL.value():
         console.print("未连接 Prefect 服务器（未设置 PREFECT_API_URL）：通知将在下一次扫描时发出", highlight=False)
         return

@@ -44,4 +44,6 @@ def open_incident_by_hand(brand: Brand, category: Category, opened_by: OpenedBy,
     announce_incidents()
     publish_incident_board(at, source_health_rows())  # the last scan's: a hand open reads no source
     print(f"已人工立案 {change.incident_key}：{brand} · {category}，{change.level.value} 级，立案人 {opened_by}")
+    for key, n in (change.overruled or {}).items():
+        print(f"并入 {key}（已按误报或谣言关闭）的 {n} 条帖子：该传播重新计入检测，后续转发归入本事件")
     return asdict(change)

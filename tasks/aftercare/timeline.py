@@ -15,7 +15,7 @@ ACTIONS = {
     "incident.responding": "进入处置", "incident.monitoring": "进入舆情回落观察", "incident.resolved": "事件解决",
     "incident.closed": "事件关闭", "incident.unfounded": "按谣言（不实）关闭", "incident.false_alarm": "按误报关闭",
     "incident.rumour_marked": "标记疑似谣言", "incident.rumour_cleared": "取消疑似谣言标记",
-    "incident.level_overridden": "人工定级", "notification.queued": "邮件入队", "notification.escalated": "预警升级",
+    "incident.level_overridden": "人工定级", "incident.dismissal_overruled": "推翻误报/谣言关闭", "notification.queued": "邮件入队", "notification.escalated": "预警升级",
     "notification.failed": "邮件投递失败", "compensation.batch_started": "补偿批次开始",
     "compensation.batch_approved": "补偿批次获批", "compensation.batch_rejected": "补偿批次被驳回",
     "compensation.batch_completed": "补偿批次完成", "compensation.batch_interrupted": "补偿批次中断",
@@ -75,6 +75,8 @@ def describe(action: str, after: Mapping[str, Any]) -> str:
         name = RESOLUTION_NAMES[Resolution(action.removeprefix("incident."))]
         rules = "、".join(after.get("rules") or [])
         return _with(_with(f"按「{name}」关闭", reason, "理由："), rules, "触发的规则：")
+    if action == "incident.dismissal_overruled":
+        return "；".join(f"并入 {key} 的 {n} 条帖子" for key, n in (after.get("from") or {}).items())
     if action == "incident.acknowledged" and after.get("acknowledged_by"):
         return _with(f"{after['acknowledged_by']} 接手", note, "备注：")
     if action.startswith("incident.") and after.get("state"):

@@ -204,6 +204,28 @@ class Dismissed:
     resolution: str
 
 
+def _dismissed_within(end: datetime, days: int, drill: bool) -> list[ColumnElement[bool]]:
+    return [Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
+            Incident.closed_at > end - timedelta(days=days)]
+
+
+def take_dismissed_story(session: Session, incident: Incident, end: datetime, days: int) -> dict[str, int]:
+    """Move the posts of the brand and category's incidents dismissed within `days` to `incident`, one a person
+    opened by hand: the person overrules the dismissal, so the story counts again and its reposts join the
+    new incident. Return {dismissed incident key: posts moved}; the dismissed incidents stay closed."""
+    if days <= 0:
+        return {}
+    dismissed = dict(session.execute(select(Incident.id, Incident.key).where(
+        *_dismissed_within(end, days, incident.is_drill), Incident.brand == incident.brand,
+        Incident.category == incident.category, Incident.id != incident.id)).tuples().all())
+    moved: dict[str, int] = {}
+    for key, name in dismissed.items():
+        n = session.execute(update(Mention).where(Mention.incident_id == key).values(incident_id=incident.id)).rowcount
+        if n:
+            moved[name] = n
+    return moved
+
+
 def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = False) -> dict[int, Dismissed]:
     """Return {mention id: its incident} of the mentions held by the incidents closed as unfounded or a false
     alarm in the `days` before `end` (detection.toml's dismissed_days; real ones, or the drill's when `drill`).
@@ -212,8 +234,7 @@ def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = Fa
         return {}
     found = {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
         select(Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
-            Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
-            Incident.closed_at > end - timedelta(days=days)))}
+            *_dismissed_within(end, days, drill)))}
     if not found:
         return {}
     return {key: found[incident] for key, incident in session.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 
 from config.detection import Detection, load_detection
 from config.files import load_lexicon, load_severity
+from tasks import audit
 from tasks.common import local_zone
 from tasks.db import retry_transient_db, session_scope
 from tasks.errors import InvalidTransition
@@ -45,6 +46,8 @@ class IncidentChange:
     kind: str  # opened | escalated | updated
     level: Level
     previous_level: Level | None = None
+    # An incident opened by hand: the dismissed incidents whose story it took over, with the posts taken.
+    overruled: dict[str, int] | None = None
 
 
 def thresholds(det: Detection) -> Thresholds:
@@ -235,7 +238,9 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
     window, their reposts, its metrics), `level` set by hand if given; audited with who and why. Announced
     by the caller or at the next scan (announce_pending). Refused, with nothing written, for a brand we do
     not watch (a competitor's crisis is never ours), an unknown category, an empty reason, or a brand and
-    category that already has an incident in hand."""
+    category that already has an incident in hand. A story of the brand and category dismissed as 误报 or 谣言
+    within dismissed_days is taken over: its posts move to the new incident and count again (audited as
+    incident.dismissal_overruled)."""
     lexicon = load_lexicon()
     if brand in lexicon.competitors:
         raise InvalidTransition(f"{brand} 是竞争对手（lexicon.toml 的 competitors），不开我方事件")
@@ -256,12 +261,17 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
         if held is not None:
             raise InvalidTransition(f"「{brand}·{category}」已有进行中的事件 {held.key}：请在该事件上处理"
                                     "（crisis level 调整级别）")
+        # A person opening it overrules a dismissal of the brand and category's story (see take_dismissed_story):
+        # it counts in the grading, as it will from now on.
         groups = repository.group_windows(session, at, det.window_minutes, det.short_baseline_hours,
-                                          det.long_baseline_days, det.influencer_reach, False,
-                                          dismissed_days=det.dismissed_days)
+                                          det.long_baseline_days, det.influencer_reach, False)
         g = groups.get((brand, category)) or GroupWindow(brand=brand, category=category)
         change = _open(session, g, hand_reason(by, reason), at, by, False)
         incident = incidents.get_incident(session, change.incident_key)
+        taken = repository.take_dismissed_story(session, incident, at, det.dismissed_days)
+        if taken:
+            audit.record(session, actor=by, action="incident.dismissal_overruled", entity_type="incident",
+                         entity_id=incident.key, at=at, after={"from": taken})
         if level is not None and level.upper() != incident.level:
             override_level(session, incident, level.upper(), reason=f"人工立案时定级：{reason.strip()}", actor=by, at=at)
             change = IncidentChange(incident.key, "opened", Level(incident.level))
@@ -269,4 +279,4 @@ def open_by_hand(brand: str, category: str, *, by: str, reason: str, at: datetim
         repository.attach_reposts(session, incident, at)
         if g.negative:
             _record_metric(session, incident, g, at, det.window_minutes)
-    return change
+    return replace(change, overruled=taken or None)

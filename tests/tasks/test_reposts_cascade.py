@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from config.files import clear_caches
+from tasks.aftercare.timeline import describe
+from tasks.audit import entries_for, verify_chain
 from tasks.db import session_scope
 from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
@@ -122,6 +124,40 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
     assert counted and int(counted.group(1)) < 150, f"the new story's posts, not the dismissed one's: {reason}"
     assert held == {("INC-20261127-001", "root"): stored["root"], ("INC-20261127-002", "root2"): stored["root2"]}
     assert stored["root"] == 601, "the dismissed story's reposts all came in, and all stay with its incident"
+
+
+def test_a_person_opening_the_dismissed_story_by_hand_takes_it_over(database: str, tmp_path: Path) -> None:
+    """The responder changes their mind: `crisis open` for the brand and category moves the dismissed story's
+    posts to the new incident (audited, said on screen and in the timeline), and its reposts count again and
+    join the new incident, while the dismissed incident stays closed."""
+    path = cascade_file(tmp_path, COMPLAINT, reposts=600, minutes=80)
+    assert [c.kind for n in (1, 2) for c in scan(path, START + timedelta(minutes=5 * n))][0] == "opened"
+    runner = CliRunner()
+    assert runner.invoke(app, ["close", "INC-20261127-001", "--as", "false_alarm", "--reason", "促销", "--by", "张伟",
+                               "--now", "2026-11-27T10:12"]).exit_code == 0
+    assert [scan(path, START + timedelta(minutes=5 * n)) for n in (3, 4)] == [[], []]
+    opened = runner.invoke(app, ["open", "澄星", "--category", "产品质量", "--by", "李娜", "--reason", "质检确认批次问题",
+                                 "--now", "2026-11-27T10:22"], env={"COLUMNS": "200"})
+    assert opened.exit_code == 0, opened.output
+    assert "已人工立案 INC-20261127-002" in opened.output
+    with session_scope() as session:
+        moved = session.scalar(select(func.count(Mention.id)).join(Incident, Incident.id == Mention.incident_id)
+                               .where(Incident.key == "INC-20261127-002"))
+        entries = [e for e in entries_for(session, "incident", "INC-20261127-002")
+                   if e.action == "incident.dismissal_overruled"]
+        assert verify_chain(session).ok
+    assert f"并入 INC-20261127-001（已按误报或谣言关闭）的 {moved} 条帖子" in opened.output
+    assert moved and moved > 100 and len(entries) == 1 and entries[0].actor == "李娜"
+    assert describe(entries[0].action, json.loads(entries[0].after)) == f"并入 INC-20261127-001 的 {moved} 条帖子"
+
+    later = [c for n in (5, 6) for c in scan(path, START + timedelta(minutes=5 * n))]
+    assert [c.kind for c in later] == ["updated", "updated"], "the story counts for the new incident again"
+    with session_scope() as session:
+        held = dict(session.execute(select(Incident.key, func.count(Mention.id))
+                                    .join(Mention, Mention.incident_id == Incident.id).group_by(Incident.key)).all())
+        stored = session.scalar(select(func.count(Mention.id)))
+    assert held == {"INC-20261127-002": stored}, "every post of the story is the new incident's"
+    assert [(i.key, i.state) for i in incidents()] == [("INC-20261127-001", "closed"), ("INC-20261127-002", "open")]
 
 
 def test_with_dismissed_days_0_a_dismissed_story_counts_again(sqlite_db: str, tmp_path: Path,
