@@ -113,7 +113,7 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
         facts = []
         for i in incidents_detected_since(session, start):
             totals = incident_totals(session, i.id).values()
-            rules = tuple(fired_rules(session, i.id)) if i.resolution == Resolution.FALSE_ALARM else ()
+            rules = tuple(fired_rules(session, i.id))
             facts.append(IncidentFacts(i.level, i.category, i.is_drill, durations(i.stamps()),
                                        sum(t[1] for t in totals), sum(t[0] for t in totals), i.resolution, rules,
                                        opened_by_hand(i.trigger_reason)))
@@ -134,6 +134,15 @@ def report(since: Annotated[str, typer.Option("--since", help="起始日期（YY
     if result.false_alarm_rules:
         console.print("误报按触发规则：" + "、".join(f"{rule_name(rule)} {n}" for rule, n in result.false_alarm_rules.items()),
                       highlight=False)
+    if result.rule_outcomes:
+        rules = Table("检测规则", "事件数", "危机", "谣言", "误报", "误报占比", title="检测规则表现",
+                      caption="事件数：规则开启或参与的事件；危机：确属危机或尚未结案")
+        rules.columns[0].no_wrap = True
+        for rule, ended in result.rule_outcomes.items():
+            fired = sum(ended.values())
+            rules.add_row(rule_name(rule), str(fired), str(ended["crisis"]), str(ended["unfounded"]),
+                          str(ended["false_alarm"]), f"{ended['false_alarm'] / fired:.0%}")
+        console.print(rules)
 
 
 def rule_name(rule: str) -> str:

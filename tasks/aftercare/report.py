@@ -42,6 +42,8 @@ class Report:
     false_alarms: int = 0
     false_alarm_rules: dict[str, int] = field(default_factory=dict)  # rule -> false alarms it fired for
     by_hand: int = 0  # crises a person opened where no rule did: what detection missed
+    # rule -> how the incidents it fired for ended: crisis (a real one, or still open), unfounded, false_alarm
+    rule_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -67,4 +69,20 @@ def summarise(facts: Sequence[IncidentFacts]) -> Report:
         false_alarms=len(false_alarms),
         false_alarm_rules=dict(Counter(rule for f in false_alarms for rule in f.rules).most_common()),
         by_hand=sum(f.by_hand for f in crises),
+        rule_outcomes=_rule_outcomes(real),
     )
+
+
+CRISIS = "crisis"
+OUTCOMES = (CRISIS, Resolution.UNFOUNDED.value, Resolution.FALSE_ALARM.value)
+
+
+def _rule_outcomes(real: Sequence[IncidentFacts]) -> dict[str, dict[str, int]]:
+    """Return per rule how the incidents it fired for ended, the rule with the most false alarms first: which rule
+    to tune, in numbers (a rule that fires for rumours is doing its job; 辟谣 is a response)."""
+    counts: dict[str, Counter[str]] = {}
+    for f in real:
+        for rule in f.rules:
+            counts.setdefault(rule, Counter())[f.resolution or CRISIS] += 1
+    ordered = sorted(counts, key=lambda r: (-counts[r][Resolution.FALSE_ALARM.value], -sum(counts[r].values()), r))
+    return {rule: {o: counts[rule][o] for o in OUTCOMES} for rule in ordered}

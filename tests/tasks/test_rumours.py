@@ -151,6 +151,8 @@ def test_closing_as_unfounded_and_as_false_alarm_from_the_cli(database: str) -> 
     assert "自 2026-11-01 起共 0 个事件（不含演练）" in report.output
     assert "不构成危机（未计入上表）：谣言 1 个，误报 1 个" in report.output
     assert "误报按触发规则：" in report.output and "负面短时突增（short_spike） 1" in report.output
+    (short,) = [line for line in report.output.splitlines() if "负面短时突增（short_spike）" in line and "│" in line]
+    assert [cell.strip() for cell in short.split("│")[1:-1]] == ["负面短时突增（short_spike）", "1", "0", "0", "1", "100%"]
 
 
 def test_closing_without_as_still_needs_a_resolved_incident(database: str) -> None:

@@ -168,6 +168,13 @@ def test_the_report_counts_rumours_and_false_alarms_apart_from_the_crises() -> N
     assert report.medians == {"III": {"TTD": 10.0, "TTA": 20.0, "TTR": 600.0}}
     assert (report.unfounded, report.false_alarms) == (1, 2)
     assert report.false_alarm_rules == {"short_spike": 2, "influencer": 1}
+    assert report.rule_outcomes == {"short_spike": {"crisis": 0, "unfounded": 0, "false_alarm": 2},
+                                    "influencer": {"crisis": 0, "unfounded": 0, "false_alarm": 1}}
+    by_rule = summarise([_facts("II", rules=("viral_post",)), _facts("III", "unfounded", ttr=None, rules=("viral_post",)),
+                         *alarms, _facts("III", rules=("short_spike",))]).rule_outcomes
+    assert list(by_rule) == ["short_spike", "influencer", "viral_post"], "the rule with the most false alarms first"
+    assert by_rule["short_spike"] == {"crisis": 1, "unfounded": 0, "false_alarm": 2}
+    assert by_rule["viral_post"] == {"crisis": 1, "unfounded": 1, "false_alarm": 0}
     assert report.compensation_fen == 2500, "money paid counts whatever the incident turned out to be"
 
 
