@@ -85,7 +85,7 @@ def watch_rows(session: Session, now: datetime) -> list[dict[str, object]]:
     hits = mentions.watch_hits(session, now)
     first = mentions.first_watched(session, now - WATCH_DAY) if hits else {}
     return [{"品牌 · 类别": f"{hit.brand} · {hit.category}", "待核实原因": inert(one_line(hit.reason, 300)),
-             "首次列出": show_time(first.get((hit.brand, hit.category), hit.window_end)),
+             "首次列出": show_time(first.get((hit.rule, hit.brand, hit.category), hit.window_end)),
              "确属危机时": f"crisis open {hit.brand} --category {hit.category} --by 姓名 --reason 理由"} for hit in hits]
 
 

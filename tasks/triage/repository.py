@@ -158,12 +158,13 @@ def watch_hits(session: Session, at: datetime) -> list[DetectionHit]:
         .order_by(DetectionHit.brand, DetectionHit.category)))
 
 
-def first_watched(session: Session, since: datetime) -> dict[tuple[str, str], datetime]:
-    """Return, per brand and category listed as 待核实 after `since`, the first scan that listed it."""
-    return {(brand, category): first for brand, category, first in session.execute(
-        select(DetectionHit.brand, DetectionHit.category, func.min(DetectionHit.window_end))
+def first_watched(session: Session, since: datetime) -> dict[tuple[str, str, str], datetime]:
+    """Return, per rule, brand and category listed as 待核实 after `since`, the first scan that listed it (a
+    post spreading towards an incident and a dismissed story still spreading are two rows, each with its own)."""
+    return {(rule, brand, category): first for rule, brand, category, first in session.execute(
+        select(DetectionHit.rule, DetectionHit.brand, DetectionHit.category, func.min(DetectionHit.window_end))
         .where(DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.window_end > since)
-        .group_by(DetectionHit.brand, DetectionHit.category))}
+        .group_by(DetectionHit.rule, DetectionHit.brand, DetectionHit.category))}
 
 
 def record_metric(session: Session, row: dict[str, object]) -> None:

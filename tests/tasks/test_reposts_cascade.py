@@ -23,6 +23,7 @@ from cli.app import app
 from config.files import clear_caches
 from tasks.aftercare.timeline import describe
 from tasks.audit import entries_for, verify_chain
+from tasks.common import show_time
 from tasks.db import session_scope
 from tasks.models import DetectionHit, EngagementRead, Incident, Mention
 from tasks.monitoring.sources import RawMention, read_canonical_file
@@ -105,6 +106,7 @@ def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: 
         "澄星 · 产品质量", f"仍在传播、未计入检测：最近 60 分钟「澄星·产品质量」INC-20261127-001（已按{how}关闭）又有 "
         f"{_reposts_between(START + timedelta(minutes=-10), START + timedelta(minutes=50))} 条负面帖子或其转发；"
         "若已不是误报或谣言，请人工立案")], "the 待核实 board shows what detection leaves out"
+    assert board[0]["首次列出"] == show_time(START + timedelta(minutes=15)), "listed since the first scan after closing"
     (dismissed,) = incidents()
     assert dismissed.state == "closed" and dismissed.resolution == dismissal
 
