@@ -205,6 +205,8 @@ def test_the_acknowledge_step_is_in_chinese_with_the_command_for_the_person_on_d
         assert "填写确认人和备注后提交" in part and "ack-INC-20251120-001" in part
         assert "who" not in part and "note" not in part and "acknowledge" not in part
         assert "值班人员也可在命令行确认" in part and "crisis ack INC-20251120-001 --by" in part
+        assert "核实后不构成危机（误报或谣言）：在 Prefect 界面运行" in part and "dismiss-incident" in part
+        assert "crisis close INC-20251120-001 --as false_alarm" in part
 
 
 def test_an_undeliverable_notice_names_each_message_and_group_robot_in_chinese() -> None:
