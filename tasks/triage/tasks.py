@@ -162,7 +162,7 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
                                               det.dismissed_days)
             for story in left_out:  # its new reposts join the dismissed incident, never a new one of the group
                 repository.attach_reposts(session, incidents.get_incident(session, story.key), window_end)
-            _record_dismissed(session, left_out, window_end, det.window_minutes, drill)
+            _record_dismissed(session, left_out, window_end, det.window_minutes, det.min_volume, drill)
             ignored.update(left_out)
             if not groups:
                 continue
@@ -190,12 +190,13 @@ DISMISSED_RULE = "dismissed_story"  # a 待核实 row: a dismissed incident's st
 
 
 def _record_dismissed(session: Session, left_out: Counter[repository.Dismissed], end: datetime, window_minutes: int,
-                      drill: bool) -> None:
-    """List each brand and category whose dismissed story went on spreading in the window on the 待核实 board
-    (a row that opens nothing), so that a person sees what detection leaves out and can open it by hand."""
+                      at_least: int, drill: bool) -> None:
+    """List each brand and category whose dismissed story went on spreading in the window, with at least
+    `at_least` negatives (min_volume: a trickle of late reposts is no news), on the 待核实 board (a row that opens
+    nothing), so that a person sees what detection leaves out and can open it by hand."""
     by_group: dict[tuple[str, str], list[str]] = {}
     for story, n in sorted(left_out.items(), key=lambda item: item[0].key):
-        if not n:
+        if n < max(at_least, 1):
             continue
         how = RESOLUTION_NAMES[Resolution(story.resolution)]
         by_group.setdefault((story.brand, story.category), []).append(f"{story.key}（已按{how}关闭）又有 {n} 条")

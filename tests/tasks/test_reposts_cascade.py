@@ -162,6 +162,32 @@ def test_a_person_opening_the_dismissed_story_by_hand_takes_it_over(database: st
     assert [(i.key, i.state) for i in incidents()] == [("INC-20261127-001", "closed"), ("INC-20261127-002", "open")]
 
 
+def test_a_trickle_of_late_reposts_of_a_dismissed_story_is_no_board_row(database: str, tmp_path: Path) -> None:
+    """A dismissed story listed on the 待核实 board must be spreading: fewer than min_volume (8) negatives in the
+    window list nothing, 8 list it."""
+    path = cascade_file(tmp_path, COMPLAINT, reposts=300, minutes=40)
+    assert [c.kind for n in (1, 2) for c in scan(path, START + timedelta(minutes=5 * n))][0] == "opened"
+    assert CliRunner().invoke(app, ["close", "INC-20261127-001", "--as", "false_alarm", "--reason", "促销", "--by",
+                                    "张伟", "--now", "2026-11-27T10:12"]).exit_code == 0
+    assert [scan(path, START + timedelta(minutes=5 * n)) for n in range(3, 9)] == [[]] * 6  # the cascade ends at 40 min
+
+    def late(count: int, at: datetime) -> list[dict[str, object]]:
+        rows = [{"id": f"late-{at:%H%M}-{i}", "text": "转发微博", "author": f"后来者{i}", "reach": 100,
+                 "published_at": (at + timedelta(seconds=i)).isoformat(), "platform": "微博", "repost_of": "root"}
+                for i in range(count)]
+        file = tmp_path / f"late-{at:%H%M}.jsonl"
+        file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        return [c for c in scan(file, at + timedelta(minutes=1))]
+
+    def board(at: datetime) -> list[str]:
+        with session_scope() as session:
+            return [str(row["待核实原因"]) for row in watch_rows(session, at + timedelta(minutes=1))]
+
+    quiet, busy = START + timedelta(hours=3), START + timedelta(hours=5)
+    assert late(7, quiet) == [] and board(quiet) == [], "7 late reposts in the hour: no row"
+    assert late(8, busy) == [] and len(board(busy)) == 1 and "又有 8 条负面帖子或其转发" in board(busy)[0]
+
+
 def test_with_dismissed_days_0_a_dismissed_story_counts_again(sqlite_db: str, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The operator's switch (config/detection.toml): with 0 the closing says so, and the story still spreading
