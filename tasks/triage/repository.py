@@ -250,10 +250,10 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
     baseline as counts per day (one GROUP BY each, whatever their volume).
 
-    A story dismissed within `dismissed_days` (see dismissed_posts) is left out of the negative mentions, and so of every rule: a
-    responder's 误报 is not raised again by the same posts and their reposts at the next scan. `ignored`, if
-    given, counts per dismissed incident the negatives of the window left out (0 for a story left out only
-    before the window)."""
+    A story dismissed within `dismissed_days` (see dismissed_posts) is left out of the negative mentions, and
+    so of every rule: a responder's 误报 is not raised again by the same posts and their reposts at the next
+    scan. `ignored`, if given, counts per dismissed incident the negatives of the window left out, each post
+    once whatever brands it names (0 for a story left out only before the window)."""
     window = window_minutes * 60
     oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
@@ -268,12 +268,13 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         Mention.published_at <= end)
     dismissed = dismissed_posts(session, end, dismissed_days, drill)
     if dismissed:
-        kept = []
+        kept, counted = [], set()
         for r in rows:
             story = dismissed.get(r.id) or dismissed.get(r.duplicate_of_id)
             if story is None:
                 kept.append(r)
-            elif ignored is not None:
+            elif ignored is not None and r.id not in counted:  # a post naming two brands is a row under each
+                counted.add(r.id)
                 ignored[story] += r.published_at > end - timedelta(seconds=window)
         rows = kept
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`

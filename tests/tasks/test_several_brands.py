@@ -130,3 +130,30 @@ def test_an_incident_takes_the_negatives_that_name_its_brand_first_or_among_othe
         held = set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id)))
         assert attach_negative_mentions(session, incident, incident.started_at, START + timedelta(hours=1)) == 0
     assert held == {"second", "first"}
+
+
+def test_a_dismissed_post_naming_two_brands_is_left_out_under_both_and_counted_once(database: str) -> None:
+    """A post held by an incident closed as 误报 names 澄星 and 青禾: neither brand's group counts it, and the
+    scan's count of what it left out (the 待核实 row, the log) has it once."""
+    from collections import Counter
+
+    from tasks.triage.repository import group_windows
+    from tests.notify_support import make_incident
+
+    key = make_incident("INC-20261127-010", START, brand="澄星", posts=())
+    at = START + timedelta(minutes=10)
+    with session_scope() as session:
+        incident = session.scalars(select(Incident).where(Incident.key == key)).one()
+        incident.state, incident.resolution, incident.closed_at = "closed", "false_alarm", at
+        mention = Mention(source="weibo", external_id="both", reach=100, published_at=at, fetched_at=at,
+                          text="澄星和青禾都有问题", content_hash="both", simhash="0" * 16, sentiment=0.1, negative=True,
+                          category="产品质量", brand="澄星", incident_id=incident.id)
+        session.add(mention)
+        session.flush()
+        session.add(MentionBrand(mention_id=mention.id, brand="青禾"))
+    with session_scope() as session:
+        ignored: Counter = Counter()  # type: ignore[type-arg]
+        groups = group_windows(session, at + timedelta(minutes=5), 60, 12, 14, 300_000, False, ignored, 30)
+        kept = group_windows(session, at + timedelta(minutes=5), 60, 12, 14, 300_000, False, None, 0)
+    assert [(story.key, n) for story, n in ignored.items()] == [(key, 1)]
+    assert groups == {} and {g.brand for g in kept.values()} == {"澄星", "青禾"}, "with dismissed_days 0 both count it"
