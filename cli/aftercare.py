@@ -90,12 +90,15 @@ def close(key: Key, by: By,
         return
     from tasks.aftercare.tasks import after_dismissal, dismiss_incident
 
-    rules = dismiss_incident(key, as_, reason or "", by, at)
+    done = dismiss_incident(key, as_, reason or "", by, at)
     console.print(f"{safe_text(key)}：已按 {RESOLUTION_NAMES[as_]} 关闭（--as {as_.value}），关闭人 {safe_text(by)}",
                   highlight=False)
     if as_ is Resolution.FALSE_ALARM:
-        console.print("触发的规则：" + ("、".join(rule_name(r) for r in rules) or "—"), highlight=False)
+        console.print("触发的规则：" + ("、".join(rule_name(r) for r in done.rules) or "—"), highlight=False)
     console.print(after_dismissal(), highlight=False, soft_wrap=True)
+    if done.told:
+        console.print(f"解除通知已加入发件箱（{len(done.told)} 人：此前收到预警、升级或进展通报的人），由通知流程的下一次巡检发出",
+                      highlight=False, soft_wrap=True)
 
 
 @fails_cleanly

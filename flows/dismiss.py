@@ -31,13 +31,16 @@ def dismiss_by_hand(incident_key: IncidentKey, how: How, closed_by: ClosedBy, re
     1) refuse, with nothing written, an unknown incident, one already resolved or closed, or an empty reason;
     2) close it at once, audited with who and why (a false alarm also records the rules that fired); from then
        on its posts and their reposts open nothing for detection.toml's dismissed_days, and are listed on the
-       待核实 board while they spread; 3) refresh the incident board. Return the rules that fired.
+       待核实 board while they spread; 3) queue a 解除通知 to everyone its alerts, escalations and status
+       mails went to (sent by the notify sweep); 4) refresh the incident board. Return the rules that fired.
     """
     at = resolve_now(now)
     if how not in _BY_NAME:
         raise ValueError(f"关闭方式须为 {'、'.join(_BY_NAME)} 之一，收到：{how}")
     resolution = _BY_NAME[how]
-    rules = dismiss_incident(incident_key, resolution, reason, closed_by, at)
+    done = dismiss_incident(incident_key, resolution, reason, closed_by, at)
     publish_incident_board(at, source_health_rows())
     print(f"{incident_key} 已按{how}关闭，关闭人 {closed_by}。{after_dismissal()}")
-    return rules if resolution is Resolution.FALSE_ALARM else []
+    if done.told:
+        print(f"解除通知已加入发件箱（{len(done.told)} 人），由通知流程的下一次巡检发出")
+    return done.rules if resolution is Resolution.FALSE_ALARM else []

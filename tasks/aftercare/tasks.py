@@ -3,6 +3,7 @@ the scribe when an incident cannot be judged."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING
@@ -30,10 +31,11 @@ from tasks.db import session_scope
 from tasks.events import INCIDENT_RECOVERED, INCIDENT_RESOLVED, emit_incident_event
 from tasks.incidents import repository as incidents
 from tasks.incidents.service import announce, dismiss, escalate, transition
-from tasks.incidents.state import OTHER_CATEGORY, IncidentState, Level, Resolution, one_up
+from tasks.incidents.state import OTHER_CATEGORY, RESOLUTION_NAMES, IncidentState, Level, Resolution, one_up
 from tasks.models import Incident
 from tasks.monitoring.repository import stored_health
-from tasks.notify.templates import clean_subject
+from tasks.notify import repository as notify_repository
+from tasks.notify.templates import clean_subject, inert
 from tasks.outbox import queue_mail
 from tasks.triage.repository import WindowStats, window_stats
 from tasks.triage.severity import heat_index
@@ -162,16 +164,49 @@ def mitigate_incident(incident_key: str, by: str, note: str, now: datetime) -> N
         transition(session, incident, IncidentState.MONITORING, actor=by, at=now, note=note)
 
 
-def dismiss_incident(incident_key: str, resolution: Resolution, reason: str, by: str, now: datetime) -> list[str]:
-    """Close an active incident at once as unfounded (谣言) or a false alarm (误报), audited; return the detection
-    rules that fired for it (recorded with a false alarm, for tuning). From then on its story opens nothing
-    (tasks/triage/repository.dismissed_posts, detection.toml's dismissed_days). `crisis close --as` and the dismiss-incident deployment."""
+@dataclass(frozen=True)
+class Dismissal:
+    rules: list[str]  # the detection rules that fired for the incident (recorded with a false alarm, for tuning)
+    told: list[str]  # the addresses a 解除通知 is queued for
+
+
+def dismiss_incident(incident_key: str, resolution: Resolution, reason: str, by: str, now: datetime) -> Dismissal:
+    """Close an active incident at once as unfounded (谣言) or a false alarm (误报), audited, and tell those who
+    were asked to act that they need not. From then on its story opens nothing (triage/repository.py
+    dismissed_posts, detection.toml's dismissed_days). `crisis close --as` and the dismiss-incident deployment."""
     with session_scope() as session:
         incident = incidents.locked_incident(session, incident_key)
         rules = incidents.fired_rules(session, incident.id)
         dismiss(session, incident, resolution, reason=reason, actor=by, at=now,
                 rules=rules if resolution is Resolution.FALSE_ALARM else None)
-    return rules
+        told = _tell_dismissed(session, incident, by, now)
+    return Dismissal(rules, told)
+
+
+TOLD_KINDS = ("alert", "escalation", "status")  # the mails that asked people to act on an incident
+
+
+def _tell_dismissed(session: Session, incident: Incident, by: str, now: datetime) -> list[str]:
+    """Queue a 解除通知 to everyone an alert, escalation or status mail of the incident went to (in the same
+    transaction as the closing, once per person): they were asked to act and must hear that they need not.
+    Delivered by the notify flow's next sweep. Return the addresses told."""
+    told = sorted(notify_repository.recipients_of(session, incident.id, kinds=TOLD_KINDS), key=str.lower)
+    if not told:
+        return []
+    how = RESOLUTION_NAMES[Resolution(incident.resolution)]
+    prefix = "【演练】" if incident.is_drill else ""
+    subject = clean_subject(f"{prefix}【已解除】{incident.brand}「{incident.category}」事件 {incident.key}：已按{how}关闭")
+    lines = [f"事件 {incident.key}（{incident.brand}「{incident.category}」，{incident.level} 级）已于 {show_time(now)} "
+             f"由 {by} 按{how}关闭，不构成危机，无需继续处置；此前的预警、升级和进展通报不再跟进。",
+             f"理由：{incident.resolution_note or ''}",
+             after_dismissal()]
+    queue_mail(session, incident_id=incident.id, kind="dismissed", recipients=told,
+               dedup_prefix=f"dismissed:{incident.key}", subject=subject,
+               body_text="\n\n".join(inert(line) for line in lines),
+               body_html="".join(f"<p>{escape(inert(line))}</p>" for line in lines), now=now)
+    audit.record(session, actor=by, action="notification.queued", entity_type="incident", entity_id=incident.key,
+                 at=now, after={"kind": "dismissed", "recipients": told})
+    return told
 
 
 def after_dismissal() -> str:

@@ -23,7 +23,7 @@ ACTIONS = {
     LESSON_ACTION: "填写经验教训",
 }
 MAIL_KINDS = {"alert": "预警", "status": "进展通报", "compensation_notice": "补偿通知", "review": "复盘报告",
-              "escalation": "升级预警", "undeliverable": "无法送达通知", "apology": "致歉声明草稿",
+              "escalation": "升级预警", "undeliverable": "无法送达通知", "dismissed": "解除通知", "apology": "致歉声明草稿",
               "announcement": "公开说明草稿"}
 STEP_STATES = {"todo": "待办", "doing": "进行中", "done": "已完成", "skipped": "已跳过"}
 # The flows that act on incidents, as the timeline names them (the flow's own name is shown beside).

@@ -202,3 +202,32 @@ def test_a_failed_message_of_no_incident_is_named_without_a_notice(sqlite_db: st
     with pytest.raises(DeliveryFailed, match=r"gone@shop\.example（drill_grade）：SMTPRecipientsRefused"):
         report_undeliverable.fn(NOW, "test")
     assert [n.kind for n in outbox()] == ["drill_grade"], "no failure notice: it would need an incident"
+
+
+def test_closing_as_a_false_alarm_tells_everyone_alerted_once_with_the_reason_inert(database: str,
+                                                                                   smtp_sink: Path) -> None:
+    """Those the alert asked to act hear that they need not (解除通知), each once, through the real SMTP server;
+    the responder's reason is shown, never as a link or markup; a second closing is refused and sends nothing."""
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    key = make_incident("INC-20261127-001", NOW, category="个人信息泄露", level="II")
+    _alert_and_deliver(key)
+    alerted = {m["X-Envelope-To"] for m in read_mail(smtp_sink) if "草稿" not in m["Subject"]}
+    reason = "促销活动正常讨论 <b>见</b> http://evil.example/x"
+    closing = CliRunner().invoke(app, ["close", key, "--as", "false_alarm", "--reason", reason, "--by", "张伟",
+                                       "--now", "2026-11-27T10:30"])
+    assert closing.exit_code == 0, closing.output
+    assert f"解除通知已加入发件箱（{len(alerted)} 人" in closing.output
+    assert CliRunner().invoke(app, ["close", key, "--as", "false_alarm", "--reason", "再关", "--by", "张伟"]).exit_code == 1
+    deliver_outbox.fn(NOW + timedelta(minutes=35))
+    cleared = [m for m in read_mail(smtp_sink) if "【已解除】" in m["Subject"]]
+    assert {m["X-Envelope-To"] for m in cleared} == alerted
+    assert len(cleared) == len({m["X-Envelope-To"] for m in cleared}), "each person once"
+    message = cleared[0]
+    assert message["Subject"] == f"【已解除】澄星「个人信息泄露」事件 {key}：已按误报关闭"
+    plain, html = text_part(message, "plain"), text_part(message, "html")
+    assert f"事件 {key}（澄星「个人信息泄露」，II 级）已于 2026-11-27 10:30 由 张伟 按误报关闭" in plain
+    assert "理由：促销活动正常讨论 <b>见</b> http[:]//evil.example/x" in plain
+    assert "&lt;b&gt;见&lt;/b&gt; http[:]//evil.example/x" in html and "<b>" not in html and "http://evil" not in html
