@@ -147,11 +147,7 @@ def _open_incident_form(page: Page, stack: Stack) -> None:
     assert dropdown_choices(page, "危机类别") == [*lexicon["categories"], "其他"]
     _choose(page, "品牌", "木棉优选")
     _choose(page, "危机类别", "物流配送")
-    form_field(page, "立案人").locator("textarea, input").first.fill("王强")
-    form_field(page, "立案理由").locator("textarea, input").first.fill("快递大面积延误的投诉在抖音扩散")
-    page.get_by_role("button", name="Submit").click()
-    (run,) = wait_for(lambda: [r for r in flow_runs("open-incident") if r.state and r.state.is_completed()],
-                      "the open-incident run from the form")
+    run = _submit(page, "open-incident", {"立案人": "王强", "立案理由": "快递大面积延误的投诉在抖音扩散"})
     assert run.name.startswith("open-木棉优选-")
     with session_scope() as session:
         (opened,) = session.scalars(select(Incident).where(Incident.brand == "木棉优选")).all()
@@ -173,17 +169,22 @@ def _dismiss_incident_form(page: Page, stack: Stack) -> None:
         assert label in shown, label
     _readable(shown)
     assert dropdown_choices(page, "关闭方式") == ["谣言（不实）", "误报"]
-    form_field(page, "事件编号").locator("textarea, input").first.fill(key)
     _choose(page, "关闭方式", "误报")
-    form_field(page, "关闭人").locator("textarea, input").first.fill("王强")
-    form_field(page, "理由").locator("textarea, input").first.fill("物流公司核实：系单个网点的个别延误")
-    page.get_by_role("button", name="Submit").click()
-    (run,) = wait_for(lambda: [r for r in flow_runs("dismiss-incident") if r.state and r.state.is_completed()],
-                      "the dismiss-incident run from the form")
+    run = _submit(page, "dismiss-incident", {"事件编号": key, "关闭人": "王强", "理由": "物流公司核实：系单个网点的个别延误"})
     assert run.name == f"dismiss-{key}"
     closed = incident(key)
     assert (closed.state, closed.resolution, closed.resolution_note) == ("closed", "false_alarm",
                                                                         "物流公司核实：系单个网点的个别延误")
+
+
+def _submit(page: Page, flow: str, texts: dict[str, str]) -> FlowRun:
+    """Fill the form's text fields (label -> text), submit it and return the flow's run once it completed."""
+    for label, text in texts.items():
+        form_field(page, label).locator("textarea, input").first.fill(text)
+    page.get_by_role("button", name="Submit").click()
+    (run,) = wait_for(lambda: [r for r in flow_runs(flow) if r.state and r.state.is_completed()],
+                      f"the {flow} run from the form")
+    return run
 
 
 def _choose(page: Page, label: str, choice: str) -> None:
