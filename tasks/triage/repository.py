@@ -244,7 +244,7 @@ def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = Fa
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
                   influencer_reach: int, drill: bool = False, ignored: Counter[Dismissed] | None = None,
-                  dismissed_days: int = 0) -> dict[tuple[str, str], GroupWindow]:
+                  dismissed_days: int = 0, unheld: set[Dismissed] | None = None) -> dict[tuple[str, str], GroupWindow]:
     """Return what detection needs per brand x category at `end`, over real mentions, or over the drill
     source's when `drill`: the negative mentions of the last day (or of the window and the short baseline, if
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
@@ -253,7 +253,8 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     A story dismissed within `dismissed_days` (see dismissed_posts) is left out of the negative mentions, and
     so of every rule: a responder's 误报 is not raised again by the same posts and their reposts at the next
     scan. `ignored`, if given, counts per dismissed incident the negatives of the window left out, each post
-    once whatever brands it names (0 for a story left out only before the window)."""
+    once whatever brands it names (0 for a story left out only before the window); `unheld`, if given, gets
+    the dismissed incidents with a repost left out that they do not hold yet (theirs to take)."""
     window = window_minutes * 60
     oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
@@ -273,7 +274,10 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
             story = dismissed.get(r.id) or dismissed.get(r.duplicate_of_id)
             if story is None:
                 kept.append(r)
-            elif ignored is not None and r.id not in counted:  # a post naming two brands is a row under each
+                continue
+            if unheld is not None and r.id not in dismissed:
+                unheld.add(story)
+            if ignored is not None and r.id not in counted:  # a post naming two brands is a row under each
                 counted.add(r.id)
                 ignored[story] += r.published_at > end - timedelta(seconds=window)
         rows = kept

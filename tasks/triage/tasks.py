@@ -157,10 +157,11 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
         repository.lock_triage(session)
         for drill in (False, True):
             left_out: Counter[repository.Dismissed] = Counter()
+            unheld: set[repository.Dismissed] = set()
             groups = repository.group_windows(session, window_end, det.window_minutes, det.short_baseline_hours,
                                               det.long_baseline_days, det.influencer_reach, drill, left_out,
-                                              det.dismissed_days)
-            for story in left_out:  # its new reposts join the dismissed incident, never a new one of the group
+                                              det.dismissed_days, unheld)
+            for story in sorted(unheld, key=lambda d: d.key):  # its new reposts join it, never a new incident
                 repository.attach_reposts(session, incidents.get_incident(session, story.key), window_end)
             _record_dismissed(session, left_out, window_end, det.window_minutes, det.min_volume, drill)
             ignored.update(left_out)
