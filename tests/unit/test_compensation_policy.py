@@ -178,3 +178,11 @@ def test_compensation_policy_and_order_modules_stay_pure() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(result.stdout)
     assert report == {"offenders": {}, "broken": {}, "loaded": []}
+
+
+def test_an_unknown_policy_is_named_in_chinese_with_the_configured_ones() -> None:
+    from tasks.compensation.tasks import policy_terms
+    from tasks.errors import NotFound
+
+    with pytest.raises(NotFound, match=r"^未找到补偿方案 nope（已配置：.*coupon-20.*）$"):
+        policy_terms("nope")
