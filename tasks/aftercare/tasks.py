@@ -57,9 +57,13 @@ def _check(session: Session, incident: Incident, now: datetime) -> RecoveryCheck
     cfg, det = get_settings().recovery, load_detection()
     drill = incident.is_drill  # a drill recovers on its own source's mentions
     start = now - timedelta(hours=cfg.window_hours)
-    base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at, drill)
-    window = window_stats(session, start, now, drill)
-    recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now, drill)
+    # A story a responder dismissed (误报/谣言) counts neither way, as in detection: its reposts neither hold
+    # back this incident's recovery nor raise a second wave.
+    days = det.dismissed_days
+    base = window_stats(session, incident.started_at - timedelta(hours=cfg.baseline_hours), incident.started_at, drill,
+                        days)
+    window = window_stats(session, start, now, drill, days)
+    recent = window_stats(session, now - timedelta(minutes=det.window_minutes), now, drill, days)
     b, w, r = base.get(incident.brand), window.get(incident.brand), recent.get(incident.brand)
     own = _category_negatives(r, incident.category)
     own_reach = round(r.negative_reach * own / r.negative) if r and r.negative else 0

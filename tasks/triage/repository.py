@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from tasks.db import hold_lock, insert_ignoring_duplicates
 from tasks.incidents.state import OTHER_CATEGORY
@@ -56,12 +56,15 @@ class WindowStats:
         return self.negative / self.volume if self.volume else 0.0
 
 
-def window_stats(session: Session, start: datetime, end: datetime, drill: bool = False) -> dict[str, WindowStats]:
-    """Return per-brand statistics of mentions published in (start, end] (of the drill source when `drill`)."""
+def window_stats(session: Session, start: datetime, end: datetime, drill: bool = False,
+                 dismissed_days: int = 0) -> dict[str, WindowStats]:
+    """Return per-brand statistics of mentions published in (start, end] (of the drill source when `drill`),
+    leaving out a story dismissed within `dismissed_days` of `end` as detection does (see outside_dismissed)."""
     columns = (Mention.negative, Mention.reach, Mention.published_at, Mention.category, Mention.critical_terms)
     rows = _with_other_brands(
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
-        Mention.is_drill.is_(drill), Mention.published_at > start, Mention.published_at <= end)
+        Mention.is_drill.is_(drill), Mention.published_at > start, Mention.published_at <= end,
+        *outside_dismissed(end, dismissed_days, drill))
     stats: dict[str, WindowStats] = {}
     for brand, negative, reach, published_at, category, critical in rows:
         s = stats.setdefault(brand, WindowStats(brand=brand))
@@ -242,6 +245,18 @@ def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = Fa
         select(Mention.id, Mention.incident_id).where(Mention.incident_id.in_(found))).tuples()}
 
 
+def outside_dismissed(end: datetime, days: int, drill: bool) -> list[ColumnElement[bool]]:
+    """Return the conditions that leave out a story dismissed within `days` before `end` (dismissed_posts): the
+    posts its incident holds, and the reposts and near-duplicates of them (none when `days` is 0)."""
+    if days <= 0:
+        return []
+    held = select(Incident.id).where(*_dismissed_within(end, days, drill))
+    original = aliased(Mention)
+    story = select(original.id).where(original.incident_id.in_(held))
+    return [or_(Mention.incident_id.is_(None), Mention.incident_id.not_in(held)),
+            or_(Mention.duplicate_of_id.is_(None), Mention.duplicate_of_id.not_in(story))]
+
+
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
                   influencer_reach: int, drill: bool = False, ignored: Counter[Dismissed] | None = None,
                   dismissed_days: int = 0, unheld: set[Dismissed] | None = None) -> dict[tuple[str, str], GroupWindow]:
@@ -284,7 +299,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
     if rows:
-        days = _day_counts(session, end, long_days, drill)
+        days = _day_counts(session, end, long_days, drill, outside_dismissed(end, dismissed_days, drill) if dismissed else [])
         calm = _calm_counts(session, end, window, short_hours, drill)
         brands = np.array([r.brand for r in rows], dtype=object)
         categories = np.array([r.category or OTHER_CATEGORY for r in rows], dtype=object)
@@ -334,14 +349,17 @@ def _counted_per_brand(session: Session, keys: Sequence[ColumnElement[object]], 
 DayCounts = dict[str, dict[tuple[str | None, bool], np.ndarray]]
 
 
-def _day_counts(session: Session, end: datetime, long_days: int, drill: bool) -> DayCounts:
-    """Return the long baseline's mentions per brand, category, polarity and day before the last one."""
+def _day_counts(session: Session, end: datetime, long_days: int, drill: bool,
+                outside: Sequence[ColumnElement[bool]] = ()) -> DayCounts:
+    """Return the long baseline's mentions per brand, category, polarity and day before the last one (`outside`:
+    conditions leaving out a dismissed story, which the window leaves out too: a 误报 of a thousand posts last
+    week must not raise the bar the next real complaint has to pass)."""
     bounds = [end - timedelta(days=k) for k in range(long_days + 2)]  # bounds[k]: k days before `end`
     day = case(*((Mention.published_at > bounds[d + 2], d) for d in range(long_days)))
     counts: DayCounts = {}
     for brand, category, negative, d, n in _counted_per_brand(
             session, (Mention.category, Mention.negative, day), (func.count(),), Mention.is_drill.is_(drill),
-            Mention.published_at > bounds[long_days + 1], Mention.published_at <= bounds[1]):
+            Mention.published_at > bounds[long_days + 1], Mention.published_at <= bounds[1], *outside):
         per = counts.setdefault(brand, {}).setdefault((category or None, bool(negative)), np.zeros(long_days, int))
         per[d] += n
     return counts

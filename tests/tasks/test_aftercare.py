@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prefect.logging import disable_run_logger
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from cli.app import app
 from tasks.aftercare.tasks import evaluate_recovery
 from tasks.db import session_scope
-from tasks.models import AuditEntry, Incident, RepairStep
+from tasks.incidents.state import IncidentState, Level, Resolution
+from tasks.models import AuditEntry, Incident, Mention, RepairStep
 from tests.tasks.test_triage import END, add_mentions, chatter, incidents, triage
 
 runner = CliRunner()
@@ -55,6 +56,25 @@ def test_a_second_wave_sends_it_back_to_responding_one_level_up(database: str) -
     with session_scope() as session:
         reasons = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "incident.responding")).all()
     assert any("二次爆发" in r for r in reasons)
+
+
+def test_a_dismissed_story_spreading_in_the_category_is_no_second_wave(database: str) -> None:
+    """The same 40 posts as the second wave above, but held by an incident of the brand and category a responder
+    closed as 误报 an hour before: detection leaves that story out, and so does recovery."""
+    key = _opened_and_mitigated()
+    for hour in range(1, 12):  # the quiet hours a recovery needs
+        add_mentions(8, start=END + timedelta(hours=hour), minutes=50, negative=False, category=None, prefix=f"q{hour}-")
+    add_mentions(40, start=END + timedelta(hours=10), minutes=50, prefix="w")
+    with session_scope() as session:
+        dismissed = Incident(key="INC-20261120-009", brand="澄星", category="产品质量", level=Level.IV,
+                             state=IncidentState.CLOSED, heat=0.0, trigger_reason="短期突增", started_at=END + timedelta(hours=8),
+                             detected_at=END + timedelta(hours=8), closed_at=END + timedelta(hours=9),
+                             resolution=Resolution.FALSE_ALARM)
+        session.add(dismissed)
+        session.flush()
+        session.execute(update(Mention).where(Mention.external_id.like("w%")).values(incident_id=dismissed.id))
+    assert _recover(key, 11) == "recovered"
+    assert [(i.key, i.state) for i in incidents()] == [(key, "monitoring"), ("INC-20261120-009", "closed")]
 
 
 def test_repair_steps_are_set_from_the_cli_and_audited(database: str) -> None:

@@ -207,6 +207,56 @@ def test_with_dismissed_days_0_a_dismissed_story_counts_again(sqlite_db: str, tm
         "INC-20261127-002"]
 
 
+DEFECTS = ("用了三天就坏了", "外壳开裂了", "按键失灵了", "加热不均匀还糊底", "涂层一直掉渣", "风扇噪音特别大", "定时器完全不准",
+           "插头烫手", "烤篮变形了", "内胆生锈了")
+
+
+@pytest.mark.parametrize("dismissed_days", [30, 0])
+def test_a_dismissed_story_does_not_raise_the_baseline_a_later_complaint_must_pass(
+        sqlite_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dismissed_days: int) -> None:
+    """A week of a few complaints a day; four days ago a 误报 of 600 reposts, dismissed; in the last 24 hours
+    40 complaints, one or two an hour, so only the day rule (long_spike) can see them. Left out of the window,
+    the dismissed story is left out of the days it is compared with too: the 40 stand out (30 days). Counted
+    (dismissed_days = 0), the story's day makes the baseline too high for them."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    text = (copy / "detection.toml").read_text(encoding="utf-8")
+    (copy / "detection.toml").write_text(text.replace("dismissed_days = 30", f"dismissed_days = {dismissed_days}"),
+                                         encoding="utf-8")
+    monkeypatch.setenv("CRISIS_CONFIG_DIR", str(copy))
+    clear_caches()
+    now = START + timedelta(days=4)
+    rows = []
+    for day in range(1, 9):  # the week before the last 24 hours, and a day more
+        at = now - timedelta(days=day, hours=5)
+        rows += [{"id": f"d{day}-n{i}", "text": f"第{day}{i}次吐槽：买的澄星空气炸锅{DEFECTS[(day + i) % 10]}，质量太差了，很失望",
+                  "reach": 300, "published_at": (at + timedelta(hours=3 * i)).isoformat()} for i in range(2)]
+        rows += [{"id": f"d{day}-p{i}", "text": f"澄星空气炸锅做{dish}真香，清洗也方便，推荐",
+                  "reach": 300, "published_at": (at + timedelta(hours=2 * i + 1)).isoformat()}
+                 for i, dish in enumerate(("鸡翅", "薯条", "排骨", "蛋挞"))]
+    history = tmp_path / "history.jsonl"
+    history.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    scan(history, START - timedelta(minutes=1))
+    story = cascade_file(tmp_path, COMPLAINT, reposts=600, minutes=80)
+    assert [c.kind for n in range(1, 18) for c in scan(story, START + timedelta(minutes=5 * n))][0] == "opened"
+    assert CliRunner().invoke(app, ["close", "INC-20261127-001", "--as", "false_alarm", "--reason", "促销", "--by",
+                                    "张伟", "--now", "2026-11-27T12:00"]).exit_code == 0
+
+    today = [{"id": f"t{i}", "text": f"第{i}次吐槽：买的澄星空气炸锅{DEFECTS[i % 10]}，质量太差了，很失望", "reach": 300,
+              "published_at": (now - timedelta(hours=23, minutes=-34 * i)).isoformat()} for i in range(40)]
+    latest = tmp_path / "today.jsonl"
+    latest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in today), encoding="utf-8")
+    opened = [c for c in scan(latest, now) if c.kind == "opened"]
+    with session_scope() as session:
+        rules = session.scalars(select(DetectionHit.rule).where(DetectionHit.window_end == now)).all()
+    if dismissed_days:
+        assert [c.incident_key for c in opened] == ["INC-20261201-001"], rules
+        (reason,) = [i.trigger_reason for i in incidents() if i.key == "INC-20261201-001"]
+        assert reason.startswith("日度异常：最近 24 小时「澄星·产品质量」负面 40 条"), reason
+    else:
+        assert opened == [] and "long_spike" not in rules, "the dismissed story's day keeps the baseline high"
+
+
 def _reposts_between(start: datetime, end: datetime) -> int:
     with session_scope() as session:
         return session.scalar(select(func.count(Mention.id)).where(
