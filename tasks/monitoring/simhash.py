@@ -95,19 +95,19 @@ def _simhashes(hashes: np.ndarray, lengths: np.ndarray) -> list[int]:
     short, long = (lengths > 0) & (lengths < 256), lengths >= 256
     if short.any():  # eight bytes as one uint64 sum eight bits at once: fewer than 256 tokens never carry a byte over
         ones[short] = _segment_sums(bits.view("<u8"), bounds[short]).view(np.uint8)
-    if long.any():
-        ones[long] = _segment_sums(bits, bounds[long], np.int64)
+    for i in np.flatnonzero(long).tolist():  # a few texts: their rows only (a reduceat in int64 cast every row)
+        ones[i] = bits[bounds[i, 0]:bounds[i, 1]].sum(axis=0, dtype=np.int64)
     # A bit is set when more than half of the text's tokens set it (the sum of ±1 is positive).
     packed = np.packbits(2 * ones > lengths[:, None], axis=1, bitorder="little")
     return packed.view("<u8").ravel().tolist()
 
 
-def _segment_sums(rows: np.ndarray, bounds: np.ndarray, dtype: type | None = None) -> np.ndarray:
+def _segment_sums(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Return the sum of rows[start:end] for each (start, end) of bounds (increasing, none empty)."""
     at = bounds.ravel()  # reduceat sums [start, end) at the even places
     if at[-1] == len(rows):  # an index must be inside: the last segment runs to the end anyway
         at = at[:-1]
-    return np.add.reduceat(rows, at, axis=0, dtype=dtype)[::2]
+    return np.add.reduceat(rows, at, axis=0)[::2]
 
 
 def hamming(a: int, b: int) -> int:

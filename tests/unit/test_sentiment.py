@@ -91,6 +91,21 @@ def test_batch_simhash_equals_the_one_at_a_time_simhash() -> None:
     assert simhash_many([]) == []
 
 
+def test_batch_simhash_equals_the_one_at_a_time_simhash_on_real_reviews_long_ones_included() -> None:
+    """A batch of real reviews (../shared/data), with long texts (256 tokens and more, counted another way) and
+    empty ones among them, across the batch's chunks: every SimHash as simhash() gives it."""
+    import pandas as pd
+
+    from tests.conftest import SHARED_DATA
+
+    texts = pd.read_csv(SHARED_DATA / "sentiment" / "ChnSentiCorp_htl_all.csv")["text"].dropna().astype(str).tolist()
+    token_lists = [tokenize(t) for t in texts[:3000]]
+    token_lists += [[], *(tokens * 9 for tokens in token_lists[:40]), []]  # 9 copies of a review: often ≥ 256
+    assert sum(len(tokens) >= 256 for tokens in token_lists) >= 20
+    assert sum(map(len, token_lists)) > 3 * (1 << 15), "more tokens than one chunk"
+    assert simhash_many(token_lists) == [simhash(tokens) for tokens in token_lists]
+
+
 def test_hownet_words_the_review_corpus_never_saw_still_lean_their_way() -> None:
     """The default model reads general sentiment words (HowNet) the shipped reviews never contain."""
     import tomllib
