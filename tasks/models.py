@@ -5,6 +5,7 @@ Times are stored in UTC (UtcDateTime always hands back aware UTC datetimes); mon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tasks.incidents.state import IncidentState, Level, Resolution
@@ -48,6 +50,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[object], datetime | None] | None:
+        """On SQLite (text without a zone, as DateTime stores it), parse the text as UTC in one call: the generic
+        way (parse, then replace the zone) cost a triage pass about a tenth of its time, a row being read at every
+        scan of the last day. Anything else goes the generic way."""
+        generic = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or generic is None:
+            return generic
+        parse = datetime.fromisoformat
+
+        def process(value: object) -> datetime | None:
+            if type(value) is str and len(value) >= 19 and value[10] == " " and value[-6] not in "+-":
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:
+                    pass
+            return generic(value)  # type: ignore[no-any-return]
+
+        return process
 
 
 class EnumText(TypeDecorator[StrEnum]):
