@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tasks.db import read_rows
 from tasks.errors import NotFound
 from tasks.incidents.state import ACTIVE_STATES, IncidentState
 from tasks.models import DetectionHit, Incident, IncidentMetric, Mention, names_brand
@@ -189,12 +190,9 @@ def debunk_flags(session: Session, brand: str, since: datetime, until: datetime,
     """Return whether each mention of the brand in [since, until) debunks (the drill source's when `drill`),
     oldest first: a debunking post need not be negative or linked to the incident. Only the flags: this runs
     for every active incident at every scan."""
-    return [bool(debunk) for debunk in session.scalars(
-        select(Mention.debunk)
-        .where(names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= since,
-               Mention.published_at < until)
-        .order_by(Mention.published_at, Mention.id)
-    )]
+    return [bool(debunk) for debunk in read_rows(session, select(Mention.debunk).where(
+        names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= since, Mention.published_at < until,
+    ).order_by(Mention.published_at, Mention.id)).scalars()]
 
 
 def fired_rules(session: Session, incident_id: int) -> list[str]:
