@@ -177,7 +177,7 @@ class Dismissal:
 def dismiss_incident(incident_key: str, resolution: Resolution, reason: str, by: str, now: datetime) -> Dismissal:
     """Close an active incident at once as unfounded (谣言) or a false alarm (误报), audited, and tell those who
     were asked to act that they need not. From then on its story opens nothing (triage/repository.py
-    dismissed_posts, detection.toml's dismissed_days). `crisis close --as` and the dismiss-incident deployment."""
+    dismissed_incidents, detection.toml's dismissed_days). `crisis close --as` and the dismiss-incident deployment."""
     with session_scope() as session:
         incident = incidents.locked_incident(session, incident_key)
         rules = incidents.fired_rules(session, incident.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -230,23 +230,19 @@ def take_dismissed_story(session: Session, incident: Incident, end: datetime, da
     return moved
 
 
-def dismissed_posts(session: Session, end: datetime, days: int, drill: bool = False) -> dict[int, Dismissed]:
-    """Return {mention id: its incident} of the mentions held by the incidents closed as unfounded or a false
-    alarm in the `days` before `end` (detection.toml's dismissed_days; real ones, or the drill's when `drill`).
-    Their posts, and the reposts and near-duplicates of them that keep coming, open nothing again."""
+def dismissed_incidents(session: Session, end: datetime, days: int, drill: bool = False) -> dict[int, Dismissed]:
+    """Return {incident id: incident} of the incidents closed as unfounded or a false alarm in the `days` before
+    `end` (detection.toml's dismissed_days; real ones, or the drill's when `drill`). Their posts (those they hold),
+    and the reposts and near-duplicates of them that keep coming, open nothing again."""
     if days <= 0:
         return {}
-    found = {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
+    return {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
         select(Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
             *_dismissed_within(end, days, drill)))}
-    if not found:
-        return {}
-    return {key: found[incident] for key, incident in session.execute(
-        select(Mention.id, Mention.incident_id).where(Mention.incident_id.in_(found))).tuples()}
 
 
 def outside_dismissed(end: datetime, days: int, drill: bool) -> list[ColumnElement[bool]]:
-    """Return the conditions that leave out a story dismissed within `days` before `end` (dismissed_posts): the
+    """Return the conditions that leave out a story dismissed within `days` before `end` (dismissed_incidents): the
     posts its incident holds, and the reposts and near-duplicates of them (none when `days` is 0)."""
     if days <= 0:
         return []
@@ -265,7 +261,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     longer) one by one, the others as counts per brand (window, short baseline, day), and the days of the long
     baseline as counts per day (one GROUP BY each, whatever their volume).
 
-    A story dismissed within `dismissed_days` (see dismissed_posts) is left out of the negative mentions, and
+    A story dismissed within `dismissed_days` (see dismissed_incidents) is left out of the negative mentions, and
     so of every rule: a responder's 误报 is not raised again by the same posts and their reposts at the next
     scan. `ignored`, if given, counts per dismissed incident the negatives of the window left out, each post
     once whatever brands it names (0 for a story left out only before the window); `unheld`, if given, gets
@@ -276,21 +272,26 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at <= end,
                                                Mention.published_at > min(oldest, recent_since)).limit(1)) is None:
         return {}  # nothing any part below reads: the drill pass of almost every scan (no drill running) ends here
-    columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
-               Mention.id, Mention.duplicate_of_id, Mention.reposts)
+    columns: tuple[ColumnElement[object], ...] = (
+        Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms, Mention.id,
+        Mention.duplicate_of_id, Mention.reposts)
+    dismissed = dismissed_incidents(session, end, dismissed_days, drill)
+    if dismissed:  # which incident holds each post, and the post it repeats (by primary key): a story is its incident's
+        original = aliased(Mention)
+        columns += (Mention.incident_id, select(original.incident_id).where(original.id == Mention.duplicate_of_id)
+                    .scalar_subquery().label("original_incident_id"))
     rows = _with_other_brands(
         session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
         Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
         Mention.published_at <= end)
-    dismissed = dismissed_posts(session, end, dismissed_days, drill)
     if dismissed:
         kept, counted = [], set()
         for r in rows:
-            story = dismissed.get(r.id) or dismissed.get(r.duplicate_of_id)
+            story = dismissed.get(r.incident_id) or dismissed.get(r.original_incident_id)
             if story is None:
                 kept.append(r)
                 continue
-            if unheld is not None and r.id not in dismissed:
+            if unheld is not None and r.incident_id not in dismissed:
                 unheld.add(story)
             if ignored is not None and r.id not in counted:  # a post naming two brands is a row under each
                 counted.add(r.id)
@@ -386,7 +387,7 @@ def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int
 
 def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # type: ignore[type-arg]
                end: datetime, since: datetime, drill: bool,
-               dismissed: dict[int, Dismissed]) -> dict[tuple[str, str], list[SpreadingPost]]:
+               dismissed: Collection[int]) -> dict[tuple[str, str], list[SpreadingPost]]:
     """Return per brand x category its negative originals that spread most: counted by their negative
     reposts (and near-duplicates) published in the window, or by the repost count their platform reported
     when published within the last day (a debunking repost is not negative, so it does not count), or by the
@@ -397,13 +398,13 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
                       reverse=True)
     ids = {key for key, _ in linked.most_common(SPREADING_CANDIDATES)}
     ids |= {key for _, key in reported[:SPREADING_CANDIDATES]}
-    growth = {key: n for key, n in _repost_growth(session, end - timedelta(seconds=window), end).items()
-              if key not in dismissed}
+    growth = _repost_growth(session, end - timedelta(seconds=window), end)
     if growth:
         negative_originals = set(session.scalars(select(Mention.id).where(
             Mention.id.in_(growth), Mention.negative.is_(True), Mention.duplicate_of_id.is_(None),
             Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > since,
-            Mention.published_at <= end)))
+            Mention.published_at <= end,
+            *([or_(Mention.incident_id.is_(None), Mention.incident_id.not_in(dismissed))] if dismissed else ()))))
         grown = sorted(((n, key) for key, n in growth.items() if key in negative_originals), reverse=True)
         ids |= {key for _, key in grown[:SPREADING_CANDIDATES]}
     if not ids:
