@@ -272,31 +272,18 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at <= end,
                                                Mention.published_at > min(oldest, recent_since)).limit(1)) is None:
         return {}  # nothing any part below reads: the drill pass of almost every scan (no drill running) ends here
-    columns: tuple[ColumnElement[object], ...] = (
-        Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms, Mention.id,
-        Mention.duplicate_of_id, Mention.reposts)
+    columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
+               Mention.id, Mention.duplicate_of_id, Mention.reposts)
+    negatives = [Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
+                 Mention.published_at <= end]
     dismissed = dismissed_incidents(session, end, dismissed_days, drill)
-    if dismissed:  # which incident holds each post, and the post it repeats (by primary key): a story is its incident's
-        original = aliased(Mention)
-        columns += (Mention.incident_id, select(original.incident_id).where(original.id == Mention.duplicate_of_id)
-                    .scalar_subquery().label("original_incident_id"))
-    rows = _with_other_brands(
-        session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
-        Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
-        Mention.published_at <= end)
-    if dismissed:
-        kept, counted = [], set()
-        for r in rows:
-            story = dismissed.get(r.incident_id) or dismissed.get(r.original_incident_id)
-            if story is None:
-                kept.append(r)
-                continue
-            if unheld is not None and r.incident_id not in dismissed:
-                unheld.add(story)
-            if ignored is not None and r.id not in counted:  # a post naming two brands is a row under each
-                counted.add(r.id)
-                ignored[story] += r.published_at > end - timedelta(seconds=window)
-        rows = kept
+    outside: list[ColumnElement[bool]] = []
+    if dismissed:  # told apart in the database: a dismissed story of 100,000 posts is not read at every scan
+        story = _story_of(list(dismissed))
+        _left_out(session, story, dismissed, negatives, end - timedelta(seconds=window), ignored, unheld)
+        outside.append(story.is_(None))
+    rows = _with_other_brands(session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
+                              *negatives, *outside)
     age = end.timestamp() - _seconds([r.published_at for r in rows])  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
     if rows:
@@ -313,6 +300,32 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         elif any(p.growth for p in posts):  # an older post spreading again, with no new mention stored
             groups[key] = GroupWindow(brand=key[0], category=key[1], spreading=posts)
     return groups
+
+
+def _story_of(held: list[int]) -> ColumnElement[int | None]:
+    """Return the dismissed incident (of `held`) whose story a mention is: the one that holds it, or else the one
+    that holds the post it repeats (duplicate_of_id, read by primary key); NULL for every other mention."""
+    original = aliased(Mention)
+    repeated = (select(original.incident_id).where(original.id == Mention.duplicate_of_id, original.incident_id.in_(held))
+                .scalar_subquery())
+    return case((Mention.incident_id.in_(held), Mention.incident_id), else_=repeated)
+
+
+def _left_out(session: Session, story: ColumnElement[int | None], dismissed: dict[int, Dismissed],
+              negatives: Sequence[ColumnElement[bool]], window_start: datetime, ignored: Counter[Dismissed] | None,
+              unheld: set[Dismissed] | None) -> None:
+    """Count per dismissed story its negatives left out in the window (`ignored`, each post once whatever brands it
+    names), and name the stories with a post their incident does not hold yet (`unheld`)."""
+    posts = (select(story.label("story"), Mention.published_at, Mention.incident_id)
+             .where(Mention.brand.is_not(None), *negatives).subquery())
+    counts = select(posts.c.story, func.sum(case((posts.c.published_at > window_start, 1), else_=0)),
+                    func.sum(case((posts.c.incident_id.is_(None) | posts.c.incident_id.not_in(list(dismissed)), 1),
+                                  else_=0))).where(posts.c.story.is_not(None)).group_by(posts.c.story)
+    for key, in_window, not_held in read_rows(session, counts):
+        if ignored is not None:
+            ignored[dismissed[key]] += int(in_window or 0)
+        if unheld is not None and not_held:
+            unheld.add(dismissed[key])
 
 
 def _calm_counts(session: Session, end: datetime, window: int, short_hours: int,
