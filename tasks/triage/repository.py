@@ -246,11 +246,7 @@ def outside_dismissed(end: datetime, days: int, drill: bool) -> list[ColumnEleme
     posts its incident holds, and the reposts and near-duplicates of them (none when `days` is 0)."""
     if days <= 0:
         return []
-    held = select(Incident.id).where(*_dismissed_within(end, days, drill))
-    original = aliased(Mention)
-    story = select(original.id).where(original.incident_id.in_(held))
-    return [or_(Mention.incident_id.is_(None), Mention.incident_id.not_in(held)),
-            or_(Mention.duplicate_of_id.is_(None), Mention.duplicate_of_id.not_in(story))]
+    return [_story_of(select(Incident.id).where(*_dismissed_within(end, days, drill))).is_(None)]
 
 
 def group_windows(session: Session, end: datetime, window_minutes: int, short_hours: int, long_days: int,
@@ -302,7 +298,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     return groups
 
 
-def _story_of(held: list[int]) -> ColumnElement[int | None]:
+def _story_of(held: list[int] | Select[tuple[int]]) -> ColumnElement[int | None]:
     """Return the dismissed incident (of `held`) whose story a mention is: the one that holds it, or else the one
     that holds the post it repeats (duplicate_of_id, read by primary key); NULL for every other mention."""
     original = aliased(Mention)
