@@ -137,11 +137,15 @@ def _spread(values: Sequence[int], mean: float) -> float:
 
 
 def _spike(x: int, baseline: Sequence[int], floor: float, t: Thresholds) -> tuple[bool, float, float, float]:
-    """Return (fires, mean, sigma, p) for a count against baseline counts of the same span."""
+    """Return (fires, mean, sigma, p) for a count against baseline counts of the same span. p is worked out only
+    for a count past the volume and sigma bars (1.0 otherwise): it is only shown when the rule fires, and summing
+    the Poisson tail of every group at every scan was a few percent of a replay."""
     mean = max(statistics.fmean(baseline) if baseline else 0.0, floor)
     sigma = _spread(baseline, mean)
+    if x < t.min_volume or x < mean + t.k_sigma * sigma:
+        return False, mean, sigma, 1.0
     p = poisson_tail(x, mean)
-    return x >= t.min_volume and x >= mean + t.k_sigma * sigma and p < t.alpha, mean, sigma, p
+    return p < t.alpha, mean, sigma, p
 
 
 def _share_reason(share: float, baseline: float, rise: float, t: Thresholds) -> str | None:
