@@ -413,7 +413,7 @@ def _spreading(session: Session, rows: list, age: np.ndarray, window: int,  # ty
             Mention.id.in_(growth), Mention.negative.is_(True), Mention.duplicate_of_id.is_(None),
             Mention.brand.is_not(None), Mention.is_drill.is_(drill), Mention.published_at > since,
             Mention.published_at <= end,
-            *([or_(Mention.incident_id.is_(None), Mention.incident_id.not_in(dismissed))] if dismissed else ()))))
+            *([or_(Mention.incident_id.is_(None), Mention.incident_id.not_in(list(dismissed)))] if dismissed else ()))))
         grown = sorted(((n, key) for key, n in growth.items() if key in negative_originals), reverse=True)
         ids |= {key for _, key in grown[:SPREADING_CANDIDATES]}
     if not ids:
