@@ -10,7 +10,7 @@ originals are indexed, so a link always points at an original, never at another 
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +49,46 @@ def hex_bands(max_bits: int = MAX_BITS) -> list[tuple[int, int]] | None:
     return [(17 - width // 4 * (band + 1), width // 4) for band in range(bands)]
 
 
+# Above this many originals in one band, find() compares with all of them at once (numpy) rather than one by one:
+# templated posts (a copy-paste campaign, the demo's generator) put hundreds of originals in one band, and the
+# Python loop over them was most of storing 100,000 such mentions (1.3 of 5 s); below it numpy's per-call cost loses.
+_SMALL_BUCKET = 24
+_NO_HASHES, _NO_TIMES = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+
+
+class _Bucket:
+    """The originals sharing one band: (simhash, published_at in microseconds, key) tuples in the order added,
+    unpacked and compared faster than a Fingerprint's datetimes; `first` skips those too old for every later post.
+    A bucket grown past _SMALL_BUCKET also keeps its hashes and times as arrays, extended as it grows."""
+
+    __slots__ = ("entries", "first", "hashes", "times", "filled")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, int, int]] = []
+        self.first = 0
+        self.hashes: np.ndarray = _NO_HASHES
+        self.times: np.ndarray = _NO_TIMES
+        self.filled = 0
+
+    def first_near(self, simhash: int, at: int, max_bits: int, window: int) -> int | None:
+        """Return the key of the first entry from `first` on within `max_bits` bits of `simhash` and `window`
+        microseconds of `at`, or None (what the one-by-one loop returns)."""
+        end = len(self.entries)
+        if self.filled < end:
+            if end > len(self.hashes):
+                size = max(end, 2 * len(self.hashes))
+                self.hashes, self.times = np.resize(self.hashes, size), np.resize(self.times, size)
+            added = self.entries[self.filled:end]
+            self.hashes[self.filled:end] = [entry[0] for entry in added]
+            self.times[self.filled:end] = [entry[1] for entry in added]
+            self.filled = end
+        first = self.first
+        near = np.bitwise_count(self.hashes[first:end] ^ np.uint64(simhash)) <= max_bits
+        near &= np.abs(self.times[first:end] - at) <= window
+        hit = int(near.argmax())
+        return self.entries[first + hit][2] if near[hit] else None
+
+
 class _Originals:
     def __init__(self, max_bits: int, window: timedelta):
         self.max_bits, self.window = max_bits, window
@@ -56,10 +96,8 @@ class _Originals:
         self.width = 64 // self.bands
         self.exact: dict[tuple[str, str], list[Fingerprint]] = defaultdict(list)
         self.window_us = window // _MICROSECOND
-        # per band: (simhash, published_at in microseconds, key) tuples, unpacked and compared faster than a
-        # Fingerprint's datetimes in find(), in the order added; find() drops those too old for it from the front
-        # (too old for every later post too)
-        self.banded: dict[tuple[str, int, int], deque[tuple[int, int, int]]] = defaultdict(deque)
+        # per band: the originals sharing it, in the order added (see _Bucket)
+        self.banded: dict[tuple[str, int, int], _Bucket] = defaultdict(_Bucket)
 
     def band_keys_of(self, prints: Sequence[Fingerprint]) -> list[list[tuple[str, int, int]]]:
         """Return each print's band keys, (brand, band, the band's bits), band 0 the lowest bits; the bands of all
@@ -78,7 +116,7 @@ class _Originals:
         if print_.simhash:
             entry = (print_.simhash, _micros(print_.published_at), print_.key)
             for key in band_keys:
-                self.banded[key].append(entry)
+                self.banded[key].entries.append(entry)
 
     def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint],
                   new_keys: Sequence[list[tuple[str, int, int]]]) -> None:
@@ -106,7 +144,7 @@ class _Originals:
                 print_ = known[i]
                 key = (print_.brand, band, int(values[i]))
                 if print_.simhash and key in bands:
-                    self.banded[key].append((print_.simhash, _micros(print_.published_at), print_.key))
+                    self.banded[key].entries.append((print_.simhash, _micros(print_.published_at), print_.key))
 
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
@@ -124,14 +162,22 @@ class _Originals:
         max_bits, window, banded = self.max_bits, self.window_us, self.banded
         oldest = at - window
         for key in band_keys:  # the hot loop of a scan: locals only
-            entries = banded.get(key)
-            if not entries:
+            bucket = banded.get(key)
+            if bucket is None:
                 continue
+            entries = bucket.entries
             # `new` comes in order of publication: what is older than this post's window is out of every later
-            # one's too. Dropped from the front only, so the first match, the one returned, stays the same.
-            while entries and entries[0][1] < oldest:
-                entries.popleft()
-            for other_hash, other_at, other_key in entries:
+            # one's too. Skipped from the front only, so the first match, the one returned, stays the same.
+            first, end = bucket.first, len(entries)
+            while first < end and entries[first][1] < oldest:
+                first += 1
+            bucket.first = first
+            if end - first > _SMALL_BUCKET:
+                found = bucket.first_near(simhash, at, max_bits, window)
+                if found is not None:
+                    return found
+                continue
+            for other_hash, other_at, other_key in entries[first:]:
                 if (other_hash ^ simhash).bit_count() <= max_bits and abs(at - other_at) <= window:
                     return other_key
         return None

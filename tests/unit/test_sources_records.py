@@ -189,6 +189,42 @@ def test_linking_agrees_with_its_definition_over_a_week_of_posts_in_any_order() 
     assert 100 < len(links) < 1300, "the set has both repeats and originals"
 
 
+def test_a_copy_paste_campaign_links_as_its_definition_says() -> None:
+    """Hundreds of templated posts in two hours share a band, most more than 3 bits apart (originals piling up in
+    one band, compared at once rather than one by one): the links are still the plain definition's."""
+    import random
+
+    from tasks.monitoring import duplicates
+
+    rng = random.Random(5)
+    base = rng.getrandbits(64)
+
+    def post(key: int) -> Fingerprint:
+        value = base
+        for _ in range(rng.choice((1, 2, 4, 5, 6))):
+            value ^= 1 << rng.randrange(16, 64)  # band 0 (the lowest 16 bits) stays the template's
+        return Fingerprint(key, "澄星", f"h{key}", value, NOW + timedelta(seconds=rng.randrange(2 * 3600)))
+
+    known = [post(k) for k in range(1, 40)]
+    new = [post(k) for k in range(40, 1200)]
+    compared_at_once = 0
+    one_band = duplicates._Bucket.first_near
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        nonlocal compared_at_once
+        compared_at_once += 1
+        return one_band(*args)
+
+    duplicates._Bucket.first_near = counted  # type: ignore[method-assign]
+    try:
+        links = link_duplicates(known, new)
+    finally:
+        duplicates._Bucket.first_near = one_band  # type: ignore[method-assign]
+    assert links == _reference_links(known, new)
+    assert compared_at_once > 500, "the band's originals were compared at once"
+    assert 100 < len(links) < 1000, "the campaign has both repeats and originals"
+
+
 def test_health_counts_failures_in_a_row_and_keeps_the_last_success() -> None:
     first = next_health(None, SourceOutcome("weibo", "http", mentions=12), NOW)
     assert (first["status"], first["last_success_at"], first["consecutive_failures"]) == ("ok", NOW, 0)
