@@ -51,6 +51,20 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], object] | None:
+        """On SQLite, write the text DateTime would (UTC, six fraction digits, no zone) in one C call: storing
+        100,000 mentions processed 200,000 times through two Python functions and a %-format (0.3-0.45 s)."""
+        generic = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or generic is None:
+            return generic
+
+        def process(value: datetime | None) -> object:
+            if type(value) is datetime and value.tzinfo is not None:
+                return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+            return generic(value)  # None, a naive datetime (refused by process_bind_param), anything else
+
+        return process
+
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[object], datetime | None] | None:
         """On SQLite (text without a zone, as DateTime stores it), parse the text as UTC in one call: the generic
         way (parse, then replace the zone) cost a triage pass about a tenth of its time, a row being read at every
