@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from config.detection import Detection, load_detection
 from config.files import load_lexicon, load_severity
 from tasks import audit
-from tasks.common import local_zone
+from tasks.common import collector_paused, local_zone
 from tasks.db import retry_transient_db, session_scope
 from tasks.errors import InvalidTransition
 from tasks.incidents import repository as incidents
@@ -153,7 +153,9 @@ def update_incidents(window_end: datetime, actor: str) -> list[IncidentChange]:
     changes: list[IncidentChange] = []
     rival_hits: list[tuple[GroupWindow, list[RuleHit]]] = []
     ignored: Counter[repository.Dismissed] = Counter()  # per dismissed incident: its story's new negatives, left out
-    with session_scope() as session:
+    # The collector paused: a day holding a crisis of 30,000 reposts reads 30,000 rows at every scan, and the
+    # full collections they set off took a third of its triage (0.5-0.67 s against 0.31-0.38 s a scan).
+    with collector_paused(), session_scope() as session:
         repository.lock_triage(session)
         for drill in (False, True):
             left_out: Counter[repository.Dismissed] = Counter()
