@@ -38,6 +38,7 @@ from benchmarks.data import (
     stratified_sample,
     write_latest,
 )
+from benchmarks.dismissed import DISMISSED_REPOSTS, bench_dismissed
 from benchmarks.metrics import ratio
 from benchmarks.reputation import DAYS as REPUTATION_DAYS
 from benchmarks.reputation import MENTIONS as REPUTATION_MENTIONS
@@ -388,6 +389,8 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("analysis", bench_analysis, f"analyse_many on {REVIEW_TEXTS:,} real reviews"),
     Benchmark("scan", bench_scan, f"scan {SCAN_MENTIONS:,} new mentions from a drop folder (a week at once; a burst): read, analyse, store, detect (SQLite)"),
     Benchmark("cli-scan", bench_cli_scan, f"crisis scan against a running Prefect server: idle, and {CLI_SCAN_MENTIONS:,} new mentions"),
+    Benchmark("dismissed", bench_dismissed, f"detection with a {DISMISSED_REPOSTS:,}-post story closed as 误报 vs the "
+              "same week without it (SQLite)"),
     Benchmark("compensation", bench_compensation,
               f"load + validate + plan + ledger of {COMPENSATION_ORDERS:,} orders (SQLite, PostgreSQL)"),
     Benchmark("backfill", bench_backfill, "re-analyse 40,000 stored mentions on Dask: 2 workers vs 1 (SQLite, PostgreSQL)"),
