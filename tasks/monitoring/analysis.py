@@ -359,14 +359,35 @@ def analyse_many(
     """
     load_user_dictionary(lexicon.dictionary_words())
     with collector_paused():
-        return _analyse_batch(texts, lexicon, negative_below, model, tokenizer)
+        sub = _WHITESPACE.sub
+        cleaned = simplified([sub(" ", t or "").strip() for t in texts])  # normalise(t), without a call per text
+        distinct = list(dict.fromkeys(cleaned))
+        if len(distinct) == len(cleaned):
+            return _analyse_batch(cleaned, lexicon, negative_below, model, tokenizer)
+        # The same text again (a bare repost's "转发微博", a copy-paste campaign) is analysed once: the analysis is
+        # the text's alone. Each repeat gets its own copy, so no two results share a list.
+        once = dict(zip(distinct, _analyse_batch(distinct, lexicon, negative_below, model, tokenizer), strict=True))
+        seen: set[str] = set()
+        results = []
+        for text in cleaned:
+            result = once[text]
+            results.append(_copy(result) if text in seen else result)
+            seen.add(text)
+        return results
+
+
+def _copy(result: Analysis) -> Analysis:
+    """Return a copy of `result` holding lists of its own."""
+    fields = {name: value[:] if type(value) is list else value for name, value in result.__dict__.items()}
+    copy = Analysis.__new__(Analysis)
+    object.__setattr__(copy, "__dict__", fields)
+    return copy
 
 
 def _analyse_batch(
-    texts: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer,
+    cleaned: Sequence[str], lexicon: LexiconData, negative_below: float, model: SentimentModel, tokenizer: Tokenizer,
 ) -> list[Analysis]:
-    sub = _WHITESPACE.sub
-    cleaned = simplified([sub(" ", t or "").strip() for t in texts])  # normalise(t), without a call per text
+    """Analyse normalised texts (see normalise)."""
     if tokenizer == "rjieba" and HAS_RJIEBA:
         token_lists, batch = _fast_batch(cleaned)
     else:
