@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -217,9 +218,12 @@ def sqlite_insert_ignoring_duplicates(session: Session, table: Table, rows: Sequ
     defaulted = [c for c in table.columns
                  if c.name not in first and c.default is not None and getattr(c.default, "is_scalar", False)]
     series: list[Iterable[object]] = []
-    for column in given:
+    # The given columns of every row in one C-level pass, then column by column (a comprehension per column
+    # looked 22 keys up in 100,000 dicts one at a time: 0.25 s).
+    picked = map(itemgetter(*(c.name for c in given)), rows) if given else iter(())
+    by_column = list(zip(*picked, strict=True)) if len(given) > 1 else [list(picked)] * len(given)
+    for column, values in zip(given, by_column, strict=True):
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[column.name] for row in rows]
         series.append(list(map(process, values)) if process else values)
     for column in defaulted:
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
