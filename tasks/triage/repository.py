@@ -186,7 +186,11 @@ def last_activity(session: Session, incident: Incident) -> datetime:
     return max(latest, incident.detected_at) if latest else incident.detected_at
 
 
-
+def holds_any(session: Session, incident: Incident, mention_ids: Sequence[int | None]) -> bool:
+    """Tell whether the incident holds any of the mentions (ids; None is no mention)."""
+    ids = [key for key in mention_ids if key is not None]
+    return bool(ids) and session.scalar(select(Mention.id).where(
+        Mention.id.in_(ids), Mention.incident_id == incident.id).limit(1)) is not None
 
 
 def lookback(end: datetime, minutes: int) -> datetime:

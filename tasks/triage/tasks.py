@@ -118,8 +118,12 @@ def _triage_group(session: Session, g: GroupWindow, det: Detection, end: datetim
     hits = [(hit, _mode(det, hit, end)) for hit in evaluate(g, limits)]
     enforced = [hit for hit, mode in hits if mode == "enforce"]
     incident = active.get((g.brand, g.category))
-    if incident is not None and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours):
-        incident = None if enforced else incident
+    if (incident is not None and enforced
+            and repository.last_activity(session, incident) < end - timedelta(hours=det.dedup_hours)
+            and not repository.holds_any(session, incident, [p.mention_id for p in g.spreading])):
+        # Quiet for dedup_hours: a new spike is a new incident, unless it is the incident's own story spreading
+        # again (scans down for a day, or a story flaring up after two quiet days): its reposts join it.
+        incident = None
     change = None
     if incident is None and enforced:
         change = _open(session, g, "；".join(h.reason for h in enforced), end, actor, drill)

@@ -272,6 +272,50 @@ def test_a_praise_posts_cascade_opens_nothing(database: str, tmp_path: Path) -> 
     assert len(rows) == 300 and set(rows) == {("澄星", False)}
 
 
+def _two_bursts(folder: Path, second_text: str | None) -> Path:
+    """The cascade of COMPLAINT (300 reposts in 40 minutes), then three days later 300 more in 40 minutes: of the
+    same post, or (`second_text`) of another complaint's post."""
+    first = cascade_file(folder, COMPLAINT).read_text(encoding="utf-8")
+    later = START + timedelta(days=3)
+    second = (cascade_file(folder, COMPLAINT, start=later, root="root").read_text(encoding="utf-8").splitlines()[1:]
+              if second_text is None else
+              cascade_file(folder, second_text, start=later, root="root2").read_text(encoding="utf-8").splitlines())
+    rows = [json.loads(line) for line in first.splitlines()]
+    rows += [{**json.loads(line), **({"id": f"late-{json.loads(line)['id']}"} if second_text is None else {})}
+             for line in second]
+    path = folder / "two-bursts.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_the_story_spreading_again_after_scans_were_down_for_days_joins_its_incident(database: str,
+                                                                                     tmp_path: Path) -> None:
+    """A repost joins the incident of the post it repeats, however long the incident was quiet: scans down for
+    three days (longer than dedup_hours) and the same post spreading again open no second incident for it."""
+    path = _two_bursts(tmp_path, None)
+    opened = [c.incident_key for n in (1, 2) for c in scan(path, START + timedelta(minutes=5 * n)) if c.kind == "opened"]
+    assert opened == ["INC-20261127-001"]
+    after_the_gap = [scan(path, START + timedelta(days=3, minutes=5 * n)) for n in range(1, 10)]
+    assert not [c for changes in after_the_gap for c in changes if c.kind == "opened"], after_the_gap
+    (incident,) = incidents()
+    with session_scope() as session:
+        held = session.scalar(select(func.count(Mention.id)).where(Mention.incident_id == incident.id))
+    assert held == 601, "the original and both bursts of its reposts are in the one incident"
+
+
+def test_another_complaint_after_the_incident_was_quiet_for_dedup_hours_opens_a_new_incident(
+        database: str, tmp_path: Path) -> None:
+    """The other side of it: a different post spreading three days later is a new incident, with its own posts."""
+    path = _two_bursts(tmp_path, COMPLAINT.replace("两天", "三天").replace("黑烟", "火花"))
+    opened = [c.incident_key for n in list(range(1, 10)) + list(range(3 * 288 + 1, 3 * 288 + 10))
+              for c in scan(path, START + timedelta(minutes=5 * n)) if c.kind == "opened"]
+    assert opened == ["INC-20261127-001", "INC-20261130-001"]
+    with session_scope() as session:
+        held = Counter(session.execute(select(Incident.key, func.coalesce(Mention.repost_of, Mention.external_id))
+                                       .join(Incident, Incident.id == Mention.incident_id)).tuples())
+    assert held == {("INC-20261127-001", "root"): 301, ("INC-20261130-001", "root2"): 301}
+
+
 def _store(*mentions: RawMention, debunk: frozenset[str] = frozenset()) -> int:
     with disable_run_logger():
         rows = analyse_mentions.fn(list(mentions), START)
