@@ -97,10 +97,8 @@ def _prepare(var: Path, end: datetime, case: str) -> None:
     with session_scope() as session:
         held = session.scalar(select(Incident.key).join(Mention, Mention.incident_id == Incident.id)
                               .where(Mention.external_id == f"rt{DISMISSED_REPOSTS}"))
-    # Left open, it may be held by a second incident: the scans between were skipped, so the first one had no
-    # activity for longer than dedup_hours when the story went on spreading.
-    if held is None or (case == "dismissed" and held != key):
-        raise RuntimeError(f"the story's last repost is held by {held}, not by the dismissed {key}")
+    if held != key:  # the scans between were skipped: its incident holds it however long it was quiet
+        raise RuntimeError(f"the story's last repost is held by {held}, not by its incident {key}")
 
 
 @contextmanager
