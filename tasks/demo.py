@@ -21,6 +21,7 @@ from tasks.compensation.repository import incident_totals
 from tasks.db import session_scope, upgrade_database
 from tasks.errors import CrisisError
 from tasks.incidents.repository import first_incident_of, get_incident, last_incident_id
+from tasks.incidents.state import IncidentState, state_name
 from tasks.models import Incident
 from tasks.notify.delivery import DeliveryStatus
 from tasks.notify.repository import notifications_of, recipients_of, sent_count
@@ -97,6 +98,11 @@ def _incident_for(scenario: Scenario, after_id: int) -> Incident | None:
         return first_incident_of(session, scenario.brand, after_id)
 
 
+def _state(key: str) -> IncidentState:
+    with session_scope() as session:
+        return IncidentState(get_incident(session, key).state)
+
+
 def _sent(key: str) -> int:
     with session_scope() as session:
         return sent_count(session, get_incident(session, key).id)
@@ -166,11 +172,18 @@ def _lifecycle(stack: Stack, scenario: Scenario, folder: Path, notes: list[str],
         at = (scenario.crisis_start + timedelta(hours=hours)).isoformat()
         _run("scan/scan", {"now": at, "extra_file": str(folder / "mentions.jsonl")})
         _run("after-action/after-action", {"incident_key": key, "now": at})
-    say("事件已解决；等待复盘（由 crisis.incident.resolved 触发，最多 5 分钟）…")
     review = stack.var / "reviews" / f"{key}.md"
-    if not _wait_for(review.exists):
-        notes.append(f"复盘触发器 {TRIGGER_PATIENCE_SECONDS} 秒内未触发：改为直接运行复盘")
+    state = _state(key)
+    if state != IncidentState.RESOLVED:  # the trigger waits for a resolution that did not come: say so, not wait
+        notes.append(f"恢复检查未全部通过，事件仍为「{state_name(state)}」（见 crisis show {key}）："
+                     "复盘触发器不会触发，改为直接运行复盘")
+        say(f"事件仍为「{state_name(state)}」，未解决；直接运行复盘…")
         _run("review/review", {"incident_key": key})
+    else:
+        say("事件已解决；等待复盘（由 crisis.incident.resolved 触发，最多 5 分钟）…")
+        if not _wait_for(review.exists):
+            notes.append(f"复盘触发器 {TRIGGER_PATIENCE_SECONDS} 秒内未触发：改为直接运行复盘")
+            _run("review/review", {"incident_key": key})
     if not _wait_for(lambda: _review_delivered(key)):  # the review run mails it after writing the file
         notes.append(f"复盘报告邮件 {TRIGGER_PATIENCE_SECONDS} 秒内未全部发出：稍后由通知巡检投递")
     result = _result(stack, key, review, notes)
