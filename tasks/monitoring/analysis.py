@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, compress
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from ahocorasick_rs import AhoCorasick
@@ -106,23 +106,26 @@ class LexiconData:
         return words
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(NamedTuple):
+    """What the analysis tells of one text. A tuple, built in one call: a batch of 100,000 makes 100,000 of them,
+    and a dataclass's instance, its __dict__ and three lists each were 6 objects a text for the garbage collector
+    to walk. The lists of terms are tuples (empty: the one empty tuple); only the tokens are a list of its own."""
+
     tokens: list[str]
     positive: float
     negative: bool
     brand: str | None
     product: str | None
     category: str | None
-    critical_terms: list[str] = field(default_factory=list)
+    critical_terms: tuple[str, ...] = ()
     content_hash: str = ""
     simhash: int = 0
     # Its own text refutes a story (造谣, 辟谣, 假新闻 …): not a complaint, whatever its tone.
     debunk: bool = False
     # Health claims (致癌, 禁用农药 …) it makes about the brand or product it names: negative, whatever its tone.
-    health_claims: list[str] = field(default_factory=list)
+    health_claims: tuple[str, ...] = ()
     # The other watched brands it names beyond `brand`, each with the product that named it (or None).
-    also: list[tuple[str, str | None]] = field(default_factory=list)
+    also: tuple[tuple[str, str | None], ...] = ()
 
 
 @cache
@@ -186,6 +189,17 @@ def _traditional() -> re.Pattern[str]:
     convert = _t2s()
     changed = "".join(c for c in map(chr, range(0x3400, 0xA000)) if convert(c) != c)
     return re.compile(f"[{re.escape(changed)}]")
+
+
+def _normalised(texts: Sequence[str | None]) -> list[str]:
+    """Return normalise(text) of each text, the batch's whitespace collapsed in one pass over the texts joined by
+    NUL (\\s does not match it), and searched for traditional characters at once (most batches have none)."""
+    joined = "\0".join([t or "" for t in texts])
+    parts = _WHITESPACE.sub(" ", joined).split("\0")
+    if len(parts) != len(texts):  # a text holding NUL itself: one at a time
+        return simplified([_WHITESPACE.sub(" ", t or "").strip() for t in texts])
+    parts = [part.strip() for part in parts]
+    return simplified(parts) if _traditional().search(joined) else parts
 
 
 def simplified(texts: Sequence[str]) -> list[str]:
@@ -325,9 +339,9 @@ class _TermFacts:
 
     brand: str | None
     product: str | None
-    also: list[tuple[str, str | None]]  # the other brands named
+    also: tuple[tuple[str, str | None], ...]  # the other brands named
     category: str | None
-    critical: list[str]
+    critical: tuple[str, ...]
     debunk_cue: bool  # worth calling is_debunk
     claims: list[str]  # the health claims among them, in lexicon order: worth calling health_claims_in
 
@@ -339,9 +353,9 @@ def _term_facts(present: frozenset[str], lexicon: LexiconData) -> _TermFacts:
     return _TermFacts(
         brand=brand,
         product=product,
-        also=named[1:],
+        also=tuple(named[1:]),
         category=category,
-        critical=[t for t in lexicon.critical if t in present],
+        critical=tuple(t for t in lexicon.critical if t in present),
         debunk_cue=not present.isdisjoint((*lexicon.debunk, *REPORT_CUES)),
         claims=[c for c in lexicon.claim_terms(category) if c in present],
     )
@@ -359,8 +373,7 @@ def analyse_many(
     """
     load_user_dictionary(lexicon.dictionary_words())
     with collector_paused():
-        sub = _WHITESPACE.sub
-        cleaned = simplified([sub(" ", t or "").strip() for t in texts])  # normalise(t), without a call per text
+        cleaned = _normalised(texts)
         distinct = list(dict.fromkeys(cleaned))
         if len(distinct) == len(cleaned):
             return _analyse_batch(cleaned, lexicon, negative_below, model, tokenizer)
@@ -377,11 +390,11 @@ def analyse_many(
 
 
 def _copy(result: Analysis) -> Analysis:
-    """Return a copy of `result` holding lists of its own."""
-    fields = {name: value[:] if type(value) is list else value for name, value in result.__dict__.items()}
-    copy = Analysis.__new__(Analysis)
-    object.__setattr__(copy, "__dict__", fields)
-    return copy
+    """Return a copy of `result` holding a token list of its own."""
+    return _new_analysis(Analysis, (result.tokens[:], *result[1:]))
+
+
+_new_analysis = tuple.__new__  # an Analysis from its fields in order, without NamedTuple's __new__ call
 
 
 def _analyse_batch(
@@ -397,7 +410,7 @@ def _analyse_batch(
     facts = [_term_facts(present, lexicon) for present in sets]
     rows = [(f.brand, f.product, f.category, f.critical, f.also, f.debunk_cue or bool(f.claims), f) for f in facts]
     names = names_of(lexicon)
-    new, sha256, setattr_ = Analysis.__new__, hashlib.sha256, object.__setattr__
+    make, sha256 = _new_analysis, hashlib.sha256
     results = []
     append = results.append
     for clean, tokens, simhash_value, positive, (brand, product, category, critical, also, read, fact) in zip(
@@ -405,30 +418,15 @@ def _analyse_batch(
     ):
         if read:  # a debunk cue or a health claim among its terms: the text says more than its tone
             debunk = fact.debunk_cue and is_debunk(clean, lexicon.debunk)
-            claims = health_claims_in(clean, fact.claims) if fact.claims and brand and not debunk else []
+            claims = tuple(health_claims_in(clean, fact.claims)) if fact.claims and brand and not debunk else ()
             negative = not debunk and (bool(claims) or positive < negative_below)
         else:  # most texts
-            debunk, claims, negative = False, [], positive < negative_below
+            debunk, claims, negative = False, (), positive < negative_below
         if brand and not debunk and (warned := warnings_about(clean, names[brand])):
-            claims, negative = [*claims, *warned], True  # "不要吃牛肉": a warning about the watched name
-        # Set as __init__ would, without its object.__setattr__ per field of a frozen dataclass (4x faster).
-        result = new(Analysis)
-        setattr_(result, "__dict__", {
-            "tokens": tokens,
-            # The model's reading of the tone, kept as it is: a claim or a debunk decides `negative`, above.
-            "positive": round(positive, 4),
-            "negative": negative,
-            "brand": brand,
-            "product": product,
-            "category": category,
-            "critical_terms": critical[:],
-            "content_hash": sha256(clean.encode("utf-8")).hexdigest(),
-            "simhash": simhash_value,
-            "debunk": debunk,
-            "health_claims": claims,
-            "also": also[:],
-        })
-        append(result)
+            claims, negative = (*claims, *warned), True  # "不要吃牛肉": a warning about the watched name
+        # The model's reading of the tone is kept as it is: a claim or a debunk decides `negative`, above.
+        append(make(Analysis, (tokens, round(positive, 4), negative, brand, product, category, critical,
+                               sha256(clean.encode("utf-8")).hexdigest(), simhash_value, debunk, claims, also)))
     return results
 
 

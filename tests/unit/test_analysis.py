@@ -153,7 +153,7 @@ def test_earlier_category_wins_a_tie() -> None:
 def test_critical_terms_are_flagged(lexicon: LexiconData) -> None:
     result = analyse("澄星电水壶漏电，还差点起火", lexicon, NEGATIVE_BELOW, model())
     assert set(result.critical_terms) == {"漏电", "起火"}
-    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW, model()).critical_terms == []
+    assert analyse(COMPLAINT, lexicon, NEGATIVE_BELOW, model()).critical_terms == ()
 
 
 def test_identical_text_has_identical_hashes(lexicon: LexiconData) -> None:
@@ -234,7 +234,7 @@ def test_latin_letters_in_a_name_match_in_any_case() -> None:
     texts = ["新买的iphone充电时爆炸了", "IPHONE屏幕又黑屏了", "iPhone 信号太差", "oppo手机发烫", "今天天气不错"]
     assert [a.brand for a in analyse_many(texts, data, NEGATIVE_BELOW, model())] == ["苹果", "苹果", "苹果", "OPPO", None]
     assert match_brand("Oppo客服不理人", data) == ("OPPO", None)
-    assert analyse("iphone充电时爆炸了", data, NEGATIVE_BELOW, model()).critical_terms == ["爆炸"]
+    assert analyse("iphone充电时爆炸了", data, NEGATIVE_BELOW, model()).critical_terms == ("爆炸",)
     latin = small_lexicon({"个人信息泄露": (["App", "隐私"], [])})
     assert categorise("这个APP偷偷读通讯录", latin) == "个人信息泄露"
 
@@ -293,7 +293,7 @@ def test_the_shipped_lexicon_makes_only_the_safety_category_a_claim_category() -
 ])
 def test_a_denied_safety_word_or_one_without_a_watched_name_is_no_claim(lexicon: LexiconData, text: str) -> None:
     result = analyse(text, lexicon, NEGATIVE_BELOW, model())
-    assert result.health_claims == []
+    assert result.health_claims == ()
     assert result.negative == (result.positive < NEGATIVE_BELOW)
 
 
@@ -317,14 +317,14 @@ def test_a_warning_not_to_eat_drink_or_use_the_watched_name_is_negative_and_says
 ])
 def test_no_warning_where_none_is_about_the_name(lexicon: LexiconData, text: str) -> None:
     result = analyse(text, lexicon, NEGATIVE_BELOW, model())
-    assert result.health_claims == []
+    assert result.health_claims == ()
 
 
 def test_the_same_claim_without_a_watched_brand_is_left_to_the_model(lexicon: LexiconData) -> None:
     """The rule is about the brands we watch: a general health article keeps the model's reading."""
     text = "专家指出，长期食用含禁用农药的水果可致癌，香港已出台新规。"
     result = analyse(text, lexicon, NEGATIVE_BELOW, model())
-    assert result.brand is None and result.health_claims == []
+    assert result.brand is None and result.health_claims == ()
     assert result.negative == (result.positive < NEGATIVE_BELOW)
 
 
@@ -335,7 +335,7 @@ def test_the_same_claim_without_a_watched_brand_is_left_to_the_model(lexicon: Le
 ])
 def test_praise_with_dramatic_words_is_not_a_safety_crisis(lexicon: LexiconData, text: str) -> None:
     result = analyse(text, lexicon, NEGATIVE_BELOW, model())
-    assert result.category != "人身安全/食品安全" and result.health_claims == []
+    assert result.category != "人身安全/食品安全" and result.health_claims == ()
     assert not result.negative
 
 

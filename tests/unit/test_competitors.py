@@ -72,7 +72,7 @@ def test_the_batch_gives_each_rival_post_what_it_gives_alone() -> None:
     lexicon = _lexicon()
     for text, got in zip(texts, analyse_many(texts, lexicon, 0.4, get_model()), strict=True):
         named = match_brands(normalise(text), lexicon)
-        assert (got.brand, got.product) == named[0] and got.also == named[1:], text
+        assert (got.brand, got.product) == named[0] and got.also == tuple(named[1:]), text
         assert got.category == categorise(normalise(text), lexicon), text
     assert any(a.brand == "焰峰" and a.negative and a.category for a in analyse_many(texts, lexicon, 0.4, get_model()))
 
