@@ -203,20 +203,23 @@ def insert_ignoring_duplicates(table):  # type: ignore[no-untyped-def]
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
-def sqlite_insert_ignoring_duplicates(session: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+def sqlite_insert_ignoring_duplicates(session: Session, table: Table, rows: Sequence[Mapping[str, object]],
+                                      columns: Mapping[str, Sequence[object]] | None = None) -> int:
     """Insert many rows on SQLite as insert_ignoring_duplicates(table) would, straight to the driver in the
     session's transaction: at 100,000 mentions SQLAlchemy's per-row parameter processing took about as long as
     SQLite's own insert. Each column's values go through its type's bind processor, column by column (the text
     SQLAlchemy would store: a UTC time, a boolean as 0/1); the columns are the first row's keys, and a column
-    left out takes its scalar default, as SQLAlchemy's executemany does."""
+    left out takes its scalar default, as SQLAlchemy's executemany does. `columns` gives more columns' values, row
+    by row, beside the rows' own (a column in both: these). Return how many rows were inserted."""
     if not rows:
-        return
+        return 0
     connection = session.connection()
     dialect = connection.dialect
     first = rows[0]
-    given = [c for c in table.columns if c.name in first]
-    defaulted = [c for c in table.columns
-                 if c.name not in first and c.default is not None and getattr(c.default, "is_scalar", False)]
+    columns = columns or {}
+    given = [c for c in table.columns if c.name in first and c.name not in columns]
+    defaulted = [c for c in table.columns if c.name not in first and c.name not in columns
+                 and c.default is not None and getattr(c.default, "is_scalar", False)]
     series: list[Iterable[object]] = []
     # The given columns of every row in one C-level pass, then column by column (a comprehension per column
     # looked 22 keys up in 100,000 dicts one at a time: 0.25 s).
@@ -225,16 +228,21 @@ def sqlite_insert_ignoring_duplicates(session: Session, table: Table, rows: Sequ
     for column, values in zip(given, by_column, strict=True):
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         series.append(list(map(process, values)) if process else values)
+    added = [c for c in table.columns if c.name in columns]
+    for column in added:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        values = columns[column.name]
+        series.append(list(map(process, values)) if process else values)
     for column in defaulted:
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         value = column.default.arg  # type: ignore[union-attr]
         series.append(repeat(process(value) if process else value, len(rows)))
     name_of = dialect.identifier_preparer.quote
-    names = [*given, *defaulted]
+    names = [*given, *added, *defaulted]
     statement = (f"INSERT INTO {name_of(table.name)} ({', '.join(name_of(c.name) for c in names)}) "
                  f"VALUES ({', '.join('?' for _ in names)}) ON CONFLICT DO NOTHING")
     # exec_driver_sql: the driver's executemany, its errors raised as SQLAlchemy's (as every other statement's)
-    connection.exec_driver_sql(statement, list(zip(*series, strict=True)))
+    return connection.exec_driver_sql(statement, list(zip(*series, strict=True))).rowcount
 
 
 def is_transient_db_error(exc: BaseException) -> bool:

@@ -41,7 +41,6 @@ from tasks.drills.repository import (
 )
 from tasks.errors import CrisisError
 from tasks.monitoring import repository as mentions
-from tasks.monitoring.duplicates import link_duplicates
 from tasks.monitoring.sources import RawMention
 from tasks.monitoring.tasks import DUPLICATE_WINDOW
 from tasks.notify.repository import first_sent_at, recipients_of, sent_count
@@ -121,9 +120,7 @@ def inject_drill(injection: Injection, analysed: list[dict[str, object]], starte
                           started_by=started_by, started_at=now, crisis_start=injection.crisis_start,
                           grade_at=now + timedelta(minutes=scenario.grade_after_minutes), mentions=len(analysed))
         rows = [{**row, "external_id": f"d{drill.id}-{row['external_id']}", "is_drill": True} for row in analysed]
-        earlier = mentions.recent_originals(session, rows, DUPLICATE_WINDOW)
-        _, new = mentions.insert_mentions(session, rows)
-        mentions.link_duplicates(session, link_duplicates(earlier, new, window=DUPLICATE_WINDOW))
+        mentions.store_new_mentions(session, rows, DUPLICATE_WINDOW)
         audit.record(session, actor=started_by, action="drill.started", entity_type="drill", entity_id=str(drill.id),
                      at=now, after={"scenario": injection.scenario, "seed": injection.seed, "brand": scenario.brand,
                                     "category": scenario.category, "expected_level": scenario.expected_level,

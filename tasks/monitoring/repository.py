@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Row, Select, Table, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Row, Select, Table, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tasks.db import insert_ignoring_duplicates, sqlite_insert_ignoring_duplicates
 from tasks.models import EngagementRead, Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
-from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair, hex_bands
+from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair, hex_bands, link_duplicates
 from tasks.monitoring.health import SourceOutcome, next_health
 from tasks.monitoring.sources import FileMark, SourceProgress
 from tasks.monitoring.sources_files import DropFile
@@ -27,39 +27,25 @@ RECENT_LIMIT = 50_000
 SHARED_BANDS_UP_TO = 1000
 
 
-def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tuple[int, list[Fingerprint]]:
-    """Insert rows not stored before (unique source + external id), with the other watched brands each names
-    (a row's ALSO_BRANDS: [(brand, product), …]); return how many, and the fingerprints of the new ones that
-    name a brand (only those are checked for duplicates)."""
-    table = Mention.__table__
+def store_new_mentions(session: Session, rows: Sequence[dict[str, object]], window: timedelta) -> tuple[int, int]:
+    """Insert the rows not stored before (unique source + external id; a key's first row is the one kept), with
+    the other watched brands each names (a row's ALSO_BRANDS: [(brand, product), …]), each new branded mention
+    that repeats an earlier one or a fellow new one within `window` pointing at that original
+    (duplicates.link_duplicates). Return (inserted, linked)."""
+    earlier = recent_originals(session, rows, window)
     first = {(r["source"], r["external_id"]): r for r in reversed(rows)}  # the first row of a key is the one inserted
     also = {(r["source"], r["external_id"]): r[ALSO_BRANDS] for r in rows if r.get(ALSO_BRANDS)}
     counted = {(r["source"], r["external_id"]): _read_of(r) for r in rows
                if r.get("fetched_at") is not None and any(r.get(name) is not None for name in _COUNTS)}
-    chunks = ([{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r
-               for r in rows[start : start + CHUNK]] if also else rows[start : start + CHUNK]
-              for start in range(0, len(rows), CHUNK))
-    # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
     if session.get_bind().dialect.name == "sqlite":
-        # A plain executemany on the driver, then the new rows by id: the session's BEGIN IMMEDIATE holds SQLite's
-        # one write lock, so every row above the largest id before is one of ours (2x faster than RETURNING, which
-        # SQLAlchemy batches row by row in Python; the driver's own executemany: 2.95 -> 2.27 s per 100,000).
-        before = session.scalar(select(func.max(table.c.id))) or 0
-        for chunk in chunks:
-            sqlite_insert_ignoring_duplicates(session, table, chunk)
-        keys = session.execute(select(table.c.id, table.c.source, table.c.external_id).where(table.c.id > before))
+        keys, links = _sqlite_insert_linked(session, rows, first, earlier, window)
     else:
-        statement = insert_ignoring_duplicates(table).returning(table.c.id, table.c.source, table.c.external_id)
-        keys = (key for chunk in chunks for key in session.execute(statement, chunk))
-    inserted, prints = 0, []
+        keys, links = _insert_then_link(session, rows, first, earlier, window)
+    inserted = 0
     extra: list[dict[str, object]] = []
     reads: list[dict[str, object]] = []
     for key, source, external_id in keys:
         inserted += 1
-        row = first[(source, external_id)]
-        if row["brand"] is not None:
-            prints.append(Fingerprint(key, row["brand"], row["content_hash"], int(row["simhash"], 16),  # type: ignore[arg-type, call-overload]
-                                      row["published_at"]))  # type: ignore[arg-type]
         extra.extend({"mention_id": key, "brand": b, "product": p}
                      for b, p in also.get((source, external_id), ()))  # type: ignore[attr-defined]
         if (source, external_id) in counted:
@@ -67,7 +53,63 @@ def insert_mentions(session: Session, rows: Sequence[dict[str, object]]) -> tupl
     if extra:
         session.execute(insert_ignoring_duplicates(MentionBrand), extra)
     _record_reads(session, reads)
-    return inserted, prints
+    return inserted, len(links)
+
+
+def _fingerprint(key: int, row: dict[str, object]) -> Fingerprint:
+    return Fingerprint(key, row["brand"], row["content_hash"], int(row["simhash"], 16),  # type: ignore[arg-type, call-overload]
+                       row["published_at"])  # type: ignore[arg-type]
+
+
+def _without_also(rows: Sequence[dict[str, object]]) -> Sequence[dict[str, object]]:
+    return [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r for r in rows]
+
+
+def _sqlite_insert_linked(session: Session, rows: Sequence[dict[str, object]], first: dict[tuple[object, object], dict[str, object]],
+                          earlier: list[Fingerprint], window: timedelta) -> tuple[list[tuple[int, str, str]], dict[int, int]]:
+    """SQLite: give each row to insert its id before inserting it, so its duplicate link goes in with the row
+    rather than in an UPDATE after (100,000 generated mentions, 26,656 links: 1.2-1.7 s of a 7 s store). The
+    session's BEGIN IMMEDIATE holds SQLite's one write lock from the first statement: the rows not stored yet stay
+    so until this insert, and the ids above the largest one before are free."""
+    table = Mention.__table__
+    seen = set(_stored_counts(session, list(first.values())))
+    fresh = []  # the first row of each key not stored, in the batch's order
+    for row in rows:
+        key = (row["source"], row["external_id"])
+        if key not in seen:
+            seen.add(key)
+            fresh.append(row)
+    before = session.scalar(select(func.max(table.c.id))) or 0
+    ids = range(before + 1, before + 1 + len(fresh))
+    links = link_duplicates(earlier, [_fingerprint(i, row) for i, row in zip(ids, fresh, strict=True)
+                                      if row["brand"] is not None], window=window)
+    # An original may come later in the batch than its duplicate (a file is not always in order of publication):
+    # its foreign key is checked at commit, once every row is in (SQLite ends the deferral with the transaction).
+    session.execute(text("PRAGMA defer_foreign_keys = ON"))
+    inserted = 0
+    for start in range(0, len(fresh), CHUNK):
+        part = ids[start : start + CHUNK]
+        inserted += sqlite_insert_ignoring_duplicates(session, table, _without_also(fresh[start : start + CHUNK]),
+                                                      {"id": part, "duplicate_of_id": [links.get(i) for i in part]})
+    if inserted != len(fresh):  # never seen: the write lock keeps every other writer out
+        raise RuntimeError(f"提及入库：应新增 {len(fresh)} 条，实际 {inserted} 条；本批未提交")
+    keys = [(i, str(row["source"]), str(row["external_id"])) for i, row in zip(ids, fresh, strict=True)]
+    return keys, links
+
+
+def _insert_then_link(session: Session, rows: Sequence[dict[str, object]], first: dict[tuple[object, object], dict[str, object]],
+                      earlier: list[Fingerprint], window: timedelta) -> tuple[list[tuple[int, str, str]], dict[int, int]]:
+    """PostgreSQL: insert (RETURNING the new rows' ids: another scan may insert at the same time), then point the
+    duplicates at their originals."""
+    table = Mention.__table__
+    # Core, not the ORM entity: the ORM's bulk INSERT … RETURNING compiles a statement per few rows (~20× slower).
+    statement = insert_ignoring_duplicates(table).returning(table.c.id, table.c.source, table.c.external_id)
+    keys = [tuple(key) for start in range(0, len(rows), CHUNK)
+            for key in session.execute(statement, _without_also(rows[start : start + CHUNK]))]
+    links = link_duplicates(earlier, [_fingerprint(key, first[(source, external_id)]) for key, source, external_id in keys
+                                      if first[(source, external_id)]["brand"] is not None], window=window)
+    _link(session, links)
+    return keys, links  # type: ignore[return-value]
 
 
 def _read_of(row: dict[str, object]) -> dict[str, object]:
@@ -105,7 +147,7 @@ def recent_originals(session: Session, rows: Sequence[dict[str, object]], window
     return [Fingerprint(k, b, c, int(s, 16), p) for k, b, c, s, p in session.execute(query)]
 
 
-def link_duplicates(session: Session, links: dict[int, int]) -> None:
+def _link(session: Session, links: dict[int, int]) -> None:
     """Point each duplicate at its original (one executemany UPDATE by primary key)."""
     table = Mention.__table__
     statement = (update(table).where(table.c.id == bindparam("mention_id"))

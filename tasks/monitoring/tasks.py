@@ -20,7 +20,7 @@ from tasks.common import collector_paused, local_zone, show_time
 from tasks.db import retry_transient_db, session_scope
 from tasks.monitoring import health, readers, repository
 from tasks.monitoring.analysis import analyse_many
-from tasks.monitoring.duplicates import link_duplicates, resolve_reposts
+from tasks.monitoring.duplicates import resolve_reposts
 from tasks.monitoring.health import SourceOutcome
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.repository import ALSO_BRANDS
@@ -146,13 +146,10 @@ def store_mentions(rows: list[dict[str, object]]) -> int:
         return 0
     with collector_paused(), session_scope() as session:
         repository.raise_engagement(session, rows)
-        earlier = repository.recent_originals(session, rows, DUPLICATE_WINDOW)
-        inserted, new = repository.insert_mentions(session, rows)
-        links = link_duplicates(earlier, new, window=DUPLICATE_WINDOW)
-        repository.link_duplicates(session, links)
+        inserted, linked = repository.store_new_mentions(session, rows, DUPLICATE_WINDOW)
         spread = resolve_stored_reposts(session, rows)
     get_run_logger().info("新入库 %d 条提及（共读到 %d 条）；识别近似重复 %d 条，转发归源 %d 条",
-                          inserted, len(rows), len(links), spread)
+                          inserted, len(rows), linked, spread)
     return inserted
 
 

@@ -68,6 +68,20 @@ def test_reposts_and_near_duplicates_are_linked_to_the_original(
     assert _links() == {**links, "d1": "c1"}
 
 
+def test_a_repeat_before_its_original_in_the_batch_is_linked_and_stored_rows_keep_their_ids(database: str) -> None:
+    """An export is not always in order of publication: a repeat may come first in the file and its original after
+    it. A stored post read again and a key twice in the batch are stored once; the new rows' links are right."""
+    assert _store(("weibo", "a1", OTHER, timedelta(hours=-5))) == 1
+    assert _store(("weibo", "c2", NEW + "！", timedelta(minutes=-10)),  # a repeat, first in the file
+                  ("weibo", "a1", OTHER, timedelta(hours=-5)),  # stored before
+                  ("weibo", "c2", NEW + "！", timedelta(minutes=-10)),  # the same key again
+                  ("douyin", "c1", NEW, timedelta(minutes=-30))) == 2  # the original, last
+    assert _links() == {"a1": None, "c1": None, "c2": "c1"}
+    with session_scope() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+    assert ids["a1"] < ids["c2"] < ids["c1"], "ids in the order of the batch"
+
+
 
 def _store_many(count: int) -> None:
     """Store `count` posts as people write them: different texts, few of them repeats."""
