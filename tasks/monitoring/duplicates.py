@@ -96,22 +96,31 @@ class _Originals:
         self.width = 64 // self.bands
         self.exact: dict[tuple[str, str], list[Fingerprint]] = defaultdict(list)
         self.window_us = window // _MICROSECOND
-        # per band: the originals sharing it, in the order added (see _Bucket)
-        self.banded: dict[tuple[str, int, int], _Bucket] = defaultdict(_Bucket)
+        # per band: the originals sharing it, in the order added (see _Bucket), by band key (see band_keys_of)
+        self.banded: dict[int, _Bucket] = defaultdict(_Bucket)
+        self._codes: dict[str, int] = {}  # brand -> its number in the band keys
 
-    def band_keys_of(self, prints: Sequence[Fingerprint]) -> list[list[tuple[str, int, int]]]:
-        """Return each print's band keys, (brand, band, the band's bits), band 0 the lowest bits; the bands of all
-        cut at once (numpy)."""
+    def band_keys_of(self, prints: Sequence[Fingerprint]) -> list[tuple[int, ...]]:
+        """Return each print's band keys, band 0 the lowest bits: one int per (brand, band, the band's bits), as
+        ((brand's number × bands + band) << width) | bits. An int is hashed and compared faster than a tuple, and a
+        scan looks 400,000 of them up for 100,000 posts. The bands of all are cut at once (numpy)."""
         if not prints:
             return []
+        codes = self._codes
+        brands = [codes.setdefault(p.brand, len(codes)) for p in prints]
+        bands, width = self.bands, self.width
+        if width > 32:  # a band of more than 32 bits (max_bits 0 or 1): plain ints
+            mask = (1 << width) - 1
+            return [tuple(((brand * bands + band) << width) | ((p.simhash >> band * width) & mask)
+                          for band in range(bands)) for brand, p in zip(brands, prints, strict=True)]
         hashes = np.array([p.simhash for p in prints], dtype=np.uint64)
-        mask = np.uint64((1 << self.width) - 1)
-        values = [((hashes >> np.uint64(band * self.width)) & mask).tolist() for band in range(self.bands)]
-        brands = [p.brand for p in prints]
-        return [[(brand, band, value) for band, value in enumerate(row)]
-                for brand, row in zip(brands, zip(*values, strict=True), strict=True)]
+        numbers = np.array(brands, dtype=np.uint64) * np.uint64(bands)
+        mask, shift = np.uint64((1 << width) - 1), np.uint64(width)
+        columns = [(((numbers + np.uint64(band)) << shift) | ((hashes >> np.uint64(band * width)) & mask)).tolist()
+                   for band in range(bands)]
+        return list(zip(*columns, strict=True))
 
-    def add(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]]) -> None:
+    def add(self, print_: Fingerprint, band_keys: Sequence[int]) -> None:
         self.exact[(print_.brand, print_.content_hash)].append(print_)
         if print_.simhash:
             entry = (print_.simhash, _micros(print_.published_at), print_.key)
@@ -119,7 +128,7 @@ class _Originals:
                 self.banded[key].entries.append(entry)
 
     def add_known(self, known: Sequence[Fingerprint], new: Sequence[Fingerprint],
-                  new_keys: Sequence[list[tuple[str, int, int]]]) -> None:
+                  new_keys: Sequence[Sequence[int]]) -> None:
         """Index the stored originals `known` under the keys `new` will look up (`new_keys`, theirs in order), as
         `add` would, in order.
 
@@ -135,21 +144,17 @@ class _Originals:
         bands = {key for print_, keys in zip(new, new_keys, strict=True) if print_.simhash for key in keys}
         if not bands:
             return
-        hashes = np.array([p.simhash for p in known], dtype=np.uint64)
-        mask = np.uint64((1 << self.width) - 1)
-        for band in range(self.bands):
-            values = (hashes >> np.uint64(band * self.width)) & mask
-            asked = np.array([value for _, b, value in bands if b == band], dtype=np.uint64)
-            for i in np.flatnonzero(np.isin(values, asked)).tolist():
-                print_ = known[i]
-                key = (print_.brand, band, int(values[i]))
-                if print_.simhash and key in bands:
-                    self.banded[key].entries.append((print_.simhash, _micros(print_.published_at), print_.key))
+        for print_, keys in zip(known, self.band_keys_of(known), strict=True):
+            if print_.simhash and not bands.isdisjoint(keys):
+                entry = (print_.simhash, _micros(print_.published_at), print_.key)
+                for key in keys:
+                    if key in bands:
+                        self.banded[key].entries.append(entry)
 
     def _near(self, a: Fingerprint, b: Fingerprint) -> bool:
         return abs(a.published_at - b.published_at) <= self.window
 
-    def find(self, print_: Fingerprint, band_keys: list[tuple[str, int, int]]) -> int | None:
+    def find(self, print_: Fingerprint, band_keys: Sequence[int]) -> int | None:
         """Return the key of the first indexed original `print_` repeats, or None. Call it for posts in order of
         publication (link_duplicates does): it forgets the originals too old for the post it is given."""
         for other in self.exact.get((print_.brand, print_.content_hash), ()):
