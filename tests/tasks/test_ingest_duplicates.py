@@ -82,6 +82,59 @@ def test_a_repeat_before_its_original_in_the_batch_is_linked_and_stored_rows_kee
     assert ids["a1"] < ids["c2"] < ids["c1"], "ids in the order of the batch"
 
 
+def test_two_scans_storing_at_once_on_sqlite_each_take_their_own_ids_and_links(sqlite_db: str) -> None:
+    """SQLite hands a batch its ids before the insert (its near-duplicate links go in with the rows): two scans
+    storing overlapping batches at the same moment must still store every post once, each repeat linked to the
+    one original of its text, every link to a stored original (BEGIN IMMEDIATE lets one writer in at a time)."""
+    import threading
+
+    from sqlalchemy import func, text
+
+    from tasks.monitoring.tasks import DUPLICATE_WINDOW
+
+    def batch(keys: range, prefix: str = "k") -> list[dict[str, object]]:
+        words = list(POST + NEW + OTHER)
+        raw = [RawMention("weibo", f"{prefix}{i}", "澄星" + "".join(random.Random(i).sample(words, 30)),
+                          NOW - timedelta(minutes=i % 300)) for i in keys]  # texts unlike each other
+        with disable_run_logger():
+            return analyse_mentions.fn(raw, NOW)
+
+    for round_ in range(3):
+        first = batch(range(round_ * 1000, round_ * 1000 + 600))
+        second = batch(range(round_ * 1000 + 300, round_ * 1000 + 900))  # 300 keys in both
+        second += [{**row, "external_id": f"again-{row['external_id']}"} for row in first[:200]]  # same texts, new keys
+        start, counts, failures = threading.Barrier(2), [], []
+
+        def store(rows: list[dict[str, object]], start: threading.Barrier = start, counts: list[int] = counts,
+                  failures: list[Exception] = failures) -> None:
+            start.wait()
+            try:
+                with session_scope() as session:
+                    counts.append(repository.store_new_mentions(session, rows, DUPLICATE_WINDOW)[0])
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=store, args=(rows,)) for rows in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures and sum(counts) == 1100, (failures, counts)
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Mention.id))) == 3300
+        assert not session.execute(text("PRAGMA foreign_key_check")).all()
+        rows = session.execute(select(Mention.id, Mention.content_hash, Mention.duplicate_of_id)).all()
+    by_id = {key: (content, original) for key, content, original in rows}
+    originals_of: dict[str, list[int]] = {}
+    for key, content, original in rows:
+        assert original is None or by_id[original][1] is None, "a link points at an original, never at a repeat"
+        if original is None:
+            originals_of.setdefault(content, []).append(key)
+    # whichever scan stored a text first holds its original: the other's copy (again-kX or kX) links to it
+    assert all(len(keys) == 1 for keys in originals_of.values()), "one original per text"
+    assert sum(original is not None for _, _, original in rows) >= 3 * 200
+
+
 
 def _store_many(count: int) -> None:
     """Store `count` posts as people write them: different texts, few of them repeats."""
