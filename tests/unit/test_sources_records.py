@@ -143,22 +143,23 @@ def test_a_text_without_tokens_only_matches_an_exact_repeat() -> None:
                                 _print(3, 0, 2, content="x")]) == {3: 1}
 
 
-def _reference_links(known: list[Fingerprint], new: list[Fingerprint]) -> dict[int, int]:
+def _reference_links(known: list[Fingerprint], new: list[Fingerprint], max_bits: int = 3) -> dict[int, int]:
     """link_duplicates by its definition, without an index: an exact repeat first, else band by band the first
-    original (stored ones, then earlier new ones, in order) sharing that band within 3 bits and 48 h."""
+    original (stored ones, then earlier new ones, in order) sharing that band within `max_bits` bits and 48 h."""
     window, originals, links = timedelta(hours=48), list(known), {}
+    width = 64 // (max_bits + 1)
 
     def band(value: int, b: int) -> int:
-        return value >> (16 * b) & 0xFFFF
+        return value >> (width * b) & ((1 << width) - 1)
 
     for post in sorted(new, key=lambda p: (p.published_at, p.key)):
         near = [o for o in originals if o.brand == post.brand and abs(o.published_at - post.published_at) <= window]
         match = next((o.key for o in near if o.content_hash == post.content_hash), None)
-        for b in range(4):
+        for b in range(max_bits + 1):
             if match is not None or not post.simhash:
                 break
             match = next((o.key for o in near if o.simhash and band(o.simhash, b) == band(post.simhash, b)
-                          and (o.simhash ^ post.simhash).bit_count() <= 3), None)
+                          and (o.simhash ^ post.simhash).bit_count() <= max_bits), None)
         if match is None:
             originals.append(post)
         else:
@@ -187,6 +188,26 @@ def test_linking_agrees_with_its_definition_over_a_week_of_posts_in_any_order() 
     links = link_duplicates(known, new)
     assert links == _reference_links(known, new)
     assert 100 < len(links) < 1300, "the set has both repeats and originals"
+
+
+@pytest.mark.parametrize("max_bits", [0, 1, 3, 7])
+def test_every_band_width_links_as_the_definition_says(max_bits: int) -> None:
+    """Band keys pack (brand, band, bits) into one int: with 64-, 32-, 16- and 8-bit bands, over two brands whose
+    posts share hashes, the links are the plain definition's (a key of one brand never finds the other's)."""
+    rng = random.Random(max_bits)
+    templates = [rng.getrandbits(64) for _ in range(6)]
+
+    def post(key: int) -> Fingerprint:
+        value = rng.choice(templates)
+        for _ in range(rng.choice((0, 1, 2, 3, 5))):
+            value ^= 1 << rng.randrange(64)
+        return Fingerprint(key, rng.choice(("澄星", "青禾")), f"h{key % 50}", value,
+                           NOW + timedelta(hours=rng.randrange(72)))
+
+    known, new = [post(k) for k in range(1, 60)], [post(k) for k in range(60, 400)]
+    links = link_duplicates(known, new, max_bits=max_bits)
+    assert links == _reference_links(known, new, max_bits)
+    assert 50 < len(links) < 340
 
 
 def test_a_copy_paste_campaign_links_as_its_definition_says() -> None:
