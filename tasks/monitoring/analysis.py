@@ -172,7 +172,7 @@ def _fast_segmenter() -> rjieba.Jieba:
 def normalise(text: str) -> str:
     """Collapse whitespace and read traditional characters as simplified: the hash and SimHash see the same text
     for a repost with new spacing or in the other script, and 麥當勞 is 麦当劳 to the lexicon and the model."""
-    return simplified([_WHITESPACE.sub(" ", text or "").strip()])[0]
+    return _normalised([text])[0]
 
 
 @cache

@@ -13,6 +13,7 @@ from tasks.monitoring.analysis import (
     analyse_many,
     categorise,
     match_brand,
+    normalise,
 )
 from tasks.monitoring.sentiment import SentimentModel
 from tasks.monitoring.simhash import hamming
@@ -457,3 +458,16 @@ def test_a_scan_cutting_with_jieba_rs_never_loads_jiebas_dictionary_and_jieba_st
     assert seen["rjieba"] and seen["brand"] == "澄星"
     assert seen["loaded_by_scan"] is False
     assert "澄星空气炸锅" in seen["jieba_tokens"] and "木棉四件套新款" in seen["jieba_tokens"]
+
+
+def test_a_batch_collapses_whitespace_as_each_text_alone_also_around_a_nul_in_a_text() -> None:
+    """The batch's whitespace is collapsed in one pass over its texts joined by NUL; a text holding NUL itself (a
+    control character the reader did not scrub) must not shift the others."""
+    lexicon = shipped_lexicon()
+    texts = ["  澄星空气炸锅\t\n冒烟了  ", "a\0b   c", None, "", "麥當勞  的 薯條"]
+    batch = analyse_many(texts, lexicon, NEGATIVE_BELOW, model())  # type: ignore[arg-type]
+    alone = [analyse(t or "", lexicon, NEGATIVE_BELOW, model()) for t in texts]
+    assert [a.content_hash for a in batch] == [a.content_hash for a in alone]
+    assert normalise("  澄星空气炸锅\t\n冒烟了  ") == "澄星空气炸锅 冒烟了" and normalise("a\0b   c") == "a\0b c"
+    assert normalise("麥當勞  的 薯條") == "麦当劳 的 薯条"
+    assert len(batch) == 5 and batch[1].content_hash != batch[0].content_hash
