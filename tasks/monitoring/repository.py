@@ -31,14 +31,20 @@ def store_new_mentions(session: Session, rows: Sequence[dict[str, object]], wind
     """Insert the rows not stored before (unique source + external id; a key's first row is the one kept), with
     the other watched brands each names (a row's ALSO_BRANDS: [(brand, product), …]), each new branded mention
     that repeats an earlier one or a fellow new one within `window` pointing at that original
-    (duplicates.link_duplicates). Return (inserted, linked)."""
-    earlier = recent_originals(session, rows, window)
+    (duplicates.link_duplicates). Engagement counts of stored mentions read again higher are raised first
+    (raise_engagement). Return (inserted, linked)."""
     first = {(r["source"], r["external_id"]): r for r in reversed(rows)}  # the first row of a key is the one inserted
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite reads which rows are stored once, for both steps; PostgreSQL only those with counts (its insert
+    # tells which rows were new by RETURNING).
+    stored = _stored_counts(session, list(first.values())) if sqlite else None
+    raise_engagement(session, rows, stored)
+    earlier = recent_originals(session, rows, window)
     also = {(r["source"], r["external_id"]): r[ALSO_BRANDS] for r in rows if r.get(ALSO_BRANDS)}
     counted = {(r["source"], r["external_id"]): _read_of(r) for r in rows
                if r.get("fetched_at") is not None and any(r.get(name) is not None for name in _COUNTS)}
-    if session.get_bind().dialect.name == "sqlite":
-        keys, links = _sqlite_insert_linked(session, rows, first, earlier, window)
+    if stored is not None:
+        keys, links = _sqlite_insert_linked(session, rows, set(stored), earlier, window)
     else:
         keys, links = _insert_then_link(session, rows, first, earlier, window)
     inserted = 0
@@ -65,14 +71,13 @@ def _without_also(rows: Sequence[dict[str, object]]) -> Sequence[dict[str, objec
     return [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r for r in rows]
 
 
-def _sqlite_insert_linked(session: Session, rows: Sequence[dict[str, object]], first: dict[tuple[object, object], dict[str, object]],
+def _sqlite_insert_linked(session: Session, rows: Sequence[dict[str, object]], seen: set[tuple[object, object]],
                           earlier: list[Fingerprint], window: timedelta) -> tuple[list[tuple[int, str, str]], dict[int, int]]:
     """SQLite: give each row to insert its id before inserting it, so its duplicate link goes in with the row
     rather than in an UPDATE after (100,000 generated mentions, 26,656 links: 1.2-1.7 s of a 7 s store). The
     session's BEGIN IMMEDIATE holds SQLite's one write lock from the first statement: the rows not stored yet stay
-    so until this insert, and the ids above the largest one before are free."""
+    so until this insert, and the ids above the largest one before are free. `seen`: the keys stored already."""
     table = Mention.__table__
-    seen = set(_stored_counts(session, list(first.values())))
     fresh = []  # the first row of each key not stored, in the batch's order
     for row in rows:
         key = (row["source"], row["external_id"])
@@ -160,13 +165,15 @@ def _link(session: Session, links: dict[int, int]) -> None:
 _COUNTS = ("reposts", "comments", "likes")
 
 
-def raise_engagement(session: Session, rows: Sequence[dict[str, object]]) -> None:
+def raise_engagement(session: Session, rows: Sequence[dict[str, object]],
+                     stored: dict[tuple[object, object], tuple] | None = None) -> None:  # type: ignore[type-arg]
     """Raise the stored engagement counts of mentions read again with higher ones (never lower them; the
     text and analysis stay as first stored). Only rows already stored are updated: a batch of new posts
-    costs one SELECT per chunk, not an UPDATE per row."""
+    costs one SELECT per chunk, not an UPDATE per row (none when `stored`, _stored_counts of the rows, is given)."""
     table = Mention.__table__
     counted = [r for r in rows if any(r.get(name) is not None for name in _COUNTS)]
-    stored = _stored_counts(session, counted)
+    if stored is None:
+        stored = _stored_counts(session, counted)
     params = [{"s": r["source"], "e": r["external_id"], **{f"new_{name}": r.get(name) for name in _COUNTS}}
               for r in counted if (r["source"], r["external_id"]) in stored]
     if not params:

@@ -145,7 +145,6 @@ def store_mentions(rows: list[dict[str, object]]) -> int:
     if not rows:
         return 0
     with collector_paused(), session_scope() as session:
-        repository.raise_engagement(session, rows)
         inserted, linked = repository.store_new_mentions(session, rows, DUPLICATE_WINDOW)
         spread = resolve_stored_reposts(session, rows)
     get_run_logger().info("新入库 %d 条提及（共读到 %d 条）；识别近似重复 %d 条，转发归源 %d 条",
