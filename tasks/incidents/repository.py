@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from tasks.db import read_rows
+from tasks.db import prepared, read_rows
 from tasks.errors import NotFound
 from tasks.incidents.state import ACTIVE_STATES, IncidentState
 from tasks.models import DetectionHit, Incident, IncidentMetric, Mention, names_brand
@@ -60,14 +60,14 @@ def keys_in_state(session: Session, state: IncidentState) -> list[str]:
 def active_by_group(session: Session, drill: bool = False) -> dict[tuple[str, str], Incident]:
     """Return per brand and category the incident still being handled (the newest, if several; a drill's when
     `drill`): one query for a whole scan instead of one per group."""
-    return {(i.brand, i.category): i for i in session.scalars(
-        select(Incident).where(Incident.is_drill.is_(drill), Incident.state.in_(ACTIVE_STATES))
-        .order_by(Incident.id))}
+    return {(i.brand, i.category): i for i in session.scalars(prepared(("active_by_group", drill), lambda: select(
+        Incident).where(Incident.is_drill.is_(drill), Incident.state.in_(ACTIVE_STATES)).order_by(Incident.id)))}
 
 
 def active_incidents(session: Session) -> list[Incident]:
     """Return every incident still being handled."""
-    return list(session.scalars(select(Incident).where(Incident.state.in_(ACTIVE_STATES)).order_by(Incident.id)))
+    return list(session.scalars(prepared("active_incidents", lambda: select(Incident).where(
+        Incident.state.in_(ACTIVE_STATES)).order_by(Incident.id))))
 
 
 def handled_incidents(session: Session, key: str | None = None) -> list[Incident]:
@@ -122,12 +122,9 @@ def advance_tier(session: Session, incident_id: int, reached: int, target: int) 
 
 def top_posts(session: Session, incident_id: int, limit: int = 5) -> list[Mention]:
     """Return the incident's widest-reaching mentions."""
-    return list(
-        session.scalars(
-            select(Mention).where(Mention.incident_id == incident_id)
-            .order_by(Mention.reach.desc(), Mention.id).limit(limit)
-        )
-    )
+    return list(session.scalars(prepared(("top_posts", limit), lambda: select(Mention).where(
+        Mention.incident_id == bindparam("incident")).order_by(Mention.reach.desc(), Mention.id).limit(limit)),
+        {"incident": incident_id}))
 
 
 def latest_metric(session: Session, incident_id: int) -> IncidentMetric | None:
@@ -178,12 +175,9 @@ def closed_keys(session: Session, keys: Collection[str]) -> list[str]:
 
 def earliest_posts(session: Session, incident_id: int, limit: int = 5) -> list[Mention]:
     """Return the incident's first mentions (its origin), oldest first."""
-    return list(
-        session.scalars(
-            select(Mention).where(Mention.incident_id == incident_id)
-            .order_by(Mention.published_at, Mention.id).limit(limit)
-        )
-    )
+    return list(session.scalars(prepared(("earliest_posts", limit), lambda: select(Mention).where(
+        Mention.incident_id == bindparam("incident")).order_by(Mention.published_at, Mention.id).limit(limit)),
+        {"incident": incident_id}))
 
 
 def debunk_flags(session: Session, brand: str, since: datetime, until: datetime, drill: bool) -> list[bool]:

@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Row, Select, Table, bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from tasks.db import insert_ignoring_duplicates, sqlite_insert_ignoring_duplicates
+from tasks.db import insert_ignoring_duplicates, prepared, read_rows, sqlite_insert_ignoring_duplicates
 from tasks.models import EngagementRead, Mention, MentionBrand, ProcessedFile, SourceHealth, SourceState
 from tasks.monitoring.duplicates import Fingerprint, Reading, RepostPair, hex_bands, link_duplicates
 from tasks.monitoring.health import SourceOutcome, next_health
@@ -71,6 +71,10 @@ def _without_also(rows: Sequence[dict[str, object]]) -> Sequence[dict[str, objec
     return [{k: v for k, v in r.items() if k != ALSO_BRANDS} if ALSO_BRANDS in r else r for r in rows]
 
 
+_LARGEST_ID = select(func.max(Mention.__table__.c.id))
+_DEFER_FOREIGN_KEYS = text("PRAGMA defer_foreign_keys = ON")
+
+
 def _sqlite_insert_linked(session: Session, rows: Sequence[dict[str, object]], seen: set[tuple[object, object]],
                           earlier: list[Fingerprint], window: timedelta) -> tuple[list[tuple[int, str, str]], dict[int, int]]:
     """SQLite: give each row to insert its id before inserting it, so its duplicate link goes in with the row
@@ -84,13 +88,13 @@ def _sqlite_insert_linked(session: Session, rows: Sequence[dict[str, object]], s
         if key not in seen:
             seen.add(key)
             fresh.append(row)
-    before = session.scalar(select(func.max(table.c.id))) or 0
+    before = read_rows(session, _LARGEST_ID).scalar() or 0
     ids = range(before + 1, before + 1 + len(fresh))
     links = link_duplicates(earlier, [_fingerprint(i, row) for i, row in zip(ids, fresh, strict=True)
                                       if row["brand"] is not None], window=window)
     # An original may come later in the batch than its duplicate (a file is not always in order of publication):
     # its foreign key is checked at commit, once every row is in (SQLite ends the deferral with the transaction).
-    session.execute(text("PRAGMA defer_foreign_keys = ON"))
+    session.execute(_DEFER_FOREIGN_KEYS)
     inserted = 0
     for start in range(0, len(fresh), CHUNK):
         part = ids[start : start + CHUNK]
@@ -198,19 +202,21 @@ def _stored_counts(session: Session, rows: Sequence[dict[str, object]]) -> dict[
     for row in rows:
         by_source.setdefault(row["source"], []).append(row["external_id"])
     found: dict[tuple[object, object], tuple] = {}  # type: ignore[type-arg]
+    stored = prepared("stored_counts", lambda: select(
+        Mention.external_id, Mention.id, Mention.reposts, Mention.comments, Mention.likes).where(
+            Mention.source == bindparam("source"), Mention.external_id.in_(bindparam("ids", expanding=True))))
     for source, ids in by_source.items():
         for start in range(0, len(ids), CHUNK):
-            for external_id, *values in session.execute(
-                    select(Mention.external_id, Mention.id, Mention.reposts, Mention.comments, Mention.likes)
-                    .where(Mention.source == source, Mention.external_id.in_(ids[start : start + CHUNK]))):
+            for external_id, *values in read_rows(session, stored, {"source": source, "ids": ids[start : start + CHUNK]}):
                 found[(source, external_id)] = tuple(values)
     return found
 
 
 def sources_with_reposts(session: Session, sources: set[str]) -> list[str]:
     """Return which of `sources` have any stored mention that reposts another (uses the repost index)."""
-    return sorted(s for s in sources if session.scalar(
-        select(Mention.id).where(Mention.source == s, Mention.repost_of.is_not(None)).limit(1)) is not None)
+    reposting = prepared("source_reposts", lambda: select(Mention.id).where(
+        Mention.source == bindparam("source"), Mention.repost_of.is_not(None)).limit(1))
+    return sorted(s for s in sources if read_rows(session, reposting, {"source": s}).first() is not None)
 
 
 @cache

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from tasks.db import hold_lock, insert_ignoring_duplicates, read_rows
+from tasks.db import hold_lock, insert_ignoring_duplicates, prepared, read_rows
 from tasks.incidents.state import OTHER_CATEGORY
 from tasks.models import (
     DetectionHit,
@@ -85,26 +85,39 @@ def window_stats(session: Session, start: datetime, end: datetime, drill: bool =
 
 
 
-def _with_other_brands(session: Session, first: Select, other: Select, *where: ColumnElement[bool]) -> list[Row]:  # type: ignore[type-arg]
+def _with_other_brands(session: Session, first: Select, other: Select, *where: ColumnElement[bool],  # type: ignore[type-arg]
+                       params: dict[str, object] | None = None, key: Hashable = None) -> list[Row]:  # type: ignore[type-arg]
     """Return `first`'s rows (a mention under its first brand) and `other`'s (under each other brand it
     names, see MentionBrand), both filtered by `where`: a post naming three watched brands counts for each.
-    Both selects start with the brand column and have the same columns after it."""
-    rows = list(read_rows(session, first.where(Mention.brand.is_not(None), *where)).all())
-    rows += read_rows(session, other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where)).all()
-    return rows
+    Both selects start with the brand column and have the same columns after it. `params` fill the bindparams
+    of `where`; with a `key` the two statements are built once (tasks.db.prepared) and only run after."""
+    def build() -> tuple[Select, Select]:  # type: ignore[type-arg]
+        return (first.where(Mention.brand.is_not(None), *where),
+                other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
+
+    statements = build() if key is None else prepared(("with_other_brands", key), build)
+    return [row for statement in statements for row in read_rows(session, statement, params)]
 
 
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
     """Link the brand and category's unlinked negative mentions published in [since, until] to the incident."""
     category = Mention.category.is_(None) if incident.category == OTHER_CATEGORY else (
-        Mention.category == incident.category)
-    conditions = (Mention.is_drill.is_(incident.is_drill), category, Mention.negative.is_(True),
-                  Mention.incident_id.is_(None), Mention.published_at >= since, Mention.published_at <= until)
+        Mention.category == incident.category)  # one statement per category: SQLite plans `IS NULL` apart
     # One UPDATE per way of naming the brand: the first reads the (brand, published_at) index of unattached
     # negatives, which names_brand's OR would not use (it read every mention of every brand in the incident's
     # span, for each active incident at every scan).
-    return sum(session.execute(update(Mention).where(names, *conditions).values(incident_id=incident.id)).rowcount or 0
-               for names in brand_ways(incident.brand))
+    def build() -> list[Update]:
+        conditions = (Mention.is_drill.is_(incident.is_drill), category, Mention.negative.is_(True),
+                      Mention.incident_id.is_(None), Mention.published_at >= bindparam("since"),
+                      Mention.published_at <= bindparam("until"))
+        return [update(Mention).where(names, *conditions).values(incident_id=bindparam("incident"))
+                for names in brand_ways(incident.brand)]
+
+    params = {"since": since, "until": until, "incident": incident.id}
+    session.flush()  # run on the connection: no mention loaded in the session needs updating with them
+    connection = session.connection()
+    return sum(connection.execute(statement, params).rowcount or 0 for statement in prepared(
+        ("attach_negative", incident.brand, incident.category, incident.is_drill), build))
 
 
 def attach_spreading(session: Session, incident: Incident, posts: Sequence[SpreadingPost]) -> int:
@@ -127,16 +140,21 @@ def attach_reposts(session: Session, incident: Incident, until: datetime) -> int
     # mention up to `until` through the (is_drill, published_at) index instead: 40 ms per incident per scan at
     # 100,000 mentions, growing with the table. Those no incident holds yet are told apart in the same read, by an
     # expression no index serves (the incident's 1,000 reposts it already holds were read at every scan).
-    originals = select(Mention.id).where(Mention.incident_id == incident.id).scalar_subquery()
-    found = read_rows(session, select(Mention.id, Mention.is_drill, Mention.published_at)
-                      .where(Mention.duplicate_of_id.in_(originals), func.coalesce(Mention.incident_id, 0) == 0))
-    keys = [{"key": key} for key, drill, published in found if drill == incident.is_drill and published <= until]
-    table = Mention.__table__
-    statement = (update(table).where(table.c.id == bindparam("key"), table.c.incident_id.is_(None))
-                 .values(incident_id=incident.id))
+    found = read_rows(session, prepared("unattached_repeats", lambda: select(
+        Mention.id, Mention.is_drill, Mention.published_at).where(
+            Mention.duplicate_of_id.in_(select(Mention.id).where(Mention.incident_id == bindparam("incident"))
+                                        .scalar_subquery()),
+            func.coalesce(Mention.incident_id, 0) == 0)), {"incident": incident.id})
+    keys = [{"key": key, "incident": incident.id} for key, drill, published in found
+            if drill == incident.is_drill and published <= until]
     if keys:  # the scan holds the triage lock: nobody attaches them in between
-        session.execute(statement, keys)
+        session.execute(_ATTACH_BY_KEY, keys)
     return len(keys)
+
+
+_TABLE = Mention.__table__
+_ATTACH_BY_KEY = (update(_TABLE).where(_TABLE.c.id == bindparam("key"), _TABLE.c.incident_id.is_(None))
+                  .values(incident_id=bindparam("incident")))
 
 
 def negative_times(session: Session, incident: Incident, since: datetime, until: datetime) -> list[datetime]:
@@ -156,9 +174,9 @@ def record_hits(session: Session, rows: list[dict[str, object]]) -> None:
 
 def watch_hits(session: Session, at: datetime) -> list[DetectionHit]:
     """Return the 待核实 rows (spreading_watch) the scan at `at` recorded, by brand and category; drills left out."""
-    return list(session.scalars(select(DetectionHit).where(
-        DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.window_end == at)
-        .order_by(DetectionHit.brand, DetectionHit.category)))
+    return list(session.scalars(prepared("watch_hits", lambda: select(DetectionHit).where(
+        DetectionHit.mode == WATCH_MODE, DetectionHit.is_drill.is_(False), DetectionHit.window_end == bindparam("at"))
+        .order_by(DetectionHit.brand, DetectionHit.category)), {"at": at}))
 
 
 def first_watched(session: Session, since: datetime) -> dict[tuple[str, str, str], datetime]:
@@ -172,8 +190,9 @@ def first_watched(session: Session, since: datetime) -> dict[tuple[str, str, str
 
 def record_metric(session: Session, row: dict[str, object]) -> None:
     """Store an incident's metrics of one window, unless that window's are already stored."""
-    exists = session.scalar(select(IncidentMetric.id).where(
-        IncidentMetric.incident_id == row["incident_id"], IncidentMetric.window_end == row["window_end"]))
+    exists = read_rows(session, prepared("metric_of_window", lambda: select(IncidentMetric.id).where(
+        IncidentMetric.incident_id == bindparam("incident_id"), IncidentMetric.window_end == bindparam("window_end"))),
+                       {"incident_id": row["incident_id"], "window_end": row["window_end"]}).first()
     if exists is None:
         session.add(IncidentMetric(**row))
 
@@ -181,8 +200,9 @@ def record_metric(session: Session, row: dict[str, object]) -> None:
 def last_activity(session: Session, incident: Incident) -> datetime:
     """Return when a rule last fired for the incident (or when it was detected): background
     complaints that join it do not keep it alive forever."""
-    latest = session.scalar(select(func.max(DetectionHit.window_end)).where(
-        DetectionHit.incident_id == incident.id, DetectionHit.mode == "enforce"))
+    latest = read_rows(session, prepared("last_activity", lambda: select(func.max(DetectionHit.window_end)).where(
+        DetectionHit.incident_id == bindparam("incident"), DetectionHit.mode == "enforce")),
+                       {"incident": incident.id}).scalar()
     return max(latest, incident.detected_at) if latest else incident.detected_at
 
 
@@ -213,8 +233,13 @@ class Dismissed:
 
 
 def _dismissed_within(end: datetime, days: int, drill: bool) -> list[ColumnElement[bool]]:
+    return _dismissed_between(end - timedelta(days=days), end, drill)
+
+
+def _dismissed_between(since: object, end: object, drill: bool) -> list[ColumnElement[bool]]:
+    """Conditions: closed as unfounded or a false alarm in (since, end] (times, or bindparams for them)."""
     return [Incident.resolution.is_not(None), Incident.is_drill.is_(drill), Incident.closed_at <= end,
-            Incident.closed_at > end - timedelta(days=days)]
+            Incident.closed_at > since]
 
 
 def take_dismissed_story(session: Session, incident: Incident, end: datetime, days: int) -> dict[str, int]:
@@ -240,9 +265,11 @@ def dismissed_incidents(session: Session, end: datetime, days: int, drill: bool 
     and the reposts and near-duplicates of them that keep coming, open nothing again."""
     if days <= 0:
         return {}
-    return {row.id: Dismissed(row.key, row.brand, row.category, str(row.resolution)) for row in session.execute(
-        select(Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
-            *_dismissed_within(end, days, drill)))}
+    dismissed = prepared(("dismissed", drill), lambda: select(
+        Incident.id, Incident.key, Incident.brand, Incident.category, Incident.resolution).where(
+            *_dismissed_between(bindparam("since"), bindparam("end"), drill)))
+    return {key: Dismissed(name, brand, category, str(resolution)) for key, name, brand, category, resolution
+            in read_rows(session, dismissed, {"end": end, "since": end - timedelta(days=days)})}
 
 
 def outside_dismissed(end: datetime, days: int, drill: bool) -> list[ColumnElement[bool]]:
@@ -269,21 +296,24 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     window = window_minutes * 60
     oldest = end - timedelta(days=long_days + 1)  # the long baseline's first day, and the spreading posts'
     recent_since = end - timedelta(seconds=max(DAY_SECONDS, window + short_hours * 3600))
-    if session.scalar(select(Mention.id).where(Mention.is_drill.is_(drill), Mention.published_at <= end,
-                                               Mention.published_at > min(oldest, recent_since)).limit(1)) is None:
+    anything = prepared(("any_mention", drill), lambda: select(Mention.id).where(
+        Mention.is_drill.is_(drill), Mention.published_at <= bindparam("end"),
+        Mention.published_at > bindparam("since")).limit(1))
+    if read_rows(session, anything, {"end": end, "since": min(oldest, recent_since)}).first() is None:
         return {}  # nothing any part below reads: the drill pass of almost every scan (no drill running) ends here
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
                Mention.id, Mention.duplicate_of_id, Mention.reposts)
-    negatives = [Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > recent_since,
-                 Mention.published_at <= end]
+    negatives = [Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > bindparam("since"),
+                 Mention.published_at <= bindparam("end")]
+    values = {"since": recent_since, "end": end}
     dismissed = dismissed_incidents(session, end, dismissed_days, drill)
     outside: list[ColumnElement[bool]] = []
     if dismissed:  # told apart in the database: a dismissed story of 100,000 posts is not read at every scan
         story = _story_of(list(dismissed))
-        _left_out(session, story, dismissed, negatives, end - timedelta(seconds=window), ignored, unheld)
+        _left_out(session, story, dismissed, negatives, values, end - timedelta(seconds=window), ignored, unheld)
         outside.append(story.is_(None))
     rows = _with_other_brands(session, select(Mention.brand, *columns), select(MentionBrand.brand, *columns),
-                              *negatives, *outside)
+                              *negatives, *outside, params=values, key=None if outside else ("negatives", drill))
     # Column by column: a Row's attribute costs a Python call (25 ms a column at 33,000 rows, against 1 ms by
     # position), and a day holding a crisis of 30,000 reposts is 30,000 rows at every scan.
     brand_of, category_of, _, _, published, _, id_of, duplicate_of, reposts_of = (
@@ -317,16 +347,17 @@ def _story_of(held: list[int] | Select[tuple[int]]) -> ColumnElement[int | None]
 
 
 def _left_out(session: Session, story: ColumnElement[int | None], dismissed: dict[int, Dismissed],
-              negatives: Sequence[ColumnElement[bool]], window_start: datetime, ignored: Counter[Dismissed] | None,
-              unheld: set[Dismissed] | None) -> None:
+              negatives: Sequence[ColumnElement[bool]], values: dict[str, object], window_start: datetime,
+              ignored: Counter[Dismissed] | None, unheld: set[Dismissed] | None) -> None:
     """Count per dismissed story its negatives left out in the window (`ignored`, each post once whatever brands it
-    names), and name the stories with a post their incident does not hold yet (`unheld`)."""
+    names), and name the stories with a post their incident does not hold yet (`unheld`); `values` fill the
+    bindparams of `negatives`."""
     posts = (select(story.label("story"), Mention.published_at, Mention.incident_id)
              .where(Mention.brand.is_not(None), *negatives).subquery())
     counts = select(posts.c.story, func.sum(case((posts.c.published_at > window_start, 1), else_=0)),
                     func.sum(case((posts.c.incident_id.is_(None) | posts.c.incident_id.not_in(list(dismissed)), 1),
                                   else_=0))).where(posts.c.story.is_not(None)).group_by(posts.c.story)
-    for key, in_window, not_held in read_rows(session, counts):
+    for key, in_window, not_held in read_rows(session, counts, values):
         if ignored is not None:
             ignored[dismissed[key]] += int(in_window or 0)
         if unheld is not None and not_held:
@@ -341,26 +372,34 @@ def _calm_counts(session: Session, end: datetime, window: int, short_hours: int,
     short_since = window_since - timedelta(hours=short_hours)
     day_since = end - timedelta(seconds=DAY_SECONDS)
     published = Mention.published_at
-    buckets = (func.sum(case((published > window_since, 1), else_=0)),
-               func.sum(case(((published <= window_since) & (published > short_since), 1), else_=0)),
-               func.sum(case((published > day_since, 1), else_=0)))
+    window_at, short_at, day_at = bindparam("window_since"), bindparam("short_since"), bindparam("day_since")
+    buckets = (func.sum(case((published > window_at, 1), else_=0)),
+               func.sum(case(((published <= window_at) & (published > short_at), 1), else_=0)),
+               func.sum(case((published > day_at, 1), else_=0)))
+    values = {"window_since": window_since, "short_since": short_since, "day_since": day_since,
+              "since": min(short_since, day_since), "end": end}
     counts: dict[str, tuple[int, int, int]] = {}
     for brand, *found in _counted_per_brand(session, (), buckets, Mention.is_drill.is_(drill),
-                                            Mention.negative.is_(False), published > min(short_since, day_since),
-                                            published <= end):
+                                            Mention.negative.is_(False), published > bindparam("since"),
+                                            published <= bindparam("end"), params=values, key=("calm", drill)):
         counts[brand] = tuple(a + int(b or 0) for a, b in zip(counts.get(brand, (0, 0, 0)), found, strict=True))  # type: ignore[assignment]
     return counts
 
 
 def _counted_per_brand(session: Session, keys: Sequence[ColumnElement[object]], counts: Sequence[ColumnElement[object]],
-                       *where: ColumnElement[bool]) -> list[Row]:  # type: ignore[type-arg]
+                       *where: ColumnElement[bool], params: dict[str, object] | None = None,
+                       key: Hashable = None) -> list[Row]:  # type: ignore[type-arg]
     """Return (brand, *keys, *counts) grouped by brand and keys, a mention counted under its first brand and under
-    each other brand it names (MentionBrand), as _with_other_brands lists them one by one."""
-    first = select(Mention.brand, *keys, *counts).where(Mention.brand.is_not(None), *where)
-    other = (select(MentionBrand.brand, *keys, *counts).join(Mention, Mention.id == MentionBrand.mention_id)
-             .where(*where))
-    return [row for query in (first, other)
-            for row in read_rows(session, query.group_by(*query.selected_columns[:1 + len(keys)]))]
+    each other brand it names (MentionBrand), as _with_other_brands lists them one by one. `params` and `key` as
+    there: with a `key`, the statements are built once."""
+    def build() -> list[Select]:  # type: ignore[type-arg]
+        first = select(Mention.brand, *keys, *counts).where(Mention.brand.is_not(None), *where)
+        other = (select(MentionBrand.brand, *keys, *counts).join(Mention, Mention.id == MentionBrand.mention_id)
+                 .where(*where))
+        return [query.group_by(*query.selected_columns[:1 + len(keys)]) for query in (first, other)]
+
+    statements = build() if key is None else prepared(("counted_per_brand", key), build)
+    return [row for query in statements for row in read_rows(session, query, params)]
 
 
 # brand -> (category or None, negative) -> mentions per day of the long baseline (index d: published in
@@ -373,12 +412,14 @@ def _day_counts(session: Session, end: datetime, long_days: int, drill: bool,
     """Return the long baseline's mentions per brand, category, polarity and day before the last one (`outside`:
     conditions leaving out a dismissed story, which the window leaves out too: a 误报 of a thousand posts last
     week must not raise the bar the next real complaint has to pass)."""
-    bounds = [end - timedelta(days=k) for k in range(long_days + 2)]  # bounds[k]: k days before `end`
+    values = {f"day{k}": end - timedelta(days=k) for k in range(long_days + 2)}  # day{k}: k days before `end`
+    bounds = [bindparam(name) for name in values]
     day = case(*((Mention.published_at > bounds[d + 2], d) for d in range(long_days)))
     counts: DayCounts = {}
     for brand, category, negative, d, n in _counted_per_brand(
             session, (Mention.category, Mention.negative, day), (func.count(),), Mention.is_drill.is_(drill),
-            Mention.published_at > bounds[long_days + 1], Mention.published_at <= bounds[1], *outside):
+            Mention.published_at > bounds[long_days + 1], Mention.published_at <= bounds[1], *outside,
+            params=values, key=None if outside else ("days", long_days, drill)):
         per = counts.setdefault(brand, {}).setdefault((category or None, bool(negative)), np.zeros(long_days, int))
         per[d] += n
     return counts
@@ -387,10 +428,11 @@ def _day_counts(session: Session, end: datetime, long_days: int, drill: bool,
 def _repost_growth(session: Session, start: datetime, end: datetime) -> dict[int, int]:
     """Return {mention id: reposts gained} of the posts whose platform-reported repost count rose between the
     last read before `start` and a read in (start, end] (a post first read in the window has no growth)."""
-    latest = dict(session.execute(
-        select(EngagementRead.mention_id, func.max(EngagementRead.reposts))
-        .where(EngagementRead.read_at > start, EngagementRead.read_at <= end, EngagementRead.reposts.is_not(None))
-        .group_by(EngagementRead.mention_id)).tuples().all())
+    latest = dict(read_rows(session, prepared("latest_reposts", lambda: select(
+        EngagementRead.mention_id, func.max(EngagementRead.reposts)).where(
+            EngagementRead.read_at > bindparam("start"), EngagementRead.read_at <= bindparam("end"),
+            EngagementRead.reposts.is_not(None)).group_by(EngagementRead.mention_id)),
+        {"start": start, "end": end}).tuples().all())
     before: dict[int, tuple[datetime, int]] = {}
     ids = sorted(latest)
     for first in range(0, len(ids), 2000):
