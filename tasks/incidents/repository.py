@@ -184,9 +184,10 @@ def debunk_flags(session: Session, brand: str, since: datetime, until: datetime,
     """Return whether each mention of the brand in [since, until) debunks (the drill source's when `drill`),
     oldest first: a debunking post need not be negative or linked to the incident. Only the flags: this runs
     for every active incident at every scan."""
-    return [bool(debunk) for debunk in read_rows(session, select(Mention.debunk).where(
-        names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= since, Mention.published_at < until,
-    ).order_by(Mention.published_at, Mention.id)).scalars()]
+    flags = prepared(("debunk_flags", brand, drill), lambda: select(Mention.debunk).where(
+        names_brand(brand), Mention.is_drill.is_(drill), Mention.published_at >= bindparam("since"),
+        Mention.published_at < bindparam("until")).order_by(Mention.published_at, Mention.id))
+    return [bool(debunk) for debunk in read_rows(session, flags, {"since": since, "until": until}).scalars().all()]
 
 
 def fired_rules(session: Session, incident_id: int) -> list[str]:

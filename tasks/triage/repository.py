@@ -96,7 +96,8 @@ def _with_other_brands(session: Session, first: Select, other: Select, *where: C
                 other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
 
     statements = build() if key is None else prepared(("with_other_brands", key), build)
-    return [row for statement in statements for row in read_rows(session, statement, params)]
+    # all() fetches every row in one call; iterating a result fetches them one by one (1,000 rows a scan)
+    return [row for statement in statements for row in read_rows(session, statement, params).all()]
 
 
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
@@ -399,7 +400,7 @@ def _counted_per_brand(session: Session, keys: Sequence[ColumnElement[object]], 
         return [query.group_by(*query.selected_columns[:1 + len(keys)]) for query in (first, other)]
 
     statements = build() if key is None else prepared(("counted_per_brand", key), build)
-    return [row for query in statements for row in read_rows(session, query, params)]
+    return [row for query in statements for row in read_rows(session, query, params).all()]
 
 
 # brand -> (category or None, negative) -> mentions per day of the long baseline (index d: published in
