@@ -130,6 +130,16 @@ def test_an_incident_takes_the_negatives_that_name_its_brand_first_or_among_othe
         held = set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id)))
         assert attach_negative_mentions(session, incident, incident.started_at, START + timedelta(hours=1)) == 0
     assert held == {"second", "first"}
+    # The UPDATEs are built once per brand and category (tasks.db.prepared) and then reused: another brand's
+    # incident, and the same brand's in another category, still take their own posts and only those.
+    for other, brand, category, expected in (("INC-20261127-010", "澄星", "人身安全/食品安全", {"only-chengxing"}),
+                                             ("INC-20261127-011", "青禾", "产品质量", {"other-category"})):
+        make_incident(other, START, brand=brand, category=category, posts=())
+        with session_scope() as session:
+            incident = session.scalars(select(Incident).where(Incident.key == other)).one()
+            attach_negative_mentions(session, incident, incident.started_at, START + timedelta(hours=1))
+            assert set(session.scalars(select(Mention.external_id).where(Mention.incident_id == incident.id))) == \
+                expected, other
 
 
 def test_a_dismissed_post_naming_two_brands_is_left_out_under_both_and_counted_once(database: str) -> None:
