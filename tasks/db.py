@@ -116,6 +116,7 @@ def read_rows(session: Session, statement: Executable, params: Mapping[str, Any]
 
 _prepared: dict[Hashable, Any] = {}
 _T = TypeVar("_T")
+_PREPARED_AT_MOST = 4096
 
 
 def prepared(key: Hashable, build: Callable[[], _T]) -> _T:
@@ -127,6 +128,8 @@ def prepared(key: Hashable, build: Callable[[], _T]) -> _T:
     everything the statement's shape depends on (a brand named in it, a count of conditions)."""
     found = _prepared.get(key)
     if found is None:
+        if len(_prepared) >= _PREPARED_AT_MOST:  # keys name brands: a replay of many files watches many
+            _prepared.clear()
         found = _prepared.setdefault(key, build())
     return found
 
