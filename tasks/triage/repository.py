@@ -96,14 +96,13 @@ def _with_other_brands(session: Session, first: Select, other: Select, *where: C
                 other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
 
     statements = build() if key is None else prepared(("with_other_brands", key), build)
-    # all() fetches every row in one call; iterating a result fetches them one by one (1,000 rows a scan)
     return [row for statement in statements for row in read_rows(session, statement, params).all()]
 
 
 def attach_negative_mentions(session: Session, incident: Incident, since: datetime, until: datetime) -> int:
     """Link the brand and category's unlinked negative mentions published in [since, until] to the incident."""
     category = Mention.category.is_(None) if incident.category == OTHER_CATEGORY else (
-        Mention.category == incident.category)  # one statement per category: SQLite plans `IS NULL` apart
+        Mention.category == incident.category)  # written into the statement: its key names the category
     # One UPDATE per way of naming the brand: the first reads the (brand, published_at) index of unattached
     # negatives, which names_brand's OR would not use (it read every mention of every brand in the incident's
     # span, for each active incident at every scan).
