@@ -119,13 +119,16 @@ _T = TypeVar("_T")
 _PREPARED_AT_MOST = 4096
 
 
-def prepared(key: Hashable, build: Callable[[], _T]) -> _T:
+def prepared(key: Hashable | None, build: Callable[[], _T]) -> _T:
     """Return what `build` makes for `key` (statements whose values are bindparams), built once per process.
 
     Building a statement and computing its cache key were about a fifth of a replayed week's time: triage builds
     the same dozen statements at every scan, with only times and ids changing. A statement object keeps its
     cache key once computed, so one built once and run with parameters pays neither again. `key` must hold
-    everything the statement's shape depends on (a brand named in it, a count of conditions)."""
+    everything the statement's shape depends on (a brand named in it, a count of conditions); None builds anew
+    (a statement holding values that are not parameters)."""
+    if key is None:
+        return build()
     found = _prepared.get(key)
     if found is None:
         if len(_prepared) >= _PREPARED_AT_MOST:  # keys name brands: a replay of many files watches many

@@ -95,7 +95,7 @@ def _with_other_brands(session: Session, first: Select, other: Select, *where: C
         return (first.where(Mention.brand.is_not(None), *where),
                 other.join(Mention, Mention.id == MentionBrand.mention_id).where(*where))
 
-    statements = build() if key is None else prepared(("with_other_brands", key), build)
+    statements = prepared(key, build)
     return [row for statement in statements for row in read_rows(session, statement, params).all()]
 
 
@@ -132,6 +132,12 @@ def attach_spreading(session: Session, incident: Incident, posts: Sequence[Sprea
                            .values(incident_id=incident.id)).rowcount or 0
 
 
+# attach_reposts' UPDATE by primary key, one row per repeat found
+_TABLE = Mention.__table__
+_ATTACH_BY_KEY = (update(_TABLE).where(_TABLE.c.id == bindparam("key"), _TABLE.c.incident_id.is_(None))
+                  .values(incident_id=bindparam("incident")))
+
+
 def attach_reposts(session: Session, incident: Incident, until: datetime) -> int:
     """Link the unlinked reposts and near-duplicates (same content hash or SimHash, see monitoring) of the
     incident's mentions to it, whatever their own category or sentiment: "转发微博" spreads the crisis too."""
@@ -150,11 +156,6 @@ def attach_reposts(session: Session, incident: Incident, until: datetime) -> int
     if keys:  # the scan holds the triage lock: nobody attaches them in between
         session.execute(_ATTACH_BY_KEY, keys)
     return len(keys)
-
-
-_TABLE = Mention.__table__
-_ATTACH_BY_KEY = (update(_TABLE).where(_TABLE.c.id == bindparam("key"), _TABLE.c.incident_id.is_(None))
-                  .values(incident_id=bindparam("incident")))
 
 
 def negative_times(session: Session, incident: Incident, since: datetime, until: datetime) -> list[datetime]:
@@ -398,7 +399,7 @@ def _counted_per_brand(session: Session, keys: Sequence[ColumnElement[object]], 
                  .where(*where))
         return [query.group_by(*query.selected_columns[:1 + len(keys)]) for query in (first, other)]
 
-    statements = build() if key is None else prepared(("counted_per_brand", key), build)
+    statements = prepared(key, build)
     return [row for query in statements for row in read_rows(session, query, params).all()]
 
 

@@ -24,3 +24,6 @@ def test_a_statement_is_built_once_per_key_and_the_kept_ones_are_bounded(monkeyp
     db.prepared("c", build("c"))
     db.prepared("d", build("d"))  # a fourth shape: the three kept are dropped first
     assert db.prepared("a", build("a rebuilt")) is not first and built[-1] == "a rebuilt"
+    # no key: a statement holding values of its own is built every time and never kept
+    assert db.prepared(None, build("none")) is not db.prepared(None, build("none")) and built[-2:] == ["none"] * 2
+    assert None not in db._prepared
