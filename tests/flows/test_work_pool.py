@@ -1,0 +1,65 @@
+"""The stack's work pool starts each flow run as one `python -m prefect.engine` process (tasks/stack.py
+FLOW_RUN_COMMAND), on the package's real Prefect server: a new pool gets the command, a pool made before it gets
+it at the next `crisis up`, and a command an operator set is left alone. The integration tests run every flow of
+theirs through such a pool."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.settings import PREFECT_API_URL
+from prefect.workers.process import ProcessWorker
+
+from config.files import clear_caches
+from config.settings import get_settings
+from tasks.stack import FLOW_RUN_COMMAND, Stack, ensure_work_pool
+
+
+def _command(pool: str) -> str | None:
+    with get_client(sync_client=True) as client:
+        return client.read_work_pool(pool).base_job_template["variables"]["properties"]["command"]["default"]
+
+
+def _stack_on(pool: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    monkeypatch.setenv("CRISIS_STACK__WORK_POOL", pool)
+    monkeypatch.setattr(Stack, "api_url", property(lambda self: PREFECT_API_URL.value()))
+    clear_caches()
+    return Stack(get_settings())
+
+
+def test_a_new_pool_and_an_older_one_start_flow_runs_as_the_engine_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = f"pool-{uuid4().hex[:8]}"
+    said = ensure_work_pool(_stack_on(fresh, monkeypatch))
+    assert said.startswith("created") and _command(fresh) == FLOW_RUN_COMMAND
+
+    older = f"pool-{uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=older, type="process",
+                                               base_job_template=ProcessWorker.get_default_base_job_template()))
+    assert _command(older) is None
+    said = ensure_work_pool(_stack_on(older, monkeypatch))
+    assert FLOW_RUN_COMMAND in said and _command(older) == FLOW_RUN_COMMAND
+    assert ensure_work_pool(_stack_on(older, monkeypatch)).endswith("already exists")
+
+
+def test_a_command_the_operator_set_on_the_pool_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = f"pool-{uuid4().hex[:8]}"
+    template = ProcessWorker.get_default_base_job_template()
+    template["variables"]["properties"]["command"]["default"] = "/opt/py/bin/python -m prefect.engine"
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+    assert ensure_work_pool(_stack_on(pool, monkeypatch)).endswith("already exists")
+    assert _command(pool) == "/opt/py/bin/python -m prefect.engine"
+
+
+def test_the_stacks_children_find_this_interpreter_as_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    env = _stack_on("crisis", monkeypatch).env()
+    assert Path(shutil.which("python", path=env["PATH"])).parent == Path(sys.executable).parent
