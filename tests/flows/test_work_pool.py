@@ -5,6 +5,7 @@ theirs through such a pool."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
@@ -16,6 +17,13 @@ from prefect.workers.process import ProcessWorker
 from config.files import clear_caches
 from config.settings import get_settings
 from tasks.stack import FLOW_RUN_COMMAND, Stack, ensure_work_pool
+
+
+@pytest.fixture(autouse=True)
+def _settings_forgotten_after() -> Iterator[None]:
+    """The tests below point the settings at pools of their own: later tests read the real ones again."""
+    yield
+    clear_caches()
 
 
 def _command(pool: str) -> str | None:
