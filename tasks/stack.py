@@ -219,14 +219,21 @@ def ensure_work_pool(stack: Stack) -> str:
     would, with FLOW_RUN_COMMAND as its command, from this process: a `prefect` command of its own took 3 s
     here, most of it importing Prefect again. A pool created before the command was set gets it. Return what
     was done, for the deploy log."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        return ensure_pool(stack.settings.stack.work_pool)
+
+
+def ensure_pool(pool: str) -> str:
+    """Create or update the process work pool `pool` on the server at PREFECT_API_URL (see ensure_work_pool);
+    `make deploy` runs it against whatever server PREFECT_API_URL names."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectAlreadyExists
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    pool = stack.settings.stack.work_pool
     template = pool_template()
-    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client:
         try:
             client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
         except ObjectAlreadyExists:
