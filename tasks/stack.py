@@ -80,7 +80,7 @@ class Stack:
             CRISIS_PROJECT_DIR=str(PROJECT_DIR),
             CRISIS_VAR_DIR=str(self.var),
             PYTHONUNBUFFERED="1",
-            # `python` is this interpreter for every child: the pool's flow runs start as `python -m prefect.engine`
+            # `python3` is this interpreter for every child: the pool's flow runs start as `python3 -m prefect.engine`
             PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
         )
 
@@ -200,9 +200,10 @@ def deploy(stack: Stack, prefect_file: Path | None = None) -> None:
 # supervisor that imports Prefect, runs the pull steps and execs `python -m prefect.engine`, which imports it
 # again: 1.3 s of CPU more per run and a run that starts about a second later (idle scans through the worker here,
 # five each: 4.56 s from Pending to Completed without it, 3.57 s with). With the command, the engine runs the
-# deployment's pull steps itself. `python` is looked up on the worker's PATH: the stack's worker gets this
-# interpreter's folder first (Stack.env), a worker started by hand needs the project's virtualenv active.
-FLOW_RUN_COMMAND = "python -m prefect.engine"
+# deployment's pull steps itself. `python3` is looked up on the worker's PATH: the stack's worker gets this
+# interpreter's folder first (Stack.env), a worker started by hand needs the project's virtualenv active. `python3`,
+# not `python`: a virtualenv has both, a Debian system without python-is-python3 only the first.
+FLOW_RUN_COMMAND = "python3 -m prefect.engine"
 
 
 def pool_template() -> dict:

@@ -1,4 +1,4 @@
-"""The stack's work pool starts each flow run as one `python -m prefect.engine` process (tasks/stack.py
+"""The stack's work pool starts each flow run as one `python3 -m prefect.engine` process (tasks/stack.py
 FLOW_RUN_COMMAND), on the package's real Prefect server: a new pool gets the command, a pool made before it gets
 it at the next `crisis up`, and a command an operator set is left alone. The integration tests run every flow of
 theirs through such a pool."""
@@ -63,11 +63,12 @@ def test_a_command_the_operator_set_on_the_pool_is_kept(monkeypatch: pytest.Monk
     assert _command(pool) == "/opt/py/bin/python -m prefect.engine"
 
 
-def test_the_stacks_children_find_this_interpreter_as_python(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stacks_children_find_this_interpreter_as_the_commands_python(monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
     import sys
     from pathlib import Path
 
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     env = _stack_on("crisis", monkeypatch).env()
-    assert Path(shutil.which("python", path=env["PATH"])).parent == Path(sys.executable).parent
+    python = FLOW_RUN_COMMAND.split()[0]
+    assert Path(shutil.which(python, path=env["PATH"])).parent == Path(sys.executable).parent
