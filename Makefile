@@ -59,7 +59,7 @@ down: venv  ## stop only what `make up` / `make demo` started
 	$(VENV)/bin/crisis down
 
 deploy: venv  ## apply prefect.yaml to the server at PREFECT_API_URL
-	$(PY) -c 'from config.settings import get_settings; from tasks.stack import ensure_pool; print(ensure_pool(get_settings().stack.work_pool))'
+	$(VENV)/bin/prefect work-pool create crisis --type process || true
 	$(VENV)/bin/prefect --no-prompt deploy --all
 
 clean: down

@@ -218,32 +218,20 @@ def pool_template() -> dict:
 def ensure_work_pool(stack: Stack) -> str:
     """Create the stack's process work pool unless it exists, as `prefect work-pool create NAME --type process`
     would, with FLOW_RUN_COMMAND as its command, from this process: a `prefect` command of its own took 3 s
-    here, most of it importing Prefect again. A pool created before the command was set gets it. Return what
-    was done, for the deploy log."""
+    here, most of it importing Prefect again. An existing pool is left as it is: its workers may have been
+    started in a way that finds no `python3` of ours on PATH (README, scale-out). Return what was done, for the
+    deploy log."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        return ensure_pool(stack.settings.stack.work_pool)
-
-
-def ensure_pool(pool: str) -> str:
-    """Create or update the process work pool `pool` on the server at PREFECT_API_URL (see ensure_work_pool);
-    `make deploy` runs it against whatever server PREFECT_API_URL names."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
-    from prefect.exceptions import ObjectAlreadyExists
-
-    template = pool_template()
-    with get_client(sync_client=True) as client:
+    pool = stack.settings.stack.work_pool
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
         try:
-            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=pool_template()))
         except ObjectAlreadyExists:
-            current = client.read_work_pool(pool).base_job_template
-            command = current.get("variables", {}).get("properties", {}).get("command", {}).get("default")
-            if command is not None:
-                return f"work pool {pool!r} already exists"
-            client.update_work_pool(pool, WorkPoolUpdate(base_job_template=template))
-            return f"work pool {pool!r} already exists; its flow runs now start as {FLOW_RUN_COMMAND!r}"
+            return f"work pool {pool!r} already exists (left as it is)"
     return f"created work pool {pool!r} (process, flow runs start as {FLOW_RUN_COMMAND!r})"
 
 
