@@ -197,12 +197,12 @@ def deploy(stack: Stack, prefect_file: Path | None = None) -> None:
 
 
 # How the pool's workers start a flow run. Without a command, Prefect 3.9's process worker starts a workspace
-# supervisor that imports Prefect, runs the pull steps and execs `python -m prefect.engine`, which imports it
-# again: 1.3 s of CPU more per run and a run that starts about a second later (idle scans through the worker here,
-# five each: 4.56 s from Pending to Completed without it, 3.57 s with). With the command, the engine runs the
-# deployment's pull steps itself. `python3` is looked up on the worker's PATH: the stack's worker gets this
-# interpreter's folder first (Stack.env), a worker started by hand needs the project's virtualenv active. `python3`,
-# not `python`: a virtualenv has both, a Debian system without python-is-python3 only the first.
+# supervisor that imports Prefect, runs the pull steps and execs `<its interpreter> -m prefect.engine`, which
+# imports it again: 1.3 s of CPU more per run and a run that starts about a second later (idle scans through the
+# worker here, five each: 4.56 s from Pending to Completed without it, 3.57 s with). With the command, the engine
+# runs the deployment's pull steps itself. `python3` is looked up on the worker's PATH: the stack's worker gets
+# this interpreter's folder first (Stack.env), a worker started by hand needs the project's virtualenv first on
+# PATH. `python3`, not `python`: a virtualenv has both, a Debian system without python-is-python3 only the first.
 FLOW_RUN_COMMAND = "python3 -m prefect.engine"
 
 

@@ -4,7 +4,10 @@ what it has. The integration tests run every flow of theirs through such a pool.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -57,10 +60,6 @@ def test_an_existing_pool_is_left_as_it_is(command: str | None, monkeypatch: pyt
 
 
 def test_the_stacks_children_find_this_interpreter_as_the_commands_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-    import sys
-    from pathlib import Path
-
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     env = _stack_on("crisis", monkeypatch).env()
     python = FLOW_RUN_COMMAND.split()[0]
