@@ -92,6 +92,12 @@ class LexiconData:
             return list(self.health_claims)
         return list(dict.fromkeys((*self.health_claims, *self.categories[category].any)))
 
+    def warned_category(self, category: str | None) -> str | None:
+        """Return the category of a post that warns not to eat, drink or use the watched name (不要吃牛肉): its own
+        when its terms gave one, else the first claim category (人身安全/食品安全). A warning is a health claim,
+        and the claims are that category's words: left in 其他 it only counted for viral_post's threefold reach."""
+        return category or next(iter(self.claim_categories), None)
+
     def model_words(self) -> list[str]:
         """Return the terms jieba keeps whole that the sentiment model is trained with (critical terms and
         slang): changing them changes the model's tokens, and so the model."""
@@ -424,6 +430,7 @@ def _analyse_batch(
             debunk, claims, negative = False, (), positive < negative_below
         if brand and not debunk and (warned := warnings_about(clean, names[brand])):
             claims, negative = (*claims, *warned), True  # "不要吃牛肉": a warning about the watched name
+            category = lexicon.warned_category(category)
         # The model's reading of the tone is kept as it is: a claim or a debunk decides `negative`, above.
         append(make(Analysis, (tokens, round(positive, 4), negative, brand, product, category, critical,
                                sha256(clean.encode("utf-8")).hexdigest(), simhash_value, debunk, claims, also)))

@@ -309,6 +309,14 @@ def test_a_warning_not_to_eat_drink_or_use_the_watched_name_is_negative_and_says
     health claim about it all the same, and the evidence says which."""
     result = analyse(text, lexicon, NEGATIVE_BELOW, model())
     assert result.negative and warning in result.health_claims
+    # none of them holds a category's term: the warning itself puts it in the health claims' category, where the
+    # volume rules count it (CED brand event 1814, "各位最近都不要吃牛肉…感染了碳锥杆菌", sat in 其他)
+    assert result.category == "人身安全/食品安全"
+
+
+def test_a_warning_keeps_the_category_its_own_words_give(lexicon: LexiconData) -> None:
+    result = analyse("大家别用澄星电水壶了，用了两天就漏水", lexicon, NEGATIVE_BELOW, model())
+    assert "别用澄星电水壶" in result.health_claims and result.category == "产品质量"
 
 
 @pytest.mark.parametrize("text", [

@@ -103,8 +103,9 @@ def one_at_a_time(text: str, lexicon: LexiconData) -> tuple[Analysis, float]:
     debunk = is_debunk(clean, lexicon.debunk)
     names = (*lexicon.brands.get(brand or "", ()), *lexicon.products.get(brand or "", ()))
     category = categorise(clean, lexicon)
-    claims = ([*health_claims_in(clean, lexicon.claim_terms(category)), *warnings_about(clean, names)]
-              if brand and not debunk else [])
+    warned = warnings_about(clean, names) if brand and not debunk else []
+    claims = [*health_claims_in(clean, lexicon.claim_terms(category)), *warned] if brand and not debunk else []
+    category = lexicon.warned_category(category) if warned else category
     return Analysis(
         tokens=tokens, positive=round(probability, 4),
         negative=not debunk and (bool(claims) or probability < NEGATIVE_BELOW),
