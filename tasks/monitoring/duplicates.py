@@ -211,13 +211,15 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
 
 @dataclass(frozen=True)
 class Reading:
-    """What one stored post counts for in triage: its brand, product, category and polarity."""
+    """What one stored post counts for in triage: its brand, product, category, polarity and critical terms (as
+    stored: comma-separated)."""
 
     brand: str | None
     product: str | None
     category: str | None
     negative: bool
     sentiment: float
+    critical_terms: str = ""
 
 
 def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | None:
@@ -225,12 +227,14 @@ def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | N
     and is not linked to the original.
 
     A repost's own text is mostly "转发微博", "求扩散" or an @-list: it spreads what the original says, so it takes
-    the original's brand, product, category and polarity — unless its own text clearly says otherwise:
+    the original's brand, product, category, polarity and critical terms (a bare repost of "…致癌" spreads 致癌:
+    it counts for critical_terms as a second voice would) — unless its own text clearly says otherwise:
     - it names another watched brand than the original: it keeps its own reading and is not linked (it is
       about that brand, and must not join the first brand's incident);
     - it debunks the story (造谣, 辟谣 …): never a complaint, whatever the original's tone;
     - it names the brand itself and complains of a post that does not: its own complaint stays negative.
-    Applying it to its own result changes nothing, so a repost can be resolved again safely.
+    In both cases it keeps its own critical terms only; otherwise it adds the original's to its own. Applying it to its own result changes nothing, so a repost can
+    be resolved again safely.
     """
     if original.brand is None or own.brand not in (None, original.brand):
         return None if own.brand is not None and original.brand is not None else own
@@ -242,7 +246,15 @@ def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | N
     else:
         negative, sentiment = original.negative, original.sentiment
     category = own.category if own_complaint and own.category else original.category
-    return Reading(original.brand, original.product or own.product, category, negative, sentiment)
+    critical = own.critical_terms if debunk or own_complaint else _joined(original.critical_terms, own.critical_terms)
+    return Reading(original.brand, original.product or own.product, category, negative, sentiment, critical)
+
+
+def _joined(first: str, then: str) -> str:
+    """Return two stored lists of critical terms as one, each term once, `first`'s in order, then `then`'s new ones."""
+    if not then or then == first:
+        return first
+    return ",".join(dict.fromkeys(t for t in (*first.split(","), *then.split(",")) if t))
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ def _repost_pair_query() -> tuple[Select, Table, Table]:  # type: ignore[type-ar
     r, o = Mention.__table__.alias("r"), Mention.__table__.alias("o")
     query = (select(r.c.id, r.c.external_id, r.c.brand, r.c.product, r.c.category, r.c.negative, r.c.sentiment,
                     r.c.debunk, r.c.duplicate_of_id, o.c.id, o.c.brand, o.c.product, o.c.category, o.c.negative,
-                    o.c.sentiment, o.c.duplicate_of_id)
+                    o.c.sentiment, o.c.duplicate_of_id, r.c.critical_terms, o.c.critical_terms)
              .join_from(r, o, (o.c.source == r.c.source) & (o.c.external_id == r.c.repost_of)))
     return query, r, o  # type: ignore[return-value]
 
@@ -240,8 +240,8 @@ def repost_pairs(session: Session, source: str, reposts: Sequence[str], original
     for column, keys in ((r.c.external_id, reposts), (r.c.repost_of, originals)):
         for start in range(0, len(keys), CHUNK):
             for row in session.execute(query.where(column.in_(keys[start : start + CHUNK]))):
-                found[row[0]] = RepostPair(row[0], row[1], Reading(*row[2:7]), bool(row[7]), row[8], row[9],
-                                           Reading(*row[10:15]), row[15])
+                found[row[0]] = RepostPair(row[0], row[1], Reading(*row[2:7], row[16] or ""), bool(row[7]), row[8],
+                                           row[9], Reading(*row[10:15], row[17] or ""), row[15])
     return list(found.values())
 
 
@@ -251,11 +251,12 @@ def apply_spread(session: Session, changes: dict[int, tuple[Reading, int]]) -> N
     table = Mention.__table__
     statement = update(table).where(table.c.id == bindparam("rid")).values(
         brand=bindparam("b"), product=bindparam("p"), category=bindparam("c"), negative=bindparam("n"),
-        sentiment=bindparam("sv"), duplicate_of_id=bindparam("target"))
+        sentiment=bindparam("sv"), critical_terms=bindparam("ct"), duplicate_of_id=bindparam("target"))
     repoint = (update(table).where(table.c.duplicate_of_id == bindparam("rid"), table.c.id != bindparam("target"))
                .values(duplicate_of_id=bindparam("target")))
     params = [{"rid": key, "b": reading.brand, "p": reading.product, "c": reading.category, "n": reading.negative,
-               "sv": reading.sentiment, "target": target} for key, (reading, target) in changes.items()]
+               "sv": reading.sentiment, "ct": reading.critical_terms, "target": target}
+              for key, (reading, target) in changes.items()]
     for start in range(0, len(params), CHUNK):
         session.execute(statement, params[start : start + CHUNK])
         session.execute(repoint, [{"rid": p["rid"], "target": p["target"]} for p in params[start : start + CHUNK]])

@@ -81,6 +81,22 @@ def test_a_cascade_of_bare_reposts_opens_an_incident_within_two_scans(database: 
     assert reasons and "原帖 root" in reasons[0] and "触达 800 人" in reasons[0] and "门槛 50" in reasons[0]
 
 
+SCARE = "网传澄星空气炸锅的涂层加热后会释放有毒物质，长期使用可能致癌，家里有的赶紧看看"
+
+
+def test_a_scare_with_a_critical_term_opens_at_its_first_reposts(database: str, tmp_path: Path) -> None:
+    """Two bare reposts of a post saying 致癌 are three voices spreading it: critical_terms opens at the next scan,
+    long before the cascade could reach a volume rule's eight or viral_post's fifty."""
+    path = cascade_file(tmp_path, SCARE, reposts=2, minutes=4)
+    changes = scan(path, START + timedelta(minutes=5))
+    assert [c.kind for c in changes] == ["opened"]
+    (incident,) = incidents()
+    assert (incident.brand, incident.category) == ("澄星", "人身安全/食品安全")
+    with session_scope() as session:
+        reason = session.scalar(select(DetectionHit.reason).where(DetectionHit.rule == "critical_terms"))
+    assert reason and "3 条负面提及含 致癌×3" in reason
+
+
 @pytest.mark.parametrize("dismissal", ["false_alarm", "unfounded"])
 def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: str, tmp_path: Path,
                                                                       dismissal: str) -> None:

@@ -49,6 +49,20 @@ def test_a_repost_complaining_in_its_own_words_stays_negative() -> None:
     assert spread_reading(own, PRAISE, debunk=False) == Reading("澄星", "澄星空气炸锅", "售后服务", True, 0.1)
 
 
+SCARE = Reading("澄星", "澄星空气炸锅", "人身安全/食品安全", True, 0.4, "致癌")
+
+
+def test_a_repost_spreads_the_originals_critical_terms_unless_it_debunks_or_complains_itself() -> None:
+    assert spread_reading(BARE, SCARE, debunk=False) == SCARE, "a bare repost of 致癌 counts as a second voice"
+    own_words = Reading(None, None, None, True, 0.2, "中毒,致癌")
+    assert spread_reading(own_words, SCARE, debunk=False).critical_terms == "致癌,中毒"  # type: ignore[union-attr]
+    debunked = spread_reading(Reading(None, None, None, False, 0.5), SCARE, debunk=True)
+    assert debunked is not None and (debunked.negative, debunked.critical_terms) == (False, "")
+    praised = Reading("澄星", "澄星空气炸锅", None, False, 0.9)
+    own_scare = Reading("澄星", None, None, True, 0.2, "爆炸")
+    assert spread_reading(own_scare, praised, debunk=False).critical_terms == "爆炸"  # type: ignore[union-attr]
+
+
 def test_a_repost_of_an_unwatched_post_keeps_its_own_reading() -> None:
     unwatched = Reading(None, None, None, True, 0.1)
     assert spread_reading(BARE, unwatched, debunk=False) == BARE
@@ -57,6 +71,7 @@ def test_a_repost_of_an_unwatched_post_keeps_its_own_reading() -> None:
 @pytest.mark.parametrize("own, original, debunk", [
     (BARE, COMPLAINT, False), (BARE, PRAISE, False), (BARE, COMPLAINT, True),
     (Reading("澄星", None, "售后服务", True, 0.1), PRAISE, False),
+    (BARE, SCARE, False), (Reading(None, None, None, True, 0.2, "中毒,致癌"), SCARE, False),
 ])
 def test_resolving_a_resolved_repost_changes_nothing(own: Reading, original: Reading, debunk: bool) -> None:
     once = spread_reading(own, original, debunk)
