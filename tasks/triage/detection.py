@@ -84,6 +84,7 @@ class GroupWindow:
     day_baseline_share: float = 0.0
     critical: Counter[str] = field(default_factory=Counter)  # critical term -> negative mentions
     critical_mentions: int = 0
+    critical_repeats: int = 0  # of those, reposts or copies of an earlier post (they spread its critical terms)
     top_reach: int = 0
     first_negative_at: datetime | None = None
     spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
@@ -198,9 +199,10 @@ def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     if g.critical_mentions < t.critical_min:
         return None
     terms = "、".join(f"{term}×{n}" for term, n in g.critical.most_common(5))
+    repeats = f"，其中 {g.critical_repeats} 条是转发或重复" if g.critical_repeats else ""
     return RuleHit("critical_terms", g.brand, g.category, (
         f"关键风险词：最近 {t.window_minutes} 分钟「{g.brand}」{g.critical_mentions} 条负面提及含 {terms}"
-        f"（≥ {t.critical_min}）"
+        f"（≥ {t.critical_min}{repeats}）"
     ))
 
 

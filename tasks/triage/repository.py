@@ -539,3 +539,4 @@ def _window_details(g: GroupWindow, rows: list, influencer_reach: int) -> None: 
         terms = [t for t in r.critical_terms.split(",") if t]
         g.critical.update(terms)
         g.critical_mentions += bool(terms)
+        g.critical_repeats += bool(terms) and r.duplicate_of_id is not None

@@ -94,7 +94,7 @@ def test_a_scare_with_a_critical_term_opens_at_its_first_reposts(database: str, 
     assert (incident.brand, incident.category) == ("澄星", "人身安全/食品安全")
     with session_scope() as session:
         reason = session.scalar(select(DetectionHit.reason).where(DetectionHit.rule == "critical_terms"))
-    assert reason and "3 条负面提及含 致癌×3" in reason
+    assert reason and "3 条负面提及含 致癌×3（≥ 2，其中 2 条是转发或重复）" in reason
 
 
 @pytest.mark.parametrize("dismissal", ["false_alarm", "unfounded"])
