@@ -206,12 +206,13 @@ def deploy(stack: Stack, prefect_file: Path | None = None) -> None:
 FLOW_RUN_COMMAND = "python3 -m prefect.engine"
 
 
-def pool_template() -> dict:
-    """Return the process worker's default job template with the pool's flow-run command as its default."""
+def pool_template(command: str | None = FLOW_RUN_COMMAND) -> dict:
+    """Return the process worker's default job template with `command` as its flow-run command (None: Prefect's
+    own, the workspace supervisor)."""
     from prefect.workers.process import ProcessWorker
 
     template = ProcessWorker.get_default_base_job_template()
-    template["variables"]["properties"]["command"]["default"] = FLOW_RUN_COMMAND
+    template["variables"]["properties"]["command"]["default"] = command
     return template
 
 

@@ -14,11 +14,10 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.settings import PREFECT_API_URL
-from prefect.workers.process import ProcessWorker
 
 from config.files import clear_caches
 from config.settings import get_settings
-from tasks.stack import FLOW_RUN_COMMAND, Stack, ensure_work_pool
+from tasks.stack import FLOW_RUN_COMMAND, Stack, ensure_work_pool, pool_template
 
 
 @pytest.fixture(autouse=True)
@@ -51,10 +50,8 @@ def test_an_existing_pool_is_left_as_it_is(command: str | None, monkeypatch: pyt
     """A pool `make deploy` made (no command: Prefect's supervisor, which works for a worker started by its full
     path) or one an operator set a command on keeps what it has."""
     pool = f"pool-{uuid4().hex[:8]}"
-    template = ProcessWorker.get_default_base_job_template()
-    template["variables"]["properties"]["command"]["default"] = command
     with get_client(sync_client=True) as client:
-        client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=pool_template(command)))
     assert "already exists" in ensure_work_pool(_stack_on(pool, monkeypatch))
     assert _command(pool) == command
 
