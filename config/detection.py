@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from config.loading import StrictModel, load_file
 
-RuleName = Literal["short_spike", "long_spike", "critical_terms", "influencer", "viral_post"]
+RuleName = Literal["short_spike", "long_spike", "critical_terms", "claims", "influencer", "viral_post"]
 Mode = Literal["enforce", "monitor"]
 
 
@@ -41,6 +41,7 @@ class Detection(StrictModel):
     min_share_rise: float = Field(0.15, ge=0, le=1)
     negative_majority: float = Field(0.5, gt=0, le=1)
     critical_min: int = Field(2, gt=0)
+    claims_min: int = Field(5, gt=0)
     influencer_reach: int = Field(300000, gt=0)
     viral_min_reposts: int = Field(50, gt=0)
     viral_audience_share: float = Field(0.01, gt=0)
@@ -50,8 +51,8 @@ class Detection(StrictModel):
     dedup_hours: int = Field(48, gt=0)
     dismissed_days: int = Field(30, ge=0)
     rules: dict[RuleName, Mode] = {
-        "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "influencer": "enforce",
-        "viral_post": "enforce",
+        "short_spike": "enforce", "long_spike": "enforce", "critical_terms": "enforce", "claims": "enforce",
+        "influencer": "enforce", "viral_post": "enforce",
     }
     snooze: list[Snooze] = []
 

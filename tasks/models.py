@@ -139,6 +139,9 @@ class Mention(Base):
     brand: Mapped[str | None] = mapped_column(String(64))
     product: Mapped[str | None] = mapped_column(String(128))
     critical_terms: Mapped[str] = mapped_column(String(256), default="")
+    # The claims it makes about the watched name it names (致癌, 禁用农药, 送医 …; lexicon.toml health_claims and
+    # the `claims = true` categories' terms), comma-separated; a repost carries its original's too.
+    claims: Mapped[str] = mapped_column(String(256), default="", server_default="")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     # The earlier mention of the same brand this one repeats (same content hash, or SimHash within 3 bits,
     # within 48 h): a repost or near-duplicate. Always points at an original, never at another duplicate.

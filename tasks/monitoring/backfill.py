@@ -11,6 +11,7 @@ from config.settings import get_settings
 from tasks.db import session_scope
 from tasks.monitoring import repository
 from tasks.monitoring.analysis import analyse_many
+from tasks.monitoring.duplicates import stored_terms
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.sentiment_model import get_model
 from tasks.monitoring.tasks import resolve_stored_reposts
@@ -42,7 +43,8 @@ def reanalyse_chunk(first_id: int, last_id: int, since: datetime, until: datetim
         rows = repository.mention_texts(session, first_id, last_id, since, until)
     results = analyse_many([r.text for r in rows], lexicon_data(), get_settings().analysis.negative_below, get_model())
     values = [{"mid": r.id, "sentiment": a.positive, "negative": a.negative, "category": a.category,
-               "brand": a.brand, "product": a.product, "critical_terms": ",".join(a.critical_terms),
+               "brand": a.brand, "product": a.product, "critical_terms": stored_terms(a.critical_terms),
+               "claims": stored_terms(a.health_claims),
                "debunk": a.debunk, repository.ALSO_BRANDS: a.also} for r, a in zip(rows, results, strict=True)]
     with session_scope() as session:
         repository.store_analysis(session, values)

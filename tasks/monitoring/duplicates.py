@@ -211,8 +211,8 @@ def link_duplicates(known: Iterable[Fingerprint], new: Iterable[Fingerprint], ma
 
 @dataclass(frozen=True)
 class Reading:
-    """What one stored post counts for in triage: its brand, product, category, polarity and critical terms (as
-    stored: comma-separated)."""
+    """What one stored post counts for in triage: its brand, product, category, polarity, critical terms and
+    claims (both as stored: comma-separated)."""
 
     brand: str | None
     product: str | None
@@ -220,6 +220,7 @@ class Reading:
     negative: bool
     sentiment: float
     critical_terms: str = ""
+    claims: str = ""
 
 
 def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | None:
@@ -227,13 +228,15 @@ def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | N
     and is not linked to the original.
 
     A repost's own text is mostly "转发微博", "求扩散" or an @-list: it spreads what the original says, so it takes
-    the original's brand, product, category, polarity and critical terms (a bare repost of "…致癌" spreads 致癌:
-    it counts for critical_terms as a second voice would) — unless its own text clearly says otherwise:
+    the original's brand, product, category, polarity, critical terms and claims (a bare repost of "…致癌"
+    spreads 致癌: it counts for critical_terms and claims as a second voice would) — unless its own text clearly
+    says otherwise:
     - it names another watched brand than the original: it keeps its own reading and is not linked (it is
       about that brand, and must not join the first brand's incident);
     - it debunks the story (造谣, 辟谣 …): never a complaint, whatever the original's tone;
     - it names the brand itself and complains of a post that does not: its own complaint stays negative.
-    In both cases it keeps its own critical terms only; otherwise it adds the original's to its own. Applying it
+    In both cases it keeps its own critical terms and claims only; otherwise it adds the original's to its own.
+    Applying it
     to its own result changes nothing, so a repost can be resolved again safely.
     """
     if original.brand is None or own.brand not in (None, original.brand):
@@ -246,15 +249,31 @@ def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | N
     else:
         negative, sentiment = original.negative, original.sentiment
     category = own.category if own_complaint and own.category else original.category
-    critical = own.critical_terms if debunk or own_complaint else _joined(original.critical_terms, own.critical_terms)
-    return Reading(original.brand, original.product or own.product, category, negative, sentiment, critical)
+    if debunk or own_complaint:
+        critical, claims = own.critical_terms, own.claims
+    else:
+        critical, claims = _joined(original.critical_terms, own.critical_terms), _joined(original.claims, own.claims)
+    return Reading(original.brand, original.product or own.product, category, negative, sentiment, critical, claims)
+
+
+TERMS_LENGTH = 256  # Mention.critical_terms and Mention.claims
+
+
+def stored_terms(terms: Iterable[str]) -> str:
+    """Return terms as stored (comma-separated, each once, in order), cut after the last whole term that fits the
+    column: a long article's list never fails the write."""
+    joined = ",".join(dict.fromkeys(t for t in terms if t))
+    if len(joined) <= TERMS_LENGTH:
+        return joined
+    cut = joined.rfind(",", 0, TERMS_LENGTH + 1)
+    return joined[:cut] if cut > 0 else joined[:TERMS_LENGTH]
 
 
 def _joined(first: str, then: str) -> str:
-    """Return two stored lists of critical terms as one, each term once, `first`'s in order, then `then`'s new ones."""
+    """Return two stored lists of terms as one, each term once, `first`'s in order, then `then`'s new ones."""
     if not then or then == first:
         return first
-    return ",".join(dict.fromkeys(t for t in (*first.split(","), *then.split(",")) if t))
+    return stored_terms((*first.split(","), *then.split(",")))
 
 
 @dataclass(frozen=True)

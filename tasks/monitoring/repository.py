@@ -226,7 +226,7 @@ def _repost_pair_query() -> tuple[Select, Table, Table]:  # type: ignore[type-ar
     r, o = Mention.__table__.alias("r"), Mention.__table__.alias("o")
     query = (select(r.c.id, r.c.external_id, r.c.brand, r.c.product, r.c.category, r.c.negative, r.c.sentiment,
                     r.c.debunk, r.c.duplicate_of_id, o.c.id, o.c.brand, o.c.product, o.c.category, o.c.negative,
-                    o.c.sentiment, o.c.duplicate_of_id, r.c.critical_terms, o.c.critical_terms)
+                    o.c.sentiment, o.c.duplicate_of_id, r.c.critical_terms, o.c.critical_terms, r.c.claims, o.c.claims)
              .join_from(r, o, (o.c.source == r.c.source) & (o.c.external_id == r.c.repost_of)))
     return query, r, o  # type: ignore[return-value]
 
@@ -240,8 +240,9 @@ def repost_pairs(session: Session, source: str, reposts: Sequence[str], original
     for column, keys in ((r.c.external_id, reposts), (r.c.repost_of, originals)):
         for start in range(0, len(keys), CHUNK):
             for row in session.execute(query.where(column.in_(keys[start : start + CHUNK]))):
-                found[row[0]] = RepostPair(row[0], row[1], Reading(*row[2:7], row[16] or ""), bool(row[7]), row[8],
-                                           row[9], Reading(*row[10:15], row[17] or ""), row[15])
+                found[row[0]] = RepostPair(row[0], row[1], Reading(*row[2:7], row[16] or "", row[18] or ""),
+                                           bool(row[7]), row[8], row[9],
+                                           Reading(*row[10:15], row[17] or "", row[19] or ""), row[15])
     return list(found.values())
 
 
@@ -251,11 +252,12 @@ def apply_spread(session: Session, changes: dict[int, tuple[Reading, int]]) -> N
     table = Mention.__table__
     statement = update(table).where(table.c.id == bindparam("rid")).values(
         brand=bindparam("b"), product=bindparam("p"), category=bindparam("c"), negative=bindparam("n"),
-        sentiment=bindparam("sv"), critical_terms=bindparam("ct"), duplicate_of_id=bindparam("target"))
+        sentiment=bindparam("sv"), critical_terms=bindparam("ct"), claims=bindparam("cl"),
+        duplicate_of_id=bindparam("target"))
     repoint = (update(table).where(table.c.duplicate_of_id == bindparam("rid"), table.c.id != bindparam("target"))
                .values(duplicate_of_id=bindparam("target")))
     params = [{"rid": key, "b": reading.brand, "p": reading.product, "c": reading.category, "n": reading.negative,
-               "sv": reading.sentiment, "ct": reading.critical_terms, "target": target}
+               "sv": reading.sentiment, "ct": reading.critical_terms, "cl": reading.claims, "target": target}
               for key, (reading, target) in changes.items()]
     for start in range(0, len(params), CHUNK):
         session.execute(statement, params[start : start + CHUNK])
@@ -359,13 +361,13 @@ def mention_texts(session: Session, first_id: int, last_id: int, since: datetime
 
 def store_analysis(session: Session, values: list[dict[str, object]]) -> None:
     """Overwrite the analysis columns of mentions by id (one executemany UPDATE; keys: mid, sentiment,
-    negative, category, brand, product, critical_terms, debunk) and the other brands each names
+    negative, category, brand, product, critical_terms, claims, debunk) and the other brands each names
     (ALSO_BRANDS), replacing those stored."""
     table = Mention.__table__
     statement = update(table).where(table.c.id == bindparam("mid")).values(
         sentiment=bindparam("sentiment"), negative=bindparam("negative"), category=bindparam("category"),
         brand=bindparam("brand"), product=bindparam("product"), critical_terms=bindparam("critical_terms"),
-        debunk=bindparam("debunk"))
+        claims=bindparam("claims"), debunk=bindparam("debunk"))
     if not values:
         return
     session.connection().execute(statement, [{k: v for k, v in row.items() if k != ALSO_BRANDS} for row in values])

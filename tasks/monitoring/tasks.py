@@ -20,7 +20,7 @@ from tasks.common import collector_paused, local_zone, show_time
 from tasks.db import retry_transient_db, session_scope
 from tasks.monitoring import health, readers, repository
 from tasks.monitoring.analysis import analyse_many
-from tasks.monitoring.duplicates import resolve_reposts
+from tasks.monitoring.duplicates import resolve_reposts, stored_terms
 from tasks.monitoring.health import SourceOutcome
 from tasks.monitoring.lexicon import lexicon_data
 from tasks.monitoring.repository import ALSO_BRANDS
@@ -118,7 +118,8 @@ def _mention_rows(mentions: list[RawMention], fetched_at: datetime) -> list[dict
             "category": a.category,
             "brand": a.brand,
             "product": a.product,
-            "critical_terms": ",".join(a.critical_terms),
+            "critical_terms": stored_terms(a.critical_terms),
+            "claims": stored_terms(a.health_claims),
             "debunk": a.debunk,
             "repost_of": m.repost_of,
             "reposts": m.reposts,

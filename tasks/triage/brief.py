@@ -20,6 +20,7 @@ RULE_SENTENCES = {
     "short_spike": "负面短时突增",
     "long_spike": "负面高于往日",
     "critical_terms": "出现风险词",
+    "claims": "风险说法扩散",
     "influencer": "高影响力负面帖",
     "viral_post": "负面帖快速扩散",
 }

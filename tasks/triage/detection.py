@@ -10,6 +10,7 @@ For one brand x crisis category at the end of a scan window:
 - long_spike: the last 24 h against the same 24 h of each of the previous `long_baseline_days`
   days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
 - critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
+- claims: at least `claims_min` negative mentions in the window make a claim about the watched name (致癌 …);
 - influencer: a negative mention in the window reaches at least `influencer_reach` people, in a crisis
   category, with at least three negatives in the window;
 - viral_post: a negative original post spread far beyond its author's audience (see `viral_needed`).
@@ -41,6 +42,7 @@ class Thresholds:
     min_share_rise: float = 0.15
     negative_majority: float = 0.5
     critical_min: int = 2
+    claims_min: int = 5
     influencer_reach: int = 300_000
     viral_min_reposts: int = 50
     viral_audience_share: float = 0.01
@@ -85,6 +87,9 @@ class GroupWindow:
     critical: Counter[str] = field(default_factory=Counter)  # critical term -> negative mentions
     critical_mentions: int = 0
     critical_repeats: int = 0  # of those, reposts or copies of an earlier post (they spread its critical terms)
+    claims: Counter[str] = field(default_factory=Counter)  # claim (致癌, 送医 …) -> negative mentions making it
+    claim_mentions: int = 0
+    claim_repeats: int = 0  # of those, reposts or copies of an earlier post
     top_reach: int = 0
     first_negative_at: datetime | None = None
     spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
@@ -206,6 +211,21 @@ def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     ))
 
 
+def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
+    """Fire on a scare that spreads: negative mentions making a claim about the watched name (致癌, 禁用农药, 送医 …),
+    reposts counting as what they repost. A claim is wider than a critical term (a quality or food story can
+    make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
+    rule or viral_post would."""
+    if g.claim_mentions < t.claims_min:
+        return None
+    said = "、".join(f"{claim}×{n}" for claim, n in g.claims.most_common(5))
+    repeats = f"，其中 {g.claim_repeats} 条是转发或重复" if g.claim_repeats else ""
+    return RuleHit("claims", g.brand, g.category, (
+        f"风险说法扩散：最近 {t.window_minutes} 分钟「{g.brand}」{g.claim_mentions} 条负面提及称 {said}"
+        f"（≥ {t.claims_min}{repeats}）"
+    ))
+
+
 def influencer(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire at once on a negative post with very high reach (a news outlet, an influencer) that others
     echo: a crisis category and at least three negatives in the window (a lone complaint is not one)."""
@@ -280,7 +300,7 @@ def spreading_watch(g: GroupWindow, t: Thresholds) -> RuleHit | None:
                    f"待核实：「{g.brand}·{g.category}」{_post_spread(best, t)}（{opens}）；规则未开启事件，请人工判断")
 
 
-RULES = {"short_spike": short_spike, "long_spike": long_spike, "critical_terms": critical_terms,
+RULES = {"short_spike": short_spike, "long_spike": long_spike, "critical_terms": critical_terms, "claims": claims,
          "influencer": influencer, "viral_post": viral_post}
 
 

@@ -303,7 +303,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
     if read_rows(session, anything, {"end": end, "since": min(oldest, recent_since)}).first() is None:
         return {}  # nothing any part below reads: the drill pass of almost every scan (no drill running) ends here
     columns = (Mention.category, Mention.negative, Mention.reach, Mention.published_at, Mention.critical_terms,
-               Mention.id, Mention.duplicate_of_id, Mention.reposts)
+               Mention.id, Mention.duplicate_of_id, Mention.reposts, Mention.claims)
     negatives = [Mention.is_drill.is_(drill), Mention.negative.is_(True), Mention.published_at > bindparam("since"),
                  Mention.published_at <= bindparam("end")]
     values = {"since": recent_since, "end": end}
@@ -317,8 +317,8 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
                               *negatives, *outside, params=values, key=None if outside else ("negatives", drill))
     # Column by column: a Row's attribute costs a Python call (25 ms a column at 33,000 rows, against 1 ms by
     # position), and a day holding a crisis of 30,000 reposts is 30,000 rows at every scan.
-    brand_of, category_of, _, _, published, _, id_of, duplicate_of, reposts_of = (
-        zip(*rows, strict=True) if rows else ((),) * 9)
+    brand_of, category_of, _, _, published, _, id_of, duplicate_of, reposts_of, _ = (
+        zip(*rows, strict=True) if rows else ((),) * 10)
     age = end.timestamp() - _seconds(published)  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
     if rows:
@@ -540,3 +540,7 @@ def _window_details(g: GroupWindow, rows: list, influencer_reach: int) -> None: 
         g.critical.update(terms)
         g.critical_mentions += bool(terms)
         g.critical_repeats += bool(terms) and r.duplicate_of_id is not None
+        claims = [c for c in r.claims.split(",") if c]
+        g.claims.update(claims)
+        g.claim_mentions += bool(claims)
+        g.claim_repeats += bool(claims) and r.duplicate_of_id is not None

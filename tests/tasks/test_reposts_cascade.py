@@ -97,6 +97,24 @@ def test_a_scare_with_a_critical_term_opens_at_its_first_reposts(database: str, 
     assert reason and "3 条负面提及含 致癌×3（≥ 2，其中 2 条是转发或重复）" in reason
 
 
+def test_a_slow_scare_opens_when_its_fifth_voice_makes_the_claim(database: str, tmp_path: Path) -> None:
+    """A scare of a few reposts an hour, with claims (被曝, 三聚氰胺, 送医) and no critical term: no volume rule
+    and no viral_post would see it for hours; the claims rule opens at the scan after its fifth voice."""
+    rumour = "青禾牛奶被曝检出三聚氰胺，有孩子喝了之后送医，家里有的先别给孩子喝"
+    path = cascade_file(tmp_path, rumour, reposts=8, minutes=60)  # reposts at minutes 1, 8.4, 15.8, 23.1 …
+    opened_at = [5 * n for n in range(1, 13) if [c.kind for c in scan(path, START + timedelta(minutes=5 * n))]
+                 == ["opened"]]
+    assert opened_at == [25], "opens at the first scan after the original and four reposts, once"
+    (incident,) = incidents()
+    assert (incident.brand, incident.category) == ("青禾", "人身安全/食品安全")
+    with session_scope() as session:
+        fired = set(session.scalars(select(DetectionHit.rule).where(DetectionHit.window_end <= START + timedelta(
+            minutes=25))))
+        reason = session.scalar(select(DetectionHit.reason).where(DetectionHit.rule == "claims"))
+    assert fired == {"claims"}
+    assert reason and "5 条负面提及称 送医×5、三聚氰胺×5、被曝×5（≥ 5，其中 4 条是转发或重复）" in reason
+
+
 @pytest.mark.parametrize("dismissal", ["false_alarm", "unfounded"])
 def test_a_dismissed_cascade_that_keeps_spreading_opens_nothing_again(database: str, tmp_path: Path,
                                                                       dismissal: str) -> None:

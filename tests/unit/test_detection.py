@@ -97,6 +97,16 @@ def test_critical_terms_fire_at_once_on_small_counts() -> None:
     assert rules(group(negative=1, critical=Counter({"泄露": 1}), critical_mentions=1)) == []
 
 
+def test_claims_fire_on_the_fifth_voice_and_say_which_claims() -> None:
+    g = group(category="人身安全/食品安全", negative=5, claims=Counter({"三聚氰胺": 5, "送医": 2}), claim_mentions=5,
+              claim_repeats=4)
+    hits = evaluate(g, T)
+    assert [h.rule for h in hits] == ["claims"]
+    assert "5 条负面提及称 三聚氰胺×5、送医×2（≥ 5，其中 4 条是转发或重复）" in hits[0].reason
+    assert rules(group(category="人身安全/食品安全", negative=6, claims=Counter({"送医": 4}), claim_mentions=4)) == []
+    assert rules(g, Thresholds(claims_min=6)) == [], "claims_min is the threshold"
+
+
 def test_one_post_with_very_high_reach_fires() -> None:
     hits = evaluate(group(negative=3, top_reach=450_000), T)
     assert [h.rule for h in hits] == ["influencer"] and "450,000" in hits[0].reason

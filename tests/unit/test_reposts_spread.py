@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tasks.monitoring.duplicates import Reading, RepostPair, resolve_reposts, spread_reading
+from tasks.monitoring.duplicates import TERMS_LENGTH, Reading, RepostPair, resolve_reposts, spread_reading, stored_terms
 from tasks.monitoring.sources import to_mention
 from tasks.triage.detection import (
     GroupWindow,
@@ -63,6 +63,30 @@ def test_a_repost_spreads_the_originals_critical_terms_unless_it_debunks_or_comp
     assert spread_reading(own_scare, praised, debunk=False).critical_terms == "爆炸"  # type: ignore[union-attr]
 
 
+def test_a_repost_spreads_the_originals_claims_unless_it_debunks() -> None:
+    rumour = Reading("青禾", "青禾牛奶", "人身安全/食品安全", True, 0.7, "", "三聚氰胺,送医")
+    assert spread_reading(BARE, rumour, debunk=False) == rumour, "a bare repost makes the original's claims again"
+    own_words = Reading(None, None, None, True, 0.2, "", "洗胃,送医")
+    assert spread_reading(own_words, rumour, debunk=False).claims == "三聚氰胺,送医,洗胃"  # type: ignore[union-attr]
+    debunked = spread_reading(Reading(None, None, None, False, 0.5), rumour, debunk=True)
+    assert debunked is not None and (debunked.negative, debunked.claims) == (False, "")
+
+
+@pytest.mark.parametrize("terms, stored", [
+    (["致癌", "", "送医", "致癌"], "致癌,送医"),
+    (["长长的说法" * 5] * 1 + [f"说法{i}" for i in range(60)], None),
+])
+def test_terms_are_stored_once_each_and_cut_whole_to_fit_the_column(terms: list[str], stored: str | None) -> None:
+    value = stored_terms(terms)
+    assert len(value) <= TERMS_LENGTH
+    if stored is not None:
+        assert value == stored
+    else:
+        kept = value.split(",")
+        assert kept == (["长长的说法" * 5] + [f"说法{i}" for i in range(60)])[: len(kept)], "whole terms, in order"
+        assert len(value) > TERMS_LENGTH - 6, "as many as fit"
+
+
 def test_a_repost_of_an_unwatched_post_keeps_its_own_reading() -> None:
     unwatched = Reading(None, None, None, True, 0.1)
     assert spread_reading(BARE, unwatched, debunk=False) == BARE
@@ -72,6 +96,8 @@ def test_a_repost_of_an_unwatched_post_keeps_its_own_reading() -> None:
     (BARE, COMPLAINT, False), (BARE, PRAISE, False), (BARE, COMPLAINT, True),
     (Reading("澄星", None, "售后服务", True, 0.1), PRAISE, False),
     (BARE, SCARE, False), (Reading(None, None, None, True, 0.2, "中毒,致癌"), SCARE, False),
+    (Reading(None, None, None, True, 0.2, "", "洗胃"), Reading("青禾", None, "人身安全/食品安全", True, 0.7, "", "送医"),
+     False),
 ])
 def test_resolving_a_resolved_repost_changes_nothing(own: Reading, original: Reading, debunk: bool) -> None:
     once = spread_reading(own, original, debunk)
