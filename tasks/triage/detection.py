@@ -90,6 +90,7 @@ class GroupWindow:
     claims: Counter[str] = field(default_factory=Counter)  # claim (致癌, 送医 …) -> negative mentions making it
     claim_mentions: int = 0
     claim_repeats: int = 0  # of those, reposts or copies of an earlier post
+    claim_baseline: list[int] = field(default_factory=list)  # group negatives making a claim per window, previous hours
     top_reach: int = 0
     first_negative_at: datetime | None = None
     spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
@@ -215,14 +216,20 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire on a scare that spreads: negative mentions making a claim about the watched name (致癌, 禁用农药, 送医 …),
     reposts counting as what they repost. A claim is wider than a critical term (a quality or food story can
     make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
-    rule or viral_post would."""
+    rule or viral_post would. A big brand's everyday chatter makes claims every hour too (过期, 变质 of a dairy's
+    thousands of posts a day): the count must also be unlikely under the previous hours' rate (Poisson < alpha)."""
     if g.claim_mentions < t.claims_min:
+        return None
+    lam = statistics.fmean(g.claim_baseline) if g.claim_baseline else 0.0
+    if lam > 0 and poisson_tail(g.claim_mentions, lam) >= t.alpha:
         return None
     said = "、".join(f"{claim}×{n}" for claim, n in g.claims.most_common(5))
     repeats = f"，其中 {g.claim_repeats} 条是转发或重复" if g.claim_repeats else ""
+    usual = (f"；此前 {len(g.claim_baseline) * t.window_minutes // 60} 小时平均每 {t.window_minutes} 分钟 {lam:.1f} 条"
+             if lam > 0 else "")
     return RuleHit("claims", g.brand, g.category, (
         f"风险说法扩散：最近 {t.window_minutes} 分钟「{g.brand}」{g.claim_mentions} 条负面提及称 {said}"
-        f"（≥ {t.claims_min}{repeats}）"
+        f"（≥ {t.claims_min}{repeats}{usual}）"
     ))
 
 

@@ -107,6 +107,14 @@ def test_claims_fire_on_the_fifth_voice_and_say_which_claims() -> None:
     assert rules(g, Thresholds(claims_min=6)) == [], "claims_min is the threshold"
 
 
+def test_claims_at_a_brands_usual_rate_do_not_fire() -> None:
+    usual = dict(category="人身安全/食品安全", claims=Counter({"过期": 22}), claim_baseline=[20] * 12)
+    assert rules(group(negative=22, claim_mentions=22, **usual)) == [], "twenty an hour is what it always has"
+    hits = evaluate(group(negative=45, claim_mentions=45, **usual), T)
+    assert [h.rule for h in hits] == ["claims"] and "此前 12 小时平均每 60 分钟 20.0 条" in hits[0].reason
+    assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": [1] + [0] * 11})) == ["claims"]
+
+
 def test_one_post_with_very_high_reach_fires() -> None:
     hits = evaluate(group(negative=3, top_reach=450_000), T)
     assert [h.rule for h in hits] == ["influencer"] and "450,000" in hits[0].reason
