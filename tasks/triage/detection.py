@@ -43,6 +43,7 @@ class Thresholds:
     negative_majority: float = 0.5
     critical_min: int = 2
     claims_min: int = 5
+    terms_alpha: float = 0.01
     influencer_reach: int = 300_000
     viral_min_reposts: int = 50
     viral_audience_share: float = 0.01
@@ -87,10 +88,11 @@ class GroupWindow:
     critical: Counter[str] = field(default_factory=Counter)  # critical term -> negative mentions
     critical_mentions: int = 0
     critical_repeats: int = 0  # of those, reposts or copies of an earlier post (they spread its critical terms)
+    critical_baseline: list[int] = field(default_factory=list)  # such mentions per window, previous hours
     claims: Counter[str] = field(default_factory=Counter)  # claim (致癌, 送医 …) -> negative mentions making it
     claim_mentions: int = 0
     claim_repeats: int = 0  # of those, reposts or copies of an earlier post
-    claim_baseline: list[int] = field(default_factory=list)  # group negatives making a claim per window, previous hours
+    claim_baseline: list[int] = field(default_factory=list)  # such mentions per window, previous hours
     top_reach: int = 0
     first_negative_at: datetime | None = None
     spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
@@ -200,15 +202,29 @@ def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     ))
 
 
+def _unusual(count: int, baseline: list[int], t: Thresholds) -> str | None:
+    """Return how a term rule's count compares with the group's previous hours ("" when they held none), or None
+    when the count is what those hours make likely (exact Poisson tail ≥ terms_alpha at their mean rate): a big
+    brand's everyday posts carry critical terms and claims too, a few an hour of thousands. Looser than the spike
+    rules' alpha: two 致癌 reposts an hour after one (λ 0.08) are 0.3 % likely, and a scare."""
+    lam = statistics.fmean(baseline) if baseline else 0.0
+    if lam == 0:
+        return ""
+    if poisson_tail(count, lam) >= t.terms_alpha:
+        return None
+    return f"；此前 {len(baseline) * t.window_minutes // 60} 小时平均每 {t.window_minutes} 分钟 {lam:.1f} 条"
+
+
 def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
-    """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …)."""
-    if g.critical_mentions < t.critical_min:
+    """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …), unless the previous hours
+    held as many (see _unusual)."""
+    if g.critical_mentions < t.critical_min or (usual := _unusual(g.critical_mentions, g.critical_baseline, t)) is None:
         return None
     terms = "、".join(f"{term}×{n}" for term, n in g.critical.most_common(5))
     repeats = f"，其中 {g.critical_repeats} 条是转发或重复" if g.critical_repeats else ""
     return RuleHit("critical_terms", g.brand, g.category, (
         f"关键风险词：最近 {t.window_minutes} 分钟「{g.brand}」{g.critical_mentions} 条负面提及含 {terms}"
-        f"（≥ {t.critical_min}{repeats}）"
+        f"（≥ {t.critical_min}{repeats}{usual}）"
     ))
 
 
@@ -217,16 +233,11 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     reposts counting as what they repost. A claim is wider than a critical term (a quality or food story can
     make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
     rule or viral_post would. A big brand's everyday chatter makes claims every hour too (过期, 变质 of a dairy's
-    thousands of posts a day): the count must also be unlikely under the previous hours' rate (Poisson < alpha)."""
-    if g.claim_mentions < t.claims_min:
-        return None
-    lam = statistics.fmean(g.claim_baseline) if g.claim_baseline else 0.0
-    if lam > 0 and poisson_tail(g.claim_mentions, lam) >= t.alpha:
+    thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual)."""
+    if g.claim_mentions < t.claims_min or (usual := _unusual(g.claim_mentions, g.claim_baseline, t)) is None:
         return None
     said = "、".join(f"{claim}×{n}" for claim, n in g.claims.most_common(5))
     repeats = f"，其中 {g.claim_repeats} 条是转发或重复" if g.claim_repeats else ""
-    usual = (f"；此前 {len(g.claim_baseline) * t.window_minutes // 60} 小时平均每 {t.window_minutes} 分钟 {lam:.1f} 条"
-             if lam > 0 else "")
     return RuleHit("claims", g.brand, g.category, (
         f"风险说法扩散：最近 {t.window_minutes} 分钟「{g.brand}」{g.claim_mentions} 条负面提及称 {said}"
         f"（≥ {t.claims_min}{repeats}{usual}）"

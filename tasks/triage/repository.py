@@ -317,7 +317,7 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
                               *negatives, *outside, params=values, key=None if outside else ("negatives", drill))
     # Column by column: a Row's attribute costs a Python call (25 ms a column at 33,000 rows, against 1 ms by
     # position), and a day holding a crisis of 30,000 reposts is 30,000 rows at every scan.
-    brand_of, category_of, _, _, published, _, id_of, duplicate_of, reposts_of, claims_of = (
+    brand_of, category_of, _, _, published, critical_of, id_of, duplicate_of, reposts_of, claims_of = (
         zip(*rows, strict=True) if rows else ((),) * 10)
     age = end.timestamp() - _seconds(published)  # seconds before `end`
     groups: dict[tuple[str, str], GroupWindow] = {}
@@ -326,9 +326,9 @@ def group_windows(session: Session, end: datetime, window_minutes: int, short_ho
         calm = _calm_counts(session, end, window, short_hours, drill)
         brands = np.array(brand_of, dtype=object)
         categories = np.array([c or OTHER_CATEGORY for c in category_of], dtype=object)
-        claiming = np.array([bool(c) for c in claims_of], dtype=bool)
+        saying = (np.array([bool(c) for c in critical_of], dtype=bool), np.array([bool(c) for c in claims_of], dtype=bool))
         for brand in sorted(set(brands)):
-            _fill_brand(groups, rows, age, brands == brand, categories, claiming, days.get(brand, {}),
+            _fill_brand(groups, rows, age, brands == brand, categories, saying, days.get(brand, {}),
                         calm.get(brand, (0, 0, 0)), brand, window, short_hours, long_days, influencer_reach)
     for key, posts in _spreading(session, (id_of, duplicate_of, reposts_of), age, window, end, oldest, drill,
                                  dismissed).items():
@@ -503,10 +503,11 @@ def _spreading(session: Session, negatives: tuple[Sequence[int], Sequence[int | 
     return {k: sorted(v, key=lambda p: -p.spread)[:SPREADING_KEPT] for k, v in groups.items()}
 
 
-def _fill_brand(groups, rows, age, mine, categories, claiming, days, calm, brand,  # type: ignore[no-untyped-def]
+def _fill_brand(groups, rows, age, mine, categories, saying, days, calm, brand,  # type: ignore[no-untyped-def]
                 window, short_hours, long_days, influencer_reach) -> None:
-    """Add the brand's groups: `rows` are negative mentions (`mine` those of the brand, `claiming` those making a
-    claim), `calm` the brand's other mentions in the window, the short baseline and the day."""
+    """Add the brand's groups: `rows` are negative mentions (`mine` those of the brand, `saying` those carrying a
+    critical term and those making a claim), `calm` the brand's other mentions in the window, the short baseline
+    and the day."""
     in_window, in_short = mine & (age < window), mine & (age >= window) & (age < window + short_hours * 3600)
     in_day = mine & (age < DAY_SECONDS)
     negatives = (int(in_window.sum()), int(in_short.sum()), int(in_day.sum()))
@@ -523,8 +524,9 @@ def _fill_brand(groups, rows, age, mine, categories, claiming, days, calm, brand
         windows = short_hours * 3600 // window
         bins = ((age[own & in_short] - window) // window).astype(int)
         g.baseline_counts = np.bincount(bins, minlength=windows)[:windows].tolist()
-        bins = ((age[own & in_short & claiming] - window) // window).astype(int)
-        g.claim_baseline = np.bincount(bins, minlength=windows)[:windows].tolist()
+        g.critical_baseline, g.claim_baseline = (
+            np.bincount(((age[own & in_short & said] - window) // window).astype(int), minlength=windows)[:windows].tolist()
+            for said in saying)
         g.day_negative = int((own & in_day).sum())
         counts = sum((n for (c, neg), n in days.items() if neg and (c or OTHER_CATEGORY) == category),
                      np.zeros(long_days, int))

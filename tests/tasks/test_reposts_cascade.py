@@ -116,11 +116,11 @@ def test_a_slow_scare_opens_when_its_fifth_voice_makes_the_claim(database: str, 
 
 
 def test_a_big_brands_everyday_claims_open_nothing_and_a_surge_of_them_does(database: str, tmp_path: Path) -> None:
-    """A dairy's thousands of posts a day hold 过期 and 变质 every hour: twenty such complaints an hour for twelve
-    hours are its ordinary rate, not a scare; three times that in the next hour is (59 of them in the window: the
-    first is at its start, which belongs to the hour before)."""
+    """A dairy's thousands of posts a day hold 过期 and 变质 every hour, and a few 中毒: twenty such complaints an
+    hour (five with 中毒) for twelve hours are its ordinary rate, not a scare; three times that in the next hour
+    is (59 of them in the window: the first is at its start, which belongs to the hour before)."""
     templates = ("青禾牛奶又买到过期的了，第{i}次了，这质量真不行", "刚开的青禾牛奶一股酸味，明显变质了，订单{i}",
-                 "青禾牛奶临期变质，客服说第{i}个工作日再处理，太差了", "超市货架上的青禾牛奶过期{i}天还在卖")
+                 "青禾牛奶临期变质，客服说第{i}个工作日再处理，太差了", "超市货架上的青禾牛奶过期{i}天还在卖，喝了怕中毒")
     rows = [{"id": f"p{h}-{i}", "text": templates[i % 4].format(i=h * 100 + i), "author": f"用户{h}-{i}", "reach": 300,
              "published_at": (START + timedelta(hours=h, minutes=(3 if h < 12 else 1) * i)).isoformat(), "platform": "微博"}
             for h in range(13) for i in range(20 if h < 12 else 60)]
@@ -131,8 +131,9 @@ def test_a_big_brands_everyday_claims_open_nothing_and_a_surge_of_them_does(data
         assert session.scalars(select(DetectionHit.rule)).all() == []
     assert [c.kind for c in scan(path, START + timedelta(hours=13))] == ["opened"]
     with session_scope() as session:
-        reason = session.scalar(select(DetectionHit.reason).where(DetectionHit.rule == "claims"))
-    assert reason and "59 条负面提及称" in reason and "此前 12 小时平均每 60 分钟 20.0 条" in reason, reason
+        reasons = dict(session.execute(select(DetectionHit.rule, DetectionHit.reason)).tuples().all())
+    assert "59 条负面提及称" in reasons["claims"] and "此前 12 小时平均每 60 分钟 20.0 条" in reasons["claims"]
+    assert "15 条负面提及含 中毒×15" in reasons["critical_terms"] and "平均每 60 分钟 5.0 条" in reasons["critical_terms"]
 
 
 @pytest.mark.parametrize("dismissal", ["false_alarm", "unfounded"])

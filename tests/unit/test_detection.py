@@ -115,6 +115,24 @@ def test_claims_at_a_brands_usual_rate_do_not_fire() -> None:
     assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": [1] + [0] * 11})) == ["claims"]
 
 
+def test_critical_terms_as_common_as_before_do_not_fire() -> None:
+    critical = dict(critical=Counter({"中毒": 2}), critical_mentions=2)
+    assert rules(group(negative=2, critical_baseline=[0] * 12, **critical)) == ["critical_terms"]
+    one_earlier = [1] + [0] * 11
+    assert rules(group(negative=2, critical_baseline=one_earlier, **critical)) == ["critical_terms"], (
+        "two reposts of a 致癌 post after the post itself an hour ago are a scare spreading")
+    hourly = [1] * 12  # a brand whose posts hold one every hour
+    assert rules(group(negative=3, critical_baseline=hourly, critical=Counter({"中毒": 3}), critical_mentions=3)) == []
+    assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5)
+                 ) == ["critical_terms"]
+    assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5),
+                 Thresholds(terms_alpha=0.001)) == [], "terms_alpha is the threshold"
+    big = dict(critical=Counter({"中毒": 6}), critical_mentions=6, critical_baseline=[5] * 12)
+    assert rules(group(negative=6, **big)) == [], "a big brand's usual five an hour"
+    hits = evaluate(group(negative=16, **{**big, "critical_mentions": 16}), T)
+    assert [h.rule for h in hits] == ["critical_terms"] and "此前 12 小时平均每 60 分钟 5.0 条" in hits[0].reason
+
+
 def test_one_post_with_very_high_reach_fires() -> None:
     hits = evaluate(group(negative=3, top_reach=450_000), T)
     assert [h.rule for h in hits] == ["influencer"] and "450,000" in hits[0].reason
