@@ -218,14 +218,8 @@ def _unusual(count: int, baseline: list[int], t: Thresholds) -> str | None:
 def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …), unless the previous hours
     held as many (see _unusual)."""
-    if g.critical_mentions < t.critical_min or (usual := _unusual(g.critical_mentions, g.critical_baseline, t)) is None:
-        return None
-    terms = "、".join(f"{term}×{n}" for term, n in g.critical.most_common(5))
-    repeats = f"，其中 {g.critical_repeats} 条是转发或重复" if g.critical_repeats else ""
-    return RuleHit("critical_terms", g.brand, g.category, (
-        f"关键风险词：最近 {t.window_minutes} 分钟「{g.brand}」{g.critical_mentions} 条负面提及含 {terms}"
-        f"（≥ {t.critical_min}{repeats}{usual}）"
-    ))
+    return _term_hit("critical_terms", "关键风险词", "含", g, t.critical_min, t, g.critical, g.critical_mentions,
+                     g.critical_repeats, g.critical_baseline)
 
 
 def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
@@ -234,13 +228,21 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
     rule or viral_post would. A big brand's everyday chatter makes claims every hour too (过期, 变质 of a dairy's
     thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual)."""
-    if g.claim_mentions < t.claims_min or (usual := _unusual(g.claim_mentions, g.claim_baseline, t)) is None:
+    return _term_hit("claims", "风险说法扩散", "称", g, t.claims_min, t, g.claims, g.claim_mentions, g.claim_repeats,
+                     g.claim_baseline)
+
+
+def _term_hit(rule: str, heading: str, verb: str, g: GroupWindow, minimum: int, t: Thresholds,
+              terms: Counter[str], mentions: int, repeats: int, baseline: list[int]) -> RuleHit | None:
+    """Return a term rule's hit: `mentions` negative mentions with `terms` (`repeats` of them reposts or copies),
+    at least `minimum` and unusual for the previous hours (`baseline`)."""
+    if mentions < minimum or (usual := _unusual(mentions, baseline, t)) is None:
         return None
-    said = "、".join(f"{claim}×{n}" for claim, n in g.claims.most_common(5))
-    repeats = f"，其中 {g.claim_repeats} 条是转发或重复" if g.claim_repeats else ""
-    return RuleHit("claims", g.brand, g.category, (
-        f"风险说法扩散：最近 {t.window_minutes} 分钟「{g.brand}」{g.claim_mentions} 条负面提及称 {said}"
-        f"（≥ {t.claims_min}{repeats}{usual}）"
+    listed = "、".join(f"{term}×{n}" for term, n in terms.most_common(5))
+    copies = f"，其中 {repeats} 条是转发或重复" if repeats else ""
+    return RuleHit(rule, g.brand, g.category, (
+        f"{heading}：最近 {t.window_minutes} 分钟「{g.brand}」{mentions} 条负面提及{verb} {listed}"
+        f"（≥ {minimum}{copies}{usual}）"
     ))
 
 
