@@ -437,20 +437,27 @@ def test_a_bad_reposts_value_names_the_row_and_field(tmp_path: Path) -> None:
     assert report.problems == [f"{path}:2: reposts: 不是数字（'很多'）"]
 
 
-def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("original, reading", [
+    (COMPLAINT, ("澄星", "产品质量", True, "", "")),
+    (SCARE, ("澄星", "人身安全/食品安全", True, "致癌", "致癌,有毒")),
+])
+def test_a_backfill_keeps_what_reposts_count_for(database: str, tmp_path: Path, original: str,
+                                                 reading: tuple[object, ...]) -> None:
     """Re-analysing stored mentions (after a lexicon change) reads each repost's own text again; it must then
-    count for its original again, not for "转发微博" alone."""
+    count for its original again, critical terms and claims included, not for "转发微博" alone."""
     from tasks.monitoring.backfill import reanalyse_chunk
 
-    scan(cascade_file(tmp_path, COMPLAINT, reposts=20), START + timedelta(minutes=45))
+    scan(cascade_file(tmp_path, original, reposts=20), START + timedelta(minutes=45))
+    columns = (Mention.brand, Mention.category, Mention.negative, Mention.critical_terms, Mention.claims)
     with session_scope() as session:
         first, last = session.execute(select(func.min(Mention.id), func.max(Mention.id))).one()
+        before = set(session.execute(select(*columns).where(Mention.repost_of == "root")).tuples().all())
+    assert before == {reading}
     with disable_run_logger():
         assert reanalyse_chunk.fn(first, last, START - timedelta(days=1), START + timedelta(days=1)) == 21
     with session_scope() as session:
-        rows = set(session.execute(select(Mention.brand, Mention.category, Mention.negative)
-                                   .where(Mention.repost_of == "root")).all())
-    assert rows == {("澄星", "产品质量", True)}
+        rows = set(session.execute(select(*columns).where(Mention.repost_of == "root")).tuples().all())
+    assert rows == {reading}
 
 
 def _spread_again_between_two_reads(external_id: str, *, drill: bool = False) -> list:  # type: ignore[type-arg]
