@@ -42,7 +42,7 @@ class Detection(StrictModel):
     negative_majority: float = Field(0.5, gt=0, le=1)
     critical_min: int = Field(2, gt=0)
     claims_min: int = Field(5, gt=0)
-    terms_alpha: float = Field(0.01, gt=0, lt=1)
+    critical_alpha: float = Field(0.01, gt=0, lt=1)
     influencer_reach: int = Field(300000, gt=0)
     viral_min_reposts: int = Field(50, gt=0)
     viral_audience_share: float = Field(0.01, gt=0)

@@ -43,7 +43,7 @@ class Thresholds:
     negative_majority: float = 0.5
     critical_min: int = 2
     claims_min: int = 5
-    terms_alpha: float = 0.01
+    critical_alpha: float = 0.01
     influencer_reach: int = 300_000
     viral_min_reposts: int = 50
     viral_audience_share: float = 0.01
@@ -202,24 +202,24 @@ def long_spike(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     ))
 
 
-def _unusual(count: int, baseline: list[int], t: Thresholds) -> str | None:
+def _unusual(count: int, baseline: list[int], alpha: float, t: Thresholds) -> str | None:
     """Return how a term rule's count compares with the group's previous hours ("" when they held none), or None
-    when the count is what those hours make likely (exact Poisson tail ≥ terms_alpha at their mean rate): a big
-    brand's everyday posts carry critical terms and claims too, a few an hour of thousands. Looser than the spike
-    rules' alpha: two 致癌 reposts an hour after one (λ 0.08) are 0.3 % likely, and a scare."""
+    when the count is what those hours make likely (exact Poisson tail ≥ alpha at their mean rate): a big brand's
+    everyday posts carry critical terms and claims too, a few an hour of thousands."""
     lam = statistics.fmean(baseline) if baseline else 0.0
     if lam == 0:
         return ""
-    if poisson_tail(count, lam) >= t.terms_alpha:
+    if poisson_tail(count, lam) >= alpha:
         return None
     return f"；此前 {len(baseline) * t.window_minutes // 60} 小时平均每 {t.window_minutes} 分钟 {lam:.1f} 条"
 
 
 def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …), unless the previous hours
-    held as many (see _unusual)."""
-    return _term_hit("critical_terms", "关键风险词", "含", g, t.critical_min, t, g.critical, g.critical_mentions,
-                     g.critical_repeats, g.critical_baseline)
+    held as many (see _unusual, at critical_alpha: looser than the spike rules' alpha, as two 致癌 reposts an hour
+    after the post itself, λ 0.08, are 0.3 % likely, and a scare)."""
+    return _term_hit("critical_terms", "关键风险词", "含", g, t.critical_min, t.critical_alpha, t, g.critical,
+                     g.critical_mentions, g.critical_repeats, g.critical_baseline)
 
 
 def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
@@ -227,16 +227,17 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     reposts counting as what they repost. A claim is wider than a critical term (a quality or food story can
     make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
     rule or viral_post would. A big brand's everyday chatter makes claims every hour too (过期, 变质 of a dairy's
-    thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual)."""
-    return _term_hit("claims", "风险说法扩散", "称", g, t.claims_min, t, g.claims, g.claim_mentions, g.claim_repeats,
-                     g.claim_baseline)
+    thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual, at
+    the spike rules' alpha: at critical_alpha a real 蒙牛 stream of 50 posts an hour opened once in 29 hours)."""
+    return _term_hit("claims", "风险说法扩散", "称", g, t.claims_min, t.alpha, t, g.claims, g.claim_mentions,
+                     g.claim_repeats, g.claim_baseline)
 
 
-def _term_hit(rule: str, heading: str, verb: str, g: GroupWindow, minimum: int, t: Thresholds,
+def _term_hit(rule: str, heading: str, verb: str, g: GroupWindow, minimum: int, alpha: float, t: Thresholds,
               terms: Counter[str], mentions: int, repeats: int, baseline: list[int]) -> RuleHit | None:
     """Return a term rule's hit: `mentions` negative mentions with `terms` (`repeats` of them reposts or copies),
     at least `minimum` and unusual for the previous hours (`baseline`)."""
-    if mentions < minimum or (usual := _unusual(mentions, baseline, t)) is None:
+    if mentions < minimum or (usual := _unusual(mentions, baseline, alpha, t)) is None:
         return None
     listed = "、".join(f"{term}×{n}" for term, n in terms.most_common(5))
     copies = f"，其中 {repeats} 条是转发或重复" if repeats else ""

@@ -56,7 +56,7 @@ def thresholds(det: Detection) -> Thresholds:
         window_minutes=det.window_minutes, short_baseline_hours=det.short_baseline_hours, k_sigma=det.k_sigma,
         min_volume=det.min_volume, alpha=det.alpha, rate_floor=det.rate_floor, min_share_rise=det.min_share_rise,
         negative_majority=det.negative_majority,
-        critical_min=det.critical_min, claims_min=det.claims_min, terms_alpha=det.terms_alpha,
+        critical_min=det.critical_min, claims_min=det.claims_min, critical_alpha=det.critical_alpha,
         influencer_reach=det.influencer_reach,
         viral_min_reposts=det.viral_min_reposts, viral_audience_share=det.viral_audience_share,
         viral_max_reposts=det.viral_max_reposts, viral_unexplained_factor=det.viral_unexplained_factor,

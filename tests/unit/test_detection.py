@@ -113,6 +113,9 @@ def test_claims_at_a_brands_usual_rate_do_not_fire() -> None:
     hits = evaluate(group(negative=45, claim_mentions=45, **usual), T)
     assert [h.rule for h in hits] == ["claims"] and "此前 12 小时平均每 60 分钟 20.0 条" in hits[0].reason
     assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": [1] + [0] * 11})) == ["claims"]
+    about_one = [1, 1, 1, 1, 1, 2, 1, 1, 2, 1, 1, 1]  # a real stream of 50 posts an hour about a dairy (3.6 % claim)
+    assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": about_one})) == [], (
+        "five at a rate of 1.2 an hour is 0.8 % likely: the spike rules' alpha, not critical_alpha")
 
 
 def test_critical_terms_as_common_as_before_do_not_fire() -> None:
@@ -126,7 +129,7 @@ def test_critical_terms_as_common_as_before_do_not_fire() -> None:
     assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5)
                  ) == ["critical_terms"]
     assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5),
-                 Thresholds(terms_alpha=0.001)) == [], "terms_alpha is the threshold"
+                 Thresholds(critical_alpha=0.001)) == [], "critical_alpha is the threshold"
     big = dict(critical=Counter({"中毒": 6}), critical_mentions=6, critical_baseline=[5] * 12)
     assert rules(group(negative=6, **big)) == [], "a big brand's usual five an hour"
     hits = evaluate(group(negative=16, **{**big, "critical_mentions": 16}), T)
