@@ -10,8 +10,9 @@ with injected crises (benchmarks/replay.py) and the real CED Weibo events, each 
 chose for it, crisis or quiet (benchmarks/ced.py), and the larger set of CED events known only by their hourly
 repost counts (benchmarks/ced_hourly.py), and the brand events CED's consumer keyword missed, judged after
 all detection work as a held-out check (benchmarks/ced_brands.py: its test half has since been looked at), and the
-product and shop events judged after session 19, the held-out check now (benchmarks/ced_fresh.py); last, the rumour signal on every CED
-original against CED's labels (benchmarks/ced_rumour.py).
+product and shop events judged after session 19, the held-out check now (benchmarks/ced_fresh.py); then the rumour signal on every CED
+original against CED's labels (benchmarks/ced_rumour.py); last, a watched brand's ordinary stream of real posts,
+for false alarms once it has a baseline (benchmarks/stream.py).
 It measures and reports; it asserts nothing. Figures go to <var>/eval/latest.json.
 """
 
@@ -43,6 +44,8 @@ from benchmarks.data import (
     write_latest,
 )
 from benchmarks.metrics import accuracy_gap_interval, negative_class_report
+from benchmarks.stream import evaluate_stream
+from benchmarks.stream import render as render_stream
 
 SAMPLE_SIZE = 10_000
 SEED = 20251120
@@ -249,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     render_fresh(ced_fresh, console)
     rumour = evaluate_rumour_signal()
     render_rumour(rumour, console)
+    with console.status("replaying a brand's ordinary stream of real posts…"):
+        stream = evaluate_stream()
+    render_stream(stream, console)  # type: ignore[arg-type]
     payload = {
         "generated_at": now_iso(),
         "seed": SEED,
@@ -261,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ced_brands": ced_brands,
         "ced_fresh": ced_fresh,
         "rumour_signal": rumour,
+        "stream": stream,
         "seconds": round(time.perf_counter() - started, 1),
     }
     path: Path = write_latest(settings.var_path, "eval", payload)
