@@ -236,8 +236,7 @@ def spread_reading(own: Reading, original: Reading, debunk: bool) -> Reading | N
     - it debunks the story (造谣, 辟谣 …): never a complaint, whatever the original's tone;
     - it names the brand itself and complains of a post that does not: its own complaint stays negative.
     In both cases it keeps its own critical terms and claims only; otherwise it adds the original's to its own.
-    Applying it
-    to its own result changes nothing, so a repost can be resolved again safely.
+    Applying it to its own result changes nothing, so a repost can be resolved again safely.
     """
     if original.brand is None or own.brand not in (None, original.brand):
         return None if own.brand is not None and original.brand is not None else own

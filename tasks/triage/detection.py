@@ -11,6 +11,8 @@ For one brand x crisis category at the end of a scan window:
   days (mean μ, σ = max(sample σ, √μ)), with the same volume, Poisson and share conditions;
 - critical_terms: at least `critical_min` negative mentions in the window carry a critical term;
 - claims: at least `claims_min` negative mentions in the window make a claim about the watched name (致癌 …);
+  both term rules also need the count to be unlikely at the group's rate of such mentions in the previous
+  `short_baseline_hours` (a big brand's everyday posts hold a few);
 - influencer: a negative mention in the window reaches at least `influencer_reach` people, in a crisis
   category, with at least three negatives in the window;
 - viral_post: a negative original post spread far beyond its author's audience (see `viral_needed`).
@@ -228,7 +230,8 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     make one), so it needs more voices; a slow scare of a few reposts an hour gets there long before a volume
     rule or viral_post would. A big brand's everyday chatter makes claims every hour too (过期, 变质 of a dairy's
     thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual, at
-    the spike rules' alpha: at critical_alpha a real 蒙牛 stream of 50 posts an hour opened once in 29 hours)."""
+    the spike rules' alpha: at critical_alpha a real 蒙牛 stream of 50 posts an hour opened once in the 29 hours
+    after its first 12, benchmarks/stream.py)."""
     return _term_hit("claims", "风险说法扩散", "称", g, t.claims_min, t.alpha, t, g.claims, g.claim_mentions,
                      g.claim_repeats, g.claim_baseline)
 
