@@ -72,6 +72,23 @@ class SpreadingPost:
 
 
 @dataclass
+class TermCounts:
+    """The negative mentions of a group's window that carry terms of one kind (critical terms; claims)."""
+
+    terms: Counter[str] = field(default_factory=Counter)  # term -> negative mentions carrying it
+    mentions: int = 0
+    repeats: int = 0  # of those, reposts or copies of an earlier post (they spread its terms)
+    baseline: list[int] = field(default_factory=list)  # such mentions per window, previous hours
+
+    def add(self, stored: str, repeat: bool) -> None:
+        """Count one mention's terms as stored (comma-separated; "" when it carries none)."""
+        terms = [t for t in stored.split(",") if t]
+        self.terms.update(terms)
+        self.mentions += bool(terms)
+        self.repeats += bool(terms) and repeat
+
+
+@dataclass
 class GroupWindow:
     """What detection knows about one brand x category at the end of a window."""
 
@@ -87,14 +104,8 @@ class GroupWindow:
     day_baseline: list[int] = field(default_factory=list)  # the same 24 h on each previous day
     day_share: float = 0.0
     day_baseline_share: float = 0.0
-    critical: Counter[str] = field(default_factory=Counter)  # critical term -> negative mentions
-    critical_mentions: int = 0
-    critical_repeats: int = 0  # of those, reposts or copies of an earlier post (they spread its critical terms)
-    critical_baseline: list[int] = field(default_factory=list)  # such mentions per window, previous hours
-    claims: Counter[str] = field(default_factory=Counter)  # claim (致癌, 送医 …) -> negative mentions making it
-    claim_mentions: int = 0
-    claim_repeats: int = 0  # of those, reposts or copies of an earlier post
-    claim_baseline: list[int] = field(default_factory=list)  # such mentions per window, previous hours
+    critical: TermCounts = field(default_factory=TermCounts)  # critical terms (泄露, 中毒 …)
+    claims: TermCounts = field(default_factory=TermCounts)  # claims (致癌, 送医 …)
     top_reach: int = 0
     first_negative_at: datetime | None = None
     spreading: list[SpreadingPost] = field(default_factory=list)  # the most reposted negative originals
@@ -220,8 +231,7 @@ def critical_terms(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     """Fire at once on negative mentions carrying critical terms (泄露, 爆炸, 中毒 …), unless the previous hours
     held as many (see _unusual, at critical_alpha: looser than the spike rules' alpha, as two 致癌 reposts an hour
     after the post itself, λ 0.08, are 0.3 % likely, and a scare)."""
-    return _term_hit("critical_terms", "关键风险词", "含", g, t.critical_min, t.critical_alpha, t, g.critical,
-                     g.critical_mentions, g.critical_repeats, g.critical_baseline)
+    return _term_hit("critical_terms", "关键风险词", "含", g, g.critical, t.critical_min, t.critical_alpha, t)
 
 
 def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
@@ -232,20 +242,19 @@ def claims(g: GroupWindow, t: Thresholds) -> RuleHit | None:
     thousands of posts a day): the count must also be unlikely under the previous hours' rate (see _unusual, at
     the spike rules' alpha: at critical_alpha a real 蒙牛 stream of 50 posts an hour opened once in the 29 hours
     after its first 12, benchmarks/stream.py)."""
-    return _term_hit("claims", "风险说法扩散", "称", g, t.claims_min, t.alpha, t, g.claims, g.claim_mentions,
-                     g.claim_repeats, g.claim_baseline)
+    return _term_hit("claims", "风险说法扩散", "称", g, g.claims, t.claims_min, t.alpha, t)
 
 
-def _term_hit(rule: str, heading: str, verb: str, g: GroupWindow, minimum: int, alpha: float, t: Thresholds,
-              terms: Counter[str], mentions: int, repeats: int, baseline: list[int]) -> RuleHit | None:
-    """Return a term rule's hit: `mentions` negative mentions with `terms` (`repeats` of them reposts or copies),
-    at least `minimum` and unusual for the previous hours (`baseline`)."""
-    if mentions < minimum or (usual := _unusual(mentions, baseline, alpha, t)) is None:
+def _term_hit(rule: str, heading: str, verb: str, g: GroupWindow, said: TermCounts, minimum: int, alpha: float,
+              t: Thresholds) -> RuleHit | None:
+    """Return a term rule's hit: at least `minimum` of the group's negative mentions carry such terms, and that
+    is unusual for the previous hours (see _unusual, at `alpha`)."""
+    if said.mentions < minimum or (usual := _unusual(said.mentions, said.baseline, alpha, t)) is None:
         return None
-    listed = "、".join(f"{term}×{n}" for term, n in terms.most_common(5))
-    copies = f"，其中 {repeats} 条是转发或重复" if repeats else ""
+    listed = "、".join(f"{term}×{n}" for term, n in said.terms.most_common(5))
+    copies = f"，其中 {said.repeats} 条是转发或重复" if said.repeats else ""
     return RuleHit(rule, g.brand, g.category, (
-        f"{heading}：最近 {t.window_minutes} 分钟「{g.brand}」{mentions} 条负面提及{verb} {listed}"
+        f"{heading}：最近 {t.window_minutes} 分钟「{g.brand}」{said.mentions} 条负面提及{verb} {listed}"
         f"（≥ {minimum}{copies}{usual}）"
     ))
 

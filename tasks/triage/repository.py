@@ -524,9 +524,9 @@ def _fill_brand(groups, rows, age, mine, categories, saying, days, calm, brand, 
         windows = short_hours * 3600 // window
         bins = ((age[own & in_short] - window) // window).astype(int)
         g.baseline_counts = np.bincount(bins, minlength=windows)[:windows].tolist()
-        g.critical_baseline, g.claim_baseline = (
-            np.bincount(((age[own & in_short & said] - window) // window).astype(int), minlength=windows)[:windows].tolist()
-            for said in saying)
+        for counts, said in zip((g.critical, g.claims), saying, strict=True):
+            bins = ((age[own & in_short & said] - window) // window).astype(int)
+            counts.baseline = np.bincount(bins, minlength=windows)[:windows].tolist()
         g.day_negative = int((own & in_day).sum())
         counts = sum((n for (c, neg), n in days.items() if neg and (c or OTHER_CATEGORY) == category),
                      np.zeros(long_days, int))
@@ -542,11 +542,5 @@ def _window_details(g: GroupWindow, rows: list, influencer_reach: int) -> None: 
     g.top_reach = max((r.reach for r in rows), default=0)
     g.first_negative_at = min((r.published_at for r in rows), default=None)
     for r in rows:
-        terms = [t for t in r.critical_terms.split(",") if t]
-        g.critical.update(terms)
-        g.critical_mentions += bool(terms)
-        g.critical_repeats += bool(terms) and r.duplicate_of_id is not None
-        claims = [c for c in r.claims.split(",") if c]
-        g.claims.update(claims)
-        g.claim_mentions += bool(claims)
-        g.claim_repeats += bool(claims) and r.duplicate_of_id is not None
+        g.critical.add(r.critical_terms, r.duplicate_of_id is not None)
+        g.claims.add(r.claims, r.duplicate_of_id is not None)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tasks.triage.detection import GroupWindow, Thresholds, evaluate, poisson_tail
+from tasks.triage.detection import GroupWindow, TermCounts, Thresholds, evaluate, poisson_tail
 
 T = Thresholds()
 
@@ -90,49 +90,49 @@ def test_long_baseline_needs_the_day_to_stand_out() -> None:
     assert "long_spike" not in rules(busy_days)
 
 
+def said(term: str, mentions: int, baseline: list[int] | None = None, repeats: int = 0, **more: int) -> TermCounts:
+    """`mentions` negative mentions carrying `term` (and `more` other terms) in the window."""
+    return TermCounts(Counter({term: mentions, **more}), mentions, repeats, baseline or [])
+
+
 def test_critical_terms_fire_at_once_on_small_counts() -> None:
-    g = group(negative=2, critical=Counter({"泄露": 2}), critical_mentions=2)
-    hits = evaluate(g, T)
+    hits = evaluate(group(negative=2, critical=said("泄露", 2)), T)
     assert [h.rule for h in hits] == ["critical_terms"] and "泄露×2" in hits[0].reason
-    assert rules(group(negative=1, critical=Counter({"泄露": 1}), critical_mentions=1)) == []
+    assert rules(group(negative=1, critical=said("泄露", 1))) == []
 
 
 def test_claims_fire_on_the_fifth_voice_and_say_which_claims() -> None:
-    g = group(category="人身安全/食品安全", negative=5, claims=Counter({"三聚氰胺": 5, "送医": 2}), claim_mentions=5,
-              claim_repeats=4)
+    g = group(category="人身安全/食品安全", negative=5, claims=said("三聚氰胺", 5, repeats=4, 送医=2))
     hits = evaluate(g, T)
     assert [h.rule for h in hits] == ["claims"]
     assert "5 条负面提及称 三聚氰胺×5、送医×2（≥ 5，其中 4 条是转发或重复）" in hits[0].reason
-    assert rules(group(category="人身安全/食品安全", negative=6, claims=Counter({"送医": 4}), claim_mentions=4)) == []
+    assert rules(group(category="人身安全/食品安全", negative=6, claims=said("送医", 4))) == []
     assert rules(g, Thresholds(claims_min=6)) == [], "claims_min is the threshold"
 
 
 def test_claims_at_a_brands_usual_rate_do_not_fire() -> None:
-    usual = dict(category="人身安全/食品安全", claims=Counter({"过期": 22}), claim_baseline=[20] * 12)
-    assert rules(group(negative=22, claim_mentions=22, **usual)) == [], "twenty an hour is what it always has"
-    hits = evaluate(group(negative=45, claim_mentions=45, **usual), T)
+    safety, usual = "人身安全/食品安全", [20] * 12
+    assert rules(group(category=safety, negative=22, claims=said("过期", 22, usual))) == [], (
+        "twenty an hour is what it always has")
+    hits = evaluate(group(category=safety, negative=45, claims=said("过期", 45, usual)), T)
     assert [h.rule for h in hits] == ["claims"] and "此前 12 小时平均每 60 分钟 20.0 条" in hits[0].reason
-    assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": [1] + [0] * 11})) == ["claims"]
+    assert rules(group(category=safety, negative=5, claims=said("过期", 5, [1] + [0] * 11))) == ["claims"]
     about_one = [1, 1, 1, 1, 1, 2, 1, 1, 2, 1, 1, 1]  # a real stream of 50 posts an hour about a dairy (3.6 % claim)
-    assert rules(group(negative=5, claim_mentions=5, **{**usual, "claim_baseline": about_one})) == [], (
+    assert rules(group(category=safety, negative=5, claims=said("过期", 5, about_one))) == [], (
         "five at a rate of 1.2 an hour is 0.8 % likely: the spike rules' alpha, not critical_alpha")
 
 
 def test_critical_terms_as_common_as_before_do_not_fire() -> None:
-    critical = dict(critical=Counter({"中毒": 2}), critical_mentions=2)
-    assert rules(group(negative=2, critical_baseline=[0] * 12, **critical)) == ["critical_terms"]
-    one_earlier = [1] + [0] * 11
-    assert rules(group(negative=2, critical_baseline=one_earlier, **critical)) == ["critical_terms"], (
+    assert rules(group(negative=2, critical=said("中毒", 2, [0] * 12))) == ["critical_terms"]
+    assert rules(group(negative=2, critical=said("中毒", 2, [1] + [0] * 11))) == ["critical_terms"], (
         "two reposts of a 致癌 post after the post itself an hour ago are a scare spreading")
     hourly = [1] * 12  # a brand whose posts hold one every hour
-    assert rules(group(negative=3, critical_baseline=hourly, critical=Counter({"中毒": 3}), critical_mentions=3)) == []
-    assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5)
-                 ) == ["critical_terms"]
-    assert rules(group(negative=5, critical_baseline=hourly, critical=Counter({"中毒": 5}), critical_mentions=5),
-                 Thresholds(critical_alpha=0.001)) == [], "critical_alpha is the threshold"
-    big = dict(critical=Counter({"中毒": 6}), critical_mentions=6, critical_baseline=[5] * 12)
-    assert rules(group(negative=6, **big)) == [], "a big brand's usual five an hour"
-    hits = evaluate(group(negative=16, **{**big, "critical_mentions": 16}), T)
+    assert rules(group(negative=3, critical=said("中毒", 3, hourly))) == []
+    assert rules(group(negative=5, critical=said("中毒", 5, hourly))) == ["critical_terms"]
+    assert rules(group(negative=5, critical=said("中毒", 5, hourly)), Thresholds(critical_alpha=0.001)) == [], (
+        "critical_alpha is the threshold")
+    assert rules(group(negative=6, critical=said("中毒", 6, [5] * 12))) == [], "a big brand's usual five an hour"
+    hits = evaluate(group(negative=16, critical=said("中毒", 16, [5] * 12)), T)
     assert [h.rule for h in hits] == ["critical_terms"] and "此前 12 小时平均每 60 分钟 5.0 条" in hits[0].reason
 
 
