@@ -28,8 +28,30 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def evaluate_stream() -> dict[str, object]:
-    """Replay the stream at each rate; return per rate the scans after SETTLE_HOURS and the rules' firings."""
-    return {str(rate): _replay(rate) for rate in RATES}
+    """Return what the posts say (how many name the brand, read negative, make a claim, hold a critical term) and,
+    per rate, the replay: the incidents opened and the rules' firings before and after SETTLE_HOURS."""
+    return {"posts": _reading(), "rates": {str(rate): _replay(rate) for rate in RATES}}
+
+
+def _texts() -> list[str]:
+    frame = load_sentiment_set("online_shopping_10_cats")
+    return [str(t) for t in frame[frame["category"] == "蒙牛"]["text"]]
+
+
+def _reading() -> dict[str, int]:
+    """Return how the analysis reads the posts with 蒙牛 watched, as the replay's scans store them."""
+    from config.settings import get_settings
+    from tasks.monitoring.analysis import analyse_many
+    from tasks.monitoring.lexicon import lexicon_data, watching
+    from tasks.monitoring.sentiment_model import get_model
+
+    texts = _texts()
+    with watching({"蒙牛": ("蒙牛",)}):
+        results = analyse_many(texts, lexicon_data(), get_settings().analysis.negative_below, get_model())
+    named = [a for a in results if a.brand == "蒙牛"]
+    return {"posts": len(texts), "naming_the_brand": len(named), "negative": sum(a.negative for a in named),
+            "with_a_claim": sum(bool(a.health_claims) for a in named),
+            "with_a_critical_term": sum(bool(a.critical_terms) for a in named)}
 
 
 def _replay(rate: int) -> dict[str, object]:
@@ -43,8 +65,7 @@ def _replay(rate: int) -> dict[str, object]:
     from tasks.replay.repository import opened_incidents
     from tasks.replay.runner import scan_all, throwaway_database
 
-    frame = load_sentiment_set("online_shopping_10_cats")
-    texts = [str(t) for t in frame[frame["category"] == "蒙牛"]["text"]]
+    texts = _texts()
     rng = random.Random(SEED)
     rng.shuffle(texts)
     posts = [RawMention("weibo", str(i), text, START + timedelta(hours=(i + rng.random()) / rate), author=f"用户{i}",
@@ -68,12 +89,15 @@ def _replay(rate: int) -> dict[str, object]:
 
 
 def render(result: dict[str, dict[str, object]], console: Console) -> None:
-    table = Table(title=f"A brand's ordinary stream: 2,033 real posts about 蒙牛, rule firings after the first "
-                        f"{SETTLE_HOURS} h (false alarms)", title_justify="left")
+    p = result["posts"]
+    table = Table(title=f"A brand's ordinary stream: {p['posts']:,} real posts about 蒙牛 ({p['naming_the_brand']:,} "
+                        f"name it: {p['negative']:,} negative, {p['with_a_claim']} make a claim, "
+                        f"{p['with_a_critical_term']} hold a critical term); rule firings after the first "
+                        f"{SETTLE_HOURS} h are false alarms", title_justify="left")
     for column in ("posts/h", "hours", "incidents opened (hour: category)", f"scans after {SETTLE_HOURS} h",
                    "rules firing after", "rules firing before"):
         table.add_column(column)
-    for rate, r in result.items():
+    for rate, r in result["rates"].items():
         opened = "、".join(f"{o['hour']:g} h: {o['category']}" for o in r["opened"]) or "none"  # type: ignore[attr-defined]
         table.add_row(rate, str(r["hours"]), opened, str(r["scans_after_settle"]),
                       _listed(r["fired_after_settle"]), _listed(r["fired_before_settle"]))  # type: ignore[arg-type]
